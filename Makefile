@@ -1,0 +1,61 @@
+# hall-edge: `make demo` runs the whole hall on simulated devices, `make test` runs every test.
+# Both install what they need first (Debian packages, then a venv in .venv/), idempotently
+# and without questions, so they work on a fresh Debian machine and in CI.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := mosquitto mosquitto-clients pcscd vsmartcard-vpcd libpcsclite-dev swig \
+	fonts-wqy-microhei espeak-ng sox systemd \
+	libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
+	libpulse0 libasound2 gcc python3-dev python3-venv
+APT_STAMP := $(VENV)/.apt-$(shell echo '$(APT_PACKAGES)' | md5sum | cut -c1-8)
+VENV_STAMP := $(VENV)/.installed
+VOICE_STAMP := assets/voice/default/.generated
+PYTHON ?= python3
+
+.PHONY: all setup demo test lint bench clean voice
+
+all: setup
+
+setup: $(VENV_STAMP) $(VOICE_STAMP)
+
+$(APT_STAMP):
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV_STAMP): pyproject.toml $(APT_STAMP)
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+$(VOICE_STAMP): $(VENV_STAMP) counter/voice/generate.py
+	$(PY) -m counter.voice.generate assets/voice/default
+	@touch $@
+
+voice: $(VOICE_STAMP)
+
+demo: setup
+	$(VENV)/bin/hall demo $(DEMO_ARGS)
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: setup
+	@for b in queue ticket startup call sync; do $(VENV)/bin/hall bench $$b; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

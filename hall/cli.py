@@ -1,0 +1,78 @@
+"""``hall``: the single console script.
+
+Each subcommand lives next to the code it drives; this module only knows
+where.  A subcommand module exposes ``register(subparsers)`` which adds its
+parser and sets ``func`` (a callable taking the parsed namespace and returning
+an exit code).  Subcommand modules import heavy libraries (Qt, pyscard, evdev)
+inside their functions so that ``hall --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from hall import __version__
+from hall.logs import setup_logging
+
+# name -> module providing register(); order is the order shown in --help.
+SUBCOMMANDS: dict[str, str] = {
+    "engine": "kiosk.engine.cli",
+    "kiosk": "kiosk.cli",
+    "caller": "counter.cli",
+    "display": "counter.cli",
+    "board": "counter.cli",
+    "evaluator": "counter.cli",
+    "demo": "hall.demo",
+    "idcard": "drivers.idcard.cli",
+    "citizencard": "drivers.citizencard.cli",
+    "printer": "drivers.printer.cli",
+    "ticket": "drivers.printer.cli",
+    "keys": "drivers.keys.cli",
+    "sync": "sync.cli",
+    "monitor": "sync.cli",
+    "provision": "hall.provision",
+    "doctor": "hall.doctor",
+    "bench": "hall.bench",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hall", description="hall-edge: government service hall devices"
+    )
+    parser.add_argument("--version", action="version", version=f"hall-edge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module_name in dict.fromkeys(SUBCOMMANDS.values()):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # A role not built yet must not break the others.
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last line of defence: one clear line, not a trace
+        logging.getLogger("hall").debug("unhandled error", exc_info=True)
+        print(f"hall {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The one place that imports Qt.  Everything else does ``from hall.qt import ...``.
+
+Keeping Qt behind one module lets the domain code import without Qt and lets
+us switch bindings or set platform defaults in one place.
+"""
+
+from __future__ import annotations
+
+import os
+
+# A headless machine (CI, a box with no screen) gets the offscreen platform
+# unless the caller chose one.
+if not os.environ.get("QT_QPA_PLATFORM") and not (
+    os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+) and not os.path.exists("/dev/fb0"):
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
+from PySide6.QtCore import (  # noqa: E402
+    QObject,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QThread,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QImage, QPainter, QPixmap  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QApplication,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = [
+    "QApplication",
+    "QColor",
+    "QFont",
+    "QFontDatabase",
+    "QGridLayout",
+    "QHBoxLayout",
+    "QImage",
+    "QLabel",
+    "QObject",
+    "QPainter",
+    "QPixmap",
+    "QPoint",
+    "QPushButton",
+    "QRect",
+    "QSize",
+    "QStackedWidget",
+    "QThread",
+    "QTimer",
+    "QVBoxLayout",
+    "QWidget",
+    "Qt",
+    "QtCore",
+    "QtGui",
+    "QtWidgets",
+    "Signal",
+    "Slot",
+]
