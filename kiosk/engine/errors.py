@@ -1,0 +1,54 @@
+"""The queue engine's one error type: a code, an English message, a Chinese one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> (Chinese message shown to citizens or clerks)
+MESSAGES_ZH: dict[str, str] = {
+    "outside_hours": "当前不在办理时间内，请在工作时间取号",
+    "holiday": "今天是节假日，大厅不办理业务",
+    "closing_soon": "今日取号已结束，请下个工作日再来",
+    "daily_cap": "该业务今日号源已满，请下个工作日再来或预约办理",
+    "numbers_exhausted": "该业务今日号码已用完，请联系工作人员",
+    "person_active": "您已领取该业务的号码，请等候叫号",
+    "person_daily": "您今日取号次数已达上限，如有需要请咨询工作人员",
+    "id_required": "办理该业务需要刷身份证或社保卡",
+    "unknown_queue": "未找到该业务类别",
+    "unknown_item": "未找到该办理事项",
+    "unknown_window": "未找到该窗口",
+    "unknown_clerk": "工号不存在，请核对后重新登录",
+    "window_closed": "窗口未登录，请先登录工号",
+    "window_paused": "窗口暂停服务中，请先恢复服务",
+    "window_busy": "当前号码尚未处理完毕：请开始办理、重呼或过号",
+    "no_current": "当前没有正在叫号或办理的号码",
+    "no_waiting": "当前没有等候的号码",
+    "recall_cooldown": "重呼过于频繁，请稍候再试",
+    "not_found": "未找到该号码",
+    "invalid_state": "该号码当前状态不允许此操作",
+    "requeue_limit": "该号码已重新排队过一次，请重新取号",
+    "bad_request": "请求格式错误",
+    "unauthorised": "该设备无权执行此操作",
+    "internal": "系统内部错误，请联系技术人员",
+}
+
+
+class EngineError(Exception):
+    """A refused command; nothing changed.  ``code`` is stable and machine-readable."""
+
+    def __init__(self, code: str, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.message_zh = MESSAGES_ZH.get(code, MESSAGES_ZH["internal"])
+        self.data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "message_zh": self.message_zh,
+        }
+        if self.data:
+            out["data"] = self.data
+        return out

@@ -1,0 +1,68 @@
+"""Opening hours: is the hall serving now, and may it still issue tickets?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from kiosk.engine.config import Hours
+
+
+@dataclass(frozen=True)
+class IssueWindow:
+    """Whether tickets may be issued at a moment, and why not."""
+
+    allowed: bool
+    reason: str = ""  # holiday, closed_day, before_open, lunch_break, closing_soon, after_close
+    next_open: datetime | None = None
+
+
+def sessions_on(hours: Hours, day: date) -> list[tuple[time, time]]:
+    """The serving sessions of a calendar day (empty on a holiday or a closed day)."""
+    if day in hours.holidays:
+        sessions: list[tuple[time, time]] = []
+    elif day.isoweekday() in hours.weekdays or day in hours.extra_workdays:
+        sessions = list(hours.sessions)
+    else:
+        sessions = []
+    sessions += [(start, end) for d, start, end in hours.extended if d == day]
+    return sorted(sessions)
+
+
+def _next_open(hours: Hours, now: datetime) -> datetime | None:
+    for offset in range(0, 30):
+        day = now.date() + timedelta(days=offset)
+        for start, _end in sessions_on(hours, day):
+            candidate = datetime.combine(day, start, tzinfo=now.tzinfo)
+            if candidate > now:
+                return candidate
+    return None
+
+
+def issue_window(hours: Hours, now: datetime) -> IssueWindow:
+    day = now.date()
+    sessions = sessions_on(hours, day)
+    if not sessions:
+        reason = "holiday" if day in hours.holidays else "closed_day"
+        return IssueWindow(False, reason, _next_open(hours, now))
+    t = now.time()
+    stop = timedelta(minutes=hours.stop_issuing_before_close_min)
+    last_end = sessions[-1][1]
+    closing = (datetime.combine(day, last_end) - stop).time()
+    for start, end in sessions:
+        if start <= t < end:
+            # Issuing stops a while before the day's last close; before a lunch
+            # break it goes on (the ticket is served after the break).
+            if end == last_end and t >= closing:
+                return IssueWindow(False, "closing_soon", _next_open(hours, now))
+            return IssueWindow(True)
+    if t < sessions[0][0]:
+        return IssueWindow(False, "before_open", _next_open(hours, now))
+    if t >= last_end:
+        return IssueWindow(False, "after_close", _next_open(hours, now))
+    return IssueWindow(False, "lunch_break", _next_open(hours, now))
+
+
+def is_serving(hours: Hours, now: datetime) -> bool:
+    t = now.time()
+    return any(start <= t < end for start, end in sessions_on(hours, now.date()))

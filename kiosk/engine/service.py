@@ -1,0 +1,315 @@
+"""The engine on the hall plane: answers commands, publishes retained state.
+
+Commands arrive on ``hall/{hall}/dev/{device}/cmd``; the device id in the
+topic (enforced by the broker's ACL) decides what the device may do: a
+caller only commands its own window, a display only reads.  Every answer is
+``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {...}}``; a
+refused command changes nothing.  After each change the affected windows'
+retained state, the board and (for calls) an announcement are published.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kiosk.engine.config import HallConfig
+from kiosk.engine.engine import CallResult, Issued, QueueEngine, Ticket
+from kiosk.engine.errors import EngineError
+from kiosk.engine.hours import issue_window
+from sync import topics
+from sync.contract import command_errors
+from sync.mqtt import Message, MqttLink
+
+log = logging.getLogger(__name__)
+
+MAX_COMMAND_BYTES = 4096
+MUTATING = frozenset({
+    "issue", "call_next", "recall", "start", "finish", "no_show", "requeue", "transfer",
+    "pause", "resume", "login", "logout", "rate",
+})
+ROLE_COMMANDS: dict[str, frozenset[str]] = {
+    "kiosk": frozenset({"issue", "estimate", "requeue", "ticket_status", "board"}),
+    "caller": frozenset({"call_next", "recall", "start", "finish", "no_show", "transfer",
+                         "pause", "resume", "login", "logout", "window_view", "requeue",
+                         "board"}),
+    "display": frozenset({"window_view", "board"}),
+    "board": frozenset({"board", "window_view"}),
+    "evaluator": frozenset({"rate", "window_view"}),
+    "monitor": frozenset({"statistics", "board", "window_view", "ticket_status", "estimate"}),
+}
+WINDOW_BOUND_ROLES = frozenset({"caller", "evaluator"})
+
+
+class EngineService:
+    def __init__(self, engine: QueueEngine, link: MqttLink) -> None:
+        self.engine = engine
+        self.link = link
+        self.hall = engine.config.hall_id
+        self._published: dict[str, str] = {}
+        self.on_change: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        self.link.serve(topics.commands_filter(self.hall), self.handle)
+        self.publish_all()
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish_catalog(self) -> None:
+        cfg = self.engine.config
+        now = self.engine.clock.now()
+        payload = {
+            "hall": cfg.hall_id,
+            "hall_name": cfg.hall_name,
+            "version": cfg.version,
+            "issuing": issue_window(cfg.hours, now).allowed,
+            "queues": [
+                {"id": q.id, "name": q.name, "name_en": q.name_en, "prefix": q.prefix}
+                for q in cfg.queues
+            ],
+            "items": [
+                {"id": i.id, "name": i.name, "name_en": i.name_en, "queue": i.queue,
+                 "department": i.department, "kind": i.kind, "requires_id": i.requires_id,
+                 "legal_days": i.legal_days, "promised_days": i.promised_days, "fee": i.fee,
+                 "materials": list(i.materials), "location": i.location,
+                 "legal_basis": i.legal_basis}
+                for i in cfg.items
+            ],
+            "windows": [
+                {"id": w.id, "name": w.name, "department": w.department, "kind": w.kind,
+                 "queues": list(w.queues)}
+                for w in cfg.windows
+            ],
+            "notices": list(cfg.notices),
+            "hours": {
+                "sessions": [[a.strftime("%H:%M"), b.strftime("%H:%M")]
+                             for a, b in cfg.hours.sessions],
+                "weekdays": list(cfg.hours.weekdays),
+            },
+        }
+        self._publish_retained(topics.catalog(self.hall), payload)
+
+    def publish_all(self) -> None:
+        self.publish_catalog()
+        self.publish_windows([w.id for w in self.engine.config.windows])
+        self.publish_board()
+
+    def publish_windows(self, window_ids: list[str]) -> None:
+        for window_id in window_ids:
+            view = self.engine.window_view(window_id)
+            self._publish_retained(
+                topics.window_state(self.hall, window_id),
+                {"hall": self.hall, **view, "updated_at": _now_iso(self.engine)},
+                compare_without="updated_at",
+            )
+
+    def publish_board(self) -> None:
+        board = self.engine.board_view()
+        self._publish_retained(
+            topics.board(self.hall), {**board, "updated_at": _now_iso(self.engine)},
+            compare_without="updated_at",
+        )
+
+    def _publish_retained(self, topic: str, payload: dict[str, Any],
+                          compare_without: str | None = None) -> None:
+        key_payload = {k: v for k, v in payload.items() if k != compare_without}
+        key = json.dumps(key_payload, sort_keys=True, ensure_ascii=False)
+        if self._published.get(topic) == key:
+            return
+        self._published[topic] = key
+        self.link.publish(topic, payload, qos=1, retain=True)
+
+    def announce(self, result: CallResult) -> None:
+        t = result.ticket
+        if t is None or result.auto_no_show:
+            return
+        window = self.engine.config.window(result.window_id)
+        self.link.publish(
+            topics.calls(self.hall),
+            {"code": t.code, "window": window.id, "window_name": window.name,
+             "queue": t.queue_id, "recall": result.recall, "call_count": t.call_count,
+             "at": _now_iso(self.engine)},
+            qos=1,
+        )
+
+    def _windows_touching(self, queue_ids: set[str]) -> list[str]:
+        return [w.id for w in self.engine.config.windows if queue_ids & set(w.queues)]
+
+    # ------------------------------------------------------------------ commands
+
+    def handle(self, message: Message) -> dict[str, Any]:
+        device_id = topics.device_of(message.topic)
+        try:
+            cmd = self._validate(message)
+            self._authorise(device_id, cmd)
+            result, touched = self._run(cmd)
+        except EngineError as exc:
+            if exc.code in ("bad_request", "unauthorised", "internal"):
+                log.warning("refused %s from %s: %s", _cmd_name(message), device_id, exc.message)
+            return {"ok": False, "error": exc.to_dict()}
+        except Exception:
+            log.exception("command %s from %s failed", _cmd_name(message), device_id)
+            return {"ok": False, "error": EngineError("internal", "internal error").to_dict()}
+        if cmd["cmd"] in MUTATING:
+            try:
+                self.publish_windows(sorted(touched))
+                self.publish_board()
+            except Exception:  # state is committed; a publish problem must not hide it
+                log.exception("publishing state after %s failed", cmd["cmd"])
+            if self.on_change:
+                self.on_change()
+        return {"ok": True, "result": result}
+
+    def _validate(self, message: Message) -> dict[str, Any]:
+        if message.error:
+            raise EngineError("bad_request", f"unreadable command: {message.error}")
+        if len(message.raw) > MAX_COMMAND_BYTES:
+            raise EngineError(
+                "bad_request", f"command of {len(message.raw)} bytes exceeds {MAX_COMMAND_BYTES}"
+            )
+        problem = command_errors(message.payload)
+        if problem:
+            raise EngineError("bad_request", f"invalid command: {problem}")
+        cmd: dict[str, Any] = message.payload
+        return cmd
+
+    def _authorise(self, device_id: str, cmd: dict[str, Any]) -> None:
+        cfg: HallConfig = self.engine.config
+        device = cfg.device(device_id)
+        if device is None:
+            raise EngineError("unauthorised", f"unknown device {device_id!r}", device=device_id)
+        allowed = ROLE_COMMANDS.get(device.role, frozenset())
+        if device.role == "engine":
+            allowed = frozenset(ROLE_COMMANDS["monitor"])
+        if cmd["cmd"] not in allowed:
+            raise EngineError(
+                "unauthorised", f"a {device.role} may not {cmd['cmd']}", device=device_id
+            )
+        if device.role in WINDOW_BOUND_ROLES:
+            window = cmd.setdefault("window", device.window)
+            if window != device.window:
+                raise EngineError(
+                    "unauthorised",
+                    f"{device_id} belongs to window {device.window}, not {window}",
+                    device=device_id,
+                )
+
+    def _run(self, cmd: dict[str, Any]) -> tuple[Any, set[str]]:
+        e = self.engine
+        name = cmd["cmd"]
+        window = cmd.get("window")
+        if name not in ("issue", "estimate", "requeue", "board", "statistics", "ticket_status") \
+                and not window:
+            raise EngineError("bad_request", f"{name} needs a window")
+        if name == "issue":
+            appointment = cmd.get("appointment")
+            issued = e.issue(
+                queue_id=cmd.get("queue"), item_id=cmd.get("item"),
+                person_key=cmd.get("person_key"), masked_name=cmd.get("masked_name"),
+                priority_reason=cmd.get("priority_reason"),
+                appointment_start=_parse_ts(appointment, "start"),
+                appointment_end=_parse_ts(appointment, "end"),
+            )
+            return _issued(issued), set(self._windows_touching({issued.ticket.queue_id}))
+        if name == "estimate":
+            if not cmd.get("queue"):
+                raise EngineError("bad_request", "estimate needs a queue")
+            return e.estimate(cmd["queue"]), set()
+        if name == "requeue":
+            if not cmd.get("code"):
+                raise EngineError("bad_request", "requeue needs a ticket code")
+            issued = e.requeue(cmd["code"])
+            return _issued(issued), set(self._windows_touching({issued.ticket.queue_id}))
+        if name == "board":
+            return e.board_view(), set()
+        if name == "statistics":
+            return e.statistics(), set()
+        if name == "ticket_status":
+            return e.ticket_status(cmd.get("ticket_id", "")), set()
+        assert window is not None
+        e._window(window)
+        own = e.config.window(window)
+        shared = set(self._windows_touching(set(own.queues))) | {window}
+        if name == "window_view":
+            return e.window_view(window), set()
+        if name == "login":
+            if not cmd.get("clerk"):
+                raise EngineError("bad_request", "login needs a staff number")
+            e.login(window, cmd["clerk"])
+            return e.window_view(window), shared
+        if name == "logout":
+            e.logout(window)
+            return None, shared
+        if name == "pause":
+            e.pause(window, cmd.get("reason", ""))
+            return None, {window}
+        if name == "resume":
+            e.resume(window)
+            return None, {window}
+        if name in ("call_next", "recall"):
+            result = e.call_next(window) if name == "call_next" else e.recall(window)
+            self.announce(result)
+            return {
+                "ticket": _ticket(result.ticket),
+                "recall": result.recall,
+                "auto_no_show": result.auto_no_show,
+                "finished": _ticket(result.finished),
+            }, shared
+        if name == "start":
+            return _ticket(e.start(window)), {window}
+        if name == "finish":
+            return _ticket(e.finish(window)), {window}
+        if name == "no_show":
+            return _ticket(e.no_show(window)), shared
+        if name == "transfer":
+            ticket = e.transfer(window, to_queue=cmd.get("to_queue"),
+                                to_window=cmd.get("to_window"))
+            targets = set(self._windows_touching({ticket.queue_id}))
+            if cmd.get("to_window"):
+                targets.add(cmd["to_window"])
+            return _ticket(ticket), shared | targets
+        if name == "rate":
+            rating = cmd.get("rating") or {}
+            return e.rate(window=window, **_rating_args(rating)), {window}
+        raise EngineError("bad_request", f"unknown command {name!r}")
+
+
+def _rating_args(rating: dict[str, Any]) -> dict[str, Any]:
+    allowed = {"rating_id", "ticket_id", "level", "reasons", "contact", "rated_at"}
+    extra = set(rating) - allowed
+    if extra:
+        raise EngineError("bad_request", f"unknown rating fields {sorted(extra)}")
+    if "rating_id" not in rating:
+        raise EngineError("bad_request", "a rating needs a rating_id")
+    return rating
+
+
+def _parse_ts(obj: dict[str, Any] | None, key: str) -> datetime | None:
+    if not obj or not obj.get(key):
+        return None
+    try:
+        return datetime.fromisoformat(obj[key])
+    except ValueError:
+        raise EngineError("bad_request", f"appointment {key} is not an ISO time") from None
+
+
+def _ticket(t: Ticket | None) -> dict[str, Any] | None:
+    return None if t is None else t.public()
+
+
+def _issued(issued: Issued) -> dict[str, Any]:
+    return {"ticket": issued.ticket.public(), "ahead": issued.ahead,
+            "est_wait_min": issued.est_wait_min}
+
+
+def _cmd_name(message: Message) -> str:
+    if isinstance(message.payload, dict):
+        return str(message.payload.get("cmd", "?"))[:20]
+    return "?"
+
+
+def _now_iso(engine: QueueEngine) -> str:
+    return engine.clock.now().isoformat(timespec="seconds")

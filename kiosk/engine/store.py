@@ -1,0 +1,155 @@
+"""The engine's SQLite database: schema, versioned migrations, durable settings.
+
+WAL mode with ``synchronous=FULL``: a ticket is on disk before the citizen
+sees its number.  The connection is in autocommit mode; the engine opens
+explicit ``BEGIN IMMEDIATE`` transactions so that a state change and its
+outbox event commit together, and two engine processes (should a technician
+start a second one by mistake) still never hand out the same ticket.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from sync import outbox
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["counters"].create(
+        {"business_date": str, "queue_id": str, "last_number": int},
+        pk=("business_date", "queue_id"),
+        if_not_exists=True,
+    )
+    db["tickets"].create(
+        {
+            "id": str,
+            "business_date": str,
+            "queue_id": str,
+            "number": int,
+            "code": str,
+            "item_id": str,
+            "status": str,
+            "priority": str,
+            "priority_reason": str,
+            "appointment_start": str,
+            "appointment_end": str,
+            "person_key": str,
+            "masked_name": str,
+            "issued_at": str,
+            "sort_key": float,
+            "target_window": str,
+            "window_id": str,
+            "clerk_id": str,
+            "first_called_at": str,
+            "called_at": str,
+            "call_count": int,
+            "started_at": str,
+            "finished_at": str,
+            "no_show_at": str,
+            "transfers": int,
+            "requeues": int,
+        },
+        pk="id",
+        not_null={"business_date", "queue_id", "number", "code", "status", "priority",
+                  "issued_at", "sort_key"},
+        defaults={"call_count": 0, "transfers": 0, "requeues": 0, "priority": "normal"},
+        if_not_exists=True,
+    )
+    # A number is unique by its code (the prefix names the queue that issued
+    # it); a transferred ticket keeps its code while it waits in another queue.
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS tickets_code ON tickets(business_date, code)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS tickets_waiting "
+        "ON tickets(status, business_date, queue_id, priority, sort_key)"
+    )
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS tickets_target ON tickets(status, target_window, sort_key)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS tickets_sort ON tickets(sort_key)")
+    db.execute("CREATE INDEX IF NOT EXISTS tickets_person ON tickets(business_date, person_key)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS tickets_done ON tickets(queue_id, status, finished_at)"
+    )
+    db["windows"].create(
+        {
+            "window_id": str,
+            "status": str,
+            "pause_reason": str,
+            "clerk_id": str,
+            "current_ticket": str,
+            "priority_streak": int,
+            "updated_at": str,
+        },
+        pk="window_id",
+        defaults={"status": "closed", "priority_streak": 0},
+        if_not_exists=True,
+    )
+    db["attendance"].create(
+        {"id": int, "clerk_id": str, "window_id": str, "login_at": str, "logout_at": str},
+        pk="id",
+        if_not_exists=True,
+    )
+    db["ratings"].create(
+        {
+            "rating_id": str,
+            "ticket_id": str,
+            "window_id": str,
+            "clerk_id": str,
+            "queue_id": str,
+            "item_id": str,
+            "level": int,
+            "reasons": str,
+            "contact": str,
+            "rated_at": str,
+            "received_at": str,
+        },
+        pk="rating_id",
+        if_not_exists=True,
+    )
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS ratings_ticket ON ratings(ticket_id)")
+    outbox.ensure_schema(db.conn)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+
+
+def open_db(path: str | Path) -> sqlite3.Connection:
+    """Open (creating or migrating) the engine database."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    db = sqlite_utils.Database(conn)
+    for target, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        # sqlite-utils commits each DDL statement itself, so a step is written
+        # to be idempotent (IF NOT EXISTS): a crash mid-step re-runs it safely.
+        step(db)
+        conn.execute(f"PRAGMA user_version={target}")
+    return len(MIGRATIONS)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

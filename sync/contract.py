@@ -1,0 +1,80 @@
+"""Validate MQTT messages against the AsyncAPI 3 contract (``sync/asyncapi.yaml``)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+CONTRACT_PATH = Path(__file__).with_name("asyncapi.yaml")
+_URN = "urn:hall-edge:asyncapi"
+
+
+class ContractError(ValueError):
+    """A message does not match the contract; says which topic and why."""
+
+
+@functools.cache
+def _document() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
+    return doc
+
+
+@functools.cache
+def _channels() -> list[tuple[str, re.Pattern[str], list[Draft202012Validator]]]:
+    doc = _document()
+    registry: Registry = Registry().with_resource(
+        _URN, Resource.from_contents(doc, default_specification=DRAFT202012)
+    )
+    out = []
+    for name, channel in doc["channels"].items():
+        pattern = re.escape(channel["address"])
+        pattern = re.sub(r"\\\{[a-z]+\\\}", "[^/]+", pattern)
+        validators = []
+        for message in channel["messages"].values():
+            ref = message["$ref"].lstrip("#")
+            schema = {"$ref": f"{_URN}#{ref}/payload"}
+            validators.append(Draft202012Validator(schema, registry=registry))
+        out.append((name, re.compile(f"^{pattern}$"), validators))
+    return out
+
+
+def channel_for(topic: str) -> str | None:
+    for name, pattern, _validators in _channels():
+        if pattern.match(topic):
+            return name
+    return None
+
+
+def validate(topic: str, payload: Any) -> str:
+    """Raise :class:`ContractError` unless ``payload`` fits the channel of ``topic``."""
+    for name, pattern, validators in _channels():
+        if not pattern.match(topic):
+            continue
+        errors = []
+        for validator in validators:
+            error = next(iter(validator.iter_errors(payload)), None)
+            if error is None:
+                return name
+            path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            errors.append(f"{path}: {error.message}")
+        raise ContractError(f"{topic} ({name}): " + "; ".join(errors))
+    raise ContractError(f"{topic}: no channel of the contract matches this topic")
+
+
+def command_errors(payload: Any) -> str | None:
+    """Why a command payload is invalid (for the engine's error reply), or None."""
+    for name, _pattern, validators in _channels():
+        if name == "command":
+            error = next(iter(validators[0].iter_errors(payload)), None)
+            if error is None:
+                return None
+            path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            return f"{path}: {error.message}"
+    raise ContractError("the contract has no command channel")

@@ -1,0 +1,310 @@
+"""The hall plane's MQTT link: one small class every role uses.
+
+* MQTT v5 over paho-mqtt 2.x; paho's network thread owns the socket.
+* Requests carry a response topic and correlation data and wait with a
+  timeout; a lost connection fails every pending request with the reason.
+* Incoming messages are handed to one dispatcher thread, so handlers may
+  publish or block briefly without holding paho's locks.
+* Presence: a retained ``online`` on connect, a Last Will sets ``offline``.
+* With ``HALL_VALIDATE_CONTRACT=1`` (the tests) every message sent or
+  received is checked against the AsyncAPI contract (``sync/asyncapi.yaml``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from sync import topics
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD = 64 * 1024
+Handler = Callable[["Message"], None]
+RequestHandler = Callable[["Message"], dict[str, Any]]
+
+
+class LinkError(RuntimeError):
+    """The broker could not be reached or the connection dropped."""
+
+
+class RequestTimeout(LinkError):
+    """No response arrived in time."""
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: Any  # decoded JSON (dict/list/str/...) or None if not JSON
+    raw: bytes
+    retain: bool
+    response_topic: str | None = None
+    correlation: bytes | None = None
+    error: str | None = None  # why the payload could not be decoded
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    ca_file: str
+    cert_file: str | None = None
+    key_file: str | None = None
+
+
+def _validating() -> bool:
+    return os.environ.get("HALL_VALIDATE_CONTRACT") == "1"
+
+
+class MqttLink:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        hall_id: str,
+        device_id: str,
+        username: str | None = None,
+        password: str | None = None,
+        tls: TlsSettings | None = None,
+        keepalive: int = 15,
+        presence: bool = True,
+        session_expiry_s: int = 0,
+        role: str = "",
+    ) -> None:
+        self.host, self.port = host, port
+        self.hall_id, self.device_id, self.role = hall_id, device_id, role
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{device_id}-{uuid.uuid4().hex[:6]}" if session_expiry_s == 0 else device_id,
+            protocol=mqtt.MQTTv5,
+        )
+        self._client.max_queued_messages_set(10000)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        if username:
+            self._client.username_pw_set(username, password)
+        if tls:
+            self._client.tls_set(
+                ca_certs=tls.ca_file, certfile=tls.cert_file, keyfile=tls.key_file,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        self._keepalive = keepalive
+        self._session_expiry_s = session_expiry_s
+        self._presence_topic = topics.presence(hall_id, device_id) if presence else None
+        if self._presence_topic:
+            self._client.will_set(
+                self._presence_topic, self._presence_payload("offline"), qos=1, retain=True
+            )
+        self._reply_topic = topics.reply(hall_id, device_id)
+        self._subs: dict[str, tuple[int, Handler]] = {}
+        self._pending: dict[bytes, Future[Message]] = {}
+        self._pending_lock = threading.Lock()
+        self._inbox: queue.Queue[tuple[Handler, Message] | None] = queue.Queue()
+        self._dispatcher: threading.Thread | None = None
+        self.connected = threading.Event()
+        self._closing = False
+        self.on_connection_change: Callable[[bool], None] | None = None
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _presence_payload(self, status: str) -> str:
+        return json.dumps(
+            {"device": self.device_id, "role": self.role, "status": status,
+             "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        )
+
+    def start(self, *, wait: float | None = 10.0) -> MqttLink:
+        """Connect in the background; with ``wait``, block until connected or raise."""
+        self._dispatcher = threading.Thread(
+            target=self._dispatch_loop, name=f"mqtt-dispatch-{self.device_id}", daemon=True
+        )
+        self._dispatcher.start()
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._session_expiry_s
+        self._client.connect_async(
+            self.host, self.port, keepalive=self._keepalive,
+            clean_start=self._session_expiry_s == 0, properties=props,
+        )
+        self._client.loop_start()
+        if wait is not None and not self.connected.wait(wait):
+            self.stop()
+            raise LinkError(
+                f"cannot reach the MQTT broker at {self.host}:{self.port} within {wait:.0f}s: "
+                "check that mosquitto runs and the address in the device config"
+            )
+        return self
+
+    def stop(self) -> None:
+        self._closing = True
+        if self._presence_topic and self.connected.is_set():
+            info = self._client.publish(
+                self._presence_topic, self._presence_payload("offline"), qos=1, retain=True
+            )
+            try:
+                info.wait_for_publish(2)
+            except (RuntimeError, ValueError):
+                log.warning("could not publish offline presence for %s", self.device_id)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._fail_pending("link stopped")
+        self._inbox.put(None)
+        if self._dispatcher:
+            self._dispatcher.join(5)
+
+    # ------------------------------------------------------------------ callbacks (paho thread)
+
+    def _on_connect(self, client: mqtt.Client, _ud: Any, _flags: Any, reason: Any,
+                    _props: Any) -> None:
+        if reason.is_failure:
+            log.error("broker %s:%s refused the connection: %s", self.host, self.port, reason)
+            return
+        log.info("connected to broker %s:%s as %s", self.host, self.port, self.device_id)
+        client.subscribe(self._reply_topic, qos=1)
+        for topic_filter, (qos, _handler) in self._subs.items():
+            client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
+        if self._presence_topic:
+            client.publish(self._presence_topic, self._presence_payload("online"), qos=1,
+                           retain=True)
+        self.connected.set()
+        if self.on_connection_change:
+            self._inbox.put((lambda _m: self.on_connection_change(True),  # type: ignore[misc]
+                             Message("", None, b"", False)))
+
+    def _on_disconnect(self, _client: mqtt.Client, _ud: Any, _flags: Any, reason: Any,
+                       _props: Any) -> None:
+        was = self.connected.is_set()
+        self.connected.clear()
+        if not self._closing:
+            log.warning("lost the broker %s:%s (%s); reconnecting", self.host, self.port, reason)
+        self._fail_pending(f"connection to the broker lost ({reason})")
+        if was and self.on_connection_change:
+            self._inbox.put((lambda _m: self.on_connection_change(False),  # type: ignore[misc]
+                             Message("", None, b"", False)))
+
+    def _on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        props = getattr(msg, "properties", None)
+        response_topic = getattr(props, "ResponseTopic", None) if props else None
+        correlation = getattr(props, "CorrelationData", None) if props else None
+        message = _decode(msg.topic, msg.payload, bool(msg.retain), response_topic, correlation)
+        if msg.topic == self._reply_topic:
+            if correlation is None:
+                return
+            with self._pending_lock:
+                future = self._pending.pop(bytes(correlation), None)
+            if future is not None and not future.done():
+                future.set_result(message)
+            return
+        for topic_filter, (_qos, handler) in self._subs.items():
+            if mqtt.topic_matches_sub(topic_filter, msg.topic):
+                self._inbox.put((handler, message))
+
+    def _dispatch_loop(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                return
+            handler, message = item
+            try:
+                handler(message)
+            except Exception:
+                log.exception("handler for %s failed", message.topic or "connection change")
+
+    def _fail_pending(self, reason: str) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(LinkError(reason))
+
+    # ------------------------------------------------------------------ API
+
+    def publish(self, topic: str, payload: Any, *, qos: int = 1, retain: bool = False,
+                properties: Properties | None = None) -> mqtt.MQTTMessageInfo:
+        data = payload if isinstance(payload, bytes) else _encode(payload)
+        if _validating() and not isinstance(payload, bytes):
+            from sync.contract import validate
+
+            validate(topic, payload)
+        return self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
+
+    def subscribe(self, topic_filter: str, handler: Handler, *, qos: int = 1) -> None:
+        self._subs[topic_filter] = (qos, handler)
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
+
+    def request(self, topic: str, payload: dict[str, Any], *, timeout: float = 3.0) -> Any:
+        """Send a request and wait for its response payload (decoded JSON)."""
+        if not self.connected.is_set():
+            raise LinkError(f"not connected to the broker at {self.host}:{self.port}")
+        correlation = uuid.uuid4().bytes
+        future: Future[Message] = Future()
+        with self._pending_lock:
+            self._pending[correlation] = future
+        props = Properties(PacketTypes.PUBLISH)
+        props.ResponseTopic = self._reply_topic
+        props.CorrelationData = correlation
+        props.MessageExpiryInterval = max(1, int(timeout) + 1)
+        self.publish(topic, payload, qos=1, properties=props)
+        try:
+            message = future.result(timeout)
+        except FutureTimeout:
+            raise RequestTimeout(
+                f"no answer to {payload.get('cmd', 'request')} on {topic} within {timeout}s"
+            ) from None
+        finally:
+            with self._pending_lock:
+                self._pending.pop(correlation, None)
+        if message.error:
+            raise LinkError(f"unreadable response: {message.error}")
+        return message.payload
+
+    def serve(self, topic_filter: str, handler: RequestHandler) -> None:
+        """Answer requests on ``topic_filter`` with ``handler``'s return value."""
+
+        def on_request(message: Message) -> None:
+            response = handler(message)
+            if message.response_topic:
+                props = Properties(PacketTypes.PUBLISH)
+                if message.correlation is not None:
+                    props.CorrelationData = message.correlation
+                self.publish(message.response_topic, response, qos=1, properties=props)
+
+        self.subscribe(topic_filter, on_request)
+
+
+def _encode(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _decode(topic: str, raw: bytes, retain: bool, response_topic: str | None,
+            correlation: bytes | None) -> Message:
+    raw = bytes(raw)
+    if len(raw) > MAX_PAYLOAD:
+        return Message(topic, None, b"", retain, response_topic, correlation,
+                       f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD}")
+    if not raw:
+        return Message(topic, None, raw, retain, response_topic, correlation, None)
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Message(topic, None, raw, retain, response_topic, correlation,
+                       f"not UTF-8 JSON: {exc}")
+    return Message(topic, payload, raw, retain, response_topic, correlation, None)
