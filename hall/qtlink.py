@@ -1,0 +1,92 @@
+"""Qt side of the hall link: MQTT messages and request results on the GUI thread.
+
+:class:`sync.mqtt.MqttLink` calls handlers on its dispatcher thread; widgets
+may only be touched from the GUI thread.  ``QtLink`` marshals both ways with
+queued signals, and runs blocking requests on a small worker pool so the UI
+never waits for the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from hall.qt import QObject, Signal, Slot
+from sync.mqtt import LinkError, Message, MqttLink
+
+log = logging.getLogger(__name__)
+
+# The outcome of a request: (ok, result-or-error-dict).  Transport failures
+# arrive as ok=False with code "link_down" and a Chinese message for screens.
+Reply = Callable[[bool, Any], None]
+
+LINK_DOWN_ZH = "与服务器的连接中断，请稍候重试或联系工作人员"
+
+
+class QtLink(QObject):
+    _message = Signal(object, object)  # (callback, Message)
+    _reply = Signal(object, bool, object)  # (callback, ok, payload)
+    connection_changed = Signal(bool)
+
+    def __init__(self, link: MqttLink, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.link = link
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qtlink")
+        self._message.connect(self._deliver_message)
+        self._reply.connect(self._deliver_reply)
+        link.on_connection_change = self.connection_changed.emit
+
+    @property
+    def hall_id(self) -> str:
+        return self.link.hall_id
+
+    @property
+    def device_id(self) -> str:
+        return self.link.device_id
+
+    def subscribe(self, topic_filter: str, callback: Callable[[Message], None]) -> None:
+        """``callback(message)`` runs on the GUI thread."""
+        self.link.subscribe(topic_filter, lambda m: self._message.emit(callback, m))
+
+    def request(self, topic: str, payload: dict[str, Any], callback: Reply, *,
+                timeout: float = 3.0) -> None:
+        """Send a request off the GUI thread; ``callback(ok, result_or_error)`` on it."""
+
+        def work() -> None:
+            try:
+                response = self.link.request(topic, payload, timeout=timeout)
+            except LinkError as exc:
+                log.warning("request %s failed: %s", payload.get("cmd"), exc)
+                self._reply.emit(callback, False, {"code": "link_down", "message": str(exc),
+                                                   "message_zh": LINK_DOWN_ZH})
+                return
+            if not isinstance(response, dict) or "ok" not in response:
+                self._reply.emit(callback, False, {"code": "bad_response",
+                                                   "message": "malformed response",
+                                                   "message_zh": LINK_DOWN_ZH})
+                return
+            if response["ok"]:
+                self._reply.emit(callback, True, response.get("result"))
+            else:
+                self._reply.emit(callback, False, response.get("error") or {})
+
+        self._pool.submit(work)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    @Slot(object, object)
+    def _deliver_message(self, callback: Callable[[Message], None], message: Message) -> None:
+        try:
+            callback(message)
+        except Exception:
+            log.exception("UI handler for %s failed", message.topic)
+
+    @Slot(object, bool, object)
+    def _deliver_reply(self, callback: Reply, ok: bool, payload: Any) -> None:
+        try:
+            callback(ok, payload)
+        except Exception:
+            log.exception("UI reply handler failed")
