@@ -548,30 +548,24 @@ class QueueEngine:
         return CallResult(ticket=ticket, window_id=window_id, finished=finished)
 
     def _head(self, window: Window, where: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
-        """The oldest waiting ticket for the window that matches ``where``."""
+        """The oldest waiting ticket for the window that matches ``where``.
+
+        One indexed ``LIMIT 1`` query per queue (an ``IN`` over queues would
+        sort every waiting ticket), plus the tickets transferred to this window.
+        """
         day = self.business_date()
         candidates = []
-        if self.config.policy.queue_preference == "queue_order":
-            for q in window.queues:
-                row = self.conn.execute(
-                    "SELECT * FROM tickets WHERE status='waiting' AND business_date=? "
-                    f"AND queue_id=? AND target_window IS NULL AND {where} "
-                    "ORDER BY sort_key LIMIT 1",
-                    (day, q, *params),
-                ).fetchone()
-                if row is not None:
-                    candidates.append(row)
-                    break
-        else:
-            marks = ",".join("?" * len(window.queues))
+        for q in window.queues:
             row = self.conn.execute(
                 "SELECT * FROM tickets WHERE status='waiting' AND business_date=? "
-                f"AND queue_id IN ({marks}) AND target_window IS NULL AND {where} "
+                f"AND queue_id=? AND target_window IS NULL AND {where} "
                 "ORDER BY sort_key LIMIT 1",
-                (day, *window.queues, *params),
+                (day, q, *params),
             ).fetchone()
             if row is not None:
                 candidates.append(row)
+                if self.config.policy.queue_preference == "queue_order":
+                    break
         row = self.conn.execute(
             "SELECT * FROM tickets WHERE status='waiting' AND target_window=? "
             f"AND business_date=? AND {where} ORDER BY sort_key LIMIT 1",

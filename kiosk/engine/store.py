@@ -72,6 +72,10 @@ def _v1(db: sqlite_utils.Database) -> None:
         "CREATE INDEX IF NOT EXISTS tickets_target ON tickets(status, target_window, sort_key)"
     )
     db.execute("CREATE INDEX IF NOT EXISTS tickets_sort ON tickets(sort_key)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS tickets_queue_head "
+        "ON tickets(status, business_date, queue_id, target_window, sort_key)"
+    )
     db.execute("CREATE INDEX IF NOT EXISTS tickets_person ON tickets(business_date, person_key)")
     db.execute(
         "CREATE INDEX IF NOT EXISTS tickets_done ON tickets(queue_id, status, finished_at)"
