@@ -10,13 +10,15 @@ import os
 
 # A headless machine (CI, a box with no screen) gets the offscreen platform
 # unless the caller chose one.
-if not os.environ.get("QT_QPA_PLATFORM") and not (
-    os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-) and not os.path.exists("/dev/fb0"):
+if (
+    not os.environ.get("QT_QPA_PLATFORM")
+    and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    and not os.path.exists("/dev/fb0")
+):
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
-from PySide6.QtCore import (  # noqa: E402
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import (
     QObject,
     QPoint,
     QRect,
@@ -27,8 +29,8 @@ from PySide6.QtCore import (  # noqa: E402
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QImage, QPainter, QPixmap  # noqa: E402
-from PySide6.QtWidgets import (  # noqa: E402
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
     QApplication,
     QGridLayout,
     QHBoxLayout,

@@ -50,8 +50,9 @@ class QtLink(QObject):
         """``callback(message)`` runs on the GUI thread."""
         self.link.subscribe(topic_filter, lambda m: self._message.emit(callback, m))
 
-    def request(self, topic: str, payload: dict[str, Any], callback: Reply, *,
-                timeout: float = 3.0) -> None:
+    def request(
+        self, topic: str, payload: dict[str, Any], callback: Reply, *, timeout: float = 3.0
+    ) -> None:
         """Send a request off the GUI thread; ``callback(ok, result_or_error)`` on it."""
 
         def work() -> None:
@@ -59,13 +60,22 @@ class QtLink(QObject):
                 response = self.link.request(topic, payload, timeout=timeout)
             except LinkError as exc:
                 log.warning("request %s failed: %s", payload.get("cmd"), exc)
-                self._reply.emit(callback, False, {"code": "link_down", "message": str(exc),
-                                                   "message_zh": LINK_DOWN_ZH})
+                self._reply.emit(
+                    callback,
+                    False,
+                    {"code": "link_down", "message": str(exc), "message_zh": LINK_DOWN_ZH},
+                )
                 return
             if not isinstance(response, dict) or "ok" not in response:
-                self._reply.emit(callback, False, {"code": "bad_response",
-                                                   "message": "malformed response",
-                                                   "message_zh": LINK_DOWN_ZH})
+                self._reply.emit(
+                    callback,
+                    False,
+                    {
+                        "code": "bad_response",
+                        "message": "malformed response",
+                        "message_zh": LINK_DOWN_ZH,
+                    },
+                )
                 return
             if response["ok"]:
                 self._reply.emit(callback, True, response.get("result"))

@@ -10,8 +10,9 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
-def run_until_signal(stops: list[Callable[[], None]], *, ready: Callable[[], None] | None = None
-                     ) -> int:
+def run_until_signal(
+    stops: list[Callable[[], None]], *, ready: Callable[[], None] | None = None
+) -> int:
     """Block until SIGTERM or SIGINT; then call ``stops`` in reverse order."""
     done = threading.Event()
 

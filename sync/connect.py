@@ -10,10 +10,14 @@ from sync.mqtt import MqttLink, TlsSettings
 
 def add_broker_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("hall broker")
-    g.add_argument("--broker", default=os.environ.get("HALL_BROKER", "127.0.0.1:1883"),
-                   help="hall broker HOST:PORT (default 127.0.0.1:1883, env HALL_BROKER)")
-    g.add_argument("--hall", default=os.environ.get("HALL_ID", "demo-hall"),
-                   help="hall id (env HALL_ID)")
+    g.add_argument(
+        "--broker",
+        default=os.environ.get("HALL_BROKER", "127.0.0.1:1883"),
+        help="hall broker HOST:PORT (default 127.0.0.1:1883, env HALL_BROKER)",
+    )
+    g.add_argument(
+        "--hall", default=os.environ.get("HALL_ID", "demo-hall"), help="hall id (env HALL_ID)"
+    )
     g.add_argument("--username", default=os.environ.get("HALL_MQTT_USER"))
     g.add_argument("--password", default=os.environ.get("HALL_MQTT_PASSWORD"))
     g.add_argument("--ca-file", default=os.environ.get("HALL_MQTT_CA"))
@@ -31,12 +35,19 @@ def parse_hostport(value: str, default_port: int = 1883) -> tuple[str, int]:
         raise SystemExit(f"--broker expects HOST:PORT, got {value!r}") from None
 
 
-def link_from_args(args: argparse.Namespace, *, device_id: str, role: str,
-                   session_expiry_s: int = 0) -> MqttLink:
+def link_from_args(
+    args: argparse.Namespace, *, device_id: str, role: str, session_expiry_s: int = 0
+) -> MqttLink:
     host, port = parse_hostport(args.broker)
     tls = TlsSettings(args.ca_file, args.cert_file, args.key_file) if args.ca_file else None
     return MqttLink(
-        host=host, port=port, hall_id=args.hall, device_id=device_id, role=role,
-        username=args.username, password=args.password, tls=tls,
+        host=host,
+        port=port,
+        hall_id=args.hall,
+        device_id=device_id,
+        role=role,
+        username=args.username,
+        password=args.password,
+        tls=tls,
         session_expiry_s=session_expiry_s,
     )

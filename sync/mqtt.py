@@ -100,7 +100,9 @@ class MqttLink:
             self._client.username_pw_set(username, password)
         if tls:
             self._client.tls_set(
-                ca_certs=tls.ca_file, certfile=tls.cert_file, keyfile=tls.key_file,
+                ca_certs=tls.ca_file,
+                certfile=tls.cert_file,
+                keyfile=tls.key_file,
                 tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
         self._keepalive = keepalive
@@ -127,8 +129,12 @@ class MqttLink:
 
     def _presence_payload(self, status: str) -> str:
         return json.dumps(
-            {"device": self.device_id, "role": self.role, "status": status,
-             "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            {
+                "device": self.device_id,
+                "role": self.role,
+                "status": status,
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
         )
 
     def start(self, *, wait: float | None = 10.0) -> MqttLink:
@@ -140,8 +146,11 @@ class MqttLink:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self._session_expiry_s
         self._client.connect_async(
-            self.host, self.port, keepalive=self._keepalive,
-            clean_start=self._session_expiry_s == 0, properties=props,
+            self.host,
+            self.port,
+            keepalive=self._keepalive,
+            clean_start=self._session_expiry_s == 0,
+            properties=props,
         )
         self._client.loop_start()
         if wait is not None and not self.connected.wait(wait):
@@ -171,8 +180,9 @@ class MqttLink:
 
     # ------------------------------------------------------------------ callbacks (paho thread)
 
-    def _on_connect(self, client: mqtt.Client, _ud: Any, _flags: Any, reason: Any,
-                    _props: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
         if reason.is_failure:
             log.error("broker %s:%s refused the connection: %s", self.host, self.port, reason)
             return
@@ -181,23 +191,33 @@ class MqttLink:
         for topic_filter, (qos, _handler) in self._subs.items():
             client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
         if self._presence_topic:
-            client.publish(self._presence_topic, self._presence_payload("online"), qos=1,
-                           retain=True)
+            client.publish(
+                self._presence_topic, self._presence_payload("online"), qos=1, retain=True
+            )
         self.connected.set()
         if self.on_connection_change:
-            self._inbox.put((lambda _m: self.on_connection_change(True),  # type: ignore[misc]
-                             Message("", None, b"", False)))
+            self._inbox.put(
+                (
+                    lambda _m: self.on_connection_change(True),  # type: ignore[misc]
+                    Message("", None, b"", False),
+                )
+            )
 
-    def _on_disconnect(self, _client: mqtt.Client, _ud: Any, _flags: Any, reason: Any,
-                       _props: Any) -> None:
+    def _on_disconnect(
+        self, _client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
         was = self.connected.is_set()
         self.connected.clear()
         if not self._closing:
             log.warning("lost the broker %s:%s (%s); reconnecting", self.host, self.port, reason)
         self._fail_pending(f"connection to the broker lost ({reason})")
         if was and self.on_connection_change:
-            self._inbox.put((lambda _m: self.on_connection_change(False),  # type: ignore[misc]
-                             Message("", None, b"", False)))
+            self._inbox.put(
+                (
+                    lambda _m: self.on_connection_change(False),  # type: ignore[misc]
+                    Message("", None, b"", False),
+                )
+            )
 
     def _on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)
@@ -236,8 +256,15 @@ class MqttLink:
 
     # ------------------------------------------------------------------ API
 
-    def publish(self, topic: str, payload: Any, *, qos: int = 1, retain: bool = False,
-                properties: Properties | None = None) -> mqtt.MQTTMessageInfo:
+    def publish(
+        self,
+        topic: str,
+        payload: Any,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        properties: Properties | None = None,
+    ) -> mqtt.MQTTMessageInfo:
         data = payload if isinstance(payload, bytes) else _encode(payload)
         if _validating() and not isinstance(payload, bytes):
             from sync.contract import validate
@@ -294,17 +321,30 @@ def _encode(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _decode(topic: str, raw: bytes, retain: bool, response_topic: str | None,
-            correlation: bytes | None) -> Message:
+def _decode(
+    topic: str,
+    raw: bytes | bytearray,
+    retain: bool,
+    response_topic: str | None,
+    correlation: bytes | None,
+) -> Message:
     raw = bytes(raw)
     if len(raw) > MAX_PAYLOAD:
-        return Message(topic, None, b"", retain, response_topic, correlation,
-                       f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD}")
+        return Message(
+            topic,
+            None,
+            b"",
+            retain,
+            response_topic,
+            correlation,
+            f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD}",
+        )
     if not raw:
         return Message(topic, None, raw, retain, response_topic, correlation, None)
     try:
         payload = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return Message(topic, None, raw, retain, response_topic, correlation,
-                       f"not UTF-8 JSON: {exc}")
+        return Message(
+            topic, None, raw, retain, response_topic, correlation, f"not UTF-8 JSON: {exc}"
+        )
     return Message(topic, payload, raw, retain, response_topic, correlation, None)

@@ -32,6 +32,7 @@ BUSINESS_KINDS = frozenset(
         "window_resumed",
         "clerk_login",
         "clerk_logout",
+        "staff_status",
         "evaluation",
         "config_applied",
         "config_rejected",

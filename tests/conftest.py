@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HALL_VALIDATE_CONTRACT", "1")
 
-from sync.broker import Mosquitto  # noqa: E402
+from sync.broker import Mosquitto
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 

@@ -22,11 +22,11 @@ def bench_config(queues: int = 4, windows: int = 10) -> dict[str, Any]:
     ids = [chr(ord("A") + i) for i in range(queues)]
     return {
         "hall": {"id": "bench-hall", "name": "基准测试大厅"},
-        "queues": [{"id": q, "name": f"业务{q}", "prefix": q, "last_number": 99999}
-                   for q in ids],
+        "queues": [{"id": q, "name": f"业务{q}", "prefix": q, "last_number": 99999} for q in ids],
         "items": [{"id": f"{q.lower()}1", "name": f"事项{q}", "queue": q} for q in ids],
-        "windows": [{"id": str(n), "name": f"{n}号窗口", "queues": ids}
-                    for n in range(1, windows + 1)],
+        "windows": [
+            {"id": str(n), "name": f"{n}号窗口", "queues": ids} for n in range(1, windows + 1)
+        ],
         "limits": {"per_person_daily": 5},
     }
 
@@ -47,8 +47,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         queues = [q.id for q in config.queues]
         t0 = time.perf_counter()
         for n in range(waiting + calls):
-            engine.issue(queue_id=queues[n % len(queues)],
-                         priority_reason="elderly" if n % 10 == 0 else None)
+            engine.issue(
+                queue_id=queues[n % len(queues)], priority_reason="elderly" if n % 10 == 0 else None
+            )
         issue_s = time.perf_counter() - t0
         for w in config.windows:
             engine.login(w.id, f"c{w.id}")

@@ -15,12 +15,18 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "assets" / "halls" / "dem
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("engine", help="run the hall queue engine (on the queue host)")
-    p.add_argument("--config", default=os.environ.get("HALL_CONFIG", str(DEFAULT_CONFIG)),
-                   help="hall config (YAML or JSON)")
+    p.add_argument(
+        "--config",
+        default=os.environ.get("HALL_CONFIG", str(DEFAULT_CONFIG)),
+        help="hall config (YAML or JSON)",
+    )
     p.add_argument("--db", default=os.environ.get("HALL_ENGINE_DB", "/var/lib/hall/engine.db"))
     p.add_argument("--device", default="engine", help="this engine's device id on the broker")
-    p.add_argument("--salt-file", default=os.environ.get("HALL_SALT_FILE"),
-                   help="secret used to hash ID numbers for per-person limits")
+    p.add_argument(
+        "--salt-file",
+        default=os.environ.get("HALL_SALT_FILE"),
+        help="secret used to hash ID numbers for per-person limits",
+    )
     add_broker_args(p)
     p.set_defaults(func=main)
 

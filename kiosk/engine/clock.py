@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -54,5 +54,5 @@ class FakeClock:
 
     def set(self, when: datetime) -> None:
         if when.tzinfo is None:
-            when = when.replace(tzinfo=self._now.tzinfo or timezone.utc)
+            when = when.replace(tzinfo=self._now.tzinfo or UTC)
         self._now = when

@@ -171,7 +171,9 @@ def _check_keys(path: str, data: dict[str, Any], allowed: set[str], required: se
             raise ConfigError(path, f"missing required key '{key}'")
 
 
-def _dataclass_from(cls: type, path: str, data: Any, *, required: set[str], **overrides: Any) -> Any:
+def _dataclass_from(
+    cls: type, path: str, data: Any, *, required: set[str], **overrides: Any
+) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(path, f"expected a mapping, got {type(data).__name__}")
     names = {f.name for f in fields(cls)}
@@ -193,7 +195,12 @@ def _dataclass_from(cls: type, path: str, data: Any, *, required: set[str], **ov
     return obj
 
 
-_SIMPLE = {"str": str, "int": int, "float": (int, float), "bool": bool}
+_SIMPLE: dict[str, type | tuple[type, ...]] = {
+    "str": str,
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+}
 
 
 def _check_types(path: str, obj: Any) -> None:
@@ -231,8 +238,14 @@ def _parse_hours(data: Any) -> Hours:
     _check_keys(
         path,
         data,
-        {"weekdays", "sessions", "stop_issuing_before_close_min", "holidays", "extra_workdays",
-         "extended"},
+        {
+            "weekdays",
+            "sessions",
+            "stop_issuing_before_close_min",
+            "holidays",
+            "extra_workdays",
+            "extended",
+        },
         set(),
     )
     sessions = []
@@ -247,8 +260,13 @@ def _parse_hours(data: Any) -> Hours:
         p = f"{path}.extended[{i}]"
         if not isinstance(e, dict):
             raise ConfigError(p, "expected {date, start, end}")
-        extended.append((_parse_date(p, e.get("date")), _parse_time(p, e.get("start")),
-                         _parse_time(p, e.get("end"))))
+        extended.append(
+            (
+                _parse_date(p, e.get("date")),
+                _parse_time(p, e.get("start")),
+                _parse_time(p, e.get("end")),
+            )
+        )
     weekdays = tuple(data.get("weekdays", (1, 2, 3, 4, 5)))
     if not all(isinstance(d, int) and 1 <= d <= 7 for d in weekdays):
         raise ConfigError(f"{path}.weekdays", "expected ISO weekday numbers 1 (Monday) to 7")
@@ -274,8 +292,19 @@ def parse_hall_config(data: Any) -> HallConfig:
     _check_keys(
         "",
         data,
-        {"hall", "queues", "items", "windows", "staff", "devices", "hours", "policy", "limits",
-         "notices", "version"},
+        {
+            "hall",
+            "queues",
+            "items",
+            "windows",
+            "staff",
+            "devices",
+            "hours",
+            "policy",
+            "limits",
+            "notices",
+            "version",
+        },
         {"hall", "queues", "items", "windows"},
     )
     hall = data["hall"]
@@ -360,9 +389,9 @@ def _cross_check(cfg: HallConfig) -> None:
     for n, w in enumerate(cfg.windows):
         if not w.queues:
             raise ConfigError(f"windows[{n}].queues", "a window serves at least one queue")
-        for q in w.queues:
-            if q not in queue_ids:
-                raise ConfigError(f"windows[{n}].queues", f"no queue '{q}'")
+        for queue_id in w.queues:
+            if queue_id not in queue_ids:
+                raise ConfigError(f"windows[{n}].queues", f"no queue '{queue_id}'")
         if w.kind not in ("comprehensive", "specialised"):
             raise ConfigError(f"windows[{n}].kind", "expected comprehensive or specialised")
     window_ids = {w.id for w in cfg.windows}
@@ -379,8 +408,10 @@ def _cross_check(cfg: HallConfig) -> None:
     if p.queue_preference not in ("longest_wait", "queue_order"):
         raise ConfigError("policy.queue_preference", "expected longest_wait or queue_order")
     if p.max_priority_in_row < 1 or p.no_show_after_calls < 1 or p.late_requeue_position < 1:
-        raise ConfigError("policy", "max_priority_in_row, no_show_after_calls and "
-                          "late_requeue_position must be at least 1")
+        raise ConfigError(
+            "policy",
+            "max_priority_in_row, no_show_after_calls and late_requeue_position must be at least 1",
+        )
 
 
 def load_hall_config(path: str | Path) -> HallConfig:

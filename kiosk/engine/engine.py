@@ -35,6 +35,7 @@ PRIORITY_REASONS = {
 }
 GREEN_REASONS = frozenset({"elderly", "disabled", "pregnant", "military"})
 OPEN_STATUSES = ("waiting", "called", "serving")
+STAFF_STATUSES = ("在岗", "暂离", "外出", "学习", "休假")  # 工作人员去向牌
 
 
 @dataclass(frozen=True)
@@ -233,16 +234,21 @@ class QueueEngine:
         queue = self._queue(queue_id)
         if priority_reason is not None and priority_reason not in PRIORITY_REASONS:
             raise EngineError(
-                "bad_request", f"unknown priority reason {priority_reason!r}",
+                "bad_request",
+                f"unknown priority reason {priority_reason!r}",
                 reason=priority_reason,
             )
-        requires_id = self.config.limits.id_required_for_all or (item is not None and item.requires_id)
+        requires_id = self.config.limits.id_required_for_all or (
+            item is not None and item.requires_id
+        )
         if requires_id and not person_key:
             raise EngineError("id_required", "this item requires an identity card", item=item_id)
         now = self._now()
         window = issue_window(self.config.hours, now)
         if not window.allowed:
-            code = window.reason if window.reason in ("holiday", "closing_soon") else "outside_hours"
+            code = (
+                window.reason if window.reason in ("holiday", "closing_soon") else "outside_hours"
+            )
             raise EngineError(
                 code,
                 f"tickets are not issued now ({window.reason})",
@@ -270,18 +276,22 @@ class QueueEngine:
             issued_today = last - queue.first_number + 1
             if queue.daily_cap is not None and issued_today >= queue.daily_cap:
                 raise EngineError(
-                    "daily_cap", f"queue {queue.id} reached its daily cap of {queue.daily_cap}",
-                    queue=queue.id, cap=queue.daily_cap,
+                    "daily_cap",
+                    f"queue {queue.id} reached its daily cap of {queue.daily_cap}",
+                    queue=queue.id,
+                    cap=queue.daily_cap,
                 )
             number = last + 1
             if number > queue.last_number:
                 raise EngineError(
-                    "numbers_exhausted", f"queue {queue.id} used all numbers up to "
-                    f"{queue.last_number} today", queue=queue.id,
+                    "numbers_exhausted",
+                    f"queue {queue.id} used all numbers up to {queue.last_number} today",
+                    queue=queue.id,
                 )
             self.conn.execute(
                 "INSERT INTO counters (business_date, queue_id, last_number) VALUES (?, ?, ?) "
-                "ON CONFLICT(business_date, queue_id) DO UPDATE SET last_number=excluded.last_number",
+                "ON CONFLICT(business_date, queue_id) "
+                "DO UPDATE SET last_number=excluded.last_number",
                 (day, queue.id, number),
             )
             width = max(3, len(str(queue.last_number)))
@@ -293,10 +303,19 @@ class QueueEngine:
                 " masked_name, issued_at, sort_key) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    ticket_id, day, queue.id, number, code, item_id, priority, priority_reason,
+                    ticket_id,
+                    day,
+                    queue.id,
+                    number,
+                    code,
+                    item_id,
+                    priority,
+                    priority_reason,
                     appointment_start.isoformat() if appointment_start else None,
                     appointment_end.isoformat() if appointment_end else None,
-                    person_key, masked_name, now.isoformat(timespec="seconds"),
+                    person_key,
+                    masked_name,
+                    now.isoformat(timespec="seconds"),
                     self._next_sort_key(),
                 ),
             )
@@ -318,13 +337,15 @@ class QueueEngine:
         active_here = sum(1 for r in rows if r[0] == queue_id and r[1] in OPEN_STATUSES)
         if active_here >= limits.per_person_active_per_queue:
             raise EngineError(
-                "person_active", "this person already holds an active ticket in this queue",
+                "person_active",
+                "this person already holds an active ticket in this queue",
                 queue=queue_id,
             )
         if len(rows) >= limits.per_person_daily:
             raise EngineError(
-                "person_daily", f"this person reached the daily maximum of "
-                f"{limits.per_person_daily} tickets", limit=limits.per_person_daily,
+                "person_daily",
+                f"this person reached the daily maximum of {limits.per_person_daily} tickets",
+                limit=limits.per_person_daily,
             )
 
     def _ticket(self, ticket_id: str) -> Ticket:
@@ -361,7 +382,9 @@ class QueueEngine:
                 "AND queue_id=? AND id<>? AND sort_key<? AND priority<>'normal'"
             )
         return int(
-            self.conn.execute(sql, (t.business_date, t.queue_id, t.id, row["sort_key"])).fetchone()[0]
+            self.conn.execute(sql, (t.business_date, t.queue_id, t.id, row["sort_key"])).fetchone()[
+                0
+            ]
         )
 
     def average_service_min(self, queue: Queue) -> float:
@@ -381,8 +404,7 @@ class QueueEngine:
 
     def open_windows_for(self, queue_id: str) -> int:
         open_ids = {
-            r[0]
-            for r in self.conn.execute("SELECT window_id FROM windows WHERE status='open'")
+            r[0] for r in self.conn.execute("SELECT window_id FROM windows WHERE status='open'")
         }
         return sum(1 for w in self.config.windows if queue_id in w.queues and w.id in open_ids)
 
@@ -418,8 +440,8 @@ class QueueEngine:
             if w["clerk_id"] and w["clerk_id"] != clerk_id:
                 self._logout_locked(window_id, w["clerk_id"], now)
             self.conn.execute(
-                "UPDATE windows SET status='open', clerk_id=?, pause_reason=NULL, updated_at=? "
-                "WHERE window_id=?",
+                "UPDATE windows SET status='open', clerk_id=?, pause_reason=NULL, "
+                "staff_status=NULL, updated_at=? WHERE window_id=?",
                 (clerk_id, now, window_id),
             )
             if w["clerk_id"] != clerk_id:
@@ -446,14 +468,15 @@ class QueueEngine:
                 cur = self._ticket(w["current_ticket"])
                 if cur.status in ("called", "serving"):
                     raise EngineError(
-                        "window_busy", f"window {window_id} still has {cur.code} open",
+                        "window_busy",
+                        f"window {window_id} still has {cur.code} open",
                         ticket=cur.code,
                     )
             now = self._now().isoformat(timespec="seconds")
             self._logout_locked(window_id, w["clerk_id"], now)
             self.conn.execute(
                 "UPDATE windows SET status='closed', clerk_id=NULL, pause_reason=NULL, "
-                "current_ticket=NULL, updated_at=? WHERE window_id=?",
+                "current_ticket=NULL, staff_status=NULL, updated_at=? WHERE window_id=?",
                 (now, window_id),
             )
 
@@ -481,20 +504,41 @@ class QueueEngine:
                 raise EngineError("invalid_state", f"window {window_id} is not paused")
             now = self._now().isoformat(timespec="seconds")
             self.conn.execute(
-                "UPDATE windows SET status='open', pause_reason=NULL, updated_at=? "
-                "WHERE window_id=?",
+                "UPDATE windows SET status='open', pause_reason=NULL, staff_status=NULL, "
+                "updated_at=? WHERE window_id=?",
                 (now, window_id),
             )
             self._event("window_resumed", {"window": window_id, "clerk": w["clerk_id"], "at": now})
 
+    def set_staff_status(self, window_id: str, status: str) -> None:
+        """去向牌: the logged-in clerk says where they are; login/resume/logout reset it."""
+        if status not in STAFF_STATUSES:
+            raise EngineError("bad_request", f"unknown staff status {status!r}", status=status)
+        with self._lock, transaction(self.conn):
+            w = self._open_window(window_id, allow_paused=True)
+            now = self._now().isoformat(timespec="seconds")
+            self.conn.execute(
+                "UPDATE windows SET staff_status=?, updated_at=? WHERE window_id=?",
+                (status, now, window_id),
+            )
+            self._event(
+                "staff_status",
+                {"window": window_id, "clerk": w["clerk_id"], "status": status, "at": now},
+            )
+
     def _open_window(self, window_id: str, *, allow_paused: bool = False) -> sqlite3.Row:
         w = self._window_row(window_id)
         if w["status"] == "closed":
-            raise EngineError("window_closed", f"window {window_id} has no clerk logged in",
-                              window=window_id)
+            raise EngineError(
+                "window_closed", f"window {window_id} has no clerk logged in", window=window_id
+            )
         if w["status"] == "paused" and not allow_paused:
-            raise EngineError("window_paused", f"window {window_id} is paused",
-                              window=window_id, reason=w["pause_reason"])
+            raise EngineError(
+                "window_paused",
+                f"window {window_id} is paused",
+                window=window_id,
+                reason=w["pause_reason"],
+            )
         return w
 
     # ------------------------------------------------------------------ calling
@@ -508,7 +552,8 @@ class QueueEngine:
                 cur = self._ticket(w["current_ticket"])
                 if cur.status == "called":
                     raise EngineError(
-                        "window_busy", f"{cur.code} was called and not yet started or no-show",
+                        "window_busy",
+                        f"{cur.code} was called and not yet started or no-show",
                         ticket=cur.code,
                     )
                 if cur.status == "serving":
@@ -539,12 +584,14 @@ class QueueEngine:
             ticket = self._ticket(row["id"])
             self._event(
                 "ticket_called",
-                {**self._event_ticket(ticket), "window": window_id, "clerk": w["clerk_id"],
-                 "called_at": now},
+                {
+                    **self._event_ticket(ticket),
+                    "window": window_id,
+                    "clerk": w["clerk_id"],
+                    "called_at": now,
+                },
             )
-            self._memo.setdefault(window_id, _WindowMemo()).last_call_mono = (
-                self.clock.monotonic()
-            )
+            self._memo.setdefault(window_id, _WindowMemo()).last_call_mono = self.clock.monotonic()
         return CallResult(ticket=ticket, window_id=window_id, finished=finished)
 
     def _head(self, window: Window, where: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
@@ -611,7 +658,8 @@ class QueueEngine:
                 wait = policy.recall_cooldown_s - (mono - memo.last_call_mono)
                 if wait > 0:
                     raise EngineError(
-                        "recall_cooldown", f"recall again in {wait:.0f}s",
+                        "recall_cooldown",
+                        f"recall again in {wait:.0f}s",
                         retry_after_s=round(wait, 1),
                     )
             if cur.call_count >= policy.no_show_after_calls:
@@ -625,7 +673,11 @@ class QueueEngine:
             ticket = self._ticket(cur.id)
             self._event(
                 "ticket_recalled",
-                {**self._event_ticket(ticket), "window": window_id, "call_count": ticket.call_count},
+                {
+                    **self._event_ticket(ticket),
+                    "window": window_id,
+                    "call_count": ticket.call_count,
+                },
             )
             memo.last_call_mono = mono
         return CallResult(ticket=ticket, window_id=window_id, recall=True)
@@ -636,8 +688,10 @@ class QueueEngine:
         cur = self._ticket(w["current_ticket"])
         if cur.status not in statuses:
             raise EngineError(
-                "invalid_state", f"{cur.code} is {cur.status}, expected {'/'.join(statuses)}",
-                ticket=cur.code, status=cur.status,
+                "invalid_state",
+                f"{cur.code} is {cur.status}, expected {'/'.join(statuses)}",
+                ticket=cur.code,
+                status=cur.status,
             )
         return cur
 
@@ -652,8 +706,13 @@ class QueueEngine:
             ticket = self._ticket(cur.id)
             self._event(
                 "service_started",
-                {**self._event_ticket(ticket), "window": window_id, "clerk": w["clerk_id"],
-                 "started_at": now, "wait_s": self._seconds(ticket.issued_at, now)},
+                {
+                    **self._event_ticket(ticket),
+                    "window": window_id,
+                    "clerk": w["clerk_id"],
+                    "started_at": now,
+                    "wait_s": self._seconds(ticket.issued_at, now),
+                },
             )
         return ticket
 
@@ -683,14 +742,20 @@ class QueueEngine:
         service_s = self._seconds(ticket.started_at, now)
         item = self.config.item(ticket.item_id) if ticket.item_id else None
         limit_s = self.config.policy.on_the_spot_limit_min * 60
-        overdue = bool(item and item.kind == "即办件" and service_s is not None
-                       and service_s > limit_s)
+        overdue = bool(
+            item and item.kind == "即办件" and service_s is not None and service_s > limit_s
+        )
         self._event(
             "service_finished",
-            {**self._event_ticket(ticket), "window": window_id, "clerk": clerk_id,
-             "finished_at": now, "service_s": service_s,
-             "wait_s": self._seconds(ticket.issued_at, ticket.started_at),
-             "on_the_spot_overdue": overdue},
+            {
+                **self._event_ticket(ticket),
+                "window": window_id,
+                "clerk": clerk_id,
+                "finished_at": now,
+                "service_s": service_s,
+                "wait_s": self._seconds(ticket.issued_at, ticket.started_at),
+                "on_the_spot_overdue": overdue,
+            },
         )
         return ticket
 
@@ -728,8 +793,10 @@ class QueueEngine:
                 raise EngineError("not_found", f"no ticket {code!r} today", ticket=code)
             if row["status"] != "no_show":
                 raise EngineError(
-                    "invalid_state", f"{row['code']} is {row['status']}, not a no-show",
-                    ticket=row["code"], status=row["status"],
+                    "invalid_state",
+                    f"{row['code']} is {row['status']}, not a no-show",
+                    ticket=row["code"],
+                    status=row["status"],
                 )
             if row["requeues"] >= 1:
                 raise EngineError("requeue_limit", f"{row['code']} was re-queued once already")
@@ -786,9 +853,14 @@ class QueueEngine:
             ticket = self._ticket(cur.id)
             self._event(
                 "ticket_transferred",
-                {**self._event_ticket(ticket), "from_window": window_id,
-                 "from_queue": cur.queue_id, "to_queue": to_queue, "to_window": to_window,
-                 "at": now},
+                {
+                    **self._event_ticket(ticket),
+                    "from_window": window_id,
+                    "from_queue": cur.queue_id,
+                    "to_queue": to_queue,
+                    "to_window": to_window,
+                    "at": now,
+                },
             )
         return ticket
 
@@ -823,24 +895,44 @@ class QueueEngine:
             if row is None:
                 raise EngineError("not_found", "no such ticket to rate", ticket_id=ticket_id)
             if row["window_id"] != window:
-                raise EngineError("invalid_state", "the ticket was not served at this window",
-                                  ticket=row["code"])
+                raise EngineError(
+                    "invalid_state", "the ticket was not served at this window", ticket=row["code"]
+                )
             now = self._now().isoformat(timespec="seconds")
             self.conn.execute(
                 "INSERT INTO ratings (rating_id, ticket_id, window_id, clerk_id, queue_id, "
                 "item_id, level, reasons, contact, rated_at, received_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (rating_id, ticket_id, window, row["clerk_id"], row["queue_id"], row["item_id"],
-                 level, json.dumps(reasons or [], ensure_ascii=False), contact,
-                 rated_at or now, now),
+                (
+                    rating_id,
+                    ticket_id,
+                    window,
+                    row["clerk_id"],
+                    row["queue_id"],
+                    row["item_id"],
+                    level,
+                    json.dumps(reasons or [], ensure_ascii=False),
+                    contact,
+                    rated_at or now,
+                    now,
+                ),
             )
             self._event(
                 "evaluation",
-                {"rating_id": rating_id, "ticket_id": ticket_id, "code": row["code"],
-                 "window": window, "clerk": row["clerk_id"], "queue": row["queue_id"],
-                 "item": row["item_id"], "level": level, "reasons": reasons or [],
-                 "follow_up": level is not None and level >= 4, "contact": contact,
-                 "rated_at": rated_at or now},
+                {
+                    "rating_id": rating_id,
+                    "ticket_id": ticket_id,
+                    "code": row["code"],
+                    "window": window,
+                    "clerk": row["clerk_id"],
+                    "queue": row["queue_id"],
+                    "item": row["item_id"],
+                    "level": level,
+                    "reasons": reasons or [],
+                    "follow_up": level is not None and level >= 4,
+                    "contact": contact,
+                    "rated_at": rated_at or now,
+                },
             )
         return {"rating_id": rating_id, "ticket_id": ticket_id, "duplicate": False}
 
@@ -890,14 +982,18 @@ class QueueEngine:
             "items": items[:12],
             "status": status,
             "pause_reason": w["pause_reason"],
-            "clerk": None if staff is None and not w["clerk_id"] else {
+            "clerk": None
+            if staff is None and not w["clerk_id"]
+            else {
                 "id": w["clerk_id"],
                 "name": staff.name if staff else "",
                 "staff_no": staff.staff_no if staff else w["clerk_id"],
                 "photo": staff.photo if staff else "",
                 "department": staff.department if staff else "",
             },
-            "current": None if current is None else {
+            "current": None
+            if current is None
+            else {
                 "ticket_id": current.id,
                 "code": current.code,
                 "queue": current.queue_id,
@@ -909,8 +1005,11 @@ class QueueEngine:
             },
             "waiting": int(waiting_count),
             "waiting_codes": [r[0] for r in waiting],
-            "staff_status": {"open": "在岗", "paused": "暂离"}.get(w["status"]),
-            "last_finished": None if last is None else {
+            "staff_status": w["staff_status"]
+            or {"open": "在岗", "paused": "暂离"}.get(w["status"]),
+            "last_finished": None
+            if last is None
+            else {
                 "ticket_id": last["id"],
                 "code": last["code"],
                 "queue": last["queue_id"],
@@ -950,20 +1049,20 @@ class QueueEngine:
                 }
                 for q in self.config.queues
             ],
-            "recent_calls": [
-                {"code": r[0], "window": r[1], "at": r[2]} for r in calls
-            ],
+            "recent_calls": [{"code": r[0], "window": r[1], "at": r[2]} for r in calls],
             "notices": list(self.config.notices),
         }
 
     def statistics(self, day: date | None = None) -> dict[str, Any]:
         """Wait and service times per queue, window and clerk; overdue 即办件."""
-        business_date = (day.isoformat() if day else self.business_date())
+        business_date = day.isoformat() if day else self.business_date()
         rows = self.conn.execute(
             "SELECT * FROM tickets WHERE business_date=?", (business_date,)
         ).fetchall()
         groups: dict[str, dict[str, dict[str, list[int]]]] = {
-            "queues": {}, "windows": {}, "clerks": {}
+            "queues": {},
+            "windows": {},
+            "clerks": {},
         }
         overdue = []
         issued = len(rows)
@@ -976,8 +1075,11 @@ class QueueEngine:
                 served += 1
             if r["status"] == "no_show":
                 no_show += 1
-            for group, key in (("queues", r["queue_id"]), ("windows", r["window_id"]),
-                               ("clerks", r["clerk_id"])):
+            for group, key in (
+                ("queues", r["queue_id"]),
+                ("windows", r["window_id"]),
+                ("clerks", r["clerk_id"]),
+            ):
                 if key is None:
                     continue
                 g = groups[group].setdefault(key, {"wait": [], "service": []})
@@ -991,14 +1093,23 @@ class QueueEngine:
                 except KeyError:
                     kind = ""
                 if kind == "即办件":
-                    overdue.append({"code": r["code"], "item": r["item_id"],
-                                    "service_s": service, "window": r["window_id"]})
+                    overdue.append(
+                        {
+                            "code": r["code"],
+                            "item": r["item_id"],
+                            "service_s": service,
+                            "window": r["window_id"],
+                        }
+                    )
 
         def summary(values: list[int]) -> dict[str, Any]:
             if not values:
                 return {"count": 0, "avg_s": None, "max_s": None}
-            return {"count": len(values), "avg_s": round(sum(values) / len(values)),
-                    "max_s": max(values)}
+            return {
+                "count": len(values),
+                "avg_s": round(sum(values) / len(values)),
+                "max_s": max(values),
+            }
 
         return {
             "business_date": business_date,
@@ -1006,8 +1117,10 @@ class QueueEngine:
             "served": served,
             "no_show": no_show,
             **{
-                group: {k: {"wait": summary(v["wait"]), "service": summary(v["service"])}
-                        for k, v in sorted(groups[group].items())}
+                group: {
+                    k: {"wait": summary(v["wait"]), "service": summary(v["service"])}
+                    for k, v in sorted(groups[group].items())
+                }
                 for group in groups
             },
             "on_the_spot_overdue": overdue,

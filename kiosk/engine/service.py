@@ -27,15 +27,44 @@ from sync.mqtt import Message, MqttLink
 log = logging.getLogger(__name__)
 
 MAX_COMMAND_BYTES = 4096
-MUTATING = frozenset({
-    "issue", "call_next", "recall", "start", "finish", "no_show", "requeue", "transfer",
-    "pause", "resume", "login", "logout", "rate",
-})
+MUTATING = frozenset(
+    {
+        "issue",
+        "call_next",
+        "recall",
+        "start",
+        "finish",
+        "no_show",
+        "requeue",
+        "transfer",
+        "pause",
+        "resume",
+        "login",
+        "logout",
+        "rate",
+        "staff_status",
+    }
+)
 ROLE_COMMANDS: dict[str, frozenset[str]] = {
     "kiosk": frozenset({"issue", "estimate", "requeue", "ticket_status", "board"}),
-    "caller": frozenset({"call_next", "recall", "start", "finish", "no_show", "transfer",
-                         "pause", "resume", "login", "logout", "window_view", "requeue",
-                         "board"}),
+    "caller": frozenset(
+        {
+            "call_next",
+            "recall",
+            "start",
+            "finish",
+            "no_show",
+            "transfer",
+            "pause",
+            "resume",
+            "login",
+            "logout",
+            "window_view",
+            "requeue",
+            "board",
+            "staff_status",
+        }
+    ),
     "display": frozenset({"window_view", "board"}),
     "board": frozenset({"board", "window_view"}),
     "evaluator": frozenset({"rate", "window_view"}),
@@ -71,22 +100,38 @@ class EngineService:
                 for q in cfg.queues
             ],
             "items": [
-                {"id": i.id, "name": i.name, "name_en": i.name_en, "queue": i.queue,
-                 "department": i.department, "kind": i.kind, "requires_id": i.requires_id,
-                 "legal_days": i.legal_days, "promised_days": i.promised_days, "fee": i.fee,
-                 "materials": list(i.materials), "location": i.location,
-                 "legal_basis": i.legal_basis}
+                {
+                    "id": i.id,
+                    "name": i.name,
+                    "name_en": i.name_en,
+                    "queue": i.queue,
+                    "department": i.department,
+                    "kind": i.kind,
+                    "requires_id": i.requires_id,
+                    "legal_days": i.legal_days,
+                    "promised_days": i.promised_days,
+                    "fee": i.fee,
+                    "materials": list(i.materials),
+                    "location": i.location,
+                    "legal_basis": i.legal_basis,
+                }
                 for i in cfg.items
             ],
             "windows": [
-                {"id": w.id, "name": w.name, "department": w.department, "kind": w.kind,
-                 "queues": list(w.queues)}
+                {
+                    "id": w.id,
+                    "name": w.name,
+                    "department": w.department,
+                    "kind": w.kind,
+                    "queues": list(w.queues),
+                }
                 for w in cfg.windows
             ],
             "notices": list(cfg.notices),
             "hours": {
-                "sessions": [[a.strftime("%H:%M"), b.strftime("%H:%M")]
-                             for a, b in cfg.hours.sessions],
+                "sessions": [
+                    [a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in cfg.hours.sessions
+                ],
                 "weekdays": list(cfg.hours.weekdays),
             },
         }
@@ -109,12 +154,14 @@ class EngineService:
     def publish_board(self) -> None:
         board = self.engine.board_view()
         self._publish_retained(
-            topics.board(self.hall), {**board, "updated_at": _now_iso(self.engine)},
+            topics.board(self.hall),
+            {**board, "updated_at": _now_iso(self.engine)},
             compare_without="updated_at",
         )
 
-    def _publish_retained(self, topic: str, payload: dict[str, Any],
-                          compare_without: str | None = None) -> None:
+    def _publish_retained(
+        self, topic: str, payload: dict[str, Any], compare_without: str | None = None
+    ) -> None:
         key_payload = {k: v for k, v in payload.items() if k != compare_without}
         key = json.dumps(key_payload, sort_keys=True, ensure_ascii=False)
         if self._published.get(topic) == key:
@@ -129,9 +176,15 @@ class EngineService:
         window = self.engine.config.window(result.window_id)
         self.link.publish(
             topics.calls(self.hall),
-            {"code": t.code, "window": window.id, "window_name": window.name,
-             "queue": t.queue_id, "recall": result.recall, "call_count": t.call_count,
-             "at": _now_iso(self.engine)},
+            {
+                "code": t.code,
+                "window": window.id,
+                "window_name": window.name,
+                "queue": t.queue_id,
+                "recall": result.recall,
+                "call_count": t.call_count,
+                "at": _now_iso(self.engine),
+            },
             qos=1,
         )
 
@@ -201,14 +254,18 @@ class EngineService:
         e = self.engine
         name = cmd["cmd"]
         window = cmd.get("window")
-        if name not in ("issue", "estimate", "requeue", "board", "statistics", "ticket_status") \
-                and not window:
+        if (
+            name not in ("issue", "estimate", "requeue", "board", "statistics", "ticket_status")
+            and not window
+        ):
             raise EngineError("bad_request", f"{name} needs a window")
         if name == "issue":
             appointment = cmd.get("appointment")
             issued = e.issue(
-                queue_id=cmd.get("queue"), item_id=cmd.get("item"),
-                person_key=cmd.get("person_key"), masked_name=cmd.get("masked_name"),
+                queue_id=cmd.get("queue"),
+                item_id=cmd.get("item"),
+                person_key=cmd.get("person_key"),
+                masked_name=cmd.get("masked_name"),
                 priority_reason=cmd.get("priority_reason"),
                 appointment_start=_parse_ts(appointment, "start"),
                 appointment_end=_parse_ts(appointment, "end"),
@@ -249,6 +306,9 @@ class EngineService:
         if name == "resume":
             e.resume(window)
             return None, {window}
+        if name == "staff_status":
+            e.set_staff_status(window, cmd.get("status", ""))
+            return None, {window}
         if name in ("call_next", "recall"):
             result = e.call_next(window) if name == "call_next" else e.recall(window)
             self.announce(result)
@@ -265,8 +325,9 @@ class EngineService:
         if name == "no_show":
             return _ticket(e.no_show(window)), shared
         if name == "transfer":
-            ticket = e.transfer(window, to_queue=cmd.get("to_queue"),
-                                to_window=cmd.get("to_window"))
+            ticket = e.transfer(
+                window, to_queue=cmd.get("to_queue"), to_window=cmd.get("to_window")
+            )
             targets = set(self._windows_touching({ticket.queue_id}))
             if cmd.get("to_window"):
                 targets.add(cmd["to_window"])
@@ -301,8 +362,11 @@ def _ticket(t: Ticket | None) -> dict[str, Any] | None:
 
 
 def _issued(issued: Issued) -> dict[str, Any]:
-    return {"ticket": issued.ticket.public(), "ahead": issued.ahead,
-            "est_wait_min": issued.est_wait_min}
+    return {
+        "ticket": issued.ticket.public(),
+        "ahead": issued.ahead,
+        "est_wait_min": issued.est_wait_min,
+    }
 
 
 def _cmd_name(message: Message) -> str:

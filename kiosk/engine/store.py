@@ -20,13 +20,13 @@ from sync import outbox
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-    db["counters"].create(
+    db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db.table("counters").create(
         {"business_date": str, "queue_id": str, "last_number": int},
         pk=("business_date", "queue_id"),
         if_not_exists=True,
     )
-    db["tickets"].create(
+    db.table("tickets").create(
         {
             "id": str,
             "business_date": str,
@@ -56,8 +56,16 @@ def _v1(db: sqlite_utils.Database) -> None:
             "requeues": int,
         },
         pk="id",
-        not_null={"business_date", "queue_id", "number", "code", "status", "priority",
-                  "issued_at", "sort_key"},
+        not_null={
+            "business_date",
+            "queue_id",
+            "number",
+            "code",
+            "status",
+            "priority",
+            "issued_at",
+            "sort_key",
+        },
         defaults={"call_count": 0, "transfers": 0, "requeues": 0, "priority": "normal"},
         if_not_exists=True,
     )
@@ -77,10 +85,8 @@ def _v1(db: sqlite_utils.Database) -> None:
         "ON tickets(status, business_date, queue_id, target_window, sort_key)"
     )
     db.execute("CREATE INDEX IF NOT EXISTS tickets_person ON tickets(business_date, person_key)")
-    db.execute(
-        "CREATE INDEX IF NOT EXISTS tickets_done ON tickets(queue_id, status, finished_at)"
-    )
-    db["windows"].create(
+    db.execute("CREATE INDEX IF NOT EXISTS tickets_done ON tickets(queue_id, status, finished_at)")
+    db.table("windows").create(
         {
             "window_id": str,
             "status": str,
@@ -94,12 +100,12 @@ def _v1(db: sqlite_utils.Database) -> None:
         defaults={"status": "closed", "priority_streak": 0},
         if_not_exists=True,
     )
-    db["attendance"].create(
+    db.table("attendance").create(
         {"id": int, "clerk_id": str, "window_id": str, "login_at": str, "logout_at": str},
         pk="id",
         if_not_exists=True,
     )
-    db["ratings"].create(
+    db.table("ratings").create(
         {
             "rating_id": str,
             "ticket_id": str,
@@ -120,7 +126,13 @@ def _v1(db: sqlite_utils.Database) -> None:
     outbox.ensure_schema(db.conn)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # 去向牌: what the clerk set (在岗/暂离/外出/学习/休假); NULL = derived from the status.
+    if "staff_status" not in db.table("windows").columns_dict:
+        db.table("windows").add_column("staff_status", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 
 
 def open_db(path: str | Path) -> sqlite3.Connection:

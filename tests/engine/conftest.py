@@ -29,7 +29,9 @@ def clock() -> FakeClock:
 def make_engine(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., QueueEngine]]:
     engines: list[QueueEngine] = []
 
-    def make(config: HallConfig | dict[str, Any] | None = None, db: str = "engine.db") -> QueueEngine:
+    def make(
+        config: HallConfig | dict[str, Any] | None = None, db: str = "engine.db"
+    ) -> QueueEngine:
         if config is None:
             config = load_hall_config(DEMO)
         elif isinstance(config, dict):

@@ -88,8 +88,12 @@ def test_two_engine_processes_on_one_database_never_share_a_ticket(make_engine, 
     config = str(ROOT / "assets" / "halls" / "demo.yaml")
     db = str(tmp_path / "engine.db")
     procs = [
-        subprocess.Popen([sys.executable, "-c", CALLER, config, db, windows],
-                         stdout=subprocess.PIPE, text=True, env=env)
+        subprocess.Popen(
+            [sys.executable, "-c", CALLER, config, db, windows],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         for windows in ("1,2,3", "4,5")
     ]
     outputs = [p.communicate(timeout=120)[0].split() for p in procs]
@@ -121,8 +125,9 @@ def test_kill_9_during_a_burst_loses_no_ticket_and_reuses_no_number(make_engine,
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     config = str(ROOT / "assets" / "halls" / "demo.yaml")
     db = tmp_path / "engine.db"
-    proc = subprocess.Popen([sys.executable, "-c", ISSUER, config, str(db)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ISSUER, config, str(db)], stdout=subprocess.PIPE, text=True, env=env
+    )
     shown = []
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -139,8 +144,10 @@ def test_kill_9_during_a_burst_loses_no_ticket_and_reuses_no_number(make_engine,
     stored = {r[0]: r[1] for r in engine.conn.execute("SELECT id, code FROM tickets")}
     for code, ticket_id in shown:
         assert stored.get(ticket_id) == code  # every number a citizen saw is there
-    events = {json.loads(r[0])["ticket_id"] for r in engine.conn.execute(
-        "SELECT payload FROM outbox WHERE kind='ticket_issued'")}
+    events = {
+        json.loads(r[0])["ticket_id"]
+        for r in engine.conn.execute("SELECT payload FROM outbox WHERE kind='ticket_issued'")
+    }
     assert events == set(stored)  # and each has its outbox event
     assert len(set(stored.values())) == len(stored)
     after = {engine.issue(queue_id=q).ticket.code for q in "ABD"}

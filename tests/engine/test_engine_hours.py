@@ -37,8 +37,9 @@ def test_issue_only_in_hours(make_engine, clock, when, allowed, code):
 
 
 def test_extended_hours_allow_evening_issuing(small_hall, make_engine, clock):
-    data = small_hall(hours={"extended": [{"date": "2026-11-23", "start": "17:00",
-                                           "end": "19:00"}]})
+    data = small_hall(
+        hours={"extended": [{"date": "2026-11-23", "start": "17:00", "end": "19:00"}]}
+    )
     e = make_engine(data)
     clock.set(datetime(2026, 11, 23, 18, 0, tzinfo=clock.now().tzinfo))
     assert e.issue(queue_id="A").ticket.code == "A001"

@@ -128,7 +128,10 @@ def test_pause_requires_reason_and_blocks_calls(hall):
     hall.pause("1", "系统维护")
     view = hall.window_view("1")
     assert (view["status"], view["pause_reason"], view["staff_status"]) == (
-        "paused", "系统维护", "暂离")
+        "paused",
+        "系统维护",
+        "暂离",
+    )
     with pytest.raises(EngineError) as err:
         hall.call_next("1")
     assert err.value.code == "window_paused"
@@ -141,7 +144,8 @@ def test_login_logout_attendance(hall, clock):
     hall.logout("1")
     rows = hall.conn.execute("SELECT clerk_id, login_at, logout_at FROM attendance").fetchall()
     assert [tuple(r) for r in rows] == [
-        ("1", "2026-11-23T09:30:00+08:00", "2026-11-23T10:00:00+08:00")]
+        ("1", "2026-11-23T09:30:00+08:00", "2026-11-23T10:00:00+08:00")
+    ]
     with pytest.raises(EngineError) as err:
         hall.call_next("1")
     assert err.value.code == "window_closed"
@@ -151,8 +155,7 @@ def test_login_logout_attendance(hall, clock):
 
 
 def test_per_person_limits(small_hall, make_engine):
-    e = make_engine(small_hall(limits={"per_person_active_per_queue": 1,
-                                       "per_person_daily": 2}))
+    e = make_engine(small_hall(limits={"per_person_active_per_queue": 1, "per_person_daily": 2}))
     e.login("1", "1")
     key = "a" * 32
     e.issue(queue_id="A", person_key=key)
@@ -164,7 +167,9 @@ def test_per_person_limits(small_hall, make_engine):
         e.issue(queue_id="A", person_key=key)  # still holding A001
     assert err.value.code == "person_active"
     # Once served, the person may not exceed the daily maximum either.
-    e.call_next("1"); e.start("1"); e.finish("1")  # noqa: E702
+    e.call_next("1")
+    e.start("1")
+    e.finish("1")
     with pytest.raises(EngineError) as err:
         e.issue(queue_id="A", person_key=key)
     assert err.value.code == "person_daily"
@@ -190,8 +195,13 @@ def test_on_the_spot_items_over_30_minutes_are_flagged(hall, clock):
 
 def test_refused_commands_change_nothing(hall):
     before = hall.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-    for call in (lambda: hall.start("1"), lambda: hall.finish("1"), lambda: hall.recall("1"),
-                 lambda: hall.transfer("1", to_queue="Z"), lambda: hall.call_next("9")):
+    for call in (
+        lambda: hall.start("1"),
+        lambda: hall.finish("1"),
+        lambda: hall.recall("1"),
+        lambda: hall.transfer("1", to_queue="Z"),
+        lambda: hall.call_next("9"),
+    ):
         with pytest.raises(EngineError):
             call()
     assert hall.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == before
@@ -203,8 +213,13 @@ def test_every_change_leaves_an_outbox_event_without_personal_data(hall):
     hall.start("1")
     hall.finish("1")
     kinds = [r[0] for r in hall.conn.execute("SELECT kind FROM outbox ORDER BY seq")]
-    assert kinds == ["clerk_login", "ticket_issued", "ticket_called", "service_started",
-                     "service_finished"]
+    assert kinds == [
+        "clerk_login",
+        "ticket_issued",
+        "ticket_called",
+        "service_started",
+        "service_finished",
+    ]
     payloads = " ".join(r[0] for r in hall.conn.execute("SELECT payload FROM outbox"))
     assert "d" * 32 not in payloads and "张" not in payloads
 

@@ -24,12 +24,18 @@ def hall_clock() -> FakeClock:
 
 
 @pytest.fixture
-def engine_service(broker: Mosquitto, tmp_path: Path, hall_clock: FakeClock
-                   ) -> Iterator[EngineService]:
+def engine_service(
+    broker: Mosquitto, tmp_path: Path, hall_clock: FakeClock
+) -> Iterator[EngineService]:
     config = load_hall_config(DEMO)
     engine = QueueEngine(config, tmp_path / "engine.db", clock=hall_clock)
-    link = MqttLink(host=broker.host, port=broker.port, hall_id=config.hall_id,
-                    device_id="engine", role="engine").start()
+    link = MqttLink(
+        host=broker.host,
+        port=broker.port,
+        hall_id=config.hall_id,
+        device_id="engine",
+        role="engine",
+    ).start()
     service = EngineService(engine, link)
     service.start()
     yield service
@@ -42,8 +48,9 @@ def device(broker: Mosquitto) -> Iterator[Callable[[str], MqttLink]]:
     links: list[MqttLink] = []
 
     def connect(device_id: str, role: str = "") -> MqttLink:
-        link = MqttLink(host=broker.host, port=broker.port, hall_id="demo-hall",
-                        device_id=device_id, role=role).start()
+        link = MqttLink(
+            host=broker.host, port=broker.port, hall_id="demo-hall", device_id=device_id, role=role
+        ).start()
         links.append(link)
         return link
 

@@ -55,7 +55,11 @@ def test_call_is_announced(engine_service, device):
     cmd(caller, {"cmd": "call_next"})
     call = calls.get(timeout=5)
     assert (call["code"], call["window"], call["window_name"], call["recall"]) == (
-        "B001", "4", "4号窗口", False)
+        "B001",
+        "4",
+        "4号窗口",
+        False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -68,8 +72,9 @@ def test_call_is_announced(engine_service, device):
         ({"cmd": "issue", "item": "rs-card"}, "unauthorised"),  # callers do not issue
     ],
 )
-def test_bad_commands_get_a_clear_error_and_change_nothing(engine_service, device, payload,
-                                                           code, monkeypatch):
+def test_bad_commands_get_a_clear_error_and_change_nothing(
+    engine_service, device, payload, code, monkeypatch
+):
     caller = device("caller-4")
     monkeypatch.setenv("HALL_VALIDATE_CONTRACT", "0")  # play a misbehaving device
     before = outbox_count(engine_service)
@@ -83,8 +88,7 @@ def test_bad_commands_get_a_clear_error_and_change_nothing(engine_service, devic
 def raw_request(broker, device_id, data: bytes):
     """Send bytes no well-behaved link would send, and wait for the engine's answer."""
     answers: queue.Queue = queue.Queue()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
-                         protocol=mqtt.MQTTv5)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv5)
     reply = topics.reply("demo-hall", device_id)
     connected = threading.Event()
     client.on_connect = lambda c, *a: (c.subscribe(reply, qos=1), connected.set())
@@ -96,8 +100,9 @@ def raw_request(broker, device_id, data: bytes):
         props = Properties(PacketTypes.PUBLISH)
         props.ResponseTopic = reply
         props.CorrelationData = b"raw-1"
-        client.publish(topics.command("demo-hall", device_id), data, qos=1,
-                       properties=props).wait_for_publish(5)
+        client.publish(
+            topics.command("demo-hall", device_id), data, qos=1, properties=props
+        ).wait_for_publish(5)
         return answers.get(timeout=5)
     finally:
         client.loop_stop()
@@ -106,8 +111,13 @@ def raw_request(broker, device_id, data: bytes):
 
 @pytest.mark.parametrize(
     "data",
-    [b"{not json", b"\xff\xfe\x00", b'{"cmd": "issue", "item": "' + b"x" * 8000 + b'"}',
-     b"[]", b'"call_next"'],
+    [
+        b"{not json",
+        b"\xff\xfe\x00",
+        b'{"cmd": "issue", "item": "' + b"x" * 8000 + b'"}',
+        b"[]",
+        b'"call_next"',
+    ],
     ids=["malformed", "not-utf8", "oversized", "array", "string"],
 )
 def test_malformed_and_oversized_commands(engine_service, broker, data):
