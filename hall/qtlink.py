@@ -85,6 +85,8 @@ class QtLink(QObject):
         self._pool.submit(work)
 
     def close(self) -> None:
+        """Detach from the link (which may outlive this object) and stop the workers."""
+        self.link.on_connection_change = None
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     @Slot(object, object)

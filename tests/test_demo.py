@@ -1,0 +1,39 @@
+"""``hall demo --offscreen``: the whole hall runs a scripted day unattended."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+def test_offscreen_demo_runs_a_day_and_reports(tmp_path, screenshots):
+    report = tmp_path / "report.json"
+    shots = screenshots / "demo"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DISPLAY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hall.cli", "demo", "--offscreen", "--minutes", "0.4",
+         "--report", str(report), "--screenshots", str(shots)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(report.read_text())
+    assert data["tickets_issued"] > 20
+    assert data["served"] > 10
+    assert data["called"] >= data["served"]
+    rated = sum(data["rated"].values())
+    assert rated > 0
+    assert data["ratings_in_engine"] == rated  # every rating reached the engine, once
+    assert data["outbox_events"] >= data["tickets_issued"] + data["called"]
+    assert data["errors"] == []
+    for path in data["screenshots"]:
+        assert Path(path).stat().st_size > 1000
