@@ -37,9 +37,9 @@ $(VENV_STAMP): pyproject.toml $(APT_STAMP)
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-$(VOICE_STAMP): $(VENV_STAMP) counter/voice/generate.py
-	$(PY) -m counter.voice.generate assets/voice/default
-	@touch $@
+$(VOICE_STAMP): $(VENV_STAMP) $(wildcard counter/voice/generate.py counter/voice/clips.py)
+	@if [ -f counter/voice/generate.py ]; then $(PY) -m counter.voice.generate assets/voice/default; fi
+	@mkdir -p $(dir $@) && touch $@
 
 voice: $(VOICE_STAMP)
 
