@@ -10,6 +10,7 @@ changes nothing.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sqlite3
 import threading
@@ -23,8 +24,10 @@ from kiosk.engine.clock import Clock, SystemClock
 from kiosk.engine.config import HallConfig, Queue, Window
 from kiosk.engine.errors import EngineError
 from kiosk.engine.hours import issue_window
-from kiosk.engine.store import open_db, transaction
+from kiosk.engine.store import Checkpointer, open_db, transaction
 from sync import outbox
+
+log = logging.getLogger(__name__)
 
 PRIORITY_REASONS = {
     "elderly": "老年人",
@@ -131,6 +134,7 @@ class QueueEngine:
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.conn = open_db(db_path)
+        self._checkpointer = Checkpointer(db_path).start()
         self._lock = threading.RLock()
         self._memo: dict[str, _WindowMemo] = {}
         self.person_salt = person_salt
@@ -145,6 +149,11 @@ class QueueEngine:
     # ------------------------------------------------------------------ helpers
 
     def close(self) -> None:
+        self._checkpointer.stop()
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:  # another process holds the database; WAL stays valid
+            log.info("final checkpoint skipped: %s", exc)
         self.conn.close()
 
     def reconfigure(self, config: HallConfig) -> None:
