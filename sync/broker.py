@@ -70,6 +70,9 @@ class Mosquitto:
     def _write_conf(self) -> Path:
         conf = self.dir / "mosquitto.conf"
         lines = [
+            # As root Mosquitto drops to the "mosquitto" user, which cannot write
+            # persistence into a private temp folder: it would silently run without.
+            "user root" if os.geteuid() == 0 else "",
             f"listener {self.port} {self.host}",
             f"allow_anonymous {'true' if self.allow_anonymous else 'false'}",
             f"persistence {'true' if self.persistence else 'false'}",

@@ -1,0 +1,544 @@
+"""The center's side of the stream: ``hall monitor`` and what tests use as "the center".
+
+:class:`Center` subscribes to a hall's (or every hall's, ``hall="+"``) event
+batches, releases them in per-device order through :class:`StreamOrder`,
+stores each event once (de-duplicated by event id) in SQLite and hands new
+events to ``on_event`` (``hall monitor`` prints them as JSON lines).
+
+With ``confirm=True`` it is *the* center for those devices: it publishes its
+watermark per device stream (retained ``.../sync/ack``) so agents running
+with ``ack=center`` may delete what it stored, and asks for missing events
+(``.../sync/resend``) when it sees a gap.  A technician's monitor leaves
+``confirm`` off: it only watches.
+
+It also sends what a center sends down: retained versioned config
+(:meth:`publish_config`) and commands with a response topic (:meth:`command`).
+One thread owns the MQTT client; other threads hand it work through a queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from sync import topics
+from sync.backoff import Backoff
+from sync.client import (
+    BrokerAddress,
+    CenterLinkError,
+    check_contract,
+    close,
+    connect,
+    encode,
+    new_client,
+    publish_props,
+)
+from sync.ingest import Key, Released, StreamOrder
+from sync.wire import Batch, BatchError, decode_batch
+
+log = logging.getLogger(__name__)
+
+STORE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    hall TEXT NOT NULL,
+    device TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    data TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_device ON events(hall, device, stream, seq);
+CREATE TABLE IF NOT EXISTS streams (
+    hall TEXT NOT NULL,
+    device TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    watermark INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (hall, device, stream)
+);
+CREATE TABLE IF NOT EXISTS device_status (
+    hall TEXT NOT NULL,
+    device TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (hall, device, topic)
+);
+"""
+
+
+class CenterStore:
+    """The center's database: events once by id, watermarks, latest health/presence.
+
+    Safe to use from several threads (one connection behind a lock).
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=10
+        )
+        self._lock = threading.Lock()
+        with self._lock:
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(STORE_SCHEMA)
+        self.stored = 0
+        self.duplicates = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def watermarks(self) -> dict[Key, int]:
+        with self._lock:
+            rows = self._conn.execute("SELECT hall, device, stream, watermark FROM streams")
+            return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
+
+    def store(self, released: list[Released], received_at: str) -> list[dict[str, Any]]:
+        """Store released batches in one transaction; return the events that were new."""
+        new: list[dict[str, Any]] = []
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN")
+            try:
+                for r in released:
+                    for batch in r.batches:
+                        for e in batch.events:
+                            data = json.dumps(e.data, ensure_ascii=False, separators=(",", ":"))
+                            cur = c.execute(
+                                "INSERT OR IGNORE INTO events (id, hall, device, stream, seq, "
+                                "kind, ts, data, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                                (
+                                    e.id,
+                                    batch.hall,
+                                    batch.device,
+                                    batch.stream,
+                                    e.seq,
+                                    e.kind,
+                                    e.ts,
+                                    data,
+                                    received_at,
+                                ),
+                            )
+                            if cur.rowcount:
+                                new.append(e.envelope(batch.hall, batch.device))
+                            else:
+                                self.duplicates += 1
+                    if r.advanced:
+                        c.execute(
+                            "INSERT INTO streams (hall, device, stream, watermark, updated_at) "
+                            "VALUES (?,?,?,?,?) ON CONFLICT(hall, device, stream) DO UPDATE SET "
+                            "watermark=excluded.watermark, updated_at=excluded.updated_at",
+                            (*r.key, r.watermark, received_at),
+                        )
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        self.stored += len(new)
+        return new
+
+    def save_status(self, hall: str, device: str, topic: str, payload: str, at: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO device_status VALUES (?,?,?,?,?) ON CONFLICT(hall, device, topic) "
+                "DO UPDATE SET payload=excluded.payload, received_at=excluded.received_at",
+                (hall, device, topic, payload, at),
+            )
+
+    def status(self, hall: str, device: str, topic: str) -> Any:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT payload FROM device_status WHERE hall=? AND device=? AND topic=?",
+                (hall, device, topic),
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def count(self, **where: str) -> int:
+        sql, params = _where(where)
+        with self._lock:
+            return int(
+                self._conn.execute(f"SELECT count(*) FROM events{sql}", params).fetchone()[0]
+            )
+
+    def seqs(self, **where: str) -> list[int]:
+        """Sequence numbers in the order they were stored."""
+        sql, params = _where(where)
+        with self._lock:
+            rows = self._conn.execute(f"SELECT seq FROM events{sql} ORDER BY rowid", params)
+            return [int(r[0]) for r in rows]
+
+    def events(self, **where: str) -> list[dict[str, Any]]:
+        sql, params = _where(where)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT id, seq, device, hall, kind, ts, data FROM events{sql} ORDER BY rowid",
+                params,
+            ).fetchall()
+        return [
+            {
+                "id": r[0],
+                "seq": r[1],
+                "device": r[2],
+                "hall": r[3],
+                "kind": r[4],
+                "ts": r[5],
+                "data": json.loads(r[6]),
+            }
+            for r in rows
+        ]
+
+
+def _where(where: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+    allowed = {"hall", "device", "stream", "kind"}
+    if set(where) - allowed:
+        raise ValueError(f"can filter only on {sorted(allowed)}")
+    if not where:
+        return "", ()
+    return " WHERE " + " AND ".join(f"{k}=?" for k in where), tuple(where.values())
+
+
+def _now() -> str:
+    from sync.health import now_iso
+
+    return now_iso()
+
+
+class Center:
+    def __init__(
+        self,
+        *,
+        broker: BrokerAddress,
+        hall: str = "+",
+        client_id: str | None = None,
+        store: CenterStore | str | Path = ":memory:",
+        confirm: bool = False,
+        session_expiry_s: int = 7 * 24 * 3600,
+        gap_timeout_s: float = 5.0,
+        resend_interval_s: float = 1.0,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        on_status: Callable[[str, dict[str, Any]], None] | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.broker = broker
+        self.hall = hall
+        self.client_id = client_id or f"center-{uuid.uuid4().hex[:8]}"
+        self.store = store if isinstance(store, CenterStore) else CenterStore(store)
+        self.confirm = confirm
+        self.session_expiry_s = session_expiry_s
+        self.on_event = on_event
+        self.on_status = on_status
+        self.order = StreamOrder(
+            confirming=confirm, gap_timeout_s=gap_timeout_s, resend_interval_s=resend_interval_s
+        )
+        for key, mark in self.store.watermarks().items():
+            self.order.restore(key, mark)
+        self._backoff = backoff or Backoff(0.2, 5.0)
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tasks: queue.Queue[Callable[[mqtt.Client], None]] = queue.Queue()
+        self._incoming: list[mqtt.MQTTMessage] = []
+        self._pending: dict[bytes, Future[Any]] = {}
+        self._acks_wanted: dict[int, Future[None]] = {}  # owned by the center thread
+        self._changed = threading.Condition()
+        self.batches = 0
+        self.bad_batches = 0
+        self.gaps_skipped: list[tuple[Key, int, int]] = []
+        self.resend_requests = 0
+        self.last_error = ""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, *, wait: float | None = 10.0) -> Center:
+        self._thread = threading.Thread(target=self._run, name="center", daemon=True)
+        self._thread.start()
+        if wait is not None and not self.connected.wait(wait):
+            self.stop()
+            raise CenterLinkError(
+                f"center could not connect to {self.broker.describe()} "
+                f"within {wait:.0f}s: {self.last_error}"
+            )
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
+        self._fail_pending("center stopped")
+
+    def __enter__(self) -> Center:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_until(self, predicate: Callable[[Center], bool], timeout: float) -> bool:
+        """Block until ``predicate(self)`` holds (checked after every stored batch)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.5))
+        return True
+
+    # ------------------------------------------------------------------ down: config, commands
+
+    def publish_config(
+        self,
+        hall: str,
+        document: dict[str, Any],
+        *,
+        device: str | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        """Publish a retained config document (``hall`` scope, or one ``device``)."""
+        topic = topics.device_config(hall, device) if device else topics.hall_config(hall)
+        self._publish_and_wait(topic, encode(document), retain=True, timeout=timeout)
+
+    def clear_config(self, hall: str, *, device: str | None = None) -> None:
+        topic = topics.device_config(hall, device) if device else topics.hall_config(hall)
+        self._publish_and_wait(topic, b"", retain=True, timeout=5.0, check=False)
+
+    def command(
+        self,
+        hall: str,
+        device: str,
+        cmd: str,
+        args: dict[str, Any] | None = None,
+        *,
+        timeout: float = 5.0,
+    ) -> Any:
+        """Send a command to a device's sync agent and wait for its answer."""
+        correlation = uuid.uuid4().bytes
+        future: Future[Any] = Future()
+        self._pending[correlation] = future
+        payload = encode({"cmd": cmd, "args": args or {}, "id": correlation.hex()})
+        topic = topics.sync_command(hall, device)
+        props = publish_props(
+            response_topic=topics.sync_reply(hall, device),
+            correlation=correlation,
+            expiry_s=max(1, int(timeout) + 1),
+        )
+        check_contract(topic, payload)
+
+        def task(c: mqtt.Client) -> None:
+            c.publish(topic, payload, qos=1, properties=props)
+
+        self._tasks.put(task)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            raise CenterLinkError(f"{device} did not answer {cmd} within {timeout}s") from None
+        finally:
+            self._pending.pop(correlation, None)
+
+    def _publish_and_wait(
+        self, topic: str, payload: bytes, *, retain: bool, timeout: float, check: bool = True
+    ) -> None:
+        if check:
+            check_contract(topic, payload)
+        done: Future[None] = Future()
+
+        def task(c: mqtt.Client) -> None:
+            info = c.publish(topic, payload, qos=1, retain=retain)
+            self._acks_wanted[info.mid] = done
+
+        self._tasks.put(task)
+        try:
+            done.result(timeout)
+        except FutureTimeout:
+            raise CenterLinkError(f"the broker did not acknowledge {topic} in {timeout}s") from None
+
+    # ------------------------------------------------------------------ the loop (own thread)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            client = new_client(self.broker, self.client_id, max_inflight=100, max_queued=10000)
+            # PUBACK only after the batch is committed to the store (see _process).
+            client.manual_ack_set(True)
+            client.on_message = lambda _c, _u, m: self._incoming.append(m)
+            client.on_publish = self._on_publish
+            try:
+                present = connect(client, self.broker, session_expiry_s=self.session_expiry_s)
+            except CenterLinkError as exc:
+                self.last_error = str(exc)
+                log.warning("%s", exc)
+                close(client)
+                self._stop.wait(self._backoff.next())
+                continue
+            self._backoff.reset()
+            try:
+                self._session(client, present)
+            finally:
+                close(client)
+                self.connected.clear()
+                for f in self._acks_wanted.values():
+                    if not f.done():
+                        f.set_exception(CenterLinkError("connection lost before the PUBACK"))
+                self._acks_wanted.clear()
+            if not self._stop.is_set():
+                self._stop.wait(self._backoff.next())
+
+    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        f = self._acks_wanted.pop(mid, None)
+        if f and not f.done():
+            if reason.is_failure:
+                f.set_exception(CenterLinkError(f"the broker refused the publish: {reason}"))
+            else:
+                f.set_result(None)
+
+    def _session(self, client: mqtt.Client, session_present: bool) -> None:
+        h = self.hall
+        for topic in (
+            topics.sync_events_filter(h),
+            f"hall/{h}/dev/+/sync/health",
+            f"hall/{h}/dev/+/sync/presence",
+            f"hall/{h}/dev/+/sync/reply",
+        ):
+            client.subscribe(topic, options=SubscribeOptions(qos=1))
+        log.info(
+            "center %s connected to %s (session %s)",
+            self.client_id,
+            self.broker.describe(),
+            "resumed" if session_present else "new",
+        )
+        if self.confirm:
+            # Tell agents where we stand; after losing our session we may have
+            # missed batches, so ask every known stream to send again.
+            for key in self.order.streams():
+                mark = self.order.watermark(key) or 0
+                self._ack(client, key, mark)
+                if not session_present:
+                    self._request_resend(client, key, mark)
+        self.connected.set()
+        while not self._stop.is_set():
+            rc = client.loop(0.1)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                log.warning("center lost %s: %s", self.broker.describe(), mqtt.error_string(rc))
+                return
+            self._process(client)
+            while True:
+                try:
+                    task = self._tasks.get_nowait()
+                except queue.Empty:
+                    break
+                task(client)
+
+    def _process(self, client: mqtt.Client) -> None:
+        incoming, self._incoming = self._incoming, []
+        now = time.monotonic()
+        released: list[Released] = []
+        for m in incoming:
+            hall, device, leaf = topics.sync_parts(m.topic)
+            if leaf == "events":
+                try:
+                    batch = decode_batch(m.payload)
+                    self._check_batch(m.topic, batch)
+                except (BatchError, ValueError) as exc:
+                    self.bad_batches += 1
+                    log.error("dropped a bad batch on %s: %s", m.topic, exc)
+                    continue
+                self.batches += 1
+                released.append(self.order.offer(batch, now))
+            elif leaf == "reply":
+                self._on_reply(m)
+            elif leaf in ("health", "presence") and m.payload:
+                self._on_status(hall, device, leaf, m)
+        released += self.order.tick(now)
+        new = (
+            self.store.store([r for r in released if r.batches or r.advanced], _now())
+            if released
+            else []
+        )
+        for m in incoming:  # committed (or held back in memory, which a resend recovers)
+            if m.qos:
+                client.ack(m.mid, m.qos)
+        if not released:
+            return
+        for r in released:
+            for after, upto in r.skipped:
+                log.warning(
+                    "gave up waiting for %s events %d..%d", "/".join(r.key), after + 1, upto
+                )
+                self.gaps_skipped.append((r.key, after, upto))
+            if self.confirm and r.advanced:
+                self._ack(client, r.key, r.watermark)
+            if r.resend_after is not None:
+                self._request_resend(client, r.key, r.resend_after)
+        if self.on_event:
+            for event in new:
+                self.on_event(event)
+        with self._changed:
+            self._changed.notify_all()
+
+    def _check_batch(self, topic: str, batch: Batch) -> None:
+        hall, device, _ = topics.sync_parts(topic)
+        if (batch.hall, batch.device) != (hall, device):
+            raise ValueError(f"batch names {batch.hall}/{batch.device}, topic says {hall}/{device}")
+
+    def _ack(self, client: mqtt.Client, key: Key, mark: int) -> None:
+        hall, device, stream = key
+        topic = topics.sync_ack(hall, device)
+        payload = encode({"stream": stream, "seq": mark, "at": _now()})
+        check_contract(topic, payload)
+        client.publish(topic, payload, qos=1, retain=True)
+
+    def _request_resend(self, client: mqtt.Client, key: Key, after: int) -> None:
+        hall, device, stream = key
+        topic = topics.sync_resend(hall, device)
+        payload = encode({"stream": stream, "after": after})
+        check_contract(topic, payload)
+        self.resend_requests += 1
+        log.info("asking %s/%s to send again after %d", hall, device, after)
+        client.publish(topic, payload, qos=1)
+
+    def _on_reply(self, m: mqtt.MQTTMessage) -> None:
+        props = getattr(m, "properties", None)
+        correlation = getattr(props, "CorrelationData", None) if props else None
+        future = self._pending.get(bytes(correlation)) if correlation else None
+        if future is None or future.done():
+            return
+        try:
+            future.set_result(json.loads(m.payload))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            future.set_exception(CenterLinkError(f"unreadable answer: {exc}"))
+
+    def _on_status(self, hall: str, device: str, leaf: str, m: mqtt.MQTTMessage) -> None:
+        try:
+            payload = json.loads(m.payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            log.error("unreadable %s from %s/%s: %s", leaf, hall, device, exc)
+            return
+        self.store.save_status(hall, device, leaf, json.dumps(payload, ensure_ascii=False), _now())
+        if self.on_status:
+            self.on_status(leaf, payload)
+        with self._changed:
+            self._changed.notify_all()
+
+    def _fail_pending(self, reason: str) -> None:
+        for f in list(self._pending.values()):
+            if not f.done():
+                f.set_exception(CenterLinkError(reason))

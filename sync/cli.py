@@ -1,0 +1,310 @@
+"""``hall sync`` (the device's agent) and ``hall monitor`` (the center's side)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def add_center_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("central broker")
+    g.add_argument(
+        "--center",
+        default=os.environ.get("HALL_CENTER", "127.0.0.1:1883"),
+        help="central broker HOST:PORT (env HALL_CENTER)",
+    )
+    g.add_argument(
+        "--center-user",
+        default=os.environ.get("HALL_CENTER_USER"),
+        help="username (env HALL_CENTER_USER); with a client certificate the "
+        "broker may take the certificate's CN instead",
+    )
+    g.add_argument(
+        "--center-password",
+        default=os.environ.get("HALL_CENTER_PASSWORD"),
+        help="password (env HALL_CENTER_PASSWORD; prefer --center-password-file)",
+    )
+    g.add_argument("--center-password-file", default=os.environ.get("HALL_CENTER_PASSWORD_FILE"))
+    g.add_argument(
+        "--center-ca", default=os.environ.get("HALL_CENTER_CA"), help="CA certificate: turns TLS on"
+    )
+    g.add_argument(
+        "--center-cert",
+        default=os.environ.get("HALL_CENTER_CERT"),
+        help="this device's certificate",
+    )
+    g.add_argument(
+        "--center-key", default=os.environ.get("HALL_CENTER_KEY"), help="this device's private key"
+    )
+    g.add_argument("--client-id", help="MQTT client id (stable: it names the persistent session)")
+
+
+def center_address(args: argparse.Namespace) -> Any:
+    from sync.client import BrokerAddress
+    from sync.connect import parse_hostport
+    from sync.mqtt import TlsSettings
+
+    host, port = parse_hostport(args.center)
+    password = args.center_password
+    if args.center_password_file:
+        password = Path(args.center_password_file).read_text(encoding="utf-8").strip()
+    tls = TlsSettings(args.center_ca, args.center_cert, args.center_key) if args.center_ca else None
+    return BrokerAddress(host, port, args.center_user, password, tls)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "sync",
+        help="deliver this device's outbox to the center; apply config and commands that come down",
+    )
+    p.add_argument(
+        "--db",
+        default=os.environ.get("HALL_SYNC_DB"),
+        required="HALL_SYNC_DB" not in os.environ,
+        help="the device database with the outbox",
+    )
+    p.add_argument(
+        "--device",
+        default=os.environ.get("HALL_DEVICE_ID"),
+        required="HALL_DEVICE_ID" not in os.environ,
+        help="this device's id",
+    )
+    p.add_argument("--hall", default=os.environ.get("HALL_ID", "demo-hall"), help="hall id")
+    p.add_argument("--role", default=os.environ.get("HALL_ROLE", ""))
+    add_center_args(p)
+    d = p.add_argument_group("delivery")
+    d.add_argument(
+        "--ack",
+        choices=("broker", "center"),
+        default="broker",
+        help="delete events at the broker's PUBACK (default) or when the center "
+        "confirms it stored them (survives a broker that loses its state)",
+    )
+    d.add_argument("--session-expiry", type=int, default=7 * 24 * 3600, metavar="S")
+    d.add_argument("--batch", type=int, default=500, help="events per message")
+    d.add_argument("--window", type=int, default=16, help="messages in flight")
+    d.add_argument("--backoff-min", type=float, default=0.5, metavar="S")
+    d.add_argument("--backoff-max", type=float, default=60.0, metavar="S")
+    d.add_argument("--heartbeat", type=float, default=60.0, metavar="S")
+    d.add_argument("--max-events", type=int, default=_env_int("HALL_OUTBOX_MAX_EVENTS", 500_000))
+    d.add_argument("--max-bytes", type=int, default=_env_int("HALL_OUTBOX_MAX_BYTES", 512 << 20))
+    d.add_argument("--max-age-days", type=float, default=30.0)
+    c = p.add_argument_group("config and commands")
+    c.add_argument(
+        "--config-dir",
+        default=os.environ.get("HALL_CONFIG_DIR"),
+        help="where pushed config is written (off if not given)",
+    )
+    c.add_argument(
+        "--hall-config",
+        default=os.environ.get("HALL_CONFIG"),
+        help="the hall config file the engine reads (default CONFIG_DIR/hall.yaml)",
+    )
+    c.add_argument(
+        "--hall-broker",
+        default=os.environ.get("HALL_BROKER"),
+        help="hall broker HOST:PORT for relaying commands to this device's app",
+    )
+    c.add_argument(
+        "--forward",
+        default="reprint,message,reload",
+        help="commands relayed to the app over the hall plane (with --hall-broker)",
+    )
+    c.add_argument(
+        "--reload-command",
+        help="program run for 'reload' instead of relaying it, e.g. 'systemctl reload hall-engine'",
+    )
+    p.set_defaults(func=sync_main)
+
+    m = sub.add_parser(
+        "monitor",
+        help="the center's side: watch a hall's events (one JSON line "
+        "each), store them de-duplicated, push config, send commands",
+    )
+    m.add_argument(
+        "--hall",
+        default=os.environ.get("HALL_ID", "+"),
+        help="hall id, or + for every hall (default)",
+    )
+    add_center_args(m)
+    m.add_argument("--store", help="SQLite file to store events into (de-duplicated by id)")
+    m.add_argument(
+        "--confirm",
+        action="store_true",
+        help="act as THE center: confirm stored events so agents with --ack center "
+        "may delete them, and ask for missing ones",
+    )
+    m.add_argument(
+        "--session-expiry",
+        type=int,
+        default=None,
+        metavar="S",
+        help="default: 7 days with --confirm, else 0 (no session kept)",
+    )
+    m.add_argument("--quiet", action="store_true", help="do not print events")
+    m.add_argument("--status", action="store_true", help="also print health and presence")
+    m.add_argument(
+        "--push-config",
+        metavar="FILE",
+        help="publish a config (a hall config file, or a whole config document) and exit",
+    )
+    m.add_argument("--config-version", type=int, help="version for --push-config")
+    m.add_argument("--to", metavar="DEVICE", help="device for --command or a device config")
+    m.add_argument("--command", metavar="NAME", help="send a command to --to and print the answer")
+    m.add_argument("--args", default="{}", help="JSON arguments for --command")
+    m.set_defaults(func=monitor_main)
+
+
+def sync_main(args: argparse.Namespace) -> int:
+    from hall.appliance import run_daemon
+    from sync.agent import AgentSettings, SyncAgent
+    from sync.commands import CommandRegistry, forward_to_role, run_program
+    from sync.config_apply import ConfigApplier
+    from sync.outbox import RetentionPolicy
+
+    settings = AgentSettings(
+        ack=args.ack,
+        session_expiry_s=args.session_expiry,
+        batch_events=args.batch,
+        window=args.window,
+        backoff_min_s=args.backoff_min,
+        backoff_max_s=args.backoff_max,
+        heartbeat_s=args.heartbeat,
+        retention=RetentionPolicy(args.max_events, args.max_bytes, args.max_age_days * 86400),
+    )
+    config = None
+    if args.config_dir or args.hall_config:
+        folder = Path(args.config_dir or Path(args.hall_config).parent)
+        config = ConfigApplier(
+            args.hall, args.device, folder, Path(args.hall_config) if args.hall_config else None
+        )
+    registry = CommandRegistry()
+    stops = []
+    if args.hall_broker:
+        from sync.connect import parse_hostport
+        from sync.mqtt import LinkError, MqttLink
+
+        host, port = parse_hostport(args.hall_broker)
+        link = MqttLink(
+            host=host,
+            port=port,
+            hall_id=args.hall,
+            device_id=args.device,
+            role="sync",
+            presence=False,
+        )
+        try:
+            link.start(wait=None)
+        except LinkError as exc:
+            log.error("%s", exc)
+            return 3
+        stops.append(link.stop)
+        for name in filter(None, (n.strip() for n in args.forward.split(","))):
+            registry.register(name, forward_to_role(link))
+    if args.reload_command:
+        registry.register("reload", run_program(shlex.split(args.reload_command)))
+    agent = SyncAgent(
+        db_path=args.db,
+        hall_id=args.hall,
+        device_id=args.device,
+        center=center_address(args),
+        role=args.role,
+        settings=settings,
+        client_id=args.client_id,
+        config=config,
+        commands=registry,
+    )
+    agent.start()
+    stops.append(agent.stop)
+    return run_daemon(stops, status=f"delivering to {args.center}")
+
+
+def _print_line(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _config_document(path: str, version: int | None) -> dict[str, Any]:
+    import time
+
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise SystemExit(f"{path}: expected a mapping")
+    if "queues" in data:  # a hall config file: wrap it
+        if version is None:
+            raise SystemExit("--push-config with a hall config needs --config-version N")
+        return {"version": version, "issued_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "hall": data}
+    if version is not None:
+        data["version"] = version
+    return data
+
+
+def monitor_main(args: argparse.Namespace) -> int:
+    from hall.runtime import run_until_signal
+    from sync.center import Center
+    from sync.client import CenterLinkError
+
+    expiry = args.session_expiry
+    if expiry is None:
+        expiry = 7 * 24 * 3600 if args.confirm else 0
+    one_shot = bool(args.push_config or args.command)
+    center = Center(
+        broker=center_address(args),
+        hall=args.hall,
+        client_id=args.client_id,
+        store=args.store or ":memory:",
+        confirm=args.confirm and not one_shot,
+        session_expiry_s=0 if one_shot else expiry,
+        on_event=None if (args.quiet or one_shot) else _print_line,
+        on_status=(lambda kind, data: _print_line({"type": kind, "data": data}))
+        if args.status and not one_shot
+        else None,
+    )
+    try:
+        center.start(wait=30)
+    except CenterLinkError as exc:
+        log.error("%s", exc)
+        return 3
+    if not one_shot:
+        log.info("monitoring hall %s on %s", args.hall, args.center)
+        return run_until_signal([center.stop])
+    try:
+        if args.hall == "+":
+            raise SystemExit("--push-config and --command need --hall ID")
+        if args.push_config:
+            doc = _config_document(args.push_config, args.config_version)
+            center.publish_config(args.hall, doc, device=args.to)
+            _print_line(
+                {
+                    "published": "config",
+                    "hall": args.hall,
+                    "device": args.to,
+                    "version": doc.get("version"),
+                }
+            )
+        if args.command:
+            if not args.to:
+                raise SystemExit("--command needs --to DEVICE")
+            _print_line(
+                center.command(args.hall, args.to, args.command, json.loads(args.args), timeout=10)
+            )
+    except CenterLinkError as exc:
+        log.error("%s", exc)
+        return 4
+    finally:
+        center.stop()
+    return 0

@@ -1,0 +1,227 @@
+"""Configuration pushed down by the center: validate, then apply atomically.
+
+The center publishes RETAINED, versioned documents (schema ``configDocument``
+in sync/asyncapi.yaml):
+
+* ``hall/{hall}/sync/config`` for every device of a hall (scope ``hall``):
+  the hall config (catalogue, queues, windows, staff, hours, holidays,
+  notices; the same data as ``assets/halls/demo.yaml``) and shared sections;
+* ``hall/{hall}/dev/{device}/sync/config`` for one device (scope ``device``):
+  its voice settings, key map and role settings.
+
+Each scope has its own version, which must increase.  A document is checked
+completely before anything is written: the contract's schema, then the hall
+config with :func:`kiosk.engine.config.parse_hall_config` (which names the bad
+key), then any section validators a role registered.  Only then are the files
+written, each through a temporary file, ``fsync`` and ``rename``, so a reader
+sees the old file or the new one, never half of one; the version is recorded
+last.  A rejected document changes nothing and the reason goes upstream as a
+``config_rejected`` event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sync import topics
+
+log = logging.getLogger(__name__)
+
+Validator = Callable[[Any], None]  # raises ValueError saying what is wrong
+SECTIONS = ("hall", "voice", "keys", "settings")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one config document."""
+
+    scope: str
+    status: str  # applied | unchanged | rejected | ignored
+    version: int | None
+    reason: str = ""
+    files: tuple[str, ...] = ()
+
+    def event(self) -> tuple[str, dict[str, Any]] | None:
+        """The outbox event reporting this outcome upstream, if any."""
+        if self.status == "applied":
+            return "config_applied", {
+                "scope": self.scope,
+                "version": self.version,
+                "files": list(self.files),
+            }
+        if self.status == "rejected":
+            return "config_rejected", {
+                "scope": self.scope,
+                "version": self.version,
+                "reason": self.reason[:500],
+            }
+        return None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: temp file in the same folder, fsync, rename, fsync dir."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _check_keys(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise ValueError("keys: expected a mapping of key name to action")
+
+
+@dataclass
+class ConfigApplier:
+    """Applies config documents for one device; keeps versions in ``versions.json``."""
+
+    hall_id: str
+    device_id: str
+    config_dir: Path
+    hall_config_path: Path | None = None
+    validators: dict[str, Validator] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.config_dir = Path(self.config_dir)
+        if self.hall_config_path is None:
+            self.hall_config_path = self.config_dir / "hall.yaml"
+        self.hall_config_path = Path(self.hall_config_path)
+        self.validators.setdefault("keys", _check_keys)
+        self._versions_path = self.config_dir / "versions.json"
+
+    # ------------------------------------------------------------------ state
+
+    def versions(self) -> dict[str, dict[str, int]]:
+        try:
+            data = json.loads(self._versions_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, json.JSONDecodeError) as exc:
+            log.warning(
+                "config versions file %s unreadable (%s); starting from 0", self._versions_path, exc
+            )
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def applied_version(self, scope: str) -> int:
+        return int(self.versions().get(scope, {}).get("applied", 0))
+
+    def _remember(self, scope: str, key: str, version: int) -> None:
+        data = self.versions()
+        data.setdefault(scope, {})[key] = version
+        write_atomic(self._versions_path, json.dumps(data, indent=1, sort_keys=True).encode())
+
+    def topic(self, scope: str) -> str:
+        if scope == "hall":
+            return topics.hall_config(self.hall_id)
+        return topics.device_config(self.hall_id, self.device_id)
+
+    def path_for(self, scope: str, section: str) -> Path:
+        if section == "hall":
+            assert self.hall_config_path is not None
+            return self.hall_config_path
+        folder = self.config_dir if scope == "hall" else self.config_dir / "device"
+        return folder / f"{section}.json"
+
+    # ------------------------------------------------------------------ apply
+
+    def apply(self, scope: str, payload: Any) -> Outcome:
+        """Validate and apply one document received on ``scope``'s topic."""
+        if payload is None:  # the center cleared the retained message
+            return Outcome(scope, "ignored", None, "empty message")
+        version = payload.get("version") if isinstance(payload, dict) else None
+        version = version if isinstance(version, int) and not isinstance(version, bool) else None
+        versions = self.versions().get(scope, {})
+        applied = int(versions.get("applied", 0))
+        if version is not None and version == applied:
+            return Outcome(scope, "unchanged", version)
+        if version is not None and version == versions.get("rejected"):
+            return Outcome(scope, "ignored", version, "already rejected")
+        try:
+            files = self._validate(scope, payload, applied)
+        except ValueError as exc:
+            reason = str(exc)
+            log.error("rejected %s config version %s: %s", scope, version, reason)
+            if version is not None:
+                self._remember(scope, "rejected", version)
+            return Outcome(scope, "rejected", version, reason)
+        assert version is not None
+        for path, data in files:
+            write_atomic(path, data)
+        self._remember(scope, "applied", version)
+        names = tuple(str(p) for p, _ in files)
+        log.info("applied %s config version %d (%s)", scope, version, ", ".join(names))
+        return Outcome(scope, "applied", version, files=names)
+
+    def _validate(self, scope: str, payload: Any, applied: int) -> list[tuple[Path, bytes]]:
+        from sync.contract import ContractError, validate
+
+        try:
+            validate(self.topic(scope), payload)
+        except ContractError as exc:
+            raise ValueError(f"does not match the config schema: {exc}") from None
+        version: int = payload["version"]
+        if version < applied:
+            raise ValueError(f"version {version} is older than the applied version {applied}")
+        files: list[tuple[Path, bytes]] = []
+        for section in SECTIONS:
+            if section not in payload:
+                continue
+            data = payload[section]
+            if section == "hall":
+                if scope != "hall":
+                    raise ValueError("hall: the hall config comes on the hall-wide topic only")
+                files.append((self.path_for(scope, section), self._hall_file(data, version)))
+                continue
+            check = self.validators.get(section)
+            if check:
+                check(data)
+            body = json.dumps({"version": version, section: data}, ensure_ascii=False, indent=1)
+            files.append((self.path_for(scope, section), body.encode()))
+        if not files:
+            raise ValueError("the document has no section to apply")
+        return files
+
+    def _hall_file(self, data: Any, version: int) -> bytes:
+        from kiosk.engine.config import ConfigError, parse_hall_config
+
+        if not isinstance(data, dict):
+            raise ValueError("hall: expected the hall config mapping")
+        data = {**data, "version": version}
+        try:
+            cfg = parse_hall_config(data)
+        except ConfigError as exc:
+            raise ValueError(f"hall config: {exc}") from None
+        if cfg.hall_id != self.hall_id:
+            raise ValueError(
+                f"hall config is for hall {cfg.hall_id!r}, this device is in {self.hall_id!r}"
+            )
+        check = self.validators.get("hall")
+        if check:
+            check(data)
+        assert self.hall_config_path is not None
+        if self.hall_config_path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            text: str = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+            return text.encode()
+        return json.dumps(data, ensure_ascii=False, indent=1).encode()
