@@ -69,3 +69,10 @@ __all__ = [
     "Signal",
     "Slot",
 ]
+
+
+def qt_multimedia():  # type: ignore[no-untyped-def]
+    """QtMultimedia (PySide6-Addons), imported on first use: loading it probes audio backends."""
+    from PySide6 import QtMultimedia
+
+    return QtMultimedia

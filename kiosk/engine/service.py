@@ -208,7 +208,9 @@ class EngineService:
             return {"ok": False, "error": EngineError("internal", "internal error").to_dict()}
         if cmd["cmd"] in MUTATING:
             try:
-                self.publish_windows(sorted(touched))
+                # The commanding window first: its display is what people watch.
+                own = [w for w in (cmd.get("window"),) if w in touched]
+                self.publish_windows(own + sorted(touched - set(own)))
                 self.publish_board()
             except Exception:  # state is committed; a publish problem must not hide it
                 log.exception("publishing state after %s failed", cmd["cmd"])

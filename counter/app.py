@@ -1,0 +1,110 @@
+"""Running one window-side app as a device: start order, full screen, clean stop on SIGTERM.
+
+Start: settings, the Qt application, the hall link (connecting in the
+background: the screen never waits for the network), the app's widget, its
+keys.  Stop (SIGTERM, SIGINT or the window closing): the app's own shutdown
+(keys, timers, rating delivery), then the Qt link, then the MQTT link (which
+publishes ``offline``), in that order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from counter.settings import CounterSettings, SettingsError, load_settings
+from counter.voice.announcer import Announcer
+from counter.voice.pack import DEFAULT_PACK, VoicePack
+from sync.connect import link_from_args
+from sync.mqtt import MqttLink
+
+log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+Build = Callable[[Any, CounterSettings], Any]  # (qtlink, settings) -> widget with shutdown()
+
+
+def announcer_for(settings: CounterSettings, role: str) -> Announcer | None:
+    """The hall's speaker (``voice.speaker``) says the calls; other devices stay silent."""
+    if settings.voice.speaker != role:
+        return None
+    return make_announcer(settings)
+
+
+def make_announcer(settings: CounterSettings) -> Announcer:
+    pack = VoicePack(settings.voice.pack or DEFAULT_PACK)
+    missing = pack.missing()
+    if missing:
+        log.warning(
+            "voice pack %s lacks %d clips (%s ...): run `make voice` or add the "
+            "recordings; calls are shown but some cannot be said",
+            pack.directory,
+            len(missing),
+            ", ".join(missing[:3]),
+        )
+    return Announcer(pack, times=settings.voice.times)
+
+
+def run(
+    args: argparse.Namespace,
+    *,
+    role: str,
+    device_id: str,
+    title: str,
+    build: Build,
+    size: tuple[int, int],
+) -> int:
+    try:
+        settings = load_settings(args.settings)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    from hall.qt import QApplication, QTimer
+    from hall.qtlink import QtLink
+
+    app = QApplication.instance() or QApplication(["hall-" + role])
+    stopping: list[str] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.append(signal.Signals(signum).name)
+        log.info("received %s, stopping", stopping[-1])
+        app.quit()
+
+    # Handlers first: a SIGTERM during start-up must still stop the app cleanly.
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    link: MqttLink = link_from_args(args, device_id=device_id, role=role)
+    link.start(wait=None)
+    qtlink = QtLink(link)
+    widget = None
+    try:
+        widget = build(qtlink, settings)
+        widget.setWindowTitle(title)
+        if args.windowed:
+            widget.resize(*size)
+            widget.show()
+        else:
+            widget.showFullScreen()
+        # Python runs signal handlers between bytecodes: let it in regularly.
+        tick = QTimer()
+        tick.start(200)
+        tick.timeout.connect(lambda: None)
+        QTimer.singleShot(0, lambda: stopping and app.quit())  # a signal before exec()
+        log.info("%s %s started (broker %s)", role, device_id, args.broker)
+        code = app.exec()
+        tick.stop()
+        return 0 if stopping else int(code)
+    finally:
+        if widget is not None:
+            try:
+                widget.shutdown()
+                widget.close()
+            except Exception:
+                log.exception("error while stopping the %s", role)
+        qtlink.close()
+        link.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("%s %s stopped", role, device_id)

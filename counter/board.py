@@ -1,0 +1,433 @@
+"""``HallBoard``: the big screen of the waiting area (大屏).
+
+Shows the hall name and the clock, the latest call in big letters (flashing
+when new) with the calls before it, the waiting per queue with an estimated
+wait, the 去向牌 of the windows (clerk and where they are), and the hall's
+notices one after another.  It renders from the retained board, catalogue
+and window states plus the call announcements, and, when the hall makes the
+board its speaker, says each call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from counter import fanout, paint
+from counter.settings import CounterSettings
+from counter.texts import call_sentence, clock_text, wait_text, window_model
+from counter.voice.announcer import Announcer
+from hall.qt import QPainter, QRect, Qt, QTimer, QWidget, Signal
+from hall.qtlink import QtLink
+from sync import topics
+from sync.mqtt import Message
+
+log = logging.getLogger(__name__)
+
+FLASH_PERIOD_MS = 400
+
+
+class HallBoard(QWidget):
+    """``board_applied(board)`` fires after a new board is on screen."""
+
+    board_applied = Signal(object)
+    call_shown = Signal(object)
+
+    def __init__(
+        self,
+        qtlink: QtLink | None,
+        *,
+        settings: CounterSettings | None = None,
+        announcer: Announcer | None = None,
+        now: Callable[[], datetime] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings or CounterSettings()
+        self.announcer = announcer
+        self._now = now or (lambda: datetime.now().astimezone())
+        self.hall_name = ""
+        self.board: dict[str, Any] = {}
+        self.window_names: dict[str, str] = {}
+        self.windows: dict[str, dict[str, Any]] = {}
+        self.notices: list[str] = []
+        self.notice_index = 0
+        self.latest: dict[str, Any] | None = None  # the last call (from the event or the board)
+        self._unsubscribe: list[Callable[[], None]] = []
+        self.connected = False
+        self._flash_on = True
+        self._flash_ticks = 0
+        self._flash = QTimer(self)
+        self._flash.setInterval(FLASH_PERIOD_MS)
+        self._flash.timeout.connect(self._flash_step)
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self.update)
+        self._clock.start()
+        self._rotate = QTimer(self)
+        self._rotate.setInterval(max(1000, int(self.settings.board.notice_s * 1000)))
+        self._rotate.timeout.connect(self.next_notice)
+        self._rotate.start()
+        self.setWindowTitle("大厅叫号大屏")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.qtlink = qtlink
+        if qtlink is not None:
+            hall = qtlink.hall_id
+            self._unsubscribe = [
+                fanout.subscribe(qtlink, topics.board(hall), self._on_board_message),
+                fanout.subscribe(qtlink, topics.catalog(hall), self._on_catalog_message),
+                fanout.subscribe(
+                    qtlink, topics.window_states_filter(hall), self._on_window_message
+                ),
+                fanout.subscribe(qtlink, topics.calls(hall), self._on_call_message, replay=False),
+            ]
+            qtlink.connection_changed.connect(self._on_connection)
+            self.connected = qtlink.link.connected.is_set()
+
+    # ------------------------------------------------------------------ data in
+
+    def _on_connection(self, up: bool) -> None:
+        self.connected = up
+        self.update()
+
+    def _on_board_message(self, message: Message) -> None:
+        if isinstance(message.payload, dict):
+            self.apply_board(message.payload)
+
+    def _on_catalog_message(self, message: Message) -> None:
+        if isinstance(message.payload, dict):
+            self.apply_catalog(message.payload)
+
+    def _on_window_message(self, message: Message) -> None:
+        if isinstance(message.payload, dict):
+            self.apply_window(message.payload)
+
+    def _on_call_message(self, message: Message) -> None:
+        if isinstance(message.payload, dict):
+            self.on_call(message.payload)
+
+    def apply_catalog(self, catalog: Mapping[str, Any]) -> None:
+        self.hall_name = str(catalog.get("hall_name") or self.hall_name)
+        for w in catalog.get("windows") or ():
+            if isinstance(w, dict) and "id" in w:
+                self.window_names[str(w["id"])] = str(w.get("name") or f"{w['id']}号窗口")
+        if not self.notices:
+            self._set_notices(catalog.get("notices") or [])
+        self.update()
+
+    def apply_board(self, board: Mapping[str, Any]) -> None:
+        self.board = dict(board)
+        self.hall_name = str(board.get("hall_name") or self.hall_name)
+        self._set_notices(board.get("notices") or [])
+        recent = board.get("recent_calls") or []
+        if self.latest is None and recent:
+            self.latest = dict(recent[0])
+        self.update()
+        self.board_applied.emit(self.board)
+
+    def apply_window(self, state: Mapping[str, Any]) -> None:
+        window = str(state.get("window", ""))
+        if window:
+            self.windows[window] = dict(state)
+            if state.get("name"):
+                self.window_names.setdefault(window, str(state["name"]))
+            self.update()
+
+    def _set_notices(self, notices: list[Any]) -> None:
+        fresh = [str(n) for n in notices if str(n).strip()]
+        if fresh != self.notices:
+            self.notices = fresh
+            self.notice_index = 0
+
+    def on_call(self, call: Mapping[str, Any]) -> None:
+        self.latest = dict(call)
+        if call.get("window_name"):
+            self.window_names[str(call["window"])] = str(call["window_name"])
+        self._flash_ticks = max(1, int(self.settings.display.flash_s * 1000 / FLASH_PERIOD_MS))
+        self._flash_on = False
+        self._flash.start()
+        if self.announcer is not None:
+            self.announcer.announce_call(
+                str(call["code"]),
+                str(call["window"]),
+                recall=bool(call.get("recall")),
+                key=(call.get("code"), call.get("window"), call.get("call_count"), call.get("at")),
+            )
+        self.update()
+        self.call_shown.emit(self.latest)
+
+    def next_notice(self) -> None:
+        if self.notices:
+            self.notice_index = (self.notice_index + 1) % len(self.notices)
+            self.update()
+
+    def _flash_step(self) -> None:
+        self._flash_ticks -= 1
+        self._flash_on = not self._flash_on
+        if self._flash_ticks <= 0:
+            self._flash.stop()
+            self._flash_on = True
+        self.update()
+
+    @property
+    def flashing(self) -> bool:
+        return self._flash.isActive()
+
+    def shutdown(self) -> None:
+        for stop in self._unsubscribe:
+            stop()
+        for timer in (self._flash, self._clock, self._rotate):
+            timer.stop()
+        if self.announcer is not None:
+            self.announcer.clear()
+
+    def window_name(self, window: str) -> str:
+        return self.window_names.get(window) or f"{window}号窗口"
+
+    @property
+    def latest_sentence(self) -> str:
+        if not self.latest:
+            return ""
+        return call_sentence(str(self.latest["code"]), self.window_name(str(self.latest["window"])))
+
+    # ------------------------------------------------------------------ drawing
+
+    def paintEvent(self, _event: object) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        try:
+            self._paint(p)
+        finally:
+            p.end()
+
+    def _paint(self, p: QPainter) -> None:
+        w, h = self.width(), self.height()
+        s = h / 1080
+        pad = int(28 * s)
+        p.fillRect(self.rect(), paint.BG)
+
+        # Header: hall name, date and clock.
+        header = QRect(0, 0, w, int(130 * s))
+        p.fillRect(header, paint.BG_DARK)
+        paint.draw_text(
+            p,
+            QRect(pad, 0, int(w * 0.6), header.height()),
+            self.hall_name or "政务服务中心",
+            max_px=int(76 * s),
+            bold=True,
+            align=paint.ALIGN_LEFT,
+        )
+        day, clock = clock_text(self._now())
+        paint.draw_text(
+            p,
+            QRect(int(w * 0.62), int(8 * s), w - int(w * 0.62) - pad, int(52 * s)),
+            day,
+            colour=paint.MUTED,
+            max_px=int(38 * s),
+            align=paint.ALIGN_RIGHT,
+        )
+        paint.draw_text(
+            p,
+            QRect(int(w * 0.62), int(58 * s), w - int(w * 0.62) - pad, int(66 * s)),
+            clock,
+            max_px=int(60 * s),
+            bold=True,
+            align=paint.ALIGN_RIGHT,
+        )
+
+        body_top = header.bottom() + pad
+        strip_h = int(150 * s)
+        notice_h = int(96 * s)
+        body_h = h - body_top - strip_h - notice_h - 2 * pad
+        left = QRect(pad, body_top, int(w * 0.55) - pad, body_h)
+        right = QRect(left.right() + pad, body_top, w - left.right() - 2 * pad, body_h)
+        self._paint_calls(p, left, s)
+        self._paint_queues(p, right, s)
+        self._paint_windows(p, QRect(pad, left.bottom() + pad, w - 2 * pad, strip_h), s)
+        notice = QRect(0, h - notice_h, w, notice_h)
+        p.fillRect(notice, paint.BG_DARK)
+        text = self.notices[self.notice_index] if self.notices else ""
+        if text:
+            paint.draw_text(
+                p,
+                notice.adjusted(pad, 0, -pad, 0),
+                f"通知：{text}",
+                colour=paint.NUMBER,
+                max_px=int(50 * s),
+                align=paint.ALIGN_LEFT,
+            )
+        if not self.connected and self.qtlink is not None:
+            paint.draw_text(
+                p,
+                QRect(0, header.bottom() - int(34 * s), w, int(30 * s)),
+                "网络连接中断，显示内容可能不是最新",
+                colour=paint.NUMBER,
+                max_px=int(26 * s),
+            )
+
+    def _paint_calls(self, p: QPainter, r: QRect, s: float) -> None:
+        p.fillRect(r, paint.PANEL)
+        pad = int(20 * s)
+        title = QRect(r.x() + pad, r.y(), r.width() - 2 * pad, int(80 * s))
+        paint.draw_text(
+            p,
+            title,
+            "正在呼叫",
+            colour=paint.MUTED,
+            max_px=int(50 * s),
+            bold=True,
+            align=paint.ALIGN_LEFT,
+        )
+        big = QRect(r.x() + pad, title.bottom(), r.width() - 2 * pad, int(r.height() * 0.34))
+        sentence = QRect(r.x() + pad, big.bottom(), r.width() - 2 * pad, int(r.height() * 0.14))
+        if self.latest:
+            if self._flash_on:
+                paint.draw_text(
+                    p,
+                    big,
+                    str(self.latest["code"]),
+                    colour=paint.NUMBER,
+                    max_px=int(300 * s),
+                    bold=True,
+                )
+            paint.draw_text(p, sentence, self.latest_sentence, max_px=int(72 * s), bold=True)
+        else:
+            paint.draw_text(p, big, "请留意叫号", colour=paint.MUTED, max_px=int(110 * s))
+        # The calls before the latest one: code → window, two columns.
+        calls = [
+            c
+            for c in (self.board.get("recent_calls") or [])
+            if not self.latest
+            or (c.get("code"), str(c.get("window")))
+            != (self.latest.get("code"), str(self.latest.get("window")))
+        ][:6]
+        list_top = sentence.bottom() + pad
+        row_h = int((r.bottom() - list_top - pad) / 3)
+        col_w = (r.width() - 3 * pad) // 2
+        for i, c in enumerate(calls):
+            col, row = divmod(i, 3)
+            cell = QRect(
+                r.x() + pad + col * (col_w + pad), list_top + row * row_h, col_w, row_h - int(8 * s)
+            )
+            p.fillRect(cell, paint.BG_DARK)
+            half = int(cell.width() * 0.42)
+            paint.draw_text(
+                p,
+                QRect(cell.x() + pad, cell.y(), half, cell.height()),
+                str(c.get("code", "")),
+                colour=paint.NUMBER,
+                max_px=int(60 * s),
+                bold=True,
+                align=paint.ALIGN_LEFT,
+            )
+            paint.draw_text(
+                p,
+                QRect(cell.x() + half, cell.y(), cell.width() - half - pad, cell.height()),
+                self.window_name(str(c.get("window", ""))),
+                max_px=int(52 * s),
+                align=paint.ALIGN_RIGHT,
+            )
+
+    def _paint_queues(self, p: QPainter, r: QRect, s: float) -> None:
+        p.fillRect(r, paint.PANEL)
+        pad = int(20 * s)
+        title = QRect(r.x() + pad, r.y(), r.width() - 2 * pad, int(80 * s))
+        paint.draw_text(
+            p,
+            title,
+            "等候情况",
+            colour=paint.MUTED,
+            max_px=int(50 * s),
+            bold=True,
+            align=paint.ALIGN_LEFT,
+        )
+        queues = list(self.board.get("queues") or [])
+        head_h = int(60 * s)
+        cols = (0.40, 0.25, 0.35)  # 业务 | 等候 | 预计等候
+        x0, width = r.x() + pad, r.width() - 2 * pad
+        xs = [x0, x0 + int(width * cols[0]), x0 + int(width * (cols[0] + cols[1]))]
+        ws = [int(width * c) for c in cols]
+        for x, cw, label in zip(xs, ws, ("业务", "等候人数", "预计等候"), strict=True):
+            paint.draw_text(
+                p,
+                QRect(x, title.bottom(), cw, head_h),
+                label,
+                colour=paint.MUTED,
+                max_px=int(40 * s),
+                align=paint.ALIGN_LEFT,
+            )
+        rows_top = title.bottom() + head_h
+        n = max(4, len(queues))
+        row_h = min(int(110 * s), (r.bottom() - rows_top - pad) // n)
+        for i, q in enumerate(queues):
+            y = rows_top + i * row_h
+            if i % 2 == 0:
+                p.fillRect(QRect(r.x() + pad // 2, y, r.width() - pad, row_h), paint.BG_DARK)
+            name = f"{q.get('prefix', '')} {q.get('name', '')}".strip()
+            cells = (name, f"{q.get('waiting', 0)} 人", wait_text(q.get("est_wait_min")))
+            colours = (paint.TEXT, paint.NUMBER, paint.TEXT)
+            for x, cw, text, colour in zip(xs, ws, cells, colours, strict=True):
+                paint.draw_text(
+                    p,
+                    QRect(x, y, cw - int(10 * s), row_h),
+                    text,
+                    colour=colour,
+                    max_px=int(54 * s),
+                    bold=colour is paint.NUMBER,
+                    align=paint.ALIGN_LEFT,
+                )
+
+    def _paint_windows(self, p: QPainter, r: QRect, s: float) -> None:
+        """去向牌: each window's clerk and where they are."""
+        ids = sorted(self.windows, key=lambda k: (len(k), k))[: self.settings.board.windows_shown]
+        if not ids:
+            return
+        gap = int(14 * s)
+        per_row = min(len(ids), 6)
+        rows = (len(ids) + per_row - 1) // per_row
+        cell_w = (r.width() - gap * (per_row - 1)) // per_row
+        cell_h = (r.height() - gap * (rows - 1)) // rows
+        for i, window in enumerate(ids):
+            m = window_model(self.windows[window])
+            row, col = divmod(i, per_row)
+            cell = QRect(r.x() + col * (cell_w + gap), r.y() + row * (cell_h + gap), cell_w, cell_h)
+            p.fillRect(cell, paint.PANEL)
+            half = cell.height() // 2
+            paint.draw_text(
+                p,
+                QRect(cell.x() + gap, cell.y(), cell.width() - 2 * gap, half),
+                f"{m.name} {m.clerk_name}".strip(),
+                max_px=int(40 * s),
+                bold=True,
+                align=paint.ALIGN_LEFT,
+            )
+            status = m.staff_status or m.status_text
+            colour = paint.STAFF_COLOURS.get(
+                m.staff_status, paint.STATUS_COLOURS.get(m.status, paint.PANEL)
+            )
+            pill_w = int(cell.width() * 0.42)
+            paint.pill(
+                p,
+                QRect(cell.x() + gap, cell.y() + half + int(4 * s), pill_w, half - int(12 * s)),
+                status,
+                colour,
+                max_px=int(32 * s),
+            )
+            if m.code and m.status != "closed":
+                paint.draw_text(
+                    p,
+                    QRect(
+                        cell.x() + pill_w + 2 * gap,
+                        cell.y() + half,
+                        cell.width() - pill_w - 3 * gap,
+                        half,
+                    ),
+                    m.code,
+                    colour=paint.NUMBER,
+                    max_px=int(40 * s),
+                    bold=True,
+                    align=paint.ALIGN_RIGHT,
+                )

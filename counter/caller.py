@@ -1,0 +1,444 @@
+"""``CallerWindow``: the clerk's caller (叫号器) on the window PC, with its keypad.
+
+The clerk logs in with a staff number, calls the next citizen, recalls,
+starts, finishes, marks a no-show (过号), transfers (to a queue or a window;
+the citizen keeps their place), pauses with a reason and resumes, sets the
+去向牌, and sees who waits.  The keypad (evdev, key map from the settings)
+sends the same commands.  Every command is a request to the queue engine
+through ``QtLink`` (the UI never waits for the network) and ends in a
+visible confirmation or the engine's Chinese error message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from evdev import InputEvent
+
+from counter import fanout
+from counter.keys import KeyBridge, key_hint
+from counter.settings import STAFF_STATUSES, CounterSettings
+from counter.texts import WindowModel, empty_model, window_model
+from drivers.keys import Opener, open_input_device
+from hall.qt import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    Qt,
+    QtWidgets,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from hall.qtlink import LINK_DOWN_ZH, QtLink
+from sync import topics
+from sync.mqtt import Message
+
+log = logging.getLogger(__name__)
+
+STYLE = """
+QWidget { font-family: "WenQuanYi Micro Hei"; font-size: 20px; color: #0f172a; }
+CallerWindow { background: #eef2f7; }
+QLabel#title { font-size: 28px; font-weight: bold; color: #0a2a5c; }
+QLabel#link[up="true"] { color: #15803d; font-weight: bold; }
+QLabel#link[up="false"] { color: #b91c1c; font-weight: bold; }
+QLabel#clerk { font-size: 22px; }
+QLabel#current { font-size: 72px; font-weight: bold; color: #b45309; }
+QLabel#currentInfo { font-size: 22px; color: #334155; }
+QLabel#message { font-size: 22px; padding: 10px; border-radius: 6px; }
+QLabel#message[kind="ok"] { background: #dcfce7; color: #14532d; }
+QLabel#message[kind="error"] { background: #fee2e2; color: #7f1d1d; }
+QLabel#message[kind="info"] { background: #e0e7ff; color: #1e3a8a; }
+QPushButton { font-size: 22px; padding: 10px; min-height: 44px; border-radius: 6px;
+              background: #ffffff; border: 1px solid #94a3b8; }
+QPushButton:disabled { color: #94a3b8; background: #f1f5f9; }
+QPushButton#primary { background: #1d4ed8; color: white; font-weight: bold; font-size: 26px;
+                      min-height: 64px; border: none; }
+QLineEdit, QComboBox { font-size: 22px; padding: 6px; min-height: 40px; background: white; }
+QListWidget { font-size: 24px; background: white; }
+QGroupBox { font-weight: bold; margin-top: 14px; border: 1px solid #cbd5e1;
+            border-radius: 6px; padding: 8px; }
+QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; }
+"""
+
+
+class CallerWindow(QWidget):
+    """Signals: ``command_done(cmd, ok, result_or_error)``, ``state_applied(state)``."""
+
+    command_done = Signal(str, bool, object)
+    state_applied = Signal(object)
+
+    def __init__(
+        self,
+        qtlink: QtLink,
+        window_id: str,
+        *,
+        settings: CounterSettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.qtlink = qtlink
+        self.window_id = window_id
+        self.settings = settings or CounterSettings()
+        self.model: WindowModel = empty_model(window_id)
+        self.state: dict[str, Any] | None = None
+        self.catalog: dict[str, Any] = {}
+        self.message = ""
+        self.message_kind = ""
+        self._in_flight: set[str] = set()
+        self._last_clerk = ""
+        self._unsubscribe: list[Callable[[], None]] = []
+        self.keys = KeyBridge(self.settings.caller_keys, self)
+        self.keys.action.connect(self.perform)
+        self.keys.status.connect(self._on_key_status)
+        self._build()
+        self.setWindowTitle(f"{window_id}号窗口 叫号器")
+        hall = qtlink.hall_id
+        self._topic = topics.command(hall, qtlink.device_id)
+        self._unsubscribe = [
+            fanout.subscribe(qtlink, topics.window_state(hall, window_id), self._on_state_message),
+            fanout.subscribe(qtlink, topics.catalog(hall), self._on_catalog_message),
+        ]
+        qtlink.connection_changed.connect(self._on_connection)
+        self._on_connection(qtlink.link.connected.is_set())
+
+    # ------------------------------------------------------------------ building
+
+    def _button(self, text: str, action: str, slot: Callable[[], None]) -> QPushButton:
+        hint = key_hint(self.settings.caller_keys, action)
+        button = QPushButton(f"{text}  [{hint}]" if hint else text)
+        button.setObjectName(action)
+        button.clicked.connect(slot)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        return button
+
+    def _build(self) -> None:
+        self.setStyleSheet(STYLE)
+        root = QVBoxLayout(self)
+        root.setContentsMargins(16, 12, 16, 12)
+        root.setSpacing(10)
+
+        head = QHBoxLayout()
+        self.title = QLabel(f"{self.window_id}号窗口 叫号器")
+        self.title.setObjectName("title")
+        self.link_label = QLabel("")
+        self.link_label.setObjectName("link")
+        head.addWidget(self.title, 1)
+        head.addWidget(self.link_label)
+        root.addLayout(head)
+
+        login = QHBoxLayout()
+        self.staff_input = QtWidgets.QLineEdit()
+        self.staff_input.setPlaceholderText("输入工号")
+        self.staff_input.setMaxLength(20)
+        self.staff_input.returnPressed.connect(lambda: self.login())
+        self.login_button = self._button("登录", "login", lambda: self.login())
+        self.logout_button = self._button("退出登录", "logout", self.logout)
+        login.addWidget(QLabel("工号"))
+        login.addWidget(self.staff_input, 1)
+        login.addWidget(self.login_button)
+        login.addWidget(self.logout_button)
+        root.addLayout(login)
+
+        self.clerk_label = QLabel("未登录")
+        self.clerk_label.setObjectName("clerk")
+        root.addWidget(self.clerk_label)
+
+        current = QHBoxLayout()
+        self.current_label = QLabel("—")
+        self.current_label.setObjectName("current")
+        self.current_info = QLabel("")
+        self.current_info.setObjectName("currentInfo")
+        self.current_info.setWordWrap(True)
+        current.addWidget(self.current_label)
+        current.addWidget(self.current_info, 1)
+        root.addLayout(current)
+
+        self.call_button = self._button("呼叫下一位", "call_next", self.call_next)
+        self.call_button.setObjectName("primary")
+        root.addWidget(self.call_button)
+        grid = QGridLayout()
+        grid.setSpacing(8)
+        self.recall_button = self._button("重呼", "recall", self.recall)
+        self.start_button = self._button("开始办理", "start", self.start)
+        self.finish_button = self._button("办结", "finish", self.finish)
+        self.no_show_button = self._button("过号", "no_show", self.no_show)
+        self.resume_button = self._button("恢复服务", "resume", self.resume)
+        for i, b in enumerate(
+            (self.recall_button, self.start_button, self.finish_button, self.no_show_button)
+        ):
+            grid.addWidget(b, i // 2, i % 2)
+        root.addLayout(grid)
+
+        transfer = QtWidgets.QGroupBox("转移（群众保留排队位置）")
+        row = QHBoxLayout(transfer)
+        self.transfer_target = QtWidgets.QComboBox()
+        self.transfer_target.addItem("请选择转移目标…", None)
+        self.transfer_button = self._button("转移", "transfer", lambda: self.transfer())
+        row.addWidget(self.transfer_target, 1)
+        row.addWidget(self.transfer_button)
+        root.addWidget(transfer)
+
+        pause = QtWidgets.QGroupBox("暂停服务")
+        row = QHBoxLayout(pause)
+        self.pause_reason = QtWidgets.QComboBox()
+        self.pause_reason.setEditable(True)
+        self.pause_reason.addItems(list(self.settings.pause_reasons))
+        self.pause_reason.lineEdit().setMaxLength(40)
+        self.pause_button = self._button("暂停", "pause", lambda: self.pause())
+        row.addWidget(self.pause_reason, 1)
+        row.addWidget(self.pause_button)
+        row.addWidget(self.resume_button)
+        root.addWidget(pause)
+
+        staff = QtWidgets.QGroupBox("去向牌")
+        row = QHBoxLayout(staff)
+        self.staff_status = QtWidgets.QComboBox()
+        self.staff_status.addItems(list(STAFF_STATUSES))
+        self.staff_status_button = QPushButton("设置去向")
+        self.staff_status_button.clicked.connect(lambda: self.set_staff_status())
+        self.staff_status_label = QLabel("")
+        row.addWidget(self.staff_status, 1)
+        row.addWidget(self.staff_status_button)
+        row.addWidget(self.staff_status_label)
+        root.addWidget(staff)
+
+        self.waiting_label = QLabel("等候 0 人")
+        root.addWidget(self.waiting_label)
+        self.waiting_list = QtWidgets.QListWidget()
+        self.waiting_list.setFlow(QtWidgets.QListView.Flow.LeftToRight)
+        self.waiting_list.setWrapping(True)
+        self.waiting_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.waiting_list.setMinimumHeight(90)
+        root.addWidget(self.waiting_list, 1)
+
+        self.message_label = QLabel("")
+        self.message_label.setObjectName("message")
+        self.message_label.setWordWrap(True)
+        self.message_label.setMinimumHeight(56)
+        root.addWidget(self.message_label)
+        self._render()
+
+    # ------------------------------------------------------------------ incoming
+
+    def _on_connection(self, up: bool) -> None:
+        self.link_label.setText("● 已连接" if up else "● 连接中断")
+        self.link_label.setProperty("up", "true" if up else "false")
+        self.link_label.style().unpolish(self.link_label)
+        self.link_label.style().polish(self.link_label)
+
+    def _on_key_status(self, status: str) -> None:
+        if status == "disconnected":
+            self._show("error", "叫号键盘未连接，请检查USB连接（屏幕按钮仍可使用）")
+        elif status == "connected":
+            self._show("info", "叫号键盘已连接")
+        elif status == "storm":
+            self._show("error", "叫号键盘按键异常（按键卡住？），暂时忽略按键")
+
+    def _on_state_message(self, message: Message) -> None:
+        if isinstance(message.payload, dict):
+            self.apply_state(message.payload)
+
+    def _on_catalog_message(self, message: Message) -> None:
+        if isinstance(message.payload, dict):
+            self.apply_catalog(message.payload)
+
+    def apply_state(self, state: Mapping[str, Any]) -> None:
+        self.state = dict(state)
+        self.model = window_model(state)
+        self._render()
+        self.state_applied.emit(self.state)
+
+    def apply_catalog(self, catalog: Mapping[str, Any]) -> None:
+        """Fill the transfer targets: other queues and other windows."""
+        self.catalog = dict(catalog)
+        chosen = self.transfer_target.currentData()
+        self.transfer_target.clear()
+        self.transfer_target.addItem("请选择转移目标…", None)
+        for q in catalog.get("queues") or ():
+            self.transfer_target.addItem(f"队列 {q['prefix']} {q['name']}", f"queue:{q['id']}")
+        for w in catalog.get("windows") or ():
+            if str(w["id"]) != self.window_id:
+                label = f"{w.get('name') or w['id']}（{w.get('department', '')}）"
+                self.transfer_target.addItem(label, f"window:{w['id']}")
+        index = self.transfer_target.findData(chosen) if chosen else 0
+        self.transfer_target.setCurrentIndex(max(0, index))
+
+    def _render(self) -> None:
+        m = self.model
+        if m.clerk_name or m.staff_no:
+            self.clerk_label.setText(
+                f"当前登录：{m.clerk_name}（工号 {m.staff_no}）  状态：{m.status_line}"
+            )
+        else:
+            self.clerk_label.setText(f"未登录  状态：{m.status_line}")
+        if m.code:
+            self.current_label.setText(m.code)
+            self.current_info.setText(
+                f"已呼叫 {m.call_count} 次，请开始办理或重呼、过号" if m.called else "办理中"
+            )
+        else:
+            self.current_label.setText("—")
+            self.current_info.setText("暂无当前号码")
+        self.waiting_label.setText(f"本窗口等候 {m.waiting} 人")
+        self.waiting_list.clear()
+        self.waiting_list.addItems(list(m.waiting_codes))
+        self.staff_status_label.setText(f"当前：{m.staff_status}" if m.staff_status else "")
+        logged_in = m.status != "closed"
+        self.logout_button.setEnabled(logged_in)
+        for b in (self.call_button, self.pause_button):
+            b.setEnabled(logged_in and m.status != "paused")
+        self.recall_button.setEnabled(bool(m.code and m.called))
+        self.start_button.setEnabled(bool(m.code and m.called))
+        self.no_show_button.setEnabled(bool(m.code and m.called))
+        self.finish_button.setEnabled(bool(m.code and not m.called))
+        self.transfer_button.setEnabled(bool(m.code))
+        self.resume_button.setEnabled(m.status == "paused")
+        self.staff_status_button.setEnabled(logged_in)
+
+    def _show(self, kind: str, text: str) -> None:
+        self.message, self.message_kind = text, kind
+        self.message_label.setText(text)
+        self.message_label.setProperty("kind", kind)
+        self.message_label.style().unpolish(self.message_label)
+        self.message_label.style().polish(self.message_label)
+
+    # ------------------------------------------------------------------ commands
+
+    def _send(
+        self, cmd: str, extra: dict[str, Any] | None = None, *, ok_text: Callable[[Any], str]
+    ) -> None:
+        if cmd in self._in_flight:
+            self._show("info", "正在处理上一个操作，请稍候")
+            return
+        self._in_flight.add(cmd)
+        payload = {"cmd": cmd, "window": self.window_id, **(extra or {})}
+
+        def reply(ok: bool, result: Any) -> None:
+            self._in_flight.discard(cmd)
+            if ok:
+                text = ok_text(result)
+                self._show("error" if text.startswith("!") else "ok", text.lstrip("!"))
+            else:
+                self._show("error", _error_text(result))
+            self.command_done.emit(cmd, ok, result)
+
+        self.qtlink.request(self._topic, payload, reply)
+
+    def login(self, staff_no: str | None = None) -> None:
+        staff_no = (staff_no if staff_no is not None else self.staff_input.text()).strip()
+        staff_no = staff_no or self._last_clerk
+        if not staff_no:
+            self._show("error", "请先输入工号")
+            return
+        self._last_clerk = staff_no
+
+        def ok(result: Any) -> str:
+            clerk = (result or {}).get("clerk") or {}
+            self.staff_input.clear()
+            return f"登录成功：{clerk.get('name', '')}（工号 {clerk.get('staff_no', staff_no)}）"
+
+        self._send("login", {"clerk": staff_no}, ok_text=ok)
+
+    def logout(self) -> None:
+        self._send("logout", ok_text=lambda _r: "已退出登录")
+
+    def call_next(self) -> None:
+        def ok(result: Any) -> str:
+            ticket = (result or {}).get("ticket")
+            finished = (result or {}).get("finished")
+            done = f"{finished['code']} 已办结；" if finished else ""
+            if not ticket:
+                return f"!{done}当前没有等候的号码"
+            return f"{done}已呼叫 {ticket['code']}"
+
+        self._send("call_next", ok_text=ok)
+
+    def recall(self) -> None:
+        def ok(result: Any) -> str:
+            ticket = (result or {}).get("ticket") or {}
+            if (result or {}).get("auto_no_show"):
+                return f"!{ticket.get('code', '')} 多次呼叫未到，已按过号处理"
+            return f"已重呼 {ticket.get('code', '')}（第 {ticket.get('call_count', '')} 次）"
+
+        self._send("recall", ok_text=ok)
+
+    def start(self) -> None:
+        self._send("start", ok_text=lambda r: f"开始办理 {(r or {}).get('code', '')}")
+
+    def finish(self) -> None:
+        self._send("finish", ok_text=lambda r: f"{(r or {}).get('code', '')} 已办结")
+
+    def no_show(self) -> None:
+        self._send("no_show", ok_text=lambda r: f"{(r or {}).get('code', '')} 已过号")
+
+    def transfer(self, *, to_queue: str | None = None, to_window: str | None = None) -> None:
+        if to_queue is None and to_window is None:
+            target = self.transfer_target.currentData()
+            if not target:
+                self._show("error", "请先在屏幕上选择转移目标（队列或窗口）")
+                return
+            kind, _, ident = str(target).partition(":")
+            to_queue, to_window = (ident, None) if kind == "queue" else (None, ident)
+        extra = {"to_queue": to_queue} if to_queue else {"to_window": to_window}
+        where = f"队列 {to_queue}" if to_queue else f"{to_window}号窗口"
+        self._send(
+            "transfer",
+            extra,
+            ok_text=lambda r: f"{(r or {}).get('code', '')} 已转至{where}，保留排队位置",
+        )
+
+    def pause(self, reason: str | None = None) -> None:
+        reason = (reason if reason is not None else self.pause_reason.currentText()).strip()
+        if not reason:
+            self._show("error", "请选择或输入暂停原因")
+            return
+        self._send("pause", {"reason": reason[:40]}, ok_text=lambda _r: f"已暂停服务：{reason}")
+
+    def resume(self) -> None:
+        self._send("resume", ok_text=lambda _r: "已恢复服务")
+
+    def set_staff_status(self, status: str | None = None) -> None:
+        status = status or self.staff_status.currentText()
+        self._send("staff_status", {"status": status}, ok_text=lambda _r: f"去向已设为：{status}")
+
+    # ------------------------------------------------------------------ keypad
+
+    def perform(self, action: str) -> None:
+        """A keypad action (same as the buttons)."""
+        if action == "login":
+            self.login()
+        elif action == "pause":
+            self.pause(self.settings.keypad_pause_reason)
+        elif action == "transfer":
+            self.transfer()
+        elif action in ("call_next", "recall", "start", "finish", "no_show", "resume", "logout"):
+            getattr(self, action)()
+        else:
+            log.debug("caller: no handler for key action %s", action)
+
+    def keys_from(self, spec: str, *, opener: Opener = open_input_device) -> None:
+        """Read the clerk's keypad (``/dev/input/by-id/...``)."""
+        self.keys.open(spec, opener=opener)
+
+    def feed_keys(self, events: Iterable[InputEvent]) -> list[str]:
+        """Run key events through the keypad decoder on this thread (the bench)."""
+        return self.keys.feed(events)
+
+    def shutdown(self) -> None:
+        for stop in self._unsubscribe:
+            stop()
+        self.keys.close()
+
+
+def _error_text(error: Any) -> str:
+    if not isinstance(error, dict):
+        return LINK_DOWN_ZH
+    text = str(error.get("message_zh") or LINK_DOWN_ZH)
+    data = error.get("data") or {}
+    if error.get("code") == "recall_cooldown" and data.get("retry_after_s"):
+        text += f"（{int(float(data['retry_after_s']) + 0.99)} 秒后可重呼）"
+    return text

@@ -1,0 +1,348 @@
+"""``WindowDisplay``: the screen above a window (a TV, or an LED strip).
+
+It renders only from the engine's retained window state and the call
+announcements, so a display that restarts shows the truth at once.  A new
+call makes the number flash for a few seconds (a ``QTimer``).  Two layouts:
+
+* ``tv`` (1920×1080, 1280×720 …): window, department, items, the clerk's
+  photo, name, 工号 and 去向, status, the current number, waiting count.
+* ``led`` (1280×160, 640×64 …): one or two lines of big red-on-black text.
+
+``auto`` picks ``led`` for a strip wider than 4:1, else ``tv``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from counter import fanout, paint
+from counter.settings import CounterSettings
+from counter.texts import WindowModel, empty_model, window_model
+from counter.voice.announcer import Announcer
+from hall.qt import QPainter, QPixmap, QRect, Qt, QTimer, QWidget, Signal
+from hall.qtlink import QtLink
+from sync import topics
+from sync.mqtt import Message
+
+log = logging.getLogger(__name__)
+
+FLASH_PERIOD_MS = 400
+LAYOUTS = ("auto", "tv", "led")
+
+
+def layout_for(width: int, height: int) -> str:
+    return "led" if height > 0 and width / height > 4.0 else "tv"
+
+
+class WindowDisplay(QWidget):
+    """``state_applied(state)`` fires after a new window state is on screen."""
+
+    state_applied = Signal(object)
+
+    def __init__(
+        self,
+        qtlink: QtLink | None,
+        window_id: str,
+        layout: str = "auto",
+        *,
+        settings: CounterSettings | None = None,
+        announcer: Announcer | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+        self.settings = settings or CounterSettings()
+        self.window_id = window_id
+        self.requested_layout = layout
+        self.announcer = announcer
+        self.model: WindowModel = empty_model(window_id)
+        self.state: dict[str, Any] | None = None
+        self.connected = False
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._flash_on = True
+        self._flash_ticks = 0
+        self._flash = QTimer(self)
+        self._flash.setInterval(FLASH_PERIOD_MS)
+        self._flash.timeout.connect(self._flash_step)
+        self._photo_cache: dict[tuple[str, int], QPixmap] = {}
+        self.setWindowTitle(f"{window_id}号窗口 显示屏")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.qtlink = qtlink
+        if qtlink is not None:
+            hall = qtlink.hall_id
+            self._unsubscribe = [
+                fanout.subscribe(
+                    qtlink, topics.window_state(hall, window_id), self._on_state_message
+                ),
+                fanout.subscribe(qtlink, topics.calls(hall), self._on_call_message, replay=False),
+            ]
+            qtlink.connection_changed.connect(self._on_connection)
+            self.connected = qtlink.link.connected.is_set()
+
+    # ------------------------------------------------------------------ data in
+
+    @property
+    def layout_name(self) -> str:
+        if self.requested_layout != "auto":
+            return self.requested_layout
+        if self.settings.display.layout != "auto":
+            return self.settings.display.layout
+        return layout_for(self.width(), self.height())
+
+    @property
+    def flashing(self) -> bool:
+        return self._flash.isActive()
+
+    def _on_state_message(self, message: Message) -> None:
+        if isinstance(message.payload, dict):
+            self.apply_state(message.payload, live=not message.retain)
+
+    def _on_call_message(self, message: Message) -> None:
+        call = message.payload
+        if isinstance(call, dict) and str(call.get("window")) == self.window_id:
+            self.on_call(call)
+
+    def _on_connection(self, up: bool) -> None:
+        self.connected = up
+        self.update()
+
+    def apply_state(self, state: Mapping[str, Any], *, live: bool = True) -> None:
+        """Show a window state (the engine's retained message)."""
+        before = self.model
+        self.state = dict(state)
+        self.model = window_model(state)
+        m = self.model
+        new_call = (
+            live
+            and m.code
+            and m.called
+            and ((m.code, m.call_count) != (before.code, before.call_count))
+        )
+        if new_call:
+            self.start_flash()
+        elif not m.called:
+            self._stop_flash()
+        self.update()
+        self.state_applied.emit(self.state)
+
+    def on_call(self, call: Mapping[str, Any]) -> None:
+        """A call or recall for this window: flash, and say it if this display is the speaker."""
+        self.start_flash()
+        if self.announcer is not None:
+            self.announcer.announce_call(
+                str(call["code"]),
+                self.window_id,
+                recall=bool(call.get("recall")),
+                key=(call.get("code"), call.get("window"), call.get("call_count"), call.get("at")),
+            )
+
+    def start_flash(self) -> None:
+        self._flash_ticks = max(1, int(self.settings.display.flash_s * 1000 / FLASH_PERIOD_MS))
+        self._flash_on = False
+        self._flash.start()
+        self.update()
+
+    def _flash_step(self) -> None:
+        self._flash_ticks -= 1
+        self._flash_on = not self._flash_on
+        if self._flash_ticks <= 0:
+            self._stop_flash()
+        self.update()
+
+    def _stop_flash(self) -> None:
+        self._flash.stop()
+        self._flash_on = True
+
+    def shutdown(self) -> None:
+        for stop in self._unsubscribe:
+            stop()
+        self._flash.stop()
+        if self.announcer is not None:
+            self.announcer.clear()
+
+    # ------------------------------------------------------------------ drawing
+
+    def paintEvent(self, _event: object) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        try:
+            if self.layout_name == "led":
+                self._paint_led(p)
+            else:
+                self._paint_tv(p)
+        finally:
+            p.end()
+
+    def _photo(self, size: int) -> QPixmap:
+        m = self.model
+        key = (f"{m.photo}|{m.clerk_name}", size)
+        if key not in self._photo_cache:
+            if len(self._photo_cache) > 8:
+                self._photo_cache.clear()
+            self._photo_cache[key] = paint.photo(
+                m.photo, m.clerk_name, size, self.settings.display.photo_dir
+            )
+        return self._photo_cache[key]
+
+    def _paint_tv(self, p: QPainter) -> None:
+        m = self.model
+        w, h = self.width(), self.height()
+        s = h / 1080
+        pad = int(32 * s)
+        p.fillRect(self.rect(), paint.BG)
+
+        # Top band: window name, department, status.
+        top = QRect(0, 0, w, int(170 * s))
+        p.fillRect(top, paint.BG_DARK)
+        name_w = int(w * 0.36)
+        paint.draw_text(
+            p,
+            QRect(pad, 0, name_w, top.height()),
+            m.name,
+            max_px=int(120 * s),
+            bold=True,
+            align=paint.ALIGN_LEFT,
+        )
+        paint.draw_text(
+            p,
+            QRect(pad + name_w, 0, int(w * 0.34), top.height()),
+            m.department,
+            colour=paint.NUMBER,
+            max_px=int(84 * s),
+            bold=True,
+            align=paint.ALIGN_LEFT,
+        )
+        status_rect = QRect(int(w * 0.72), int(40 * s), w - int(w * 0.72) - pad, int(90 * s))
+        paint.pill(
+            p,
+            status_rect,
+            m.status_line,
+            paint.STATUS_COLOURS.get(m.status, paint.PANEL),
+            max_px=int(60 * s),
+        )
+
+        # Left: the clerk (photo, name, 工号, 去向).
+        body_top = top.bottom() + pad
+        body_h = int(h * 0.62)
+        left = QRect(pad, body_top, int(w * 0.26), body_h)
+        p.fillRect(left, paint.PANEL)
+        photo_size = min(left.width() - 2 * pad, int(body_h * 0.5))
+        photo_x = left.x() + (left.width() - photo_size) // 2
+        if m.clerk_name or m.staff_no:
+            pix = self._photo(photo_size)
+            p.drawPixmap(photo_x + (photo_size - pix.width()) // 2, body_top + pad, pix)
+            y = body_top + pad + photo_size + int(12 * s)
+            line_h = int(76 * s)
+            paint.draw_text(
+                p,
+                QRect(left.x(), y, left.width(), line_h),
+                m.clerk_name,
+                max_px=int(64 * s),
+                bold=True,
+            )
+            paint.draw_text(
+                p,
+                QRect(left.x(), y + line_h, left.width(), int(56 * s)),
+                m.staff_line,
+                colour=paint.MUTED,
+                max_px=int(46 * s),
+            )
+            if m.staff_status:
+                pill_w = int(left.width() * 0.5)
+                paint.pill(
+                    p,
+                    QRect(
+                        left.x() + (left.width() - pill_w) // 2,
+                        y + line_h + int(70 * s),
+                        pill_w,
+                        int(62 * s),
+                    ),
+                    m.staff_status,
+                    paint.STAFF_COLOURS.get(m.staff_status, paint.PANEL),
+                    max_px=int(44 * s),
+                )
+        else:
+            paint.draw_text(
+                p,
+                left.adjusted(pad, pad, -pad, -pad),
+                "暂无工作人员",
+                colour=paint.MUTED,
+                max_px=int(56 * s),
+            )
+
+        # Right: the number (flashing on a new call) and the sentence under it.
+        right = QRect(left.right() + pad, body_top, w - left.right() - 2 * pad, body_h)
+        if m.code and m.status != "closed":
+            paint.draw_text(
+                p,
+                QRect(right.x(), right.y(), right.width(), int(70 * s)),
+                "当前号码",
+                colour=paint.MUTED,
+                max_px=int(56 * s),
+            )
+            number_rect = QRect(
+                right.x(), right.y() + int(70 * s), right.width(), int(body_h * 0.55)
+            )
+            if self._flash_on:
+                paint.draw_text(
+                    p, number_rect, m.code, colour=paint.NUMBER, max_px=int(330 * s), bold=True
+                )
+            headline_rect = QRect(
+                right.x(),
+                number_rect.bottom(),
+                right.width(),
+                right.bottom() - number_rect.bottom(),
+            )
+        else:
+            headline_rect = right
+        paint.draw_text(p, headline_rect, m.headline, max_px=int(96 * s), bold=True, wrap=True)
+
+        # Bottom: items, waiting count.
+        bottom = QRect(0, left.bottom() + pad, w, h - left.bottom() - pad)
+        p.fillRect(bottom, paint.BG_DARK)
+        items = "、".join(m.items) if m.items else "—"
+        paint.draw_paragraph(
+            p,
+            QRect(pad, bottom.y(), int(w * 0.7) - pad, bottom.height()),
+            f"办理事项：{items}",
+            max_px=int(52 * s),
+            min_px=max(8, int(20 * s)),
+        )
+        paint.draw_text(
+            p,
+            QRect(int(w * 0.72), bottom.y(), w - int(w * 0.72) - pad, bottom.height()),
+            f"等候 {m.waiting} 人",
+            colour=paint.NUMBER,
+            max_px=int(84 * s),
+            bold=True,
+            align=paint.ALIGN_RIGHT,
+        )
+        if not self.connected and self.qtlink is not None:
+            paint.draw_text(
+                p,
+                QRect(0, top.bottom() - int(40 * s), w, int(36 * s)),
+                "网络连接中断，显示内容可能不是最新",
+                colour=paint.NUMBER,
+                max_px=int(30 * s),
+            )
+
+    def _paint_led(self, p: QPainter) -> None:
+        w, h = self.width(), self.height()
+        p.fillRect(self.rect(), Qt.GlobalColor.black)
+        lines = self.led_lines()
+        band = h // len(lines)
+        margin = max(2, int(h * 0.04))
+        for i, text in enumerate(lines):
+            rect = QRect(margin, i * band + margin // 2, w - 2 * margin, band - margin)
+            flashing_line = i == len(lines) - 1 and self.model.called
+            colour = paint.LED_RED if (self._flash_on or not flashing_line) else paint.LED_DIM
+            paint.draw_text(
+                p, rect, text, colour=colour, max_px=int(band * 0.9), min_px=6, bold=True
+            )
+
+    def led_lines(self) -> tuple[str, ...]:
+        return self.model.led_lines(2 if self.height() >= 96 else 1)

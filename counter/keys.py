@@ -1,0 +1,67 @@
+"""Keypads and evaluators for the Qt apps: evdev actions delivered on the GUI thread.
+
+``KeyDevice`` calls back on its reader thread; ``KeyBridge`` re-emits each
+action as a Qt signal, which a queued connection delivers on the GUI thread.
+``feed`` runs the same decoder synchronously on the GUI thread (the bench,
+and tools that already hold the events).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from evdev import InputEvent
+
+from drivers.keys import KeyAction, KeyDecoder, KeyDevice, KeyMap, Opener, open_input_device
+from hall.qt import QObject, Signal
+
+log = logging.getLogger(__name__)
+
+
+class KeyBridge(QObject):
+    """``action(name)`` and ``status(text)`` arrive on the GUI thread."""
+
+    action = Signal(str)
+    status = Signal(str)
+
+    def __init__(self, keymap: KeyMap, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.keymap = keymap
+        self.decoder = KeyDecoder(keymap)
+        self.device: KeyDevice | None = None
+
+    def open(self, spec: str, *, opener: Opener = open_input_device) -> KeyDevice:
+        """Read ``spec`` (``/dev/input/by-id/...``) on a thread, re-opening it after an unplug."""
+        if self.device is not None:
+            raise RuntimeError(f"already reading {self.device.spec}")
+        self.device = KeyDevice(
+            spec,
+            self.decoder,
+            on_action=self.action.emit,
+            on_status=self.status.emit,
+            opener=opener,
+        )
+        self.device.start()
+        return self.device
+
+    def feed(self, events: Iterable[InputEvent]) -> list[str]:
+        """Decode events here and now; emits ``action`` for each (GUI thread only)."""
+        actions = []
+        for event in events:
+            for out in self.decoder.feed(event):
+                if isinstance(out, KeyAction):
+                    actions.append(out.action)
+                    self.action.emit(out.action)
+        return actions
+
+    def close(self) -> None:
+        if self.device is not None:
+            self.device.stop()
+            self.device = None
+
+
+def key_hint(keymap: KeyMap, action: str) -> str:
+    """The first key bound to ``action``, short: ``KEY_KPENTER`` -> ``KPENTER``."""
+    keys = keymap.keys_for(action)
+    return keys[0].removeprefix("KEY_") if keys else ""

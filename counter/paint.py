@@ -1,0 +1,166 @@
+"""Drawing helpers shared by the painted screens: fonts that fit, colours, avatars.
+
+Screens seen from across a hall are painted, not laid out with labels: each
+text gets a box and the largest font that fits it, so nothing is clipped on
+a 1920×1080 TV, a 1280×720 one or a 640×64 LED strip.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from hall.qt import QColor, QFont, QPainter, QPixmap, QRect, Qt, QtGui
+
+log = logging.getLogger(__name__)
+
+FONT_FAMILY = "WenQuanYi Micro Hei"
+
+# A government hall palette: deep blue ground, white text, amber numbers.
+BG = QColor("#0a2a5c")
+BG_DARK = QColor("#061b3d")
+PANEL = QColor("#123a75")
+TEXT = QColor("#ffffff")
+MUTED = QColor("#b8c7e6")
+NUMBER = QColor("#ffd21f")
+LED_RED = QColor("#ff2b1c")
+LED_DIM = QColor("#4a0c08")
+STATUS_COLOURS = {
+    "serving": QColor("#1f9d55"),
+    "idle": QColor("#2f6fd6"),
+    "paused": QColor("#e07b00"),
+    "closed": QColor("#6b7280"),
+}
+STAFF_COLOURS = {
+    "在岗": QColor("#1f9d55"),
+    "暂离": QColor("#e07b00"),
+    "外出": QColor("#c2410c"),
+    "学习": QColor("#7c3aed"),
+    "休假": QColor("#6b7280"),
+}
+AVATAR_COLOURS = ("#2563eb", "#0d9488", "#9333ea", "#c2410c", "#0f766e", "#be123c")
+
+ALIGN_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+ALIGN_CENTER = Qt.AlignmentFlag.AlignCenter
+ALIGN_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def font(px: int, *, bold: bool = False) -> QFont:
+    f = QFont(FONT_FAMILY)
+    f.setPixelSize(max(1, int(px)))
+    f.setBold(bold)
+    return f
+
+
+def fitting_font(
+    text: str, rect: QRect, *, max_px: int, min_px: int = 8, bold: bool = False, wrap: bool = False
+) -> QFont:
+    """The largest font (≤ ``max_px``) in which ``text`` fits ``rect``."""
+    flags = int(Qt.TextFlag.TextWordWrap) if wrap else 0
+    lo, hi = max(1, min_px), max(min_px, int(max_px))
+    best = font(lo, bold=bold)
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        f = font(mid, bold=bold)
+        box = QtGui.QFontMetrics(f).boundingRect(rect, flags, text)
+        if box.width() <= rect.width() and box.height() <= rect.height():
+            best, lo = f, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def draw_text(
+    p: QPainter,
+    rect: QRect,
+    text: str,
+    *,
+    colour: QColor = TEXT,
+    max_px: int,
+    min_px: int = 8,
+    bold: bool = False,
+    align: Qt.AlignmentFlag = ALIGN_CENTER,
+    wrap: bool = False,
+) -> None:
+    if not text or rect.width() <= 0 or rect.height() <= 0:
+        return
+    p.setFont(fitting_font(text, rect, max_px=max_px, min_px=min_px, bold=bold, wrap=wrap))
+    p.setPen(colour)
+    flags = int(align) | (int(Qt.TextFlag.TextWordWrap) if wrap else 0)
+    p.drawText(rect, flags, text)
+
+
+def draw_paragraph(
+    p: QPainter,
+    rect: QRect,
+    text: str,
+    *,
+    colour: QColor = TEXT,
+    max_px: int,
+    min_px: int = 8,
+    align: Qt.AlignmentFlag = ALIGN_LEFT,
+) -> None:
+    """One line when it fits at a good size, else wrapped: no lone character on a last line."""
+    if not text or rect.width() <= 0 or rect.height() <= 0:
+        return
+    single = fitting_font(text, rect, max_px=max_px, min_px=min_px)
+    if single.pixelSize() >= 0.7 * max_px:
+        p.setFont(single)
+        p.setPen(colour)
+        p.drawText(rect, int(align), text)
+        return
+    draw_text(
+        p,
+        rect,
+        text,
+        colour=colour,
+        max_px=int(0.8 * max_px),
+        min_px=min_px,
+        align=align,
+        wrap=True,
+    )
+
+
+def pill(p: QPainter, rect: QRect, text: str, colour: QColor, *, max_px: int) -> None:
+    """A rounded label: a status, a 去向."""
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(colour)
+    radius = rect.height() / 2
+    p.drawRoundedRect(rect, radius, radius)
+    inner = rect.adjusted(int(radius * 0.6), 0, -int(radius * 0.6), 0)
+    draw_text(p, inner, text, max_px=max_px, bold=True)
+
+
+def avatar(name: str, size: int) -> QPixmap:
+    """A placeholder photo: the surname on a coloured disc."""
+    size = max(8, size)
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    colour = QColor(AVATAR_COLOURS[sum(map(ord, name or "?")) % len(AVATAR_COLOURS)])
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(colour)
+    p.drawEllipse(0, 0, size, size)
+    draw_text(p, QRect(0, 0, size, size), (name or "?")[0], max_px=int(size * 0.55), bold=True)
+    p.end()
+    return pix
+
+
+def photo(path: str, name: str, size: int, photo_dir: str = "") -> QPixmap:
+    """The clerk's photo scaled to ``size``, or the placeholder when there is none."""
+    if path:
+        candidate = Path(path)
+        if not candidate.is_absolute() and photo_dir:
+            candidate = Path(photo_dir) / candidate
+        if candidate.is_file():
+            pix = QPixmap(str(candidate))
+            if not pix.isNull():
+                return pix.scaled(
+                    size,
+                    size,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+        log.warning("staff photo %s not found or unreadable; showing a placeholder", candidate)
+    return avatar(name, size)

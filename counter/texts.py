@@ -1,0 +1,134 @@
+"""What the window-side screens say, derived from the engine's messages (pure, no Qt).
+
+Every screen renders from these models, built from the retained window state
+(``hall/{hall}/window/{w}/state``), the board and the catalogue, so a screen
+that restarts shows the truth at once and the wording is tested once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+STATUS_ZH = {"serving": "办理中", "idle": "空闲", "paused": "暂停服务", "closed": "未开放"}
+WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+RATING_ZH = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
+
+
+@dataclass(frozen=True)
+class WindowModel:
+    window: str
+    name: str  # "3号窗口"
+    department: str
+    items: tuple[str, ...]
+    status: str  # closed | idle | serving | paused
+    pause_reason: str
+    clerk_name: str
+    staff_no: str
+    photo: str
+    staff_status: str  # 去向牌: 在岗 / 暂离 / 外出 / 学习 / 休假, or ""
+    code: str  # the current ticket, or ""
+    called: bool  # called and not yet started
+    call_count: int
+    waiting: int
+    waiting_codes: tuple[str, ...]
+    last_finished: Mapping[str, Any] | None
+
+    @property
+    def status_text(self) -> str:
+        return STATUS_ZH.get(self.status, self.status)
+
+    @property
+    def status_line(self) -> str:
+        """办理中 / 空闲 / 暂停服务：系统故障 / 未开放."""
+        if self.status == "paused" and self.pause_reason:
+            return f"暂停服务：{self.pause_reason}"
+        return self.status_text
+
+    @property
+    def headline(self) -> str:
+        """The big sentence under the number."""
+        if self.status == "closed":
+            return "本窗口暂未开放，请到其他窗口办理"
+        if self.status == "paused":
+            return f"暂停服务：{self.pause_reason}" if self.pause_reason else "暂停服务，请稍候"
+        if self.code and self.called:
+            return call_sentence(self.code, self.name)
+        if self.code:
+            return f"{self.code} 号正在办理"
+        return "空闲，请取号等候叫号"
+
+    @property
+    def staff_line(self) -> str:
+        return f"工号 {self.staff_no}" if self.staff_no else ""
+
+    def led_lines(self, count: int) -> tuple[str, ...]:
+        """One or two lines for an LED strip (short: a strip holds few characters)."""
+        if self.status == "closed":
+            second = "暂未开放"
+        elif self.status == "paused":
+            second = f"暂停 {self.pause_reason}" if self.pause_reason else "暂停服务"
+        elif self.code and self.called:
+            second = f"请{self.code}号办理"
+        elif self.code:
+            second = f"{self.code} 办理中"
+        else:
+            second = f"空闲 等候{self.waiting}人"
+        if count >= 2:
+            first = f"{self.name} {self.department}".strip()
+            return (first, second)
+        return (f"{self.name} {second}",)
+
+
+def call_sentence(code: str, window_name: str) -> str:
+    """请 A001 号到 3号窗口 办理 (the same words the voice says)."""
+    return f"请 {code} 号到{window_name}办理"
+
+
+def window_model(state: Mapping[str, Any]) -> WindowModel:
+    clerk = state.get("clerk") or {}
+    current = state.get("current") or {}
+    return WindowModel(
+        window=str(state.get("window", "")),
+        name=str(state.get("name") or f"{state.get('window', '')}号窗口"),
+        department=str(state.get("department") or ""),
+        items=tuple(str(i) for i in state.get("items") or ()),
+        status=str(state.get("status", "closed")),
+        pause_reason=str(state.get("pause_reason") or ""),
+        clerk_name=str(clerk.get("name") or ""),
+        staff_no=str(clerk.get("staff_no") or ""),
+        photo=str(clerk.get("photo") or ""),
+        staff_status=str(state.get("staff_status") or ""),
+        code=str(current.get("code") or ""),
+        called=current.get("status") == "called",
+        call_count=int(current.get("call_count") or 0),
+        waiting=int(state.get("waiting") or 0),
+        waiting_codes=tuple(state.get("waiting_codes") or ()),
+        last_finished=state.get("last_finished"),
+    )
+
+
+def empty_model(window: str) -> WindowModel:
+    """Before the first state arrives (the broker is not reachable yet)."""
+    return window_model({"window": window, "status": "closed"})
+
+
+def wait_text(minutes: int | None) -> str:
+    if minutes is None:
+        return "—"
+    if minutes <= 0:
+        return "无需等候"
+    if minutes < 60:
+        return f"约{minutes}分钟"
+    hours, rest = divmod(minutes, 60)
+    return f"约{hours}小时{rest}分" if rest else f"约{hours}小时"
+
+
+def clock_text(now: datetime) -> tuple[str, str]:
+    """("2026年11月23日 星期一", "09:30:05")."""
+    return (
+        f"{now.year}年{now.month}月{now.day}日 {WEEKDAYS_ZH[now.weekday()]}",
+        now.strftime("%H:%M:%S"),
+    )

@@ -1,0 +1,154 @@
+"""The window display on a real hall plane: TV and LED layouts, flashing, restart, voice."""
+
+from __future__ import annotations
+
+import pytest
+
+from counter import paint
+from counter.display import WindowDisplay, layout_for
+from counter.settings import CounterSettings, DisplaySettings, VoiceSettings
+from counter.voice.announcer import Announcer, SilentOutput
+
+pytestmark = pytest.mark.broker
+WAIT = 5000
+
+
+def amber_pixels(widget) -> int:
+    """How much of the screen shows the number colour (what a citizen sees flashing)."""
+    image = widget.grab().toImage().scaled(320, 180)
+    target = paint.NUMBER
+    count = 0
+    for y in range(image.height()):
+        for x in range(image.width()):
+            c = image.pixelColor(x, y)
+            if (
+                abs(c.red() - target.red())
+                + abs(c.green() - target.green())
+                + abs(c.blue() - target.blue())
+                < 60
+            ):
+                count += 1
+    return count
+
+
+@pytest.fixture
+def display(qtbot, qtlink):
+    made = []
+
+    def make(window="3", layout="tv", size=(1920, 1080), **kwargs):
+        d = WindowDisplay(qtlink(f"display-{len(made) + 1}"), window, layout, **kwargs)
+        qtbot.addWidget(d)
+        d.resize(*size)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.shutdown()
+
+
+def test_a_call_shows_the_number_flashing_then_serving(qtbot, hall, display, screenshots):
+    d = display("3")
+    qtbot.waitUntil(lambda: d.state is not None, timeout=WAIT)  # retained state at once
+    assert d.model.status == "closed" and d.model.headline.startswith("本窗口暂未开放")
+    hall.cmd("3", {"cmd": "login", "clerk": "1003"})
+    hall.issue("gjj-query")
+    hall.issue(queue="A")
+    hall.cmd("3", {"cmd": "call_next"})
+    qtbot.waitUntil(lambda: d.model.code == "D001" and d.model.called, timeout=WAIT)
+    m = d.model
+    assert (m.name, m.department, m.clerk_name, m.staff_no) == (
+        "3号窗口",
+        "综合受理",
+        "陈静",
+        "1003",
+    )
+    assert m.status_text == "办理中" and m.staff_status == "在岗" and m.waiting == 1
+    assert m.headline == "请 D001 号到3号窗口办理"
+    assert "住房公积金个人账户查询" in m.items
+    assert d.flashing
+    # The number blinks: amber on screen comes and goes while flashing.
+    seen = []
+    for _ in range(6):
+        seen.append(amber_pixels(d))
+        qtbot.wait(210)
+    assert max(seen) - min(seen) > 400, seen
+    d._flash_on = True
+    d.grab().save(str(screenshots / "counter-display_tv_1920x1080.png"))
+
+    hall.cmd("3", {"cmd": "start"})
+    qtbot.waitUntil(lambda: not d.model.called, timeout=WAIT)
+    assert d.model.headline == "D001 号正在办理" and not d.flashing
+
+
+def test_a_restarted_display_shows_the_truth_at_once_without_flashing(qtbot, hall, display):
+    hall.cmd("4", {"cmd": "login", "clerk": "2001"})
+    hall.issue("rs-card")
+    hall.cmd("4", {"cmd": "call_next"})
+    d = display("4")
+    qtbot.waitUntil(lambda: d.model.code == "B001", timeout=WAIT)
+    assert d.model.clerk_name == "赵敏" and d.model.called
+    assert not d.flashing  # an old call: no flashing after a restart
+
+
+def test_pause_with_reason_and_closed_window(qtbot, hall, display, screenshots):
+    d = display("5", size=(1280, 720))
+    hall.cmd("5", {"cmd": "login", "clerk": "2002"})
+    hall.cmd("5", {"cmd": "pause", "reason": "系统故障"})
+    qtbot.waitUntil(lambda: d.model.status == "paused", timeout=WAIT)
+    assert d.model.status_line == "暂停服务：系统故障"
+    assert d.model.headline == "暂停服务：系统故障"
+    assert d.model.staff_status == "暂离"
+    d.grab().save(str(screenshots / "counter-display_tv_1280x720_paused.png"))
+    hall.cmd("5", {"cmd": "resume"})
+    hall.cmd("5", {"cmd": "logout"})
+    qtbot.waitUntil(lambda: d.model.status == "closed", timeout=WAIT)
+    assert d.model.status_line == "未开放" and d.model.clerk_name == ""
+
+
+@pytest.mark.parametrize(("size", "lines"), [((1280, 160), 2), ((640, 64), 1)])
+def test_led_strips_show_big_red_lines(qtbot, hall, display, screenshots, size, lines):
+    d = display("1", layout="auto", size=size)
+    assert d.layout_name == "led"
+    hall.cmd("1", {"cmd": "login", "clerk": "1001"})
+    hall.issue(queue="A")
+    hall.cmd("1", {"cmd": "call_next"})
+    qtbot.waitUntil(lambda: d.model.code == "A001", timeout=WAIT)
+    d._flash_on = True
+    if lines == 2:
+        assert d.led_lines() == ("1号窗口 综合受理", "请A001号办理")
+    else:
+        assert d.led_lines() == ("1号窗口 请A001号办理",)
+    image = d.grab().toImage()
+    red = sum(
+        1
+        for x in range(0, size[0], 4)
+        for y in range(0, size[1], 2)
+        if image.pixelColor(x, y).red() > 200 and image.pixelColor(x, y).green() < 80
+    )
+    assert red > 50  # big red text on black
+    d.grab().save(str(screenshots / f"counter-display_led_{size[0]}x{size[1]}.png"))
+
+
+def test_layout_is_chosen_by_config_or_screen_shape(qtbot):
+    assert layout_for(1920, 1080) == "tv" and layout_for(1280, 160) == "led"
+    settings = CounterSettings(display=DisplaySettings(layout="led"))
+    d = WindowDisplay(None, "2", "auto", settings=settings)
+    qtbot.addWidget(d)
+    d.resize(1920, 1080)
+    assert d.layout_name == "led"
+    with pytest.raises(ValueError):
+        WindowDisplay(None, "2", "poster")
+
+
+def test_each_window_display_as_the_speaker_says_its_own_calls(qtbot, hall, display, voice_pack):
+    settings = CounterSettings(voice=VoiceSettings(speaker="display"))
+    announcer = Announcer(voice_pack, SilentOutput())
+    d = display("2", settings=settings, announcer=announcer)
+    qtbot.waitUntil(lambda: d.state is not None, timeout=WAIT)
+    for window, clerk, item in (("4", "2001", "rs-card"), ("2", "1002", None)):
+        hall.cmd(window, {"cmd": "login", "clerk": clerk})
+        hall.issue(item, queue="A")
+        hall.cmd(window, {"cmd": "call_next"})
+    qtbot.waitUntil(lambda: len(announcer.history) == 1, timeout=WAIT)
+    assert announcer.history[0].text == "请 A001 号到 2 号窗口办理"  # not window 4's B001

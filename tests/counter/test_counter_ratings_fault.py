@@ -1,0 +1,159 @@
+"""Ratings survive a broker restart and an evaluator killed with SIGKILL: each counted once."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sync import topics
+from sync.mqtt import LinkError
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+CHILD = Path(__file__).with_name("evaluator_child.py")
+WAIT = 15.0
+
+
+class Child:
+    """The evaluator app in a process we can kill -9; its stdout lines arrive on a queue."""
+
+    def __init__(self, port: int, db: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(CHILD), str(port), str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def expect(self, word: str) -> list[str]:
+        while True:
+            try:
+                line = self.lines.get(timeout=WAIT)
+            except queue.Empty:
+                pytest.fail(f"the evaluator did not say {word!r} within {WAIT}s")
+            parts = line.split()
+            if parts and parts[0] == word:
+                return parts[1:]
+
+    def press(self, level: int) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"press {level}\n")
+        self.proc.stdin.flush()
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(WAIT)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self._reader.join(WAIT)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+def engine_rows(engine_service) -> list[tuple[str, str, int]]:
+    conn = engine_service.engine.conn
+    return [tuple(r) for r in conn.execute("SELECT rating_id, ticket_id, level FROM ratings")]
+
+
+def evaluation_events(engine_service) -> int:
+    conn = engine_service.engine.conn
+    return conn.execute("SELECT count(*) FROM outbox WHERE kind='evaluation'").fetchone()[0]
+
+
+def test_every_pressed_rating_reaches_the_engine_exactly_once(
+    broker, hall, engine_service, tmp_path
+):
+    db = tmp_path / "evaluator.db"
+    committed: dict[str, tuple[str, int]] = {}  # rating_id -> (ticket_id, level)
+    children: list[Child] = []
+
+    def rate(child: Child, level: int, *, serve: bool = True) -> str:
+        if serve:
+            hall.serve("1", "1001")
+        (ticket_id,) = child.expect("prompt")
+        child.press(level)
+        rating_id, rated_ticket = child.expect("committed")
+        assert rated_ticket == ticket_id
+        committed[rating_id] = (ticket_id, level)
+        return rating_id
+
+    def links_up() -> None:
+        """Reconnected, and the engine subscribed again (a command sent between the
+        engine's CONNACK and its SUBSCRIBE reaching the broker is lost: retry until answered)."""
+        for link in (engine_service.link, hall.link("kiosk-1"), hall.link("caller-1")):
+            assert link.connected.wait(WAIT), f"{link.device_id} did not reconnect"
+        kiosk = hall.link("kiosk-1")
+        for _ in range(10):
+            try:
+                kiosk.request(topics.command("demo-hall", "kiosk-1"), {"cmd": "board"}, timeout=1.0)
+                return
+            except LinkError:
+                continue
+        pytest.fail("the engine does not answer after the broker restart")
+
+    try:
+        hall.cmd("1", {"cmd": "login", "clerk": "1001"})
+        first = Child(broker.port, db)
+        children.append(first)
+        first.expect("ready")
+        rate(first, 1)
+        rate(first, 2)
+
+        # The broker dies after a prompt: the press is stored and waits for the broker.
+        hall.serve("1", "1001")
+        broker.kill()
+        rate(first, 3, serve=False)
+        broker.start()
+        links_up()
+        rate(first, 4)  # 不满意: the reasons page opens; the press is stored as a draft
+        first.kill9()  # killed on the reasons page, before anything was sent
+
+        hall.serve("1", "1001")  # finished while no evaluator ran
+        second = Child(broker.port, db)
+        children.append(second)
+        second.expect("ready")
+        rate(second, 5, serve=False)  # prompted at start-up from the retained window state
+        second.kill9()  # right after 谢谢, perhaps before the engine answered
+
+        third = Child(broker.port, db)
+        children.append(third)
+        third.expect("ready")
+        rate(third, 2)
+
+        third.expect("acked")
+        # Everything the killed evaluators left pending was resent at start-up.
+        deadline = time.monotonic() + WAIT
+        while len(engine_rows(engine_service)) < len(committed) and time.monotonic() < deadline:
+            threading.Event().wait(0.05)
+    finally:
+        for child in children:
+            child.stop()
+
+    rows = engine_rows(engine_service)
+    assert len(rows) == len(committed) == 6
+    assert {r[0]: (r[1], r[2]) for r in rows} == committed
+    assert evaluation_events(engine_service) == 6  # the center will count each once

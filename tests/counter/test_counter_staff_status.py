@@ -1,0 +1,86 @@
+"""去向牌 in the engine: set by the caller, reset by login / resume / logout, persisted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from kiosk.engine.clock import FakeClock
+from kiosk.engine.config import load_hall_config
+from kiosk.engine.engine import QueueEngine
+from kiosk.engine.errors import EngineError
+from kiosk.engine.store import open_db
+
+DEMO = Path(__file__).resolve().parents[2] / "assets" / "halls" / "demo.yaml"
+
+
+@pytest.fixture
+def engine(tmp_path):
+    e = QueueEngine(
+        load_hall_config(DEMO),
+        tmp_path / "engine.db",
+        clock=FakeClock(datetime(2026, 11, 23, 9, 30)),
+    )
+    yield e
+    e.close()
+
+
+def status(engine, window="3"):
+    return engine.window_view(window)["staff_status"]
+
+
+def test_staff_status_is_derived_until_the_clerk_sets_it(engine):
+    assert status(engine) is None  # closed window: nobody
+    engine.login("3", "1003")
+    assert status(engine) == "在岗"
+    engine.set_staff_status("3", "外出")
+    assert status(engine) == "外出"
+    engine.pause("3", "外出办事")
+    assert status(engine) == "外出"  # what the clerk said wins over the derived 暂离
+    engine.resume("3")
+    assert status(engine) == "在岗"  # back at the window
+    engine.set_staff_status("3", "学习")
+    engine.logout("3")
+    assert status(engine) is None
+    engine.login("3", "1003")
+    assert status(engine) == "在岗"
+
+
+def test_staff_status_needs_a_logged_in_clerk_and_a_known_status(engine):
+    with pytest.raises(EngineError) as closed:
+        engine.set_staff_status("3", "休假")
+    assert closed.value.code == "window_closed"
+    engine.login("3", "1003")
+    with pytest.raises(EngineError) as bad:
+        engine.set_staff_status("3", "摸鱼")
+    assert bad.value.code == "bad_request"
+
+
+def test_staff_status_survives_a_restart_and_is_an_outbox_event(engine, tmp_path):
+    engine.login("3", "1003")
+    engine.set_staff_status("3", "暂离")
+    kinds = [r[0] for r in engine.conn.execute("SELECT kind FROM outbox ORDER BY seq")]
+    assert kinds[-1] == "staff_status"
+    engine.close()
+    again = QueueEngine(
+        load_hall_config(DEMO),
+        tmp_path / "engine.db",
+        clock=FakeClock(datetime(2026, 11, 23, 9, 31)),
+    )
+    assert status(again) == "暂离"
+    again.close()
+
+
+def test_a_version_1_database_gains_the_column(tmp_path):
+    path = tmp_path / "old.db"
+    conn = open_db(path)
+    conn.execute("ALTER TABLE windows DROP COLUMN staff_status")
+    conn.execute("PRAGMA user_version=1")
+    conn.close()
+    conn = open_db(path)
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(windows)")]
+    assert "staff_status" in columns
+    assert conn.execute("PRAGMA user_version").fetchone()[0] >= 2
+    conn.close()

@@ -1,0 +1,87 @@
+"""What the screens say for each window state (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from counter.texts import clock_text, wait_text, window_model
+from counter.voice.clips import ALL_CLIPS
+
+BASE = {
+    "window": "3",
+    "name": "3号窗口",
+    "department": "综合受理",
+    "waiting": 4,
+    "clerk": {"id": "1003", "name": "陈静", "staff_no": "1003", "photo": ""},
+}
+
+
+@pytest.mark.parametrize(
+    ("state", "status_line", "headline", "led2", "led1"),
+    [
+        (
+            {"status": "closed", "clerk": None},
+            "未开放",
+            "本窗口暂未开放，请到其他窗口办理",
+            "暂未开放",
+            "3号窗口 暂未开放",
+        ),
+        (
+            {"status": "idle"},
+            "空闲",
+            "空闲，请取号等候叫号",
+            "空闲 等候4人",
+            "3号窗口 空闲 等候4人",
+        ),
+        (
+            {"status": "serving", "current": {"code": "A001", "status": "called", "call_count": 1}},
+            "办理中",
+            "请 A001 号到3号窗口办理",
+            "请A001号办理",
+            "3号窗口 请A001号办理",
+        ),
+        (
+            {"status": "serving", "current": {"code": "A001", "status": "serving"}},
+            "办理中",
+            "A001 号正在办理",
+            "A001 办理中",
+            "3号窗口 A001 办理中",
+        ),
+        (
+            {"status": "paused", "pause_reason": "系统故障"},
+            "暂停服务：系统故障",
+            "暂停服务：系统故障",
+            "暂停 系统故障",
+            "3号窗口 暂停 系统故障",
+        ),
+    ],
+)
+def test_each_status_reads_right(state, status_line, headline, led2, led1):
+    m = window_model({**BASE, **state})
+    assert m.status_line == status_line
+    assert m.headline == headline
+    assert m.led_lines(2) == ("3号窗口 综合受理", led2)
+    assert m.led_lines(1) == (led1,)
+
+
+def test_waits_and_clock():
+    assert [wait_text(m) for m in (None, 0, 8, 60, 75)] == [
+        "—",
+        "无需等候",
+        "约8分钟",
+        "约1小时",
+        "约1小时15分",
+    ]
+    from datetime import datetime
+
+    assert clock_text(datetime(2026, 11, 23, 9, 30, 5)) == ("2026年11月23日 星期一", "09:30:05")
+
+
+def test_the_voice_readme_lists_every_clip():
+    readme = (Path(__file__).resolve().parents[2] / "assets" / "voice" / "README.md").read_text(
+        encoding="utf-8"
+    )
+    missing = [c.name for c in ALL_CLIPS if f"`{c.name}.wav`" not in readme]
+    assert missing == []
