@@ -1,0 +1,218 @@
+"""Running as an appliance under systemd: readiness, watchdog and stopping notifications.
+
+The units in ``systemd/`` are ``Type=notify`` with ``WatchdogSec=``: systemd
+waits for ``READY=1`` before it calls a role started, and restarts it when no
+``WATCHDOG=1`` arrives within ``WatchdogSec``.  The notifications are
+datagrams on the Unix socket named by ``$NOTIFY_SOCKET`` (the sd_notify
+protocol, spoken here with the socket module: no extra dependency).  Outside
+systemd (no ``$NOTIFY_SOCKET``) everything here does nothing.
+
+* Qt roles: :class:`QtWatchdog` sends ``READY=1`` from the running event loop
+  and pings from a ``QTimer`` on the GUI thread at half of ``$WATCHDOG_USEC``,
+  so a hung UI (a blocked event loop) stops the pings and systemd restarts it.
+* Daemons: :func:`run_daemon` is ``hall.runtime.run_until_signal`` with the
+  notifications: ``READY=1`` once started, a ping from its main loop (only
+  while the optional ``alive()`` check holds), ``STOPPING=1`` before the stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Notifier", "QtWatchdog", "notifier", "run_daemon"]
+
+
+class Notifier:
+    """sd_notify over ``$NOTIFY_SOCKET``; a no-op when systemd did not ask for it.
+
+    ``environ`` defaults to ``os.environ``.  ``NOTIFY_SOCKET`` may name a path
+    or an abstract socket (leading ``@``).  ``WATCHDOG_USEC`` is honoured only
+    when ``WATCHDOG_PID`` is unset or names this process (systemd sets it for
+    the main process; a child started with the same environment must not ping).
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        address = env.get("NOTIFY_SOCKET") or None
+        if address and address.startswith("@"):
+            address = "\0" + address[1:]
+        self.address: str | None = address
+        self.watchdog_usec = _watchdog_usec(env)
+        self._lock = threading.Lock()
+        self._failed = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.address is not None
+
+    @property
+    def watchdog_interval_s(self) -> float | None:
+        """How often to ping: half of ``WatchdogSec`` (None: no watchdog asked for)."""
+        if not self.enabled or not self.watchdog_usec:
+            return None
+        return self.watchdog_usec / 2_000_000
+
+    def notify(self, *fields: str) -> bool:
+        """Send ``KEY=value`` fields as one datagram; True if it was sent.
+
+        A socket per message, as libsystemd's ``sd_notify`` does: nothing stays open.
+        """
+        if self.address is None:
+            return False
+        message = "\n".join(fields).encode()
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                sock.sendto(message, self.address)
+        except OSError as exc:
+            with self._lock:
+                first, self._failed = not self._failed, True
+            if first:  # say it once: a broken socket would flood the log
+                log.warning("cannot notify systemd on %s: %s", self.address, exc)
+            return False
+        with self._lock:
+            self._failed = False
+        return True
+
+    def ready(self, status: str | None = None) -> bool:
+        return self.notify("READY=1", *([f"STATUS={status}"] if status else []))
+
+    def watchdog(self) -> bool:
+        return self.notify("WATCHDOG=1")
+
+    def stopping(self, status: str | None = None) -> bool:
+        return self.notify("STOPPING=1", *([f"STATUS={status}"] if status else []))
+
+    def status(self, text: str) -> bool:
+        return self.notify(f"STATUS={text}")
+
+
+def _watchdog_usec(env: Mapping[str, str]) -> int | None:
+    pid = env.get("WATCHDOG_PID")
+    if pid and pid.strip() != str(os.getpid()):
+        return None
+    try:
+        usec = int(env.get("WATCHDOG_USEC", ""))
+    except ValueError:
+        return None
+    return usec if usec > 0 else None
+
+
+_shared: Notifier | None = None
+_shared_lock = threading.Lock()
+
+
+def notifier() -> Notifier:
+    """The process's notifier, made from the environment on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Notifier()
+        return _shared
+
+
+class QtWatchdog:
+    """READY from the running event loop; WATCHDOG pings from a timer on the GUI thread.
+
+    Create and :meth:`start` it on the GUI thread once the window is shown;
+    :meth:`stop` (sends ``STOPPING=1``) when shutting down.  ``alive`` (called
+    on the GUI thread before each ping) can veto pings, e.g. when a part the
+    app cannot do without is stuck.
+    """
+
+    def __init__(
+        self,
+        notify: Notifier | None = None,
+        *,
+        status: str | None = None,
+        alive: Callable[[], bool] | None = None,
+    ) -> None:
+        self.notifier = notify or notifier()
+        self._status = status
+        self._alive = alive
+        self._timer: Any = None
+        self.pings = 0
+
+    def start(self) -> QtWatchdog:
+        from hall.qt import QTimer
+
+        if not self.notifier.enabled:
+            return self
+        QTimer.singleShot(0, self._ready)  # runs once the event loop turns
+        interval = self.notifier.watchdog_interval_s
+        if interval is not None:
+            self._timer = QTimer()
+            self._timer.setInterval(max(1, int(interval * 1000)))
+            self._timer.timeout.connect(self._ping)
+            self._timer.start()
+        return self
+
+    def _ready(self) -> None:
+        self.notifier.ready(self._status)
+        self._ping()  # a first ping at once: the interval starts now, not at the first tick
+
+    def _ping(self) -> None:
+        if self._alive is not None and not self._alive():
+            log.warning("watchdog: the app reports itself not alive; not pinging")
+            return
+        if self.notifier.watchdog_interval_s is not None and self.notifier.watchdog():
+            self.pings += 1
+
+    def stop(self, status: str | None = None) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.notifier.stopping(status)
+
+
+def run_daemon(
+    stops: list[Callable[[], None]],
+    *,
+    notify: Notifier | None = None,
+    status: str | None = None,
+    alive: Callable[[], bool] | None = None,
+) -> int:
+    """Block until SIGTERM or SIGINT, telling systemd along the way; then ``stops`` in reverse.
+
+    The same contract as ``hall.runtime.run_until_signal`` (which has no hook
+    inside its loop), plus: ``READY=1`` (with ``status``) once the signal
+    handlers are in place, ``WATCHDOG=1`` from this (main) loop at half of
+    ``WATCHDOG_USEC`` while ``alive()`` holds, ``STOPPING=1`` before stopping.
+    """
+    n = notify or notifier()
+    done = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        done.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    interval = n.watchdog_interval_s
+    tick = min(1.0, interval) if interval is not None else 1.0
+    try:
+        n.ready(status)
+        while True:
+            if interval is not None:
+                if alive is None or alive():
+                    n.watchdog()
+                else:
+                    log.warning("watchdog: the daemon reports itself not alive; not pinging")
+            if done.wait(tick):
+                break
+        n.stopping()
+    finally:
+        for stop in reversed(stops):
+            try:
+                stop()
+            except Exception:
+                log.exception("error while stopping")
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0

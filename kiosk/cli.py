@@ -1,0 +1,186 @@
+"""``hall kiosk``: run the queue-ticket kiosk (取号机) full screen.
+
+Start order: settings -> hall link (in the background: the UI never waits for
+the network) -> printer -> window -> card readers and scanner.  Stop order is
+the reverse.  Exit codes: 0 stopped by a signal, 2 bad settings, 3 the printer
+spec is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+from sync.connect import add_broker_args, link_from_args
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskWindow
+    from kiosk.devices import KioskDevices
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("kiosk", help="run the queue-ticket kiosk (touch UI)")
+    p.add_argument(
+        "--settings",
+        default=os.environ.get("HALL_KIOSK_SETTINGS"),
+        help="kiosk settings YAML (see kiosk/settings.py for the keys)",
+    )
+    p.add_argument("--device", default=None, help="this kiosk's device id (default kiosk-1)")
+    p.add_argument(
+        "--printer",
+        default=os.environ.get("HALL_PRINTER"),
+        help="printer spec, e.g. serial:/dev/hall-printer?baud=9600&profile=80mm",
+    )
+    p.add_argument(
+        "--idcard",
+        default=os.environ.get("HALL_IDCARD"),
+        help="ID card reader serial port, e.g. /dev/hall-idcard",
+    )
+    p.add_argument(
+        "--citizencard",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="READER",
+        help="watch PC/SC readers for citizen cards (optionally one reader name)",
+    )
+    p.add_argument(
+        "--scanner",
+        default=os.environ.get("HALL_SCANNER"),
+        help="barcode scanner input device, e.g. by-id:usb-...-event-kbd",
+    )
+    p.add_argument(
+        "--salt-file",
+        default=os.environ.get("HALL_SALT_FILE"),
+        help="the hall's secret for person keys (same on every kiosk)",
+    )
+    p.add_argument(
+        "--status-file",
+        default=os.environ.get("HALL_KIOSK_STATUS"),
+        help="JSON health file for staff and monitoring",
+    )
+    p.add_argument(
+        "--health-db",
+        default=os.environ.get("HALL_SYNC_DB"),
+        help="device database of the sync agent: device health goes into its heartbeat",
+    )
+    p.add_argument(
+        "--voice-dir", default=None, help="voice pack folder (default assets/voice/default)"
+    )
+    p.add_argument("--no-voice", action="store_true", help="no voice prompts")
+    p.add_argument(
+        "--window",
+        metavar="WxH",
+        default=None,
+        help="a window of this size instead of full screen (e.g. 1080x1920)",
+    )
+    add_broker_args(p)
+    p.set_defaults(func=main)
+
+
+def settings_from_args(args: argparse.Namespace) -> Any:
+    from kiosk.identify import load_salt
+    from kiosk.settings import load_settings
+
+    settings = load_settings(args.settings)
+    changes: dict[str, Any] = {}
+    if args.device:
+        changes["device_id"] = args.device
+    if args.salt_file:
+        changes["salt"] = load_salt(args.salt_file)
+    if args.status_file:
+        changes["status_file"] = args.status_file
+    return settings.with_(**changes) if changes else settings
+
+
+def build(args: argparse.Namespace, stops: list[Any]) -> tuple[KioskWindow, KioskDevices]:
+    """Everything ``hall kiosk`` runs, built in start order; each started part's stop is
+    appended to ``stops`` at once (so a failure half-way still stops what started)."""
+    from drivers.printer import open_printer
+    from hall.qtlink import QtLink
+    from kiosk.app import KioskWindow
+    from kiosk.devices import DeviceSpecs, KioskDevices
+    from kiosk.voice import default_prompts
+
+    settings = settings_from_args(args)
+    link = link_from_args(args, device_id=settings.device_id, role="kiosk")
+    link.start(wait=None)
+    stops.append(link.stop)
+    qtlink = QtLink(link)
+    stops.append(qtlink.close)
+    printer = open_printer(args.printer) if args.printer else None
+    voice = default_prompts(args.voice_dir, enabled=not args.no_voice)
+    window = KioskWindow(qtlink, settings, printer=printer, voice=voice)
+    if args.health_db:
+        from kiosk.health import sync_health_hook
+
+        window.health.hooks.append(sync_health_hook(args.health_db))
+    stops.append(window.close_down)
+    devices = KioskDevices(
+        window.bridge,
+        window.health,
+        DeviceSpecs(
+            idcard_port=args.idcard, citizencard_reader=args.citizencard, scanner=args.scanner
+        ),
+    )
+    stops.append(devices.stop)
+    devices.start()
+    return window, devices
+
+
+def main(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from hall.appliance import QtWatchdog
+    from hall.qt import QApplication, QTimer
+    from kiosk.settings import SettingsError
+
+    # SIGTERM/SIGINT may come at any time, even during start-up: note it, and let a
+    # timer on the GUI thread end the event loop (Python runs handlers between bytecodes,
+    # so the timer also keeps the interpreter awake while Qt waits).
+    stopping = threading.Event()
+    previous = {
+        s: signal.signal(s, lambda *_: stopping.set()) for s in (signal.SIGTERM, signal.SIGINT)
+    }
+    app = QApplication.instance() or QApplication(["hall-kiosk"])
+    stops: list[Any] = []
+    try:
+        try:
+            window, _devices = build(args, stops)
+        except SettingsError as exc:
+            log.error("%s", exc)
+            return 2
+        except ValueError as exc:  # a printer spec that does not parse
+            log.error("kiosk: %s", exc)
+            return 3
+        if args.window:
+            width, _, height = args.window.partition("x")
+            window.resize(int(width), int(height))
+            window.show()
+        else:
+            window.showFullScreen()
+        log.info("kiosk %s running", window.settings.device_id)
+        watchdog = QTimer()
+        watchdog.timeout.connect(lambda: stopping.is_set() and app.quit())
+        watchdog.start(200)
+        # systemd: READY once the event loop runs, pings from the GUI thread (hall.appliance)
+        systemd = QtWatchdog(status=f"kiosk {window.settings.device_id}").start()
+        if not stopping.is_set():
+            app.exec()
+        watchdog.stop()
+        systemd.stop()
+        log.info("kiosk %s stopping", window.settings.device_id)
+        return 0
+    finally:
+        for stop in reversed(stops):
+            try:
+                stop()
+            except Exception:
+                log.exception("error while stopping the kiosk")
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

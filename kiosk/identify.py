@@ -1,0 +1,110 @@
+"""Who is taking the number: what the kiosk keeps from a card, and nothing more.
+
+Pure.  A card read (resident ID via the SAM reader, or the citizen /
+social-security card over PC/SC) becomes an :class:`Identity` at once and the
+card object is dropped.  The ID number never leaves this module: it becomes a
+salted ``person_key`` (``hall.privacy.person_key``) for the engine's
+per-person limits; the name becomes ``masked_name`` (张*三).  The age decides
+the elderly green channel (绿色通道).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hall.privacy import mask_name, person_key
+
+if TYPE_CHECKING:
+    from drivers.citizencard import CitizenCard
+    from drivers.idcard import IdCard
+
+log = logging.getLogger(__name__)
+
+# Used only when no salt file is configured (demo, tests).  A real hall sets
+# HALL_SALT_FILE (the same secret on every kiosk of the hall).
+DEMO_SALT = b"hall-edge-demo-salt"
+GREEN_REASONS = ("elderly", "disabled", "pregnant", "military")
+
+
+class IdentityError(ValueError):
+    """A card was read but cannot identify a person (no usable number)."""
+
+
+@dataclass(frozen=True, repr=False)
+class Identity:
+    """What the kiosk holds about the person in front of it, for one visit."""
+
+    source: str  # "idcard" | "citizencard"
+    person_key: str  # salted hash of the ID number (32 hex)
+    masked_name: str  # 张*三; "" when the card carries no name
+    age: int | None  # full years today; None when the birth date is unknown
+
+    def elderly(self, threshold: int) -> bool:
+        return self.age is not None and self.age >= threshold
+
+    def __repr__(self) -> str:
+        return f"Identity(source={self.source!r}, masked_name={self.masked_name!r}, age={self.age})"
+
+
+def load_salt(path: str | os.PathLike[str] | None) -> bytes:
+    """The hall's secret for person keys: the file's bytes (stripped), or the demo salt."""
+    if not path:
+        log.warning("no salt file configured: person keys use the demo salt")
+        return DEMO_SALT
+    data = Path(path).read_bytes().strip()
+    if len(data) < 8:
+        raise ValueError(f"salt file {path} holds {len(data)} bytes; use at least 16 random bytes")
+    return data
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def birth_from_id_number(number: str) -> date | None:
+    """Birth date from an 18-digit resident ID number (digits 7-14), if it parses."""
+    if len(number) != 18 or not number[:17].isdigit():
+        return None
+    try:
+        return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+
+
+def from_id_card(card: IdCard, salt: bytes, today: date) -> Identity:
+    """Identity from a resident ID / residence permit / foreign permanent resident card."""
+    number = card.id_number.strip()
+    if not number:
+        raise IdentityError("the card carries no ID number")
+    try:
+        age: int | None = card.age_on(today)
+    except ValueError:
+        born = birth_from_id_number(number)
+        age = _age(born, today) if born else None
+    name = card.name.strip() or card.english_name.strip()
+    return Identity("idcard", person_key(number, salt), _masked(name), age)
+
+
+def from_citizen_card(card: CitizenCard, salt: bytes, today: date) -> Identity:
+    """Identity from a social-security / citizen card: its SSN is the ID number."""
+    number = card.ssn.strip()
+    if not number:
+        raise IdentityError("the citizen card carries no social security number")
+    born = birth_from_id_number(number)
+    return Identity(
+        "citizencard",
+        person_key(number, salt),
+        _masked(card.name),
+        _age(born, today) if born else None,
+    )
+
+
+def _masked(name: str) -> str:
+    masked = mask_name(name.strip())
+    # The engine's contract forbids digits in masked_name; keep it short.
+    return "".join(c for c in masked if not c.isdigit())[:20]

@@ -1,0 +1,159 @@
+"""The first screen (idle): common items, all categories with live waiting counts,
+how to identify, and the hall's notices (政务公开).
+
+Portrait stacks them (tiles in grids); landscape puts them in three columns.
+"""
+
+from __future__ import annotations
+
+from hall.qt import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from kiosk.catalog import QueueLoad
+from kiosk.screens.base import Screen
+from kiosk.screens.widgets import CardIcon, Tile, label, panel, spacer
+from kiosk.texts import PRIORITY_KEYS
+
+
+class HomeScreen(Screen):
+    name = "home"
+
+    def __init__(self, ctx):  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        self.count_tiles: dict[str, list[Tile]] = {}  # queue id -> tiles showing its count
+
+    def count_text(self, queue_id: str, sep: str = " · ") -> str:
+        load = self.ctx.loads.get(queue_id, QueueLoad())
+        text = self.t("waiting_n", n=load.waiting)
+        if load.est_wait_min:
+            text += sep + self.t("est_min", m=load.est_wait_min)
+        return text
+
+    def _sep(self) -> str:
+        # narrow category tiles (portrait grid) put the estimate on its own line
+        return "\n" if self.ctx.theme.portrait else " · "
+
+    def update_loads(self) -> None:
+        """Live counts changed: update the labels in place (no rebuild under a finger)."""
+        for queue_id, tiles in self.count_tiles.items():
+            for tile in tiles:
+                category = tile.objectName().startswith("category-")
+                tile.set_count(self.count_text(queue_id, self._sep() if category else " · "))
+
+    def build(self, layout: QVBoxLayout) -> None:
+        self.count_tiles = {}
+        ctx, theme = self.ctx, self.ctx.theme
+        catalog = ctx.catalog
+        portrait = theme.portrait
+        if portrait or not theme.elderly:
+            layout.addWidget(label(self.t("welcome"), "h1", name="welcome"))
+        self._identity_banner(layout)
+        if catalog is None:
+            layout.addWidget(label(self.t("connecting"), "body", name="connecting"))
+            layout.addItem(spacer())
+            return
+        if not catalog.issuing:
+            layout.addWidget(
+                label(
+                    self.t("not_issuing", hours=catalog.hours_text(ctx.lang)),
+                    "warn",
+                    name="not-issuing",
+                )
+            )
+
+        # common items ------------------------------------------------------------
+        common_box = QVBoxLayout()
+        common_box.setSpacing(18)
+        limit = 2 if theme.elderly and portrait else (3 if theme.elderly else 4)
+        common = catalog.common_items(ctx.settings.common_items, limit=limit)
+        if common:
+            common_box.addWidget(label(self.t("common_items"), "h2"))
+            cols = theme.columns("common") if portrait else 1
+            grid = _grid(cols)
+            for n, item in enumerate(common):
+                cat = catalog.category(item.queue)
+                sub = "" if theme.elderly and not portrait else cat.title(ctx.lang)
+                tile = Tile(
+                    item.title(ctx.lang), sub, self.count_text(item.queue), name=f"common-{item.id}"
+                )
+                tile.clicked.connect(lambda _c=False, i=item.id: ctx.open_item(i))
+                self.count_tiles.setdefault(item.queue, []).append(tile)
+                grid.addWidget(tile, n // cols, n % cols)
+            common_box.addLayout(grid)
+
+        # categories ----------------------------------------------------------------
+        cat_box = QVBoxLayout()
+        cat_box.setSpacing(18)
+        cat_box.addWidget(label(self.t("all_categories"), "h2"))
+        cols = theme.columns("category") if portrait else 1
+        grid = _grid(cols)
+        for n, cat in enumerate(catalog.categories):
+            tile = Tile(
+                cat.title(ctx.lang),
+                "",
+                self.count_text(cat.id, self._sep()),
+                name=f"category-{cat.id}",
+            )
+            tile.clicked.connect(lambda _c=False, q=cat.id: ctx.open_category(q))
+            self.count_tiles.setdefault(cat.id, []).append(tile)
+            grid.addWidget(tile, n // cols, n % cols)
+        cat_box.addLayout(grid)
+
+        # how to identify, notices ---------------------------------------------------------
+        side = QVBoxLayout()
+        side.setSpacing(18)
+        if not portrait and theme.elderly:
+            side.addWidget(label(self.t("welcome"), "h2", name="welcome"))
+        hint, hint_layout = panel()
+        icons = QHBoxLayout()
+        for kind in ("idcard", "citizencard", "qr"):
+            icons.addWidget(CardIcon(kind, theme.palette.accent, theme.px(64)))
+        icons.addItem(spacer(vertical=False))
+        hint_layout.addLayout(icons)
+        hint_layout.addWidget(label(self.t("id_hint"), "body"))
+        side.addWidget(hint)
+        if catalog.notices:
+            notices, notices_layout = panel()
+            notices_layout.addWidget(label(self.t("notices"), "h2"))
+            limit = 2 if theme.elderly else 5
+            for notice in catalog.notices[:limit]:
+                notices_layout.addWidget(label("· " + notice, "notice"))
+            side.addWidget(notices)
+
+        if portrait:
+            layout.addLayout(common_box)
+            layout.addLayout(cat_box)
+            layout.addItem(spacer())
+            layout.addLayout(side)
+            return
+        row = QHBoxLayout()
+        row.setSpacing(30)
+        for box, stretch in ((common_box, 1), (cat_box, 1), (side, 1)):
+            box.setContentsMargins(0, 0, 0, 0)
+            box.addItem(spacer())
+            column = QWidget()
+            column.setLayout(box)
+            row.addWidget(column, stretch)
+        layout.addLayout(row, 1)
+
+    def _identity_banner(self, layout: QVBoxLayout) -> None:
+        s = self.ctx.session
+        if s.identity is None:
+            return
+        row = QHBoxLayout()
+        name = s.identity.masked_name
+        text = self.t("greeting", name=name) if name else self.t("greeting_anon")
+        row.addWidget(label(text, "chip", wrap=False, name="identity"))
+        reason = s.staff_reason or (
+            "elderly" if s.identity.elderly(self.ctx.settings.elderly_age) else None
+        )
+        if reason:
+            row.addWidget(label(self.t(PRIORITY_KEYS[reason]), "chip", wrap=False, name="green"))
+        row.addItem(spacer(vertical=False))
+        layout.addLayout(row)
+
+
+def _grid(cols: int) -> QGridLayout:
+    grid = QGridLayout()
+    grid.setSpacing(18)
+    for c in range(cols):
+        grid.setColumnStretch(c, 1)
+    return grid

@@ -1,0 +1,154 @@
+"""From a choice on screen to the engine's ``issue`` command, and from its answer
+to the ticket a citizen holds.  Pure: no Qt, no I/O.
+
+What goes to the engine never contains an ID number or a full name: only the
+salted ``person_key`` and the masked name (``kiosk.identify``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kiosk.appointment import Appointment
+from kiosk.catalog import Catalog, Item
+from kiosk.identify import Identity
+from kiosk.texts import PRIORITY_PRINT
+
+if TYPE_CHECKING:
+    from drivers.printer import TicketData
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """One citizen's request, as chosen on screen."""
+
+    item: str
+    identity: Identity | None = None
+    priority_reason: str | None = None  # green channel: elderly/disabled/pregnant/military
+    appointment: Appointment | None = None
+
+    def command(self) -> dict[str, Any]:
+        """The ``issue`` command payload (see ``sync/asyncapi.yaml``)."""
+        cmd: dict[str, Any] = {"cmd": "issue", "item": self.item}
+        if self.identity is not None:
+            cmd["person_key"] = self.identity.person_key
+            if self.identity.masked_name:
+                cmd["masked_name"] = self.identity.masked_name
+        if self.appointment is not None:
+            cmd["appointment"] = self.appointment.wire()
+        elif self.priority_reason is not None:
+            cmd["priority_reason"] = self.priority_reason
+        return cmd
+
+
+def green_reason(
+    identity: Identity | None, staff_reason: str | None, elderly_age: int
+) -> str | None:
+    """The green-channel reason for this visit: staff-confirmed first, else age."""
+    if staff_reason is not None:
+        return staff_reason
+    if identity is not None and identity.elderly(elderly_age):
+        return "elderly"
+    return None
+
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    """What the engine issued, with everything the screen and the paper show."""
+
+    ticket_id: str
+    code: str
+    queue_id: str
+    queue_name: str
+    item_id: str
+    item_name: str
+    item_name_en: str
+    ahead: int
+    est_wait_min: int
+    issued_at: datetime
+    hall_name: str
+    masked_name: str | None
+    priority: str
+    priority_reason: str | None
+    location: str
+    qr_url: str
+
+    @property
+    def priority_label(self) -> str | None:
+        if self.priority == "normal" or not self.priority_reason:
+            return None
+        return PRIORITY_PRINT.get(self.priority_reason)
+
+
+def follow_url(base: str, hall: str, ticket_id: str) -> str:
+    """The URL in the ticket's QR code: where the citizen follows the queue.
+
+    ``base`` may hold ``{hall}`` and ``{ticket}`` placeholders; otherwise the
+    ticket id is appended as the last path segment.
+    """
+    if "{ticket}" in base:
+        return base.format(hall=hall, ticket=ticket_id)
+    return f"{base.rstrip('/')}/{ticket_id}"
+
+
+def issued_from_result(
+    result: dict[str, Any], catalog: Catalog, *, qr_base: str, now: datetime
+) -> IssuedTicket:
+    """Build the ticket from the engine's ``issue`` answer and the catalogue."""
+    t = result["ticket"]
+    item_id = t.get("item") or ""
+    try:
+        item: Item | None = catalog.item(item_id)
+    except KeyError:
+        item = None
+    try:
+        queue_name = catalog.category(t["queue"]).name
+    except KeyError:
+        queue_name = t["queue"]
+    try:
+        issued_at = datetime.fromisoformat(t["issued_at"])
+    except (KeyError, ValueError):
+        issued_at = now
+    return IssuedTicket(
+        ticket_id=t["id"],
+        code=t["code"],
+        queue_id=t["queue"],
+        queue_name=queue_name,
+        item_id=item_id,
+        item_name=item.name if item else queue_name,
+        item_name_en=(item.name_en if item else "") or "",
+        ahead=int(result.get("ahead", 0)),
+        est_wait_min=int(result.get("est_wait_min", 0)),
+        issued_at=issued_at,
+        hall_name=catalog.hall_name,
+        masked_name=t.get("masked_name") or None,
+        priority=t.get("priority", "normal"),
+        priority_reason=t.get("priority_reason"),
+        location=item.location if item else "",
+        qr_url=follow_url(qr_base, catalog.hall, t["id"]),
+    )
+
+
+TICKET_NOTES = ("请留意叫号，过号请到窗口说明。", "本号票当日有效。")
+
+
+def ticket_data(ticket: IssuedTicket) -> TicketData:
+    """The printer driver's :class:`~drivers.printer.TicketData` for this ticket."""
+    from drivers.printer import TicketData
+
+    return TicketData(
+        hall_name=ticket.hall_name,
+        number=ticket.code,
+        queue_name=ticket.queue_name,
+        item_name=ticket.item_name,
+        ahead=ticket.ahead,
+        est_wait_min=ticket.est_wait_min,
+        issued_at=ticket.issued_at.replace(tzinfo=None),
+        qr_payload=ticket.qr_url,
+        masked_name=ticket.masked_name,
+        window_hint=ticket.location or None,
+        notes=TICKET_NOTES,
+        priority_label=ticket.priority_label,
+    )

@@ -1,0 +1,102 @@
+"""Paper out or printer offline: the citizen sees the number, staff are told, and the
+ticket can be printed again; the guide prints on request."""
+
+from __future__ import annotations
+
+import pytest
+
+from hall.qt import Qt
+
+pytestmark = pytest.mark.broker
+
+GB = "gb18030"
+
+
+def take(kiosk, item: str = "gjj-query") -> None:
+    kiosk.tap(f"common-{item}")
+    kiosk.wait_screen("guide")
+    kiosk.tap("take")
+    kiosk.wait_screen("ticket")
+
+
+def test_paper_out_keeps_the_number_and_reprints_when_paper_is_back(kiosk):
+    kiosk.printer.set_paper("out")
+    take(kiosk)
+    kiosk.qtbot.waitUntil(lambda: kiosk.window.session.print_state == "failed")
+    text = kiosk.texts()
+    assert "D001" in text and "打印机缺纸" in text and "您的号码已保留" in text
+    assert kiosk.printer.tickets == []  # nothing swallowed
+    assert [r["code"] for r in kiosk.tickets()] == ["D001"]  # the number exists
+    status = kiosk.status()
+    assert status["parts"]["printer"]["state"] == "paper_out"
+    assert status["unprinted_tickets"] == ["D001"] and status["ok"] is False
+    assert kiosk.voice.history[-1] == "paper_out"
+
+    kiosk.printer.set_paper("ok")  # staff load a new roll
+    kiosk.tap("retry-print")
+    data = kiosk.wait_printed()
+    assert b"D001" in data
+    kiosk.qtbot.waitUntil(lambda: kiosk.window.session.print_state == "ok")
+    assert "取号成功" in kiosk.texts()
+    kiosk.qtbot.waitUntil(lambda: kiosk.status()["unprinted_tickets"] == [])
+    assert kiosk.status()["parts"]["printer"]["state"] == "ok"
+
+
+def test_ticket_prints_by_itself_once_the_printer_is_back(kiosk):
+    kiosk.printer.set_offline(True)
+    take(kiosk)
+    kiosk.qtbot.waitUntil(lambda: kiosk.window.session.print_state == "failed")
+    assert "打印机暂停工作" in kiosk.texts()
+    assert kiosk.status()["parts"]["printer"]["state"] == "offline"
+    kiosk.printer.set_offline(False)
+    kiosk.window.printing.poll()  # the periodic status poll
+    data = kiosk.wait_printed()
+    assert b"D001" in data
+    kiosk.qtbot.waitUntil(lambda: kiosk.window.session.print_state == "ok")
+
+
+def test_staff_panel_reprints_after_the_citizen_left(kiosk, monkeypatch, snap):
+    kiosk.printer.set_paper("out")
+    take(kiosk)
+    kiosk.qtbot.waitUntil(lambda: kiosk.window.session.print_state == "failed")
+    kiosk.tap("done")
+    kiosk.wait_screen("home")
+    assert "D001" not in kiosk.texts()
+
+    monkeypatch.setattr("kiosk.app.STAFF_HOLD_MS", 0)  # press and hold the hall name
+    hall = kiosk.widget("hall-name")
+    kiosk.qtbot.mousePress(hall, Qt.MouseButton.LeftButton)
+    kiosk.qtbot.mouseRelease(hall, Qt.MouseButton.LeftButton)
+    kiosk.wait_screen("staff")
+    for key in "2580":
+        kiosk.tap(f"key-{key}")
+    kiosk.tap("key-confirm")
+    kiosk.qtbot.waitUntil(lambda: kiosk.has("reprint-D001"))
+    assert "打印机缺纸" in kiosk.texts()
+    snap(kiosk, "staff-service-normal-portrait")
+    kiosk.printer.set_paper("ok")
+    kiosk.tap("reprint-D001")
+    assert b"D001" in kiosk.wait_printed()
+    kiosk.qtbot.waitUntil(lambda: kiosk.has("no-reprints"))
+
+
+def test_guide_prints_on_request(kiosk):
+    kiosk.tap("category-A")
+    kiosk.tap("item-hj-birth")
+    kiosk.tap("print-guide")
+    data = kiosk.wait_printed()
+    for text in ("一次性告知", "婚生子女出生申报", "出生医学证明原件", "结婚证", "不收费"):
+        assert text.encode(GB) in data, text
+    kiosk.qtbot.waitUntil(lambda: kiosk.has("guide-note"))
+    assert "告知单已打印" in kiosk.texts()
+    assert kiosk.tickets() == []  # a guide is not a ticket
+
+
+def test_printer_trouble_is_announced_before_taking_a_number(kiosk):
+    kiosk.printer.set_paper("out")
+    kiosk.window.printing.poll()
+    kiosk.qtbot.waitUntil(lambda: kiosk.status()["parts"]["printer"]["state"] == "paper_out")
+    kiosk.tap("common-rs-card")
+    kiosk.wait_screen("guide")
+    assert kiosk.has("printer-warning")
+    assert "取号后请记下屏幕上的号码" in kiosk.texts()
