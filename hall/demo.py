@@ -114,12 +114,19 @@ class ScriptedHall:
     """Citizens and clerks acting through the hall plane, as real devices do."""
 
     def __init__(
-        self, broker: Any, hall_id: str, config: Any, clock: ScaledClock, seed: int
+        self,
+        broker: Any,
+        hall_id: str,
+        config: Any,
+        clock: ScaledClock,
+        seed: int,
+        apps: Any = None,
     ) -> None:
         from sync.mqtt import MqttLink
 
         self.config = config
         self.clock = clock
+        self.apps = apps
         self.rng = random.Random(seed)
         self.report = DayReport()
         self.hall_id = hall_id
@@ -159,6 +166,10 @@ class ScriptedHall:
         items = [i for i in self.config.items]
         while self.hall_sleep(self.rng.expovariate(1 / 2.5)):
             item = self.rng.choice(items)
+            if self.apps is not None and self.apps.kiosk_available():
+                # This citizen uses the real kiosk app: taps, swipes, gets a printed ticket.
+                self.apps.kiosk_visit(item.id, self._card() if item.requires_id else None)
+                continue
             payload: dict[str, Any] = {"cmd": "issue", "item": item.id}
             if item.requires_id or self.rng.random() < 0.3:
                 payload["person_key"] = f"{self.rng.getrandbits(128):032x}"
@@ -170,6 +181,20 @@ class ScriptedHall:
                 self.report.issued.append(r["result"]["ticket"]["code"])
             else:
                 self.report.refused[r["error"]["code"]] += 1
+
+    def _card(self) -> Any:
+        """A made-up resident ID card for a scripted citizen (valid check digit)."""
+        from drivers.idcard.sim import fake_id_number, make_card
+
+        year, month, day = (
+            self.rng.randint(1940, 2004),
+            self.rng.randint(1, 12),
+            self.rng.randint(1, 28),
+        )
+        birth = f"{year}{month:02d}{day:02d}"
+        number = fake_id_number(birth=birth, seq=f"{self.rng.randint(100, 999)}")
+        name = self.rng.choice(["张三", "李晓华", "王芳", "陈明"])
+        return make_card("resident", name=name, birth=birth, id_number=number)
 
     def clerk(
         self, window_id: str, caller_id: str, staff_id: str, evaluator_id: str | None
@@ -300,25 +325,34 @@ def main(args: argparse.Namespace) -> int:
 
         from hall.demo_apps import DemoApps
 
-        apps = DemoApps(broker, config, workdir)
+        apps = DemoApps(broker, config, workdir, clock.now)
         stops.append(apps.close)
         apps.start()
         if not headless:
             return apps.exec()
 
-        script = ScriptedHall(broker, config.hall_id, config, clock, args.seed)
+        script = ScriptedHall(
+            broker,
+            config.hall_id,
+            config,
+            clock,
+            args.seed,
+            apps if "kiosk" in apps.windows else None,
+        )
         stops.append(script.stop)
         script.start(with_caller_app=False)
         deadline = time.monotonic() + args.minutes * 60
         apps.run_until(deadline)
         script.stop()
+        apps.settle()
         stats = engine.statistics()
         report = {
             "hall": config.hall_id,
             "business_date": stats["business_date"],
             "hall_clock_end": clock.now().isoformat(timespec="minutes"),
             "real_minutes": args.minutes,
-            "tickets_issued": len(script.report.issued),
+            "tickets_issued": len(script.report.issued) + apps.kiosk_stats["issued"],
+            "kiosk": dict(apps.kiosk_stats),
             "refused": dict(script.report.refused),
             "called": script.report.called,
             "served": script.report.served,

@@ -35,5 +35,12 @@ def test_offscreen_demo_runs_a_day_and_reports(tmp_path, screenshots):
     assert data["ratings_in_engine"] == rated  # every rating reached the engine, once
     assert data["outbox_events"] >= data["tickets_issued"] + data["called"]
     assert data["errors"] == []
+    # Citizens also went through the real kiosk app: tapped, swiped the simulated
+    # ID card reader, and got a ticket from the simulated printer.
+    assert data["kiosk"]["issued"] > 0
+    assert data["kiosk"]["printed"] == data["kiosk"]["issued"]
+    names = {Path(p).stem for p in data["screenshots"]}
+    assert {"kiosk", "caller-1", "display-1", "board", "evaluator-1"} <= names
+    assert any(n.startswith("printed-ticket") for n in names)
     for path in data["screenshots"]:
         assert Path(path).stat().st_size > 1000
