@@ -173,6 +173,9 @@ class MqttLink:
                 log.warning("could not publish offline presence for %s", self.device_id)
         self._client.disconnect()
         self._client.loop_stop()
+        sock = self._client.socket()  # never connected, or the loop ended first
+        if sock is not None:
+            sock.close()
         self._fail_pending("link stopped")
         self._inbox.put(None)
         if self._dispatcher:

@@ -105,8 +105,11 @@ def raw_request(broker, device_id, data: bytes):
         ).wait_for_publish(5)
         return answers.get(timeout=5)
     finally:
-        client.loop_stop()
         client.disconnect()
+        client.loop_stop()
+        sock = client.socket()
+        if sock is not None:
+            sock.close()
 
 
 @pytest.mark.parametrize(
