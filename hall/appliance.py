@@ -10,8 +10,8 @@ systemd (no ``$NOTIFY_SOCKET``) everything here does nothing.
 * Qt roles: :class:`QtWatchdog` sends ``READY=1`` from the running event loop
   and pings from a ``QTimer`` on the GUI thread at half of ``$WATCHDOG_USEC``,
   so a hung UI (a blocked event loop) stops the pings and systemd restarts it.
-* Daemons: :func:`run_daemon` is ``hall.runtime.run_until_signal`` with the
-  notifications: ``READY=1`` once started, a ping from its main loop (only
+* Daemons: :func:`run_daemon` waits for SIGTERM/SIGINT, stops in reverse
+  order, and notifies: ``READY=1`` once started, a ping from its main loop (only
   while the optional ``alive()`` check holds), ``STOPPING=1`` before the stops.
 """
 
@@ -181,8 +181,8 @@ def run_daemon(
 ) -> int:
     """Block until SIGTERM or SIGINT, telling systemd along the way; then ``stops`` in reverse.
 
-    The same contract as ``hall.runtime.run_until_signal`` (which has no hook
-    inside its loop), plus: ``READY=1`` (with ``status``) once the signal
+    Every daemon role runs through here; without systemd (no
+    ``NOTIFY_SOCKET``) the notifications are no-ops.  ``READY=1`` (with ``status``) once the signal
     handlers are in place, ``WATCHDOG=1`` from this (main) loop at half of
     ``WATCHDOG_USEC`` while ``alive()`` holds, ``STOPPING=1`` before stopping.
     """

@@ -254,7 +254,7 @@ def _config_document(path: str, version: int | None) -> dict[str, Any]:
 
 
 def monitor_main(args: argparse.Namespace) -> int:
-    from hall.runtime import run_until_signal
+    from hall.appliance import run_daemon
     from sync.center import Center
     from sync.client import CenterLinkError
 
@@ -281,7 +281,7 @@ def monitor_main(args: argparse.Namespace) -> int:
         return 3
     if not one_shot:
         log.info("monitoring hall %s on %s", args.hall, args.center)
-        return run_until_signal([center.stop])
+        return run_daemon([center.stop], status=f"monitoring hall {args.hall}")
     try:
         if args.hall == "+":
             raise SystemExit("--push-config and --command need --hall ID")

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def main(args: argparse.Namespace) -> int:
-    from hall.runtime import run_until_signal
+    from hall.appliance import run_daemon
     from kiosk.engine.config import ConfigError, load_hall_config
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.service import EngineService
@@ -55,4 +55,4 @@ def main(args: argparse.Namespace) -> int:
     service = EngineService(engine, link)
     service.start()
     log.info("queue engine for %s serving on %s", config.hall_id, args.broker)
-    return run_until_signal([engine.close, link.stop])
+    return run_daemon([engine.close, link.stop], status=f"serving hall {config.hall_id}")

@@ -1,0 +1,861 @@
+"""The device config file (``/etc/hall/device.yaml``): what this box is and what is plugged in.
+
+Every key is declared once, as data (:data:`OPTIONS`: type, default,
+description, which roles use it, the ``hall provision`` flag that sets it).
+:func:`parse` checks a whole file at once and reports every problem, with a
+"did you mean" for misspelt keys and values; :func:`dump` writes the file
+back with each key's description as a comment; :func:`write_atomic` replaces
+a file so that a power cut leaves the old or the new one, never half of each.
+
+What the config means for systemd (which units run, and the environment file
+``/etc/hall/<role>.env`` each unit reads) is derived here too
+(:func:`units_for`, :func:`unit_environment`), so ``hall provision`` writes
+it and ``hall doctor`` checks it from the same code.
+
+The units run ``hall <role> $HALL_ARGS`` with ``EnvironmentFile=/etc/hall/<role>.env``:
+the roles' own options (``--printer``, ``--window`` ...) and environment
+variables (``HALL_BROKER``, ``HALL_MQTT_PASSWORD`` ...) carry the config, so
+no role needs to read this file.  systemd splits ``$HALL_ARGS`` at
+whitespace, hence values that become arguments may not contain any.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "DATA_DIR",
+    "DEVICE_CONFIG",
+    "OPTIONS",
+    "ROLES",
+    "ConfigError",
+    "DeviceConfig",
+    "Option",
+    "dump",
+    "load",
+    "parse",
+    "render_env",
+    "unit_environment",
+    "units_for",
+    "write_atomic",
+]
+
+DEVICE_CONFIG = "/etc/hall/device.yaml"
+ETC_DIR = "/etc/hall"
+DATA_DIR = "/var/lib/hall"
+VERSION = 1
+ENGINE_USER = "engine"  # the queue engine's broker account on a kiosk that is the queue host
+ENGINE_PASSWORD_FILE = f"{ETC_DIR}/engine.password"
+
+# role -> what it is, for the wizard's menu
+ROLES: dict[str, str] = {
+    "kiosk": "取号机 queue-ticket kiosk (touch screen, ID/citizen card readers, printer)",
+    "caller": "叫号器 clerk caller at a window (screen + keypad)",
+    "display": "窗口屏 window display above a window (TV or LED strip)",
+    "board": "大厅大屏 hall board in the waiting area",
+    "evaluator": "评价器 five-button / tablet evaluator at a window",
+    "engine": "排队主机 queue host only (engine + hall broker, no screen)",
+}
+WINDOW_ROLES = ("caller", "display", "evaluator")
+SCREEN_ROLES = ("kiosk", "caller", "display", "board", "evaluator")
+# the unit (hall-<name>.service) of each role's app
+ROLE_UNIT = {r: f"hall-{r}.service" for r in ROLES}
+SYNC_UNIT = "hall-sync.service"
+BROKER_UNIT = "mosquitto.service"
+PCSCD_UNIT = "pcscd.socket"
+ALL_HALL_UNITS = (*ROLE_UNIT.values(), SYNC_UNIT)
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_WINDOW_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9._:\[\]-]+$")
+
+
+class ConfigError(ValueError):
+    """The device config is wrong; ``problems`` lists every key at fault, one line each."""
+
+    user_message = "设备配置文件有误，请运行 hall provision 或按提示修改"
+
+    def __init__(self, problems: Iterable[str], *, source: str = "") -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        super().__init__(head + "; ".join(self.problems))
+
+
+# --------------------------------------------------------------------------- value types
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("must be text")
+    return str(value).strip()
+
+
+def _check_id(value: Any) -> str:
+    text = _text(value)
+    if not _ID_RE.match(text):
+        raise ValueError(
+            f"{text!r} is not a valid id: letters, digits, '-', '_', '.', at most 64, "
+            "no spaces (it becomes part of MQTT topics)"
+        )
+    return text
+
+
+def _check_window(value: Any) -> str:
+    text = _text(value)
+    if not _WINDOW_RE.match(text):
+        raise ValueError(f"{text!r} is not a window number (e.g. 3 or 3A)")
+    return text
+
+
+def _check_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("yes", "true", "on", "y", "1"):
+        return True
+    if isinstance(value, str) and value.lower() in ("no", "false", "off", "n", "0"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _check_hostport(value: Any) -> str:
+    text = _text(value)
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = text, "1883"
+    if not host or not _HOST_RE.match(host):
+        raise ValueError(f"{text!r}: expected HOST:PORT, e.g. 192.168.1.10:1883")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: the port must be a number 1..65535")
+    return f"{host}:{int(port)}"
+
+
+def _check_path(value: Any) -> str:
+    text = _text(value)
+    if not text.startswith("/"):
+        raise ValueError(f"{text!r} must be an absolute path (starting with /)")
+    if any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} must not contain spaces")
+    return os.path.normpath(text)
+
+
+def _check_printer(value: Any) -> str:
+    from drivers.printer.printer import open_printer
+
+    text = _text(value)
+    if any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} must not contain spaces")
+    open_printer(text)  # parses the spec (raises ValueError); opens nothing
+    return text
+
+
+def _check_input(value: Any) -> str:
+    text = _text(value)
+    if any(c.isspace() for c in text):
+        raise ValueError(
+            f"{text!r} must not contain spaces: use the /dev/input/by-id/... path or by-id:TEXT"
+        )
+    if not (text.startswith(("/", "by-id:", "name:"))):
+        raise ValueError(f"{text!r}: expected a path (/dev/input/...), by-id:TEXT or name:TEXT")
+    return text
+
+
+def _check_reader(value: Any) -> str:
+    text = _text(value)
+    if not text:
+        raise ValueError("empty reader name: use 'any' for any PC/SC reader")
+    return text
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of the device config.
+
+    ``key`` is dotted (``broker.address`` is ``address`` under ``broker:``);
+    ``check`` turns a file value into the stored value or raises ``ValueError``;
+    ``roles`` are the roles that use the key (empty: every role); ``flag`` is
+    the ``hall provision`` option that sets it.
+    """
+
+    key: str
+    check: Callable[[Any], Any]
+    default: Any
+    description: str
+    flag: str
+    roles: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    queue_host_only: bool = False
+
+    @property
+    def field(self) -> str:
+        return self.key.replace(".", "_")
+
+    @property
+    def boolean(self) -> bool:
+        return self.check is _check_bool
+
+    def used_by(self, role: str, queue_host: bool) -> bool:
+        if self.queue_host_only and not queue_host:
+            return False
+        return not self.roles or role in self.roles
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _text(value)
+        if text not in choices:
+            close = difflib.get_close_matches(text, choices, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}{hint}")
+        return text
+
+    return check
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "role",
+        _choice(*ROLES),
+        None,
+        "what this device is: " + ", ".join(ROLES),
+        "--role",
+        choices=tuple(ROLES),
+    ),
+    Option(
+        "hall", _check_id, None, "the hall's id (as in the hall config, e.g. demo-hall)", "--hall"
+    ),
+    Option(
+        "device",
+        _check_id,
+        None,
+        "this device's id in the hall config (kiosk-1, caller-3, ...); also its broker user",
+        "--device",
+    ),
+    Option(
+        "window",
+        _check_window,
+        None,
+        "the window this device belongs to",
+        "--window",
+        roles=WINDOW_ROLES,
+    ),
+    Option(
+        "queue_host",
+        _check_bool,
+        False,
+        "this box also runs the queue engine and the hall broker (Mosquitto)",
+        "--queue-host",
+    ),
+    Option(
+        "screen",
+        _choice("eglfs", "cage"),
+        "eglfs",
+        "how the full-screen app is shown: eglfs (Qt on the display directly) or cage "
+        "(a kiosk Wayland compositor)",
+        "--screen",
+        roles=SCREEN_ROLES,
+        choices=("eglfs", "cage"),
+    ),
+    Option(
+        "salt_file",
+        _check_path,
+        None,
+        "the hall's secret for per-person limits (the same file on the queue host and every kiosk)",
+        "--salt-file",
+        roles=("kiosk", "engine"),
+    ),
+    Option(
+        "broker.address",
+        _check_hostport,
+        "127.0.0.1:1883",
+        "the hall broker HOST:PORT (on the queue host)",
+        "--broker",
+    ),
+    Option(
+        "broker.username",
+        _check_id,
+        None,
+        "user name on the hall broker (normally the device id; none: anonymous)",
+        "--broker-user",
+    ),
+    Option(
+        "broker.password_file",
+        _check_path,
+        None,
+        "file holding this device's hall broker password",
+        "--broker-password-file",
+    ),
+    Option(
+        "broker.ca_file", _check_path, None, "CA certificate: TLS to the hall broker", "--broker-ca"
+    ),
+    Option(
+        "broker.cert_file",
+        _check_path,
+        None,
+        "client certificate for the hall broker",
+        "--broker-cert",
+    ),
+    Option("broker.key_file", _check_path, None, "client key for the hall broker", "--broker-key"),
+    Option(
+        "broker.allow_anonymous",
+        _check_bool,
+        False,
+        "queue host: let devices on the hall LAN connect without a password",
+        "--allow-anonymous",
+        queue_host_only=True,
+    ),
+    Option(
+        "center.address",
+        _check_hostport,
+        None,
+        "the central broker HOST:PORT (none: this device does not sync to a center)",
+        "--center",
+    ),
+    Option("center.username", _check_id, None, "user name on the central broker", "--center-user"),
+    Option(
+        "center.password_file",
+        _check_path,
+        None,
+        "file holding the central broker password",
+        "--center-password-file",
+    ),
+    Option(
+        "center.ca_file",
+        _check_path,
+        None,
+        "the center's CA certificate (turns TLS on)",
+        "--center-ca",
+    ),
+    Option(
+        "center.cert_file",
+        _check_path,
+        None,
+        "this device's certificate for the center",
+        "--center-cert",
+    ),
+    Option(
+        "center.key_file", _check_path, None, "this device's key for the center", "--center-key"
+    ),
+    Option(
+        "center.ack",
+        _choice("broker", "center"),
+        "broker",
+        "delete sent events at the broker's PUBACK (broker) or when the center confirms (center)",
+        "--center-ack",
+        choices=("broker", "center"),
+    ),
+    Option(
+        "hardware.printer",
+        _check_printer,
+        None,
+        "ticket printer spec, e.g. serial:/dev/hall-printer?baud=9600&profile=80mm",
+        "--printer",
+        roles=("kiosk",),
+    ),
+    Option(
+        "hardware.idcard",
+        _check_path,
+        None,
+        "resident ID card reader serial port (GA 467 SAM), e.g. /dev/hall-idcard",
+        "--idcard",
+        roles=("kiosk",),
+    ),
+    Option(
+        "hardware.citizencard",
+        _check_reader,
+        None,
+        "citizen card PC/SC reader: 'any' or (part of) its name",
+        "--citizencard",
+        roles=("kiosk",),
+    ),
+    Option(
+        "hardware.scanner",
+        _check_input,
+        None,
+        "barcode scanner input device (appointment QR codes)",
+        "--scanner",
+        roles=("kiosk",),
+    ),
+    Option(
+        "hardware.keys",
+        _check_input,
+        None,
+        "keypad (caller) or five-button device (evaluator), e.g. /dev/input/hall-keypad",
+        "--keys",
+        roles=("caller", "evaluator"),
+    ),
+    Option(
+        "hardware.layout",
+        _choice("auto", "tv", "led"),
+        "auto",
+        "window display layout: tv, led (a wide LED strip) or auto",
+        "--layout",
+        roles=("display",),
+        choices=("auto", "tv", "led"),
+    ),
+    Option(
+        "engine.hall_config",
+        _check_path,
+        f"{DATA_DIR}/config/hall.yaml",
+        "the hall config the queue engine reads (the center's pushed config lands here)",
+        "--engine-config-path",
+        queue_host_only=True,
+    ),
+)
+OPTIONS_BY_KEY = {o.key: o for o in OPTIONS}
+SECTIONS = sorted({o.key.partition(".")[0] for o in OPTIONS if "." in o.key})
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """A checked device config.  Field names are the keys with ``.`` -> ``_``."""
+
+    role: str
+    hall: str
+    device: str
+    window: str | None = None
+    queue_host: bool = False
+    screen: str = "eglfs"
+    salt_file: str | None = None
+    broker_address: str = "127.0.0.1:1883"
+    broker_username: str | None = None
+    broker_password_file: str | None = None
+    broker_ca_file: str | None = None
+    broker_cert_file: str | None = None
+    broker_key_file: str | None = None
+    broker_allow_anonymous: bool = False
+    center_address: str | None = None
+    center_username: str | None = None
+    center_password_file: str | None = None
+    center_ca_file: str | None = None
+    center_cert_file: str | None = None
+    center_key_file: str | None = None
+    center_ack: str = "broker"
+    hardware_printer: str | None = None
+    hardware_idcard: str | None = None
+    hardware_citizencard: str | None = None
+    hardware_scanner: str | None = None
+    hardware_keys: str | None = None
+    hardware_layout: str = "auto"
+    engine_hall_config: str = f"{DATA_DIR}/config/hall.yaml"
+
+    def get(self, key: str) -> Any:
+        return getattr(self, OPTIONS_BY_KEY[key].field)
+
+    def with_(self, **changes: Any) -> DeviceConfig:
+        return dataclasses.replace(self, **changes)
+
+    def as_values(self) -> dict[str, Any]:
+        """Dotted key -> value, every key."""
+        return {o.key: self.get(o.key) for o in OPTIONS}
+
+    @property
+    def runs_engine(self) -> bool:
+        return self.queue_host or self.role == "engine"
+
+
+def default_device_id(role: str, window: str | None) -> str:
+    if role in WINDOW_ROLES:
+        return f"{role}-{window or 1}"
+    return "engine" if role == "engine" else f"{role}-1"
+
+
+# --------------------------------------------------------------------------- parse / load
+
+
+def _flatten(data: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        key = str(key)
+        if key in SECTIONS:
+            if value is None:
+                continue
+            if not isinstance(value, Mapping):
+                problems.append(f"{key}: must be a mapping of {key}.* keys")
+                continue
+            for sub, sub_value in value.items():
+                flat[f"{key}.{sub}"] = sub_value
+        else:
+            flat[key] = value
+    return flat
+
+
+def _did_you_mean(key: str) -> str:
+    names = list(OPTIONS_BY_KEY)
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    if not close and "." in key:  # a misspelt key in the right section
+        section, _, name = key.partition(".")
+        in_section = [k for k in names if k.startswith(section + ".")]
+        close = [
+            f"{section}.{m}"
+            for m in difflib.get_close_matches(
+                name, [k.partition(".")[2] for k in in_section], n=1, cutoff=0.5
+            )
+        ]
+    if not close and "." not in key:  # a section's key written at the top level
+        close = [k for k in names if k.endswith("." + key)][:1]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse(data: Any, *, source: str = "") -> DeviceConfig:
+    """A :class:`DeviceConfig` from the file's data; :class:`ConfigError` lists every problem."""
+    problems: list[str] = []
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            ["expected a mapping of keys (role: kiosk, hall: ..., ...)"], source=source
+        )
+    flat = _flatten(data, problems)
+    version = flat.pop("version", VERSION)
+    if version != VERSION:
+        problems.append(
+            f"version: this hall-edge reads version {VERSION}, the file has {version!r}"
+        )
+    values: dict[str, Any] = {}
+    for key, raw in flat.items():
+        option = OPTIONS_BY_KEY.get(key)
+        if option is None:
+            problems.append(f"{key}: unknown key{_did_you_mean(key)}")
+            continue
+        if raw is None or raw == "":
+            continue
+        try:
+            values[option.field] = option.check(raw)
+        except ValueError as exc:
+            problems.append(f"{key}: {exc}")
+    for key in ("role", "hall"):
+        if OPTIONS_BY_KEY[key].field not in values and not any(
+            p.startswith(key + ":") for p in problems
+        ):
+            problems.append(
+                f"{key}: missing (one of {', '.join(ROLES)})"
+                if key == "role"
+                else f"{key}: missing"
+            )
+    role = values.get("role")
+    if role is not None:
+        _cross_check(role, values, problems)
+    if problems:
+        raise ConfigError(problems, source=source)
+    values.setdefault("device", default_device_id(role, values.get("window")))  # type: ignore[arg-type]
+    if role == "engine":
+        values["queue_host"] = True
+    return DeviceConfig(**values)
+
+
+def _cross_check(role: str, values: dict[str, Any], problems: list[str]) -> None:
+    queue_host = bool(values.get("queue_host")) or role == "engine"
+    if role == "engine" and values.get("queue_host") is False:
+        problems.append("queue_host: role engine is the queue host; remove 'queue_host: false'")
+    if role in WINDOW_ROLES and "window" not in values:
+        problems.append(f"window: missing (role {role} belongs to a window)")
+    for option in OPTIONS:
+        if option.field in values and not option.used_by(role, queue_host):
+            if option.default is not None and values[option.field] == option.default:
+                continue  # a default written out: harmless
+            if option.key == "window":
+                problems.append(
+                    f"window: role {role} has no window; remove it (or is the role wrong?)"
+                )
+            elif option.queue_host_only:
+                problems.append(f"{option.key}: only used on the queue host (queue_host: true)")
+            else:
+                problems.append(
+                    f"{option.key}: role {role} does not use it; remove it (or is the role wrong?)"
+                )
+    for section in ("broker", "center"):
+        cert, key = values.get(f"{section}_cert_file"), values.get(f"{section}_key_file")
+        if bool(cert) != bool(key):
+            problems.append(f"{section}.cert_file and {section}.key_file go together")
+        if cert and not values.get(f"{section}_ca_file"):
+            problems.append(f"{section}.ca_file: a client certificate needs TLS (the CA file)")
+        if values.get(f"{section}_password_file") and not values.get(f"{section}_username"):
+            problems.append(f"{section}.password_file: a password needs {section}.username")
+    if values.get("center_address") is None and any(
+        values.get(f"center_{k}") for k in ("username", "password_file", "ca_file", "cert_file")
+    ):
+        problems.append("center.address: missing, but other center.* keys are set")
+
+
+def load(path: str | os.PathLike[str]) -> DeviceConfig:
+    """Read and check a device config file (``ConfigError`` / ``OSError``)."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(
+            [f"not valid YAML{where}: {getattr(exc, 'problem', exc)}"], source=str(path)
+        ) from exc
+    return parse(data, source=str(path))
+
+
+# --------------------------------------------------------------------------- write
+
+
+def dump(config: DeviceConfig, *, header: str = "") -> str:
+    """The config as YAML, every key that applies to its role with its description."""
+    lines = [
+        "# hall-edge device config: written by `hall provision`.  Edit, then run",
+        "# `hall provision --non-interactive` (it keeps these values) to apply the change.",
+    ]
+    if header:
+        lines.append(f"# {header}")
+    lines.append(f"version: {VERSION}")
+    section = ""
+    for option in OPTIONS:
+        if not option.used_by(config.role, config.runs_engine):
+            continue
+        if option.key == "queue_host" and config.role == "engine":
+            continue
+        value = config.get(option.key)
+        head, dot, name = option.key.partition(".")
+        indent = ""
+        if dot:
+            if head != section:
+                lines.append(f"{head}:")
+                section = head
+            indent = "  "
+        else:
+            name = head
+        lines.append(f"{indent}# {option.description}")
+        lines.append(f"{indent}{name}: {_scalar(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(yaml.safe_dump(value, allow_unicode=True, width=1000))
+    return text.removesuffix("...\n").strip()
+
+
+def write_atomic(
+    path: str | os.PathLike[str],
+    text: str | bytes,
+    *,
+    mode: int = 0o644,
+    group: int | None = None,
+) -> bool:
+    """Replace ``path`` with ``text`` atomically (temp file, fsync, rename, fsync the folder).
+
+    Returns False (and writes nothing) when the file already holds exactly
+    ``text`` (so re-running provisioning changes no timestamps).  ``group``:
+    the file's group (needs root), e.g. ``hall`` for secrets the units read.
+    """
+    target = Path(path)
+    data = text.encode() if isinstance(text, str) else text
+    with contextlib.suppress(OSError):
+        st = target.stat()
+        same_owner = group is None or st.st_gid == group
+        if same_owner and (st.st_mode & 0o777) == mode and target.read_bytes() == data:
+            return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            if group is not None:
+                os.fchown(f.fileno(), -1, group)
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return True
+
+
+# --------------------------------------------------------------------------- units
+
+
+def units_for(config: DeviceConfig) -> list[str]:
+    """The systemd units this device runs, in start order."""
+    units: list[str] = []
+    if config.runs_engine:
+        units += [BROKER_UNIT, ROLE_UNIT["engine"]]
+    if config.hardware_citizencard:
+        units.append(PCSCD_UNIT)
+    if config.role != "engine":
+        units.append(ROLE_UNIT[config.role])
+    if config.center_address:
+        units.append(SYNC_UNIT)
+    return units
+
+
+def unit_roles(config: DeviceConfig) -> list[str]:
+    """The hall units' role names (``kiosk``, ``engine``, ``sync`` ...) of :func:`units_for`."""
+    return [
+        u.removeprefix("hall-").removesuffix(".service")
+        for u in units_for(config)
+        if u.startswith("hall-")
+    ]
+
+
+def sync_db(config: DeviceConfig) -> str:
+    """The database whose outbox the sync agent delivers (and where roles put health)."""
+    return f"{DATA_DIR}/engine.db" if config.runs_engine else f"{DATA_DIR}/device.db"
+
+
+def read_secret(path: str | None, root: str | os.PathLike[str] = "/") -> str | None:
+    if not path:
+        return None
+    return host_path(root, path).read_text(encoding="utf-8").strip()
+
+
+def host_path(root: str | os.PathLike[str], path: str) -> Path:
+    """Where a path of the running device is while provisioning into ``root``.
+
+    Only the folders hall-edge manages move with ``--root`` (``/etc``, ``/var``,
+    ``/opt``); devices (``/dev``) and runtime paths are the real ones.
+    """
+    if str(root) in ("", "/") or not path.startswith(("/etc/", "/var/", "/opt/", "/usr/local/")):
+        return Path(path)
+    return Path(root) / path.lstrip("/")
+
+
+def _reader_word(name: str) -> str:
+    """A reader name as one word: the kiosk matches part of the name, case-insensitively."""
+    if name == "any" or not any(c.isspace() for c in name):
+        return name
+    words = [w for w in name.split() if not w.isdigit()]
+    return max(words, key=len) if words else name.split()[0]
+
+
+def unit_environment(
+    config: DeviceConfig, unit_role: str, *, root: str | os.PathLike[str] = "/"
+) -> dict[str, str]:
+    """The variables of ``/etc/hall/<unit_role>.env`` (``HALL_ARGS`` holds the options)."""
+    c = config
+    env: dict[str, str] = {"HALL_ID": c.hall, "HALL_ROLE": c.role, "HALL_DEVICE_ID": c.device}
+    args: list[str] = []
+    if unit_role == "sync":
+        env["HALL_SYNC_DB"] = sync_db(c)
+        env["HALL_CONFIG_DIR"] = f"{DATA_DIR}/config"
+        env["HALL_BROKER"] = c.broker_address
+        if c.runs_engine:
+            env["HALL_CONFIG"] = c.engine_hall_config
+        env["HALL_CENTER"] = c.center_address or ""
+        for key, var in (
+            ("username", "HALL_CENTER_USER"),
+            ("password_file", "HALL_CENTER_PASSWORD_FILE"),
+            ("ca_file", "HALL_CENTER_CA"),
+            ("cert_file", "HALL_CENTER_CERT"),
+            ("key_file", "HALL_CENTER_KEY"),
+        ):
+            value = getattr(c, f"center_{key}")
+            if value:
+                env[var] = value
+        args += ["--ack", c.center_ack]
+    else:
+        env["HALL_BROKER"] = c.broker_address
+        user, secret = c.broker_username, c.broker_password_file
+        if unit_role == "engine" and c.role != "engine":
+            # the queue host's engine has its own broker account next to the kiosk's
+            user = ENGINE_USER if c.broker_username else None
+            secret = ENGINE_PASSWORD_FILE if c.broker_username else None
+        if user:
+            env["HALL_MQTT_USER"] = user
+        password = read_secret(secret, root)
+        if password:
+            env["HALL_MQTT_PASSWORD"] = password
+        for key, var in (
+            ("ca_file", "HALL_MQTT_CA"),
+            ("cert_file", "HALL_MQTT_CERT"),
+            ("key_file", "HALL_MQTT_KEY"),
+        ):
+            value = getattr(c, f"broker_{key}")
+            if value:
+                env[var] = value
+    if unit_role == "engine":
+        env["HALL_CONFIG"] = c.engine_hall_config
+        env["HALL_ENGINE_DB"] = f"{DATA_DIR}/engine.db"
+        args += ["--device", "engine" if c.role != "engine" else c.device]
+    elif unit_role == "kiosk":
+        env["HALL_KIOSK_STATUS"] = f"{DATA_DIR}/kiosk-status.json"
+        args += ["--device", c.device]
+        if c.hardware_printer:
+            args += ["--printer", c.hardware_printer]
+        if c.hardware_idcard:
+            args += ["--idcard", c.hardware_idcard]
+        if c.hardware_citizencard == "any":
+            args += ["--citizencard"]
+        elif c.hardware_citizencard:
+            args += ["--citizencard", _reader_word(c.hardware_citizencard)]
+        if c.hardware_scanner:
+            args += ["--scanner", c.hardware_scanner]
+        if c.center_address:  # the sync agent reports the kiosk's health upstream
+            args += ["--health-db", sync_db(c)]
+    elif unit_role in WINDOW_ROLES or unit_role == "board":
+        args += ["--device", c.device]
+        if c.window:
+            args += ["--window", c.window]
+        if unit_role == "display":
+            args += ["--layout", c.hardware_layout]
+        if unit_role == "evaluator":
+            args += ["--db", f"{DATA_DIR}/evaluator.db"]
+        if unit_role in ("caller", "evaluator") and c.hardware_keys:
+            args += ["--keys", c.hardware_keys]
+    if unit_role in ("engine", "kiosk") and c.salt_file:
+        env["HALL_SALT_FILE"] = c.salt_file
+    if unit_role in SCREEN_ROLES:
+        env["QT_QPA_PLATFORM"] = "wayland" if c.screen == "cage" else "eglfs"
+    env["HALL_ARGS"] = " ".join(args)
+    return env
+
+
+_ENV_ESCAPE = str.maketrans({c: "\\" + c for c in '\\"`$'})
+
+
+def render_env(env: Mapping[str, str], *, header: str = "") -> str:
+    """An ``EnvironmentFile=`` for systemd: ``KEY="value"`` with shell double-quote escapes."""
+    lines = [
+        "# written by `hall provision` from /etc/hall/device.yaml: edit that file and re-run",
+        "# `hall provision --non-interactive`, not this one.",
+    ]
+    if header:
+        lines.append(f"# {header}")
+    for key, value in env.items():
+        if "\n" in value:
+            raise ValueError(f"{key}: a value for an environment file cannot span lines")
+        if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
+            # systemd drops such an assignment ("invalid environment assignment")
+            raise ValueError(f"{key}: control characters cannot go into an environment file")
+        lines.append(f'{key}="{value.translate(_ENV_ESCAPE)}"')
+    return "\n".join(lines) + "\n"
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """Read back what :func:`render_env` wrote (for ``hall doctor`` and the tests)."""
+    env: dict[str, str] = {}
+    for line in text.split("\n"):  # systemd splits at newlines only
+        line = line.strip(" ")
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = re.sub(r'\\([\\"`$])', r"\1", value[1:-1])
+        env[key.strip()] = value
+    return env

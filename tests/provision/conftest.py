@@ -1,0 +1,201 @@
+"""Fixtures for provisioning, the appliance helpers and the doctor.
+
+* ``notify``: a fake systemd notify socket (a Unix datagram socket the test
+  binds); pass ``notify.env`` to a process and wait for its datagrams.
+* ``sam`` / ``printer``: a SAM reader and an ESC/POS printer simulator on ptys.
+* ``pcscd`` / ``vcard`` / ``insert``: pcscd with the vpcd reader and a virtual
+  citizen card (the pattern of tests/drivers/citizencard/conftest.py).
+* ``provision_args``: ``hall provision`` arguments into a temporary ``--root``.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from drivers.citizencard.pcscd import (
+    VPCD_CONFIG,
+    VPCD_READER,
+    PcscdProcess,
+    pcscd_binary,
+    pcscd_running,
+    readers_now,
+    wait_for_reader,
+)
+from drivers.citizencard.reader import wait_for_card
+from drivers.citizencard.vcard import CardContents, Mode, VirtualCard
+from drivers.idcard import SamSimulator, make_card
+from drivers.printer.sim import PrinterSimulator
+from hall.cli import build_parser
+from hall.provision.layout import SOURCE
+from sync.broker import Mosquitto
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 15.0
+CARD_TIMEOUT = 5.0
+
+
+class NotifySocket:
+    """What a unit's process tells systemd, received on a socket we bound."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.messages: list[str] = []
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"NOTIFY_SOCKET": str(self.path)}
+
+    def count(self, field: str) -> int:
+        return sum(1 for m in self.messages for line in m.split("\n") if line == field)
+
+    def wait_for(self, predicate: Callable[[NotifySocket], bool], timeout: float) -> bool:
+        """Receive datagrams until ``predicate(self)`` holds or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            ready, _, _ = select.select([self.sock], [], [], left)
+            if ready:
+                self.messages.append(self.sock.recv(4096).decode())
+        return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def notify(tmp_path: Path) -> Iterator[NotifySocket]:
+    # a short path: Unix socket names are limited to 108 bytes
+    path = Path(f"/tmp/hall-notify-{os.getpid()}-{time.monotonic_ns()}.sock")
+    sock = NotifySocket(path)
+    try:
+        yield sock
+    finally:
+        sock.close()
+        path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def sam() -> Iterator[SamSimulator]:
+    with SamSimulator() as sim:
+        sim.insert(make_card("resident"))
+        yield sim
+
+
+@pytest.fixture
+def printer() -> Iterator[PrinterSimulator]:
+    with PrinterSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscdProcess]:
+    if pcscd_binary() is None:
+        pytest.skip("pcscd is not installed (Debian: apt-get install pcscd vsmartcard-vpcd)")
+    handle = PcscdProcess(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+    if not pcscd_running():
+        handle.start()
+    try:
+        if not wait_for_reader(VPCD_READER, STARTUP_TIMEOUT):
+            pytest.fail(
+                f"pcscd did not list {VPCD_READER!r} within {STARTUP_TIMEOUT}s "
+                f"(readers: {readers_now()}); vsmartcard-vpcd installed "
+                f"({VPCD_CONFIG} exists: {VPCD_CONFIG.exists()})?\n{handle.log_tail()}"
+            )
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def vcard(pcscd: PcscdProcess) -> Iterator[VirtualCard]:
+    assert wait_for_card(VPCD_READER, present=False, timeout=CARD_TIMEOUT), (
+        "another card sits in the vpcd reader (a `hall citizencard vcard` still running?)"
+    )
+    card = VirtualCard(retry_interval=0.05).start(inserted=False)
+    try:
+        yield card
+    finally:
+        card.stop()
+        if pcscd_running():
+            assert wait_for_card(VPCD_READER, present=False, timeout=CARD_TIMEOUT)
+
+
+@pytest.fixture
+def insert(vcard: VirtualCard) -> Callable[..., VirtualCard]:
+    def put_in(contents: CardContents | None = None, mode: Mode | str | None = None) -> VirtualCard:
+        vcard.insert(contents, mode=mode)
+        assert wait_for_card(VPCD_READER, present=True, timeout=CARD_TIMEOUT)
+        return vcard
+
+    return put_in
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """The folder provisioning writes into (``--root``)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def provision_args(tree: Path) -> Callable[..., object]:
+    """``provision_args("--role", "caller", ...)``: parsed ``hall provision`` arguments."""
+
+    def parse(*argv: str) -> object:
+        return build_parser().parse_args(
+            ["provision", "--root", str(tree), "--probe-timeout", "0.3", *argv]
+        )
+
+    return parse
+
+
+def _hall_mosquitto(tmp_path: Path, passwords: dict[str, str]) -> Mosquitto:
+    """A Mosquitto with the shipped hall.conf and hall.acl (paths and port moved)."""
+    acl = tmp_path / "hall.acl"
+    shutil.copy(SOURCE / "mosquitto" / "hall.acl", acl)
+    passwd = tmp_path / "hall.passwd"
+    passwd.touch()
+    for user, password in passwords.items():
+        subprocess.run(
+            ["mosquitto_passwd", "-b", str(passwd), user, password], check=True, timeout=30
+        )
+    lines = (SOURCE / "mosquitto" / "hall.conf").read_text().splitlines()
+    # the launcher writes its own listener (a free port) and allow_anonymous
+    own = [ln for ln in lines if ln.startswith(("listener ", "allow_anonymous "))]
+    assert own == ["listener 1883", "allow_anonymous false"]
+    conf = "\n".join(ln for ln in lines if ln not in own)
+    conf = conf.replace("/etc/mosquitto/hall.passwd", str(passwd))
+    conf = conf.replace("/etc/mosquitto/hall.acl", str(acl))
+    return Mosquitto(workdir=tmp_path / "broker", extra_conf=conf, allow_anonymous=False)
+
+
+@pytest.fixture
+def hall_broker(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Mosquitto]]:
+    """``hall_broker({"engine": "secret", ...})``: a started Mosquitto running the shipped
+    hall.conf and hall.acl with these accounts."""
+    started: list[Mosquitto] = []
+
+    def start(passwords: dict[str, str]) -> Mosquitto:
+        folder = tmp_path / f"hall-broker-{len(started)}"
+        folder.mkdir()
+        broker = _hall_mosquitto(folder, passwords)
+        started.append(broker)
+        return broker.start()
+
+    yield start
+    for broker in started:
+        broker.close()
