@@ -11,9 +11,9 @@ applied the state showing the new number.  Calls arrive at a steady rate
 over the windows (each window: call, start, call ...), far above a real
 hall's load; ``burst50`` has all 50 windows press at the same moment.
 
-Latency needs Nagle's algorithm off on the hall plane: the broker runs with
-``set_tcp_nodelay true`` and every link sets ``TCP_NODELAY`` on its socket
-(``tcp_nodelay`` in the result).  Without it, the engine's burst of state
+Latency needs Nagle's algorithm off on the hall plane: ``sync.broker`` and the
+hall Mosquitto config set ``set_tcp_nodelay true`` and every ``MqttLink`` sets
+``TCP_NODELAY`` on its socket.  Without it, the engine's burst of state
 messages waits for delayed ACKs (about 40 ms each hop).
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing as mp
-import socket
 import statistics
 import tempfile
 import time
@@ -31,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hall.bench import percentile
 from sync.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 WINDOWS = 50
 QUEUES = 10
 RATE_PER_S = 20.0  # calls per second over the whole hall (a real 50-window hall: < 1)
-BROKER_CONF = "set_tcp_nodelay true"
 
 
 def hall_config(windows: int = WINDOWS, queues: int = QUEUES) -> dict[str, Any]:
@@ -79,13 +78,6 @@ def hall_config(windows: int = WINDOWS, queues: int = QUEUES) -> dict[str, Any]:
     }
 
 
-def no_delay(link: MqttLink) -> None:
-    """Turn Nagle's algorithm off on the link's socket (see the module docstring)."""
-    sock = link._client.socket()
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
 def _engine_process(
     config: dict[str, Any], db: str, host: str, port: int, tickets: int, ready: Any, stop: Any
 ) -> None:
@@ -105,18 +97,11 @@ def _engine_process(
     link = MqttLink(
         host=host, port=port, hall_id=cfg.hall_id, device_id="engine", role="engine"
     ).start()
-    no_delay(link)
     EngineService(engine, link).start()
     ready.set()
     stop.wait(600)
     link.stop()
     engine.close()
-
-
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 class _Driver:
@@ -182,7 +167,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     logging.getLogger("sync.mqtt").setLevel(logging.WARNING)
     logging.getLogger("hall.qtlink").setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="hall-bench-call-"))
-    broker = Mosquitto(workdir=work / "broker", persistence=False, extra_conf=BROKER_CONF).start()
+    broker = Mosquitto(workdir=work / "broker", persistence=False).start()
     ctx = mp.get_context("spawn")  # before Qt exists in this process
     ready, stop = ctx.Event(), ctx.Event()
     per_window = calls // WINDOWS + 3  # every window calls that often, and bursts once
@@ -214,6 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
+    from counter.app import tune_for_latency
     from counter.caller import CallerWindow
     from counter.display import WindowDisplay
     from drivers.keys.simulator import press_events
@@ -229,7 +215,6 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
         lk = MqttLink(
             host=broker.host, port=broker.port, hall_id=hall, device_id=device, role=role
         ).start()
-        no_delay(lk)
         links.append(lk)
         q = QtLink(lk)
         qtlinks.append(q)
@@ -249,6 +234,7 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
             time.sleep(0.002)
 
         driver = _Driver(app, callers, displays, press_events)
+        tune_for_latency()  # as counter.app does for every window-side app
         timer = QTimer()
         timer.timeout.connect(driver.tick)
         interval = max(1, round(1000 / rate))
@@ -287,7 +273,7 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
             "calls": len(steady),
             "rate_per_s": rate,
             "p50_ms": round(statistics.median(steady), 2),
-            "p99_ms": round(_percentile(steady, 99), 2),
+            "p99_ms": round(percentile(steady, 99), 2),
             "max_ms": round(max(steady), 2),
             "burst50_p50_ms": round(statistics.median(burst), 2),
             "burst50_max_ms": round(max(burst), 2),

@@ -58,7 +58,7 @@ QPushButton:disabled { color: #94a3b8; background: #f1f5f9; }
 QPushButton#primary { background: #1d4ed8; color: white; font-weight: bold; font-size: 26px;
                       min-height: 64px; border: none; }
 QLineEdit, QComboBox { font-size: 22px; padding: 6px; min-height: 40px; background: white; }
-QListWidget { font-size: 24px; background: white; }
+QListWidget { font-size: 26px; background: white; }
 QGroupBox { font-weight: bold; margin-top: 14px; border: 1px solid #cbd5e1;
             border-radius: 6px; padding: 8px; }
 QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; }
@@ -116,10 +116,17 @@ class CallerWindow(QWidget):
         return button
 
     def _build(self) -> None:
+        """Two columns on a landscape screen (a clerk's PC: 1024×768 and up), one on a
+        narrow or portrait window: commands and messages left, lists and choices right."""
         self.setStyleSheet(STYLE)
-        root = QVBoxLayout(self)
-        root.setContentsMargins(16, 12, 16, 12)
-        root.setSpacing(10)
+        self.columns = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight, self)
+        self.columns.setContentsMargins(14, 10, 14, 10)
+        self.columns.setSpacing(16)
+        left, right = QVBoxLayout(), QVBoxLayout()
+        left.setSpacing(8)
+        right.setSpacing(8)
+        self.columns.addLayout(left, 1)
+        self.columns.addLayout(right, 1)
 
         head = QHBoxLayout()
         self.title = QLabel(f"{self.window_id}号窗口 叫号器")
@@ -128,7 +135,7 @@ class CallerWindow(QWidget):
         self.link_label.setObjectName("link")
         head.addWidget(self.title, 1)
         head.addWidget(self.link_label)
-        root.addLayout(head)
+        left.addLayout(head)
 
         login = QHBoxLayout()
         self.staff_input = QtWidgets.QLineEdit()
@@ -136,16 +143,17 @@ class CallerWindow(QWidget):
         self.staff_input.setMaxLength(20)
         self.staff_input.returnPressed.connect(lambda: self.login())
         self.login_button = self._button("登录", "login", lambda: self.login())
-        self.logout_button = self._button("退出登录", "logout", self.logout)
+        self.logout_button = self._button("退出", "logout", self.logout)
         login.addWidget(QLabel("工号"))
         login.addWidget(self.staff_input, 1)
         login.addWidget(self.login_button)
         login.addWidget(self.logout_button)
-        root.addLayout(login)
+        left.addLayout(login)
 
         self.clerk_label = QLabel("未登录")
         self.clerk_label.setObjectName("clerk")
-        root.addWidget(self.clerk_label)
+        self.clerk_label.setWordWrap(True)
+        left.addWidget(self.clerk_label)
 
         current = QHBoxLayout()
         self.current_label = QLabel("—")
@@ -155,11 +163,11 @@ class CallerWindow(QWidget):
         self.current_info.setWordWrap(True)
         current.addWidget(self.current_label)
         current.addWidget(self.current_info, 1)
-        root.addLayout(current)
+        left.addLayout(current)
 
         self.call_button = self._button("呼叫下一位", "call_next", self.call_next)
         self.call_button.setObjectName("primary")
-        root.addWidget(self.call_button)
+        left.addWidget(self.call_button)
         grid = QGridLayout()
         grid.setSpacing(8)
         self.recall_button = self._button("重呼", "recall", self.recall)
@@ -171,18 +179,28 @@ class CallerWindow(QWidget):
             (self.recall_button, self.start_button, self.finish_button, self.no_show_button)
         ):
             grid.addWidget(b, i // 2, i % 2)
-        root.addLayout(grid)
+        left.addLayout(grid)
+        self.message_label = QLabel("")
+        self.message_label.setObjectName("message")
+        self.message_label.setWordWrap(True)
+        self.message_label.setMinimumHeight(56)
+        left.addWidget(self.message_label)
+        left.addStretch(1)
 
         transfer = QtWidgets.QGroupBox("转移（群众保留排队位置）")
         row = QHBoxLayout(transfer)
         self.transfer_target = QtWidgets.QComboBox()
         self.transfer_target.addItem("请选择转移目标…", None)
+        self.transfer_target.setMinimumContentsLength(8)
+        self.transfer_target.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.transfer_button = self._button("转移", "transfer", lambda: self.transfer())
         row.addWidget(self.transfer_target, 1)
         row.addWidget(self.transfer_button)
-        root.addWidget(transfer)
+        right.addWidget(transfer)
 
-        pause = QtWidgets.QGroupBox("暂停服务")
+        pause = QtWidgets.QGroupBox("暂停服务（选择或输入原因）")
         row = QHBoxLayout(pause)
         self.pause_reason = QtWidgets.QComboBox()
         self.pause_reason.setEditable(True)
@@ -192,7 +210,7 @@ class CallerWindow(QWidget):
         row.addWidget(self.pause_reason, 1)
         row.addWidget(self.pause_button)
         row.addWidget(self.resume_button)
-        root.addWidget(pause)
+        right.addWidget(pause)
 
         staff = QtWidgets.QGroupBox("去向牌")
         row = QHBoxLayout(staff)
@@ -204,23 +222,28 @@ class CallerWindow(QWidget):
         row.addWidget(self.staff_status, 1)
         row.addWidget(self.staff_status_button)
         row.addWidget(self.staff_status_label)
-        root.addWidget(staff)
+        right.addWidget(staff)
 
         self.waiting_label = QLabel("等候 0 人")
-        root.addWidget(self.waiting_label)
+        right.addWidget(self.waiting_label)
         self.waiting_list = QtWidgets.QListWidget()
         self.waiting_list.setFlow(QtWidgets.QListView.Flow.LeftToRight)
         self.waiting_list.setWrapping(True)
+        self.waiting_list.setSpacing(4)
+        self.waiting_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.waiting_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.waiting_list.setMinimumHeight(90)
-        root.addWidget(self.waiting_list, 1)
-
-        self.message_label = QLabel("")
-        self.message_label.setObjectName("message")
-        self.message_label.setWordWrap(True)
-        self.message_label.setMinimumHeight(56)
-        root.addWidget(self.message_label)
+        right.addWidget(self.waiting_list, 1)
         self._render()
+
+    def resizeEvent(self, event: Any) -> None:
+        landscape = self.width() >= 900 and self.width() >= self.height()
+        self.columns.setDirection(
+            QtWidgets.QBoxLayout.Direction.LeftToRight
+            if landscape
+            else QtWidgets.QBoxLayout.Direction.TopToBottom
+        )
+        super().resizeEvent(event)
 
     # ------------------------------------------------------------------ incoming
 

@@ -75,7 +75,7 @@ def run_caller(args: argparse.Namespace) -> int:
         device_id=args.device or f"caller-{args.window}",
         title=f"{args.window}号窗口 叫号器",
         build=build,
-        size=(760, 1180),
+        size=(1024, 768),
     )
 
 

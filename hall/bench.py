@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 
 BENCHES: dict[str, str] = {
@@ -18,6 +19,15 @@ BENCHES: dict[str, str] = {
     "call": "counter.bench:run",
     "sync": "sync.bench:run",
 }
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The nearest-rank percentile (``pct`` in 0..100) of ``values``; 0.0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
+    return ordered[rank - 1]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

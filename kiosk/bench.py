@@ -32,6 +32,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hall.bench import percentile
+
 OTHER_APPS = ("caller", "display", "board", "evaluator")
 SIZES = {
     "kiosk": (1080, 1920),
@@ -50,14 +52,6 @@ def _rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return round(int(line.split()[1]) / 1024, 1)
     return 0.0
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    k = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[k]
 
 
 # --------------------------------------------------------------------------- the hall
@@ -336,8 +330,8 @@ def touch_to_ticket(hall: _Hall, samples: int, workdir: Path) -> dict[str, Any]:
         "bench": "touch_to_ticket",
         "app": "kiosk",
         "samples": len(latencies),
-        "p50_ms": round(_percentile(latencies, 50), 1),
-        "p99_ms": round(_percentile(latencies, 99), 1),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
         "max_ms": round(max(latencies), 1),
     }
 

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import queue
+import socket
 import ssl
 import threading
 import time
@@ -124,6 +125,8 @@ class MqttLink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._connect_sub_mid: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -190,13 +193,27 @@ class MqttLink:
             log.error("broker %s:%s refused the connection: %s", self.host, self.port, reason)
             return
         log.info("connected to broker %s:%s as %s", self.host, self.port, self.device_id)
-        client.subscribe(self._reply_topic, qos=1)
-        for topic_filter, (qos, _handler) in self._subs.items():
-            client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
+        sock = client.socket()
+        if isinstance(sock, socket.socket):
+            # Small request/response messages: do not let Nagle hold them back.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        filters = [(self._reply_topic, SubscribeOptions(qos=1))] + [
+            (topic_filter, SubscribeOptions(qos=qos))
+            for topic_filter, (qos, _handler) in self._subs.items()
+        ]
+        # "Connected" only once the broker confirmed the subscriptions: a
+        # request sent before its reply topic is subscribed would be lost.
+        _rc, self._connect_sub_mid = client.subscribe(filters)
         if self._presence_topic:
             client.publish(
                 self._presence_topic, self._presence_payload("online"), qos=1, retain=True
             )
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _ud: Any, mid: int, _reasons: Any, _props: Any
+    ) -> None:
+        if mid != self._connect_sub_mid:
+            return
         self.connected.set()
         if self.on_connection_change:
             self._inbox.put(

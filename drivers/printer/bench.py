@@ -8,6 +8,7 @@ import time
 from drivers.printer.escpos_codec import build_ticket
 from drivers.printer.profiles import get_profile
 from drivers.printer.ticket import sample_ticket
+from hall.bench import percentile
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         build_ticket(ticket, profile)
         timings.append(time.perf_counter() - start)
     timings.sort()
-    p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+    p99 = percentile(timings, 99)
     return {
         "bench": "ticket",
         "bytes": len(native),

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hall.bench import percentile
 from kiosk.engine.clock import FakeClock
 from kiosk.engine.config import parse_hall_config
 from kiosk.engine.engine import QueueEngine
@@ -29,12 +30,6 @@ def bench_config(queues: int = 4, windows: int = 10) -> dict[str, Any]:
         ],
         "limits": {"per_person_daily": 5},
     }
-
-
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -69,7 +64,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "waiting": waiting,
         "issue_per_s": round((waiting + calls) / issue_s, 1),
         "call_next_p50_ms": round(statistics.median(latencies), 3),
-        "call_next_p99_ms": round(_percentile(latencies, 99), 3),
+        "call_next_p99_ms": round(percentile(latencies, 99), 3),
         "calls": calls,
         "waiting_after": left,
         "durable": "WAL+synchronous=FULL",

@@ -19,7 +19,7 @@ def caller(qtbot, qtlink):
     def make(window="3"):
         c = CallerWindow(qtlink(f"caller-{window}"), window)
         qtbot.addWidget(c)
-        c.resize(760, 1180)
+        c.resize(1024, 768)
         qtbot.waitUntil(lambda: c.state is not None, timeout=WAIT)
         made.append(c)
         return c

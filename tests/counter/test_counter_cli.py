@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,16 @@ def test_each_app_comes_online_and_stops_cleanly_on_sigterm(broker, tmp_path, ar
     ).start()
     seen: queue.Queue = queue.Queue()
     watcher.subscribe(f"hall/demo-hall/dev/{device}/presence", lambda m: seen.put(m.payload))
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HALL_VALIDATE_CONTRACT": "1"}
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # stands in for systemd
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(5)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HALL_VALIDATE_CONTRACT": "1",
+        "NOTIFY_SOCKET": str(tmp_path / "notify"),
+        "WATCHDOG_USEC": "2000000",
+    }
     extra = ["--db", str(tmp_path / "ev.db")] if argv[0] == "evaluator" else []
     proc = subprocess.Popen(
         [
@@ -70,11 +80,16 @@ def test_each_app_comes_online_and_stops_cleanly_on_sigterm(broker, tmp_path, ar
             status = seen.get(timeout=15)["status"]
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=15)
+        said = []
+        while "STOPPING=1" not in said:
+            said += notify.recv(4096).decode().splitlines()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
         watcher.stop()
+        notify.close()
+    assert said[0] == "READY=1" and "WATCHDOG=1" in said
     assert proc.returncode == 0, err
     assert "received SIGTERM, stopping" in err and f"{device} stopped" in err
     while status != "offline":

@@ -32,6 +32,7 @@ class Child:
             bufsize=1,
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.backlog: list[list[str]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -41,6 +42,10 @@ class Child:
             self.lines.put(line.strip())
 
     def expect(self, word: str) -> list[str]:
+        """The next line starting with ``word``; other lines wait for their own expect."""
+        for i, parts in enumerate(self.backlog):
+            if parts[0] == word:
+                return self.backlog.pop(i)[1:]
         while True:
             try:
                 line = self.lines.get(timeout=WAIT)
@@ -49,6 +54,8 @@ class Child:
             parts = line.split()
             if parts and parts[0] == word:
                 return parts[1:]
+            if parts:
+                self.backlog.append(parts)
 
     def press(self, level: int) -> None:
         assert self.proc.stdin is not None
