@@ -353,6 +353,7 @@ def main(args: argparse.Namespace) -> int:
             "real_minutes": args.minutes,
             "tickets_issued": len(script.report.issued) + apps.kiosk_stats["issued"],
             "kiosk": dict(apps.kiosk_stats),
+            "board_calls_shown": apps.calls_shown,
             "refused": dict(script.report.refused),
             "called": script.report.called,
             "served": script.report.served,

@@ -50,6 +50,8 @@ class DemoApps:
         self.printer_sim: Any = None
         self.idcard_sim: Any = None
         self.kiosk_devices: Any = None
+        self.announcer: Any = None
+        self.calls_shown = 0  # calls the board showed (and its announcer was asked to say)
         self.kiosk_stats = {"visits": 0, "issued": 0, "printed": 0, "print_problems": 0}
         self._kiosk_free = threading.Event()
         self._posted: queue.Queue[Callable[[], None]] = queue.Queue()
@@ -78,7 +80,7 @@ class DemoApps:
                 app("counter.display", "WindowDisplay", "1"),
                 (1280, 720),
             ),
-            AppSpec("board", "board-1", "board", app("counter.board", "HallBoard"), (1920, 1080)),
+            AppSpec("board", "board-1", "board", self._build_board, (1920, 1080)),
             AppSpec(
                 "evaluator-1",
                 "evaluator-1",
@@ -87,6 +89,20 @@ class DemoApps:
                 (1280, 800),
             ),
         ]
+
+    def _build_board(self, link: Any) -> Any:
+        from counter.app import announcer_for
+        from counter.board import HallBoard
+        from counter.settings import load_settings
+
+        # The board is the hall's speaker (the default voice.speaker): calls are said.
+        self.announcer = announcer_for(load_settings(None), "board")
+        board = HallBoard(link, announcer=self.announcer)
+        board.call_shown.connect(lambda *_: self._count_call())
+        return board
+
+    def _count_call(self) -> None:
+        self.calls_shown += 1
 
     def _build_kiosk(self, link: Any) -> Any:
         from drivers.idcard.sim import SamSimulator

@@ -35,6 +35,7 @@ def test_offscreen_demo_runs_a_day_and_reports(tmp_path, screenshots):
     assert data["ratings_in_engine"] == rated  # every rating reached the engine, once
     assert data["outbox_events"] >= data["tickets_issued"] + data["called"]
     assert data["errors"] == []
+    assert data["board_calls_shown"] == data["called"]  # the hall board showed every call
     # Citizens also went through the real kiosk app: tapped, swiped the simulated
     # ID card reader, and got a ticket from the simulated printer.
     assert data["kiosk"]["issued"] > 0
