@@ -345,6 +345,8 @@ def main(args: argparse.Namespace) -> int:
         apps.run_until(deadline)
         script.stop()
         apps.settle()
+        if "board" in apps.windows:  # the last calls reach the board
+            apps.wait_for(lambda: apps.calls_shown >= script.report.called)
         stats = engine.statistics()
         report = {
             "hall": config.hall_id,

@@ -212,6 +212,15 @@ class DemoApps:
             self.app.processEvents()
             time.sleep(0.01)
 
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+        """Keep the apps running until ``condition()`` holds or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() >= deadline:
+                return False
+            self.run_until(time.monotonic() + 0.05)
+        return True
+
     def settle(self, timeout: float = 10.0) -> None:
         """Let a citizen still at the kiosk finish (ticket issued and printed)."""
         if "kiosk" not in self.windows:
