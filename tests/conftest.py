@@ -1,9 +1,11 @@
-"""Fixtures shared by every test: Qt offscreen with a CJK font, a real Mosquitto."""
+"""Fixtures shared by every test: Qt offscreen, a real Mosquitto, the demo hall's engine
+on it with device links, and a real pcscd with a virtual citizen card."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -11,8 +13,25 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HALL_VALIDATE_CONTRACT", "1")
 
+from drivers.citizencard.pcscd import (
+    VPCD_CONFIG,
+    VPCD_READER,
+    PcscdProcess,
+    pcscd_binary,
+    pcscd_running,
+    readers_now,
+    wait_for_reader,
+)
+from drivers.citizencard.reader import wait_for_card
+from drivers.citizencard.vcard import CardContents, Mode, VirtualCard
+from kiosk.engine.clock import FakeClock
+from kiosk.engine.config import HallConfig, load_hall_config
+from kiosk.engine.engine import QueueEngine
+from kiosk.engine.service import EngineService
 from sync.broker import Mosquitto
+from sync.mqtt import MqttLink
 
+DEMO_HALL = Path(__file__).resolve().parent.parent / "assets" / "halls" / "demo.yaml"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
@@ -33,3 +52,134 @@ def screenshots() -> Path:
     path = ARTIFACTS / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --------------------------------------------------------------------------- hall plane
+# The demo hall's engine serving on the ``broker``, and device links to talk to it.
+
+
+@pytest.fixture
+def hall_clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 23, 9, 30))  # a Monday morning
+
+
+@pytest.fixture
+def hall_config() -> HallConfig:
+    return load_hall_config(DEMO_HALL)
+
+
+@pytest.fixture
+def engine_service(
+    broker: Mosquitto, tmp_path: Path, hall_clock: FakeClock, hall_config: HallConfig
+) -> Iterator[EngineService]:
+    engine = QueueEngine(hall_config, tmp_path / "engine.db", clock=hall_clock)
+    link = MqttLink(
+        host=broker.host,
+        port=broker.port,
+        hall_id=hall_config.hall_id,
+        device_id="engine",
+        role="engine",
+    ).start()
+    service = EngineService(engine, link)
+    service.start()
+    yield service
+    link.stop()
+    engine.close()
+
+
+@pytest.fixture
+def device(broker: Mosquitto, hall_config: HallConfig) -> Iterator[Callable[..., MqttLink]]:
+    """``device(device_id, role="")``: a connected link as that device of the demo hall."""
+    links: list[MqttLink] = []
+
+    def connect(device_id: str, role: str = "") -> MqttLink:
+        link = MqttLink(
+            host=broker.host,
+            port=broker.port,
+            hall_id=hall_config.hall_id,
+            device_id=device_id,
+            role=role,
+        ).start()
+        links.append(link)
+        return link
+
+    yield connect
+    for link in links:
+        link.stop()
+
+
+# --------------------------------------------------------------------------- PC/SC
+# A real pcscd with vsmartcard's vpcd reader, and a virtual card in it.
+# ``pcscd`` (session): uses a running pcscd, or starts ``pcscd --foreground``
+# (no ``--auto-exit``: an idle minute between tests must not stop it) and stops
+# it at the end.  Skips only when the pcscd binary is missing; a pcscd that does
+# not list the vpcd reader is a failure, not a skip.  ``vcard`` (per test): a
+# virtual card, not yet inserted; ``insert`` / ``remove`` wait until pcscd saw it.
+
+STARTUP_TIMEOUT = 15.0
+CARD_TIMEOUT = 5.0
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscdProcess]:
+    if pcscd_binary() is None:
+        pytest.skip("pcscd is not installed (Debian: apt-get install pcscd vsmartcard-vpcd)")
+    handle = PcscdProcess(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+    if not pcscd_running():
+        handle.start()
+    try:
+        if not wait_for_reader(VPCD_READER, STARTUP_TIMEOUT):
+            code = handle.proc.poll() if handle.proc else None
+            pytest.fail(
+                f"pcscd did not list {VPCD_READER!r} within {STARTUP_TIMEOUT}s "
+                f"(readers: {readers_now()}, pcscd exit status: {code}); is vsmartcard-vpcd "
+                f"installed ({VPCD_CONFIG} exists: {VPCD_CONFIG.exists()})?\n{handle.log_tail()}"
+            )
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def reader_name(pcscd: PcscdProcess) -> str:
+    """Name of the vpcd reader the virtual card goes into."""
+    return VPCD_READER
+
+
+@pytest.fixture
+def vcard(reader_name: str) -> Iterator[VirtualCard]:
+    assert wait_for_card(reader_name, present=False, timeout=CARD_TIMEOUT), (
+        "another card sits in the vpcd reader (a `hall citizencard vcard` still running?)"
+    )
+    card = VirtualCard(retry_interval=0.05).start(inserted=False)
+    try:
+        yield card
+    finally:
+        card.stop()
+        if pcscd_running():
+            assert wait_for_card(reader_name, present=False, timeout=CARD_TIMEOUT)
+
+
+@pytest.fixture
+def insert(vcard: VirtualCard, reader_name: str) -> Callable[..., VirtualCard]:
+    """``insert(contents=None, mode=None)``: put the card in, wait until pcscd sees it."""
+
+    def put_in(contents: CardContents | None = None, mode: Mode | str | None = None) -> VirtualCard:
+        vcard.insert(contents, mode=mode)
+        assert wait_for_card(reader_name, present=True, timeout=CARD_TIMEOUT), (
+            "pcscd did not see the virtual card"
+        )
+        return vcard
+
+    return put_in
+
+
+@pytest.fixture
+def remove(vcard: VirtualCard, reader_name: str) -> Callable[[], None]:
+    """Pull the card out and wait until pcscd has noticed."""
+
+    def pull_out() -> None:
+        vcard.remove()
+        assert wait_for_card(reader_name, present=False, timeout=CARD_TIMEOUT)
+
+    return pull_out

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,58 +10,13 @@ import pytest
 from counter.voice.generate import generate
 from counter.voice.pack import VoicePack
 from drivers.keys.simulator import SimulatedKeyboard
-from kiosk.engine.clock import FakeClock
-from kiosk.engine.config import load_hall_config
-from kiosk.engine.engine import QueueEngine
 from kiosk.engine.service import EngineService
 from sync import topics
 from sync.broker import Mosquitto
 from sync.mqtt import MqttLink
 
-DEMO = Path(__file__).resolve().parents[2] / "assets" / "halls" / "demo.yaml"
 HALL = "demo-hall"
 WAIT_MS = 5000
-
-
-@pytest.fixture
-def hall_clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 23, 9, 30))
-
-
-@pytest.fixture
-def engine_service(
-    broker: Mosquitto, tmp_path: Path, hall_clock: FakeClock
-) -> Iterator[EngineService]:
-    config = load_hall_config(DEMO)
-    engine = QueueEngine(config, tmp_path / "engine.db", clock=hall_clock)
-    link = MqttLink(
-        host=broker.host,
-        port=broker.port,
-        hall_id=config.hall_id,
-        device_id="engine",
-        role="engine",
-    ).start()
-    service = EngineService(engine, link)
-    service.start()
-    yield service
-    link.stop()
-    engine.close()
-
-
-@pytest.fixture
-def device(broker: Mosquitto) -> Iterator[Callable[[str], MqttLink]]:
-    links: list[MqttLink] = []
-
-    def connect(device_id: str, role: str = "") -> MqttLink:
-        link = MqttLink(
-            host=broker.host, port=broker.port, hall_id=HALL, device_id=device_id, role=role
-        ).start()
-        links.append(link)
-        return link
-
-    yield connect
-    for link in links:
-        link.stop()
 
 
 @pytest.fixture

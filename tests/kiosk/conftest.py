@@ -7,7 +7,6 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from hall.qtlink import QtLink
 from kiosk.app import KioskWindow
 from kiosk.devices import DeviceSpecs, KioskDevices
 from kiosk.engine.clock import FakeClock
-from kiosk.engine.config import HallConfig, load_hall_config
 from kiosk.engine.engine import QueueEngine
 from kiosk.engine.service import EngineService
 from kiosk.settings import KioskSettings
@@ -30,40 +28,10 @@ from kiosk.voice import VoicePrompts
 from sync.broker import Mosquitto
 from sync.mqtt import MqttLink
 
-DEMO = Path(__file__).resolve().parents[2] / "assets" / "halls" / "demo.yaml"
 SALT = b"test-hall-salt-0123456789"
 PORTRAIT = (1080, 1920)
 LANDSCAPE = (1920, 1080)
 WAIT_MS = 8000
-
-
-@pytest.fixture
-def hall_clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 23, 9, 30))  # a Monday morning
-
-
-@pytest.fixture
-def hall_config() -> HallConfig:
-    return load_hall_config(DEMO)
-
-
-@pytest.fixture
-def engine_service(
-    broker: Mosquitto, tmp_path: Path, hall_clock: FakeClock, hall_config: HallConfig
-) -> Iterator[EngineService]:
-    engine = QueueEngine(hall_config, tmp_path / "engine.db", clock=hall_clock)
-    link = MqttLink(
-        host=broker.host,
-        port=broker.port,
-        hall_id=hall_config.hall_id,
-        device_id="engine",
-        role="engine",
-    ).start()
-    service = EngineService(engine, link)
-    service.start()
-    yield service
-    link.stop()
-    engine.close()
 
 
 @pytest.fixture

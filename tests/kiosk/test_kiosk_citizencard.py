@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from drivers.citizencard.pcscd import (
-    VPCD_READER,
-    pcscd_binary,
-    pcscd_running,
-    start_pcscd,
-    stop_pcscd,
-    wait_for_reader,
-)
-from drivers.citizencard.reader import wait_for_card
-from drivers.citizencard.vcard import CardContents, VirtualCard
+from drivers.citizencard.vcard import CardContents
 from hall.privacy import person_key
 
 pytestmark = [pytest.mark.broker, pytest.mark.pcsc]
@@ -23,31 +12,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.pcsc]
 SALT = b"test-hall-salt-0123456789"
 
 
-@pytest.fixture(scope="module")
-def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if pcscd_binary() is None:
-        pytest.skip("pcscd is not installed (Debian: apt-get install pcscd vsmartcard-vpcd)")
-    proc = None
-    if not pcscd_running():
-        proc = start_pcscd(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
-    try:
-        assert wait_for_reader(VPCD_READER, 15), "pcscd does not list the vpcd reader"
-        yield VPCD_READER
-    finally:
-        if proc is not None:
-            stop_pcscd(proc)
-
-
-@pytest.fixture
-def vcard(pcscd: str) -> Iterator[VirtualCard]:
-    assert wait_for_card(pcscd, present=False, timeout=5), "a card already sits in vpcd"
-    card = VirtualCard(retry_interval=0.05).start(inserted=False)
-    yield card
-    card.stop()
-
-
-def test_citizen_card_identifies_the_person(make_kiosk, pcscd, vcard):
-    kiosk = make_kiosk(citizencard=pcscd)
+def test_citizen_card_identifies_the_person(make_kiosk, reader_name, vcard):
+    kiosk = make_kiosk(citizencard=reader_name)
     kiosk.qtbot.waitUntil(
         lambda: kiosk.status()["parts"].get("citizencard", {}).get("state") == "ok", timeout=8000
     )

@@ -21,17 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from drivers.citizencard.pcscd import (
-    VPCD_CONFIG,
-    VPCD_READER,
-    PcscdProcess,
-    pcscd_binary,
-    pcscd_running,
-    readers_now,
-    wait_for_reader,
-)
-from drivers.citizencard.reader import wait_for_card
-from drivers.citizencard.vcard import CardContents, Mode, VirtualCard
 from drivers.idcard import SamSimulator, make_card
 from drivers.printer.sim import PrinterSimulator
 from hall.cli import build_parser
@@ -98,49 +87,6 @@ def sam() -> Iterator[SamSimulator]:
 def printer() -> Iterator[PrinterSimulator]:
     with PrinterSimulator() as sim:
         yield sim
-
-
-@pytest.fixture(scope="session")
-def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscdProcess]:
-    if pcscd_binary() is None:
-        pytest.skip("pcscd is not installed (Debian: apt-get install pcscd vsmartcard-vpcd)")
-    handle = PcscdProcess(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
-    if not pcscd_running():
-        handle.start()
-    try:
-        if not wait_for_reader(VPCD_READER, STARTUP_TIMEOUT):
-            pytest.fail(
-                f"pcscd did not list {VPCD_READER!r} within {STARTUP_TIMEOUT}s "
-                f"(readers: {readers_now()}); vsmartcard-vpcd installed "
-                f"({VPCD_CONFIG} exists: {VPCD_CONFIG.exists()})?\n{handle.log_tail()}"
-            )
-        yield handle
-    finally:
-        handle.stop()
-
-
-@pytest.fixture
-def vcard(pcscd: PcscdProcess) -> Iterator[VirtualCard]:
-    assert wait_for_card(VPCD_READER, present=False, timeout=CARD_TIMEOUT), (
-        "another card sits in the vpcd reader (a `hall citizencard vcard` still running?)"
-    )
-    card = VirtualCard(retry_interval=0.05).start(inserted=False)
-    try:
-        yield card
-    finally:
-        card.stop()
-        if pcscd_running():
-            assert wait_for_card(VPCD_READER, present=False, timeout=CARD_TIMEOUT)
-
-
-@pytest.fixture
-def insert(vcard: VirtualCard) -> Callable[..., VirtualCard]:
-    def put_in(contents: CardContents | None = None, mode: Mode | str | None = None) -> VirtualCard:
-        vcard.insert(contents, mode=mode)
-        assert wait_for_card(VPCD_READER, present=True, timeout=CARD_TIMEOUT)
-        return vcard
-
-    return put_in
 
 
 @pytest.fixture
