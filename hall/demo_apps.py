@@ -97,7 +97,7 @@ class DemoApps:
 
         # The board is the hall's speaker (the default voice.speaker): calls are said.
         self.announcer = announcer_for(load_settings(None), "board")
-        board = HallBoard(link, announcer=self.announcer)
+        board = HallBoard(link, announcer=self.announcer, now=self.clock)
         board.call_shown.connect(lambda *_: self._count_call())
         return board
 
