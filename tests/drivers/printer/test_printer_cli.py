@@ -71,6 +71,13 @@ def test_missing_printer_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     assert "/dev/hall-no-printer" in capsys.readouterr().err
 
 
+def test_usb_printer_not_plugged_in_says_what_to_check(capsys: pytest.CaptureFixture[str]) -> None:
+    # pyusb and libusb are installed (the USB path is real); no such device is attached here.
+    assert hall("printer", "test", "--usb", "0416:5011") == cli.EXIT_PRINTER
+    err = capsys.readouterr().err
+    assert "usb:0416:5011" in err and "USB cable" in err and "未连接打印机" in err
+
+
 def test_standalone_simulator_saves_each_ticket_as_png(tmp_path: Path) -> None:
     lines: queue.Queue[str] = queue.Queue()
     stop = threading.Event()
