@@ -237,7 +237,9 @@ class CallerWindow(QWidget):
         self._render()
 
     def resizeEvent(self, event: Any) -> None:
-        landscape = self.width() >= 900 and self.width() >= self.height()
+        # By width only: a single-column layout is taller than 768, so a test on
+        # height would keep a 1024x768 screen in one (clipped) column.
+        landscape = self.width() >= 900
         self.columns.setDirection(
             QtWidgets.QBoxLayout.Direction.LeftToRight
             if landscape

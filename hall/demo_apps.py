@@ -160,7 +160,11 @@ class DemoApps:
                 continue
             widget.setWindowTitle(f"hall-edge demo: {spec.name}")
             widget.show()
-            widget.resize(*spec.size)  # after show(): show() clamps to the screen
+            # After show() (which clamps to the screen), and twice: a layout that
+            # changes with the width (the caller's columns) settles on the second.
+            for _ in range(2):
+                widget.resize(*spec.size)
+                self.app.processEvents()
             self.windows[spec.name] = widget
 
     # ------------------------------------------------------------------ scripted citizens
