@@ -12,22 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.engine import config
+
 
 @dataclass(frozen=True)
-class Item:
-    id: str
-    name: str
-    queue: str
-    name_en: str = ""
-    department: str = ""
-    kind: str = "即办件"
-    requires_id: bool = False
-    legal_days: int | None = None
-    promised_days: int | None = None
-    fee: str = "不收费"
-    materials: tuple[str, ...] = ()
-    location: str = ""
-    legal_basis: str = ""
+class Item(config.Item):
+    """A service item as the engine configures it (one definition), plus its title."""
 
     def title(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
