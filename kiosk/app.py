@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +43,7 @@ from kiosk.catalog import Catalog, QueueLoad, parse_board, parse_catalog
 from kiosk.engine.clock import CHINA
 from kiosk.health import HealthBoard
 from kiosk.identify import IdentityError, from_citizen_card, from_id_card
-from kiosk.printing import PrintOutcome, PrintService
+from kiosk.printing import NO_PRINTER_ZH, PrintOutcome, PrintService
 from kiosk.refusals import REFUSALS
 from kiosk.screens import SCREENS, Screen
 from kiosk.screens.home import HomeScreen
@@ -62,6 +64,11 @@ if TYPE_CHECKING:
 from kiosk.devices import DeviceBridge
 
 log = logging.getLogger(__name__)
+
+# Staff PIN guessing: this many wrong PINs within the window lock it for a while.
+PIN_MAX_FAILURES = 5
+PIN_WINDOW_S = 600.0
+PIN_LOCK_S = 300.0
 
 ISSUE_TIMEOUT_S = 5.0
 STAFF_HOLD_MS = 2000  # press and hold the hall name this long for the staff panel
@@ -132,6 +139,9 @@ class KioskWindow(QWidget):
         self.bridge.scanned.connect(self._on_scanned)
 
         self.printing = PrintService(printer, self.health, self)
+        self.monotonic: Callable[[], float] = time.monotonic  # tests move it
+        self._pin_failures: list[float] = []
+        self._pin_locked_until = 0.0
         self.printing.ticket_printed.connect(self._on_ticket_printed)
         self.printing.guide_printed.connect(self._on_guide_printed)
         self.printing.state_changed.connect(self._on_printer_state)
@@ -421,6 +431,8 @@ class KioskWindow(QWidget):
         link.connection_changed.connect(self._on_link_changed)
         link.subscribe(topics.catalog(hall), self._on_catalog)
         link.subscribe(topics.board(hall), self._on_board)
+        # Commands from the center, relayed by this device's sync agent.
+        link.serve_control({"reprint": self.reprint_command})
         self._on_link_changed(link.link.connected.is_set())
 
     @Slot(bool)
@@ -567,6 +579,60 @@ class KioskWindow(QWidget):
         self.printing.reprint(ticket_id)
 
     @Slot(object)
+    def reprint_command(self, args: dict[str, Any]) -> Future[Any]:
+        """The center's ``reprint`` ({"ticket_id"} or {"code"}) of a ticket this kiosk
+        holds unprinted.  Runs on the GUI thread; the future answers when the printer has."""
+        from sync.commands import CommandError
+
+        ticket_id, code = args.get("ticket_id"), args.get("code")
+        if not (isinstance(ticket_id, str) and ticket_id) and not (isinstance(code, str) and code):
+            raise CommandError(
+                "bad_request", "reprint needs 'ticket_id' or 'code'", "请提供票号或号码"
+            )
+        held = [
+            t
+            for t in self.printing.unprinted.values()
+            if t.ticket_id == ticket_id or (code and t.code == code)
+        ]
+        if not held:
+            raise CommandError(
+                "not_held",
+                f"{self.settings.device_id} holds no unprinted ticket {ticket_id or code!s}"
+                f" (it holds {', '.join(t.code for t in self.unprinted) or 'none'})",
+                "本机没有该号票的待补打记录",
+            )
+        if self.printing.printer is None:
+            raise CommandError(
+                "no_printer", f"{self.settings.device_id} has no printer", NO_PRINTER_ZH
+            )
+        ticket = held[-1]
+        job = self.printing.reprint_job(ticket.ticket_id)
+        if job is None:
+            raise CommandError("closing", "the kiosk is shutting down", "设备正在关闭")
+        answer: Future[Any] = Future()
+
+        def finished(done: Future[PrintOutcome | None]) -> None:
+            outcome = None if done.cancelled() else done.result()
+            if outcome is not None and outcome.ok:
+                answer.set_result(
+                    {"ticket_id": ticket.ticket_id, "code": ticket.code, "printed": True}
+                )
+            elif outcome is not None:
+                answer.set_exception(
+                    CommandError(
+                        f"printer_{outcome.state}",
+                        f"ticket {ticket.code} not printed: {outcome.detail}",
+                        outcome.user_message,
+                    )
+                )
+            else:
+                answer.set_exception(
+                    CommandError("print_failed", f"ticket {ticket.code} not printed", "补打失败")
+                )
+
+        job.add_done_callback(finished)
+        return answer
+
     def _on_printer_state(self, outcome: PrintOutcome) -> None:
         was_usable = getattr(self, "_printer_usable_shown", True)
         self._printer_usable_shown = outcome.ok
@@ -721,9 +787,26 @@ class KioskWindow(QWidget):
         green = self.session.staff_mode == "green"
         if green and reason is None:
             return tr("choose_reason", self.lang)
+        now = self.monotonic()
+        if now < self._pin_locked_until:
+            return tr("pin_locked", self.lang)
         if pin != self.settings.staff_pin:
             log.warning("wrong staff PIN entered at kiosk %s", self.settings.device_id)
+            self._pin_failures = [t for t in self._pin_failures if now - t < PIN_WINDOW_S]
+            self._pin_failures.append(now)
+            if len(self._pin_failures) >= PIN_MAX_FAILURES:
+                # A citizen guessing the PIN for the green channel: stop and tell staff.
+                self._pin_locked_until = now + PIN_LOCK_S
+                self._pin_failures.clear()
+                self.health.report(
+                    "staff_pin",
+                    "locked",
+                    f"{PIN_MAX_FAILURES} wrong staff PINs; locked for "
+                    f"{PIN_LOCK_S // 60:.0f} minutes",
+                )
+                return tr("pin_locked", self.lang)
             return tr("pin_wrong", self.lang)
+        self._pin_failures.clear()
         if green:
             self.session.staff_reason = reason
             log.info("green channel (%s) confirmed by staff", reason)

@@ -90,6 +90,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "clear": ("清除", "Clear"),
     "confirm": ("确认", "Confirm"),
     "pin_wrong": ("密码不正确，请重新输入", "Wrong PIN, please try again"),
+    "pin_locked": (
+        "密码错误次数过多，请5分钟后再试或联系工作人员",
+        "Too many wrong PINs: try again in 5 minutes or ask the staff",
+    ),
     "choose_reason": ("请先选择类别", "Choose a reason first"),
     "reprint_list": ("待补打号票", "Tickets to reprint"),
     "reprint": ("补打", "Reprint"),

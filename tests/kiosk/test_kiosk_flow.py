@@ -184,3 +184,31 @@ def test_language_toggle_and_elderly_mode(kiosk):
     kiosk.tap("common-gjj-query")
     take = kiosk.widget("take")
     assert take.height() >= 240  # a big target in 大字模式
+
+
+def test_guessing_the_staff_pin_locks_it_and_alerts_staff(kiosk):
+    now = [1000.0]
+    kiosk.window.monotonic = lambda: now[0]
+    kiosk.tap("common-gjj-query")
+    kiosk.tap("green-channel")
+    kiosk.wait_screen("staff")
+    kiosk.tap("reason-disabled")
+
+    def enter(pin: str) -> None:
+        for key in pin:
+            kiosk.tap(f"key-{key}")
+        kiosk.tap("key-confirm")
+
+    for guess in ("0000", "1234", "1111", "9999"):
+        enter(guess)
+        assert "密码不正确" in kiosk.texts()
+    enter("4321")  # the fifth wrong guess locks the PIN
+    assert "密码错误次数过多" in kiosk.texts()
+    enter("2580")  # even the right PIN waits out the lock
+    assert "密码错误次数过多" in kiosk.texts()
+    assert kiosk.window.session.staff_reason is None
+    assert kiosk.status()["parts"]["staff_pin"]["state"] == "locked"
+    now[0] += 301
+    enter("2580")
+    kiosk.wait_screen("guide")
+    assert "绿色通道（残疾人）" in kiosk.texts()
