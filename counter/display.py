@@ -30,6 +30,37 @@ log = logging.getLogger(__name__)
 
 FLASH_PERIOD_MS = 400
 LAYOUTS = ("auto", "tv", "led")
+MESSAGE_MAX_CHARS = 60
+MESSAGE_DEFAULT_S = 30
+MESSAGE_MAX_S = 600
+
+
+def message_args(args: Mapping[str, Any]) -> tuple[str, int]:
+    """Check the center's ``message`` arguments: ``(text, seconds)`` or CommandError."""
+    from sync.commands import CommandError
+
+    text = args.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise CommandError("bad_request", "message needs a non-empty 'text'", "消息内容不能为空")
+    text = " ".join(text.split())
+    if len(text) > MESSAGE_MAX_CHARS:
+        raise CommandError(
+            "bad_request",
+            f"message text has {len(text)} characters, at most {MESSAGE_MAX_CHARS}",
+            f"消息内容不能超过{MESSAGE_MAX_CHARS}个字",
+        )
+    seconds = args.get("seconds", MESSAGE_DEFAULT_S)
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not 1 <= seconds <= MESSAGE_MAX_S
+    ):
+        raise CommandError(
+            "bad_request",
+            f"'seconds' must be an integer from 1 to {MESSAGE_MAX_S}, not {seconds!r:.20}",
+            f"显示时长应为1至{MESSAGE_MAX_S}秒",
+        )
+    return text, seconds
 
 
 def layout_for(width: int, height: int) -> str:
@@ -68,6 +99,10 @@ class WindowDisplay(QWidget):
         self._flash.setInterval(FLASH_PERIOD_MS)
         self._flash.timeout.connect(self._flash_step)
         self._photo_cache: dict[tuple[str, int], QPixmap] = {}
+        self.message: str | None = None  # a notice from the center, shown over the layout
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.clear_message)
         self.setWindowTitle(f"{window_id}号窗口 显示屏")
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.qtlink = qtlink
@@ -81,6 +116,8 @@ class WindowDisplay(QWidget):
             ]
             qtlink.connection_changed.connect(self._on_connection)
             self.connected = qtlink.link.connected.is_set()
+            # Commands from the center, relayed by this device's sync agent.
+            qtlink.serve_control({"message": self.message_command})
 
     # ------------------------------------------------------------------ data in
 
@@ -139,6 +176,23 @@ class WindowDisplay(QWidget):
                 key=(call.get("code"), call.get("window"), call.get("call_count"), call.get("at")),
             )
 
+    def message_command(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The center's ``message`` ({"text", "seconds"}); runs on the GUI thread."""
+        text, seconds = message_args(args)
+        self.show_message(text, seconds)
+        return {"shown": True, "seconds": seconds}
+
+    def show_message(self, text: str, seconds: float) -> None:
+        """Show ``text`` prominently for ``seconds``, then the normal layout again."""
+        self.message = text
+        self._message_timer.start(int(seconds * 1000))
+        self.update()
+
+    def clear_message(self) -> None:
+        self._message_timer.stop()
+        self.message = None
+        self.update()
+
     def start_flash(self) -> None:
         self._flash_ticks = max(1, int(self.settings.display.flash_s * 1000 / FLASH_PERIOD_MS))
         self._flash_on = False
@@ -160,6 +214,7 @@ class WindowDisplay(QWidget):
         for stop in self._unsubscribe:
             stop()
         self._flash.stop()
+        self._message_timer.stop()
         if self.announcer is not None:
             self.announcer.clear()
 
@@ -329,6 +384,27 @@ class WindowDisplay(QWidget):
                 colour=paint.NUMBER,
                 max_px=int(30 * s),
             )
+        if self.message:
+            self._paint_banner(p, s)
+
+    def _paint_banner(self, p: QPainter, s: float) -> None:
+        """The center's message: a bright band across the middle, over everything."""
+        w, h = self.width(), self.height()
+        band = QRect(0, int(h * 0.3), w, int(h * 0.4))
+        edge = max(2, int(10 * s))
+        p.fillRect(band, paint.NUMBER)
+        p.fillRect(QRect(0, band.y(), w, edge), paint.BG_DARK)
+        p.fillRect(QRect(0, band.y() + band.height() - edge, w, edge), paint.BG_DARK)
+        pad = int(48 * s)
+        paint.draw_text(
+            p,
+            band.adjusted(pad, pad // 2, -pad, -pad // 2),
+            self.message or "",
+            colour=paint.BG_DARK,
+            max_px=int(110 * s),
+            bold=True,
+            wrap=True,
+        )
 
     def _paint_led(self, p: QPainter) -> None:
         w, h = self.width(), self.height()
@@ -338,11 +414,14 @@ class WindowDisplay(QWidget):
         margin = max(2, int(h * 0.04))
         for i, text in enumerate(lines):
             rect = QRect(margin, i * band + margin // 2, w - 2 * margin, band - margin)
-            flashing_line = i == len(lines) - 1 and self.model.called
+            flashing_line = i == len(lines) - 1 and self.model.called and not self.message
             colour = paint.LED_RED if (self._flash_on or not flashing_line) else paint.LED_DIM
             paint.draw_text(
                 p, rect, text, colour=colour, max_px=int(band * 0.9), min_px=6, bold=True
             )
 
     def led_lines(self) -> tuple[str, ...]:
-        return self.model.led_lines(2 if self.height() >= 96 else 1)
+        lines = self.model.led_lines(2 if self.height() >= 96 else 1)
+        if self.message:  # the center's message takes the last line
+            return (*lines[:-1], self.message)
+        return lines

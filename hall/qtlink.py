@@ -9,8 +9,10 @@ never waits for the network.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from hall.qt import QObject, Signal, Slot
@@ -23,11 +25,15 @@ log = logging.getLogger(__name__)
 Reply = Callable[[bool, Any], None]
 
 LINK_DOWN_ZH = "与服务器的连接中断，请稍候重试或联系工作人员"
+BUSY_ZH = "设备忙，请稍后重试"
+# How long a control command waits for the GUI thread (and for work it started).
+CONTROL_TIMEOUT_S = 4.0
 
 
 class QtLink(QObject):
     _message = Signal(object, object)  # (callback, Message)
     _reply = Signal(object, bool, object)  # (callback, ok, payload)
+    _call = Signal(object)  # a no-argument callable to run on the GUI thread
     connection_changed = Signal(bool)
 
     def __init__(self, link: MqttLink, parent: QObject | None = None) -> None:
@@ -36,6 +42,7 @@ class QtLink(QObject):
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qtlink")
         self._message.connect(self._deliver_message)
         self._reply.connect(self._deliver_reply)
+        self._call.connect(self._run_call)
         link.on_connection_change = self.connection_changed.emit
 
     @property
@@ -84,6 +91,55 @@ class QtLink(QObject):
 
         self._pool.submit(work)
 
+    def serve_control(
+        self,
+        handlers: Mapping[str, Callable[[dict[str, Any]], Any]],
+        *,
+        timeout: float = CONTROL_TIMEOUT_S,
+    ) -> None:
+        """Answer the sync agent's control commands (:func:`sync.commands.serve_control`)
+        with ``handlers`` run on the GUI thread.
+
+        A handler may return a :class:`concurrent.futures.Future` for work it started
+        off the GUI thread (a print job); its result is the answer.  No answer from the
+        GUI thread (or the work) within ``timeout`` seconds refuses with code ``busy``.
+        """
+        from sync.commands import CommandError, serve_control
+
+        def on_gui(name: str, fn: Callable[[dict[str, Any]], Any]) -> Callable[..., Any]:
+            def run(args: dict[str, Any]) -> Any:
+                done = threading.Event()
+                box: dict[str, Any] = {}
+
+                def call() -> None:
+                    try:
+                        box["result"] = fn(args)
+                    except Exception as exc:
+                        box["error"] = exc
+                    finally:
+                        done.set()
+
+                self._call.emit(call)
+                if not done.wait(timeout):
+                    raise CommandError(
+                        "busy", f"the UI did not run {name} within {timeout}s", BUSY_ZH
+                    )
+                if "error" in box:
+                    raise box["error"]
+                result = box["result"]
+                if isinstance(result, Future):
+                    try:
+                        return result.result(timeout)
+                    except FutureTimeout:
+                        raise CommandError(
+                            "busy", f"{name} still running after {timeout}s", BUSY_ZH
+                        ) from None
+                return result
+
+            return run
+
+        serve_control(self.link, {name: on_gui(name, fn) for name, fn in handlers.items()})
+
     def close(self) -> None:
         """Detach from the link (which may outlive this object) and stop the workers."""
         self.link.on_connection_change = None
@@ -95,6 +151,10 @@ class QtLink(QObject):
             callback(message)
         except Exception:
             log.exception("UI handler for %s failed", message.topic)
+
+    @Slot(object)
+    def _run_call(self, call: Callable[[], None]) -> None:
+        call()
 
     @Slot(object, bool, object)
     def _deliver_reply(self, callback: Reply, ok: bool, payload: Any) -> None:

@@ -598,7 +598,7 @@ class KioskWindow(QWidget):
             raise CommandError(
                 "not_held",
                 f"{self.settings.device_id} holds no unprinted ticket {ticket_id or code!s}"
-                f" (it holds {', '.join(t.code for t in self.unprinted) or 'none'})",
+                f" (it holds {', '.join(t.code for t in self.unprinted()) or 'none'})",
                 "本机没有该号票的待补打记录",
             )
         if self.printing.printer is None:

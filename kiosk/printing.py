@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -111,6 +111,14 @@ class PrintService(QObject):
         self._submit(self._print_ticket, ticket)
         return True
 
+    def reprint_job(self, ticket_id: str) -> Future[PrintOutcome | None] | None:
+        """Reprint an unprinted ticket; the job's future holds its outcome (None: not held,
+        or the kiosk is closing)."""
+        ticket = self.unprinted.get(ticket_id)
+        if ticket is None:
+            return None
+        return self._submit(self._print_ticket, ticket)
+
     def print_guide(self, item: Item, hall_name: str) -> None:
         self._submit(self._print_guide, item, hall_name)
 
@@ -125,22 +133,24 @@ class PrintService(QObject):
             except Exception:
                 log.exception("closing the printer failed")
 
-    def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
         try:
-            self._pool.submit(self._guarded, fn, *args)
+            return self._pool.submit(self._guarded, fn, *args)
         except RuntimeError:  # shut down: the kiosk is closing
             log.info("printer closed; %s not run", fn.__name__)
+            return None
 
     @staticmethod
-    def _guarded(fn: Callable[..., Any], *args: Any) -> None:
+    def _guarded(fn: Callable[..., Any], *args: Any) -> Any:
         try:
-            fn(*args)
+            return fn(*args)
         except Exception:
             log.exception("printer job %s failed", fn.__name__)
+            return None
 
     # -- worker thread -----------------------------------------------------------
 
-    def _print_ticket(self, ticket: IssuedTicket) -> None:
+    def _print_ticket(self, ticket: IssuedTicket) -> PrintOutcome:
         if self.printer is None:
             outcome = PrintOutcome(False, "absent", NO_PRINTER_ZH, "no printer configured")
         else:
@@ -156,6 +166,7 @@ class PrintService(QObject):
                 outcome = PrintOutcome(True, "ok", "", warn, report.bytes_sent)
         self.ticket_printed.emit(ticket.ticket_id, outcome, ticket)
         self.state_changed.emit(outcome)
+        return outcome
 
     def _print_guide(self, item: Item, hall_name: str) -> None:
         if self.printer is None:

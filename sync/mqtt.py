@@ -127,6 +127,8 @@ class MqttLink:
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._connect_sub_mid: int | None = None
+        self._sub_waits: dict[int, threading.Event] = {}
+        self._early_subacks: set[int] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -212,6 +214,12 @@ class MqttLink:
     def _on_subscribe(
         self, _client: mqtt.Client, _ud: Any, mid: int, _reasons: Any, _props: Any
     ) -> None:
+        with self._pending_lock:
+            waiter = self._sub_waits.pop(mid, None)
+            if waiter is None and mid != self._connect_sub_mid:
+                self._early_subacks.add(mid)
+        if waiter is not None:
+            waiter.set()
         if mid != self._connect_sub_mid:
             return
         self.connected.set()
@@ -292,10 +300,31 @@ class MqttLink:
             validate(topic, payload)
         return self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
 
-    def subscribe(self, topic_filter: str, handler: Handler, *, qos: int = 1) -> None:
+    def subscribe(
+        self, topic_filter: str, handler: Handler, *, qos: int = 1, timeout: float = 5.0
+    ) -> None:
+        """Route messages on ``topic_filter`` to ``handler`` (on the dispatcher thread).
+
+        When already connected, returns once the broker confirmed the
+        subscription (or after ``timeout``), so a request answered on it is not lost.
+        """
         self._subs[topic_filter] = (qos, handler)
-        if self.connected.is_set():
-            self._client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
+        if not self.connected.is_set():
+            return  # subscribed, and confirmed, on connect
+        confirmed = threading.Event()
+        _rc, mid = self._client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
+        if mid is None:  # the connection dropped meanwhile: on_connect subscribes again
+            return
+        with self._pending_lock:
+            if mid in self._early_subacks:  # the SUBACK beat us here
+                self._early_subacks.discard(mid)
+                confirmed.set()
+            else:
+                self._sub_waits[mid] = confirmed
+        if not confirmed.wait(timeout):
+            log.warning("the broker did not confirm the subscription to %s", topic_filter)
+        with self._pending_lock:
+            self._sub_waits.pop(mid, None)
 
     def request(self, topic: str, payload: dict[str, Any], *, timeout: float = 3.0) -> Any:
         """Send a request and wait for its response payload (decoded JSON)."""
