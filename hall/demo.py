@@ -323,6 +323,27 @@ def main(args: argparse.Namespace) -> int:
         service.start()
         print(f"hall demo: broker 127.0.0.1:{broker.port}, hall {config.hall_id}", flush=True)
 
+        # The queue host's sync agent delivers the engine's outbox to "the center",
+        # here the same Mosquitto, where a center process stores it de-duplicated.
+        from sync.agent import AgentSettings, SyncAgent
+        from sync.center import Center
+        from sync.client import BrokerAddress
+
+        address = BrokerAddress(broker.host, broker.port)
+        center = Center(
+            broker=address, hall=config.hall_id, store=workdir / "center.db", confirm=True
+        ).start(wait=30)
+        stops.append(center.stop)
+        agent = SyncAgent(
+            db_path=workdir / "engine.db",
+            hall_id=config.hall_id,
+            device_id="engine",
+            role="engine",
+            center=address,
+            settings=AgentSettings(ack="center", heartbeat_s=30),
+        ).start()
+        stops.append(agent.stop)
+
         from hall.demo_apps import DemoApps
 
         apps = DemoApps(broker, config, workdir, clock.now)
@@ -347,6 +368,18 @@ def main(args: argparse.Namespace) -> int:
         apps.settle()
         if "board" in apps.windows:  # the last calls reach the board
             apps.wait_for(lambda: apps.calls_shown >= script.report.called)
+        # Events the engine produced (the agent deletes what the center confirmed).
+        row = engine.conn.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+        produced = row[0] if row else 0
+        ratings = engine.conn.execute("SELECT count(*) FROM ratings").fetchone()[0]
+        delivered = center.wait_until(
+            lambda c: (
+                c.store.count(kind="ticket_issued")
+                >= len(script.report.issued) + apps.kiosk_stats["issued"]
+                and c.store.count(kind="evaluation") >= ratings
+            ),
+            timeout=20,
+        )
         stats = engine.statistics()
         report = {
             "hall": config.hall_id,
@@ -365,7 +398,13 @@ def main(args: argparse.Namespace) -> int:
             "waits": {q: v["wait"] for q, v in stats["queues"].items()},
             "service_times": {q: v["service"] for q, v in stats["queues"].items()},
             "on_the_spot_overdue": len(stats["on_the_spot_overdue"]),
-            "outbox_events": engine.conn.execute("SELECT count(*) FROM outbox").fetchone()[0],
+            "outbox_events": produced,
+            "center": {
+                "events": center.store.count(),
+                "tickets_issued": center.store.count(kind="ticket_issued"),
+                "evaluations": center.store.count(kind="evaluation"),
+                "caught_up": delivered,
+            },
             "errors": script.report.errors[:20],
             "screenshots": apps.screenshot(Path(args.screenshots)),
         }

@@ -21,9 +21,24 @@ def test_offscreen_demo_runs_a_day_and_reports(tmp_path, screenshots):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     env.pop("DISPLAY", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "hall.cli", "demo", "--offscreen", "--minutes", "0.4",
-         "--report", str(report), "--screenshots", str(shots)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "hall.cli",
+            "demo",
+            "--offscreen",
+            "--minutes",
+            "0.4",
+            "--report",
+            str(report),
+            "--screenshots",
+            str(shots),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(report.read_text())
@@ -36,6 +51,11 @@ def test_offscreen_demo_runs_a_day_and_reports(tmp_path, screenshots):
     assert data["outbox_events"] >= data["tickets_issued"] + data["called"]
     assert data["errors"] == []
     assert data["board_calls_shown"] == data["called"]  # the hall board showed every call
+    # The sync agent delivered the day to the center: every ticket and rating, once.
+    center = data["center"]
+    assert center["caught_up"]
+    assert center["tickets_issued"] == data["tickets_issued"]
+    assert center["evaluations"] == data["ratings_in_engine"]
     # Citizens also went through the real kiosk app: tapped, swiped the simulated
     # ID card reader, and got a ticket from the simulated printer.
     assert data["kiosk"]["issued"] > 0
