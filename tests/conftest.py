@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,61 @@ def remove(vcard: VirtualCard, reader_name: str) -> Callable[[], None]:
         assert wait_for_card(reader_name, present=False, timeout=CARD_TIMEOUT)
 
     return pull_out
+
+
+# --------------------------------------------------------------------------- central plane
+
+
+@pytest.fixture
+def relay(broker: Mosquitto, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """``relay(device, *commands)``: that device's sync agent forwarding ``commands``
+    to its role app on the hall plane (the same Mosquitto is the center); returns
+    the :class:`sync.center.Center` to send them from."""
+    import sqlite3
+
+    from sync.agent import AgentSettings, SyncAgent
+    from sync.backoff import Backoff
+    from sync.center import Center
+    from sync.client import BrokerAddress
+    from sync.commands import CommandRegistry, forward_to_role
+
+    address = BrokerAddress(broker.host, broker.port)
+    stops: list[Callable[[], object]] = []
+
+    def make(device: str, *names: str) -> Center:
+        link = MqttLink(
+            host=broker.host,
+            port=broker.port,
+            hall_id="demo-hall",
+            device_id=device,
+            role="sync",
+            presence=False,
+        ).start()
+        stops.append(link.stop)
+        registry = CommandRegistry()
+        for name in names:
+            registry.register(name, forward_to_role(link))
+        db = tmp_path / f"{device}-sync.db"
+        sqlite3.connect(db).close()
+        settings = AgentSettings(backoff_min_s=0.1, backoff_max_s=0.5, heartbeat_s=3600)
+        agent = SyncAgent(
+            db_path=db,
+            hall_id="demo-hall",
+            device_id=device,
+            center=address,
+            settings=settings,
+            commands=registry,
+        ).start(wait=10)
+        stops.append(agent.stop)
+        center = Center(
+            broker=address,
+            hall="demo-hall",
+            client_id=f"center-{device}",
+            backoff=Backoff(0.05, 0.3),
+        ).start()
+        stops.append(center.stop)
+        return center
+
+    yield make
+    for stop in reversed(stops):
+        stop()

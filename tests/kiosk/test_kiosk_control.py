@@ -2,67 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sync.agent import AgentSettings, SyncAgent
-from sync.backoff import Backoff
-from sync.broker import Mosquitto
 from sync.center import Center
-from sync.client import BrokerAddress
-from sync.commands import CommandRegistry, forward_to_role
-from sync.mqtt import MqttLink
 
 pytestmark = pytest.mark.broker
 HALL = "demo-hall"
-
-
-@pytest.fixture
-def center_for(broker: Mosquitto, tmp_path: Path) -> Iterator[Callable[..., Center]]:
-    """``center_for(device, *commands)``: the device's sync agent relaying ``commands`` to
-    its app on the hall plane (the same Mosquitto is the center); returns the center."""
-    address = BrokerAddress(broker.host, broker.port)
-    stops: list[Callable[[], object]] = []
-
-    def make(device: str, *names: str) -> Center:
-        link = MqttLink(
-            host=broker.host,
-            port=broker.port,
-            hall_id=HALL,
-            device_id=device,
-            role="sync",
-            presence=False,
-        ).start()
-        stops.append(link.stop)
-        registry = CommandRegistry()
-        for name in names:
-            registry.register(name, forward_to_role(link))
-        db = tmp_path / f"{device}-sync.db"
-        sqlite3.connect(db).close()
-        settings = AgentSettings(backoff_min_s=0.1, backoff_max_s=0.5, heartbeat_s=3600)
-        agent = SyncAgent(
-            db_path=db,
-            hall_id=HALL,
-            device_id=device,
-            center=address,
-            settings=settings,
-            commands=registry,
-        ).start(wait=10)
-        stops.append(agent.stop)
-        center = Center(
-            broker=address, hall=HALL, client_id="center", backoff=Backoff(0.05, 0.3)
-        ).start()
-        stops.append(center.stop)
-        return center
-
-    yield make
-    for stop in reversed(stops):
-        stop()
 
 
 def command(kiosk: Any, center: Center, cmd: str, args: dict[str, Any]) -> Any:
@@ -76,8 +24,8 @@ def command(kiosk: Any, center: Center, cmd: str, args: dict[str, Any]) -> Any:
     return answers[0]
 
 
-def test_center_reprints_a_ticket_the_kiosk_holds(kiosk, center_for):
-    center = center_for("kiosk-1", "reprint")
+def test_center_reprints_a_ticket_the_kiosk_holds(kiosk, relay):
+    center = relay("kiosk-1", "reprint")
     kiosk.printer.set_paper("out")
     kiosk.tap("common-gjj-query")
     kiosk.wait_screen("guide")

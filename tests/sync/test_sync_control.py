@@ -6,66 +6,23 @@ One local Mosquitto is both the hall broker and the center (as in the demo).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sync_helpers import FAST, HALL, ROOT, DeviceDb
+from sync_helpers import HALL, ROOT
 
 from kiosk.engine.cli import reload_handler
 from kiosk.engine.service import EngineService
 from sync import topics
-from sync.agent import SyncAgent
 from sync.broker import Mosquitto
-from sync.center import Center
-from sync.client import BrokerAddress
-from sync.commands import CommandError, CommandRegistry, forward_to_role, serve_control
+from sync.commands import CommandError, serve_control
 from sync.mqtt import MqttLink
 
 pytestmark = pytest.mark.broker
 DEMO = ROOT / "assets" / "halls" / "demo.yaml"
-
-
-@pytest.fixture
-def relay(
-    broker: Mosquitto, tmp_path: Path, make_center: Callable[..., Center]
-) -> Iterator[Callable[..., Center]]:
-    """``relay(device, *commands)``: that device's sync agent forwarding ``commands`` to its
-    role app on the hall plane; returns the center to send them from."""
-    address = BrokerAddress(broker.host, broker.port)
-    stops: list[Callable[[], object]] = []
-
-    def make(device: str, *names: str) -> Center:
-        link = MqttLink(
-            host=broker.host,
-            port=broker.port,
-            hall_id=HALL,
-            device_id=device,
-            role="sync",
-            presence=False,
-        ).start()
-        stops.append(link.stop)
-        registry = CommandRegistry()
-        for name in names:
-            registry.register(name, forward_to_role(link))
-        db = DeviceDb(tmp_path / f"{device}.db")
-        stops.append(db.close)
-        agent = SyncAgent(
-            db_path=db.path,
-            hall_id=HALL,
-            device_id=device,
-            center=address,
-            settings=FAST,
-            commands=registry,
-        ).start(wait=10)
-        stops.append(agent.stop)
-        return make_center(address)
-
-    yield make
-    for stop in reversed(stops):
-        stop()
 
 
 def retained_catalog(device: Callable[..., MqttLink], want: Callable[[dict], bool]) -> dict:
