@@ -201,7 +201,7 @@ class MqttLink:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         filters = [(self._reply_topic, SubscribeOptions(qos=1))] + [
             (topic_filter, SubscribeOptions(qos=qos))
-            for topic_filter, (qos, _handler) in self._subs.items()
+            for topic_filter, (qos, _handler) in list(self._subs.items())
         ]
         # "Connected" only once the broker confirmed the subscriptions: a
         # request sent before its reply topic is subscribed would be lost.
@@ -260,7 +260,7 @@ class MqttLink:
             if future is not None and not future.done():
                 future.set_result(message)
             return
-        for topic_filter, (_qos, handler) in self._subs.items():
+        for topic_filter, (_qos, handler) in list(self._subs.items()):
             if mqtt.topic_matches_sub(topic_filter, msg.topic):
                 self._inbox.put((handler, message))
 
