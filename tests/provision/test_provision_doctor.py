@@ -31,6 +31,24 @@ def provisioned(provision_args, *flags: str) -> None:
     assert code == 0
 
 
+def provisioned_caller(provision_args, broker, *flags: str) -> None:
+    """Window 3's caller, provisioned against ``broker``."""
+    provisioned(
+        provision_args,
+        "--role",
+        "caller",
+        "--hall",
+        "demo-hall",
+        "--window",
+        "3",
+        "--broker",
+        f"{broker.host}:{broker.port}",
+        "--keys",
+        "none",
+        *flags,
+    )
+
+
 def doctor(tree: Path, **kw) -> Doctor:
     kw.setdefault("timeout", 1.0)
     kw.setdefault("now", lambda: NOW)
@@ -53,19 +71,7 @@ def edit_config(tree: Path, change) -> None:
 
 @pytest.fixture
 def caller(provision_args, tree, broker):
-    provisioned(
-        provision_args,
-        "--role",
-        "caller",
-        "--hall",
-        "demo-hall",
-        "--window",
-        "3",
-        "--broker",
-        f"{broker.host}:{broker.port}",
-        "--keys",
-        "none",
-    )
+    provisioned_caller(provision_args, broker)
     return tree
 
 
@@ -226,21 +232,7 @@ def test_broker_refuses_a_wrong_password(provision_args, tree, hall_broker, tmp_
     broker = hall_broker({"caller-3": "right"})
     wrong = tmp_path / "pw"
     wrong.write_text("wrong\n")
-    provisioned(
-        provision_args,
-        "--role",
-        "caller",
-        "--hall",
-        "demo-hall",
-        "--window",
-        "3",
-        "--broker",
-        f"{broker.host}:{broker.port}",
-        "--keys",
-        "none",
-        "--broker-password-file",
-        str(wrong),
-    )
+    provisioned_caller(provision_args, broker, "--broker-password-file", str(wrong))
     c = check(doctor(tree), "broker")
     assert c.status == PROBLEM and "refused the connection: Not authorized" in c.summary
     assert "hall.passwd" in c.fix
