@@ -109,10 +109,44 @@ def test_standalone_simulator_saves_each_ticket_as_png(tmp_path: Path) -> None:
 
 def test_bench_reports_sizes_and_time() -> None:
     result = bench_run(argparse.Namespace(quick=True))
-    assert set(result) == {"bench", "bytes", "raster_bytes", "render_ms_p99"}
+    assert set(result) == {
+        "bench",
+        "bytes",
+        "raster_bytes",
+        "render_ms_p99",
+        "tickets",
+        "max_bytes",
+        "median_bytes",
+        "max_ticket",
+        "raster_ops",
+        "floor_bytes",
+        "ratio",
+        "max_wire_s_9600",
+    }
     assert result["bench"] == "ticket"
     assert isinstance(result["bytes"], int) and result["bytes"] <= 1024
     assert isinstance(result["raster_bytes"], int) and result["raster_bytes"] > 20_000
+    # every item of the demo hall (10) on every profile (4), GB2312 and GB18030
+    assert result["tickets"] == 10 * 4 * 2
+    assert result["floor_bytes"] < result["median_bytes"] <= result["max_bytes"]
+    assert result["ratio"] == round(result["max_bytes"] / result["floor_bytes"], 2)
+    assert result["max_wire_s_9600"] == round(result["max_bytes"] * 10 / 9600, 2)
+
+
+def test_bench_tickets_are_the_kiosks_own() -> None:
+    """Masked name, people ahead, the item's location and the follow-the-queue QR."""
+    from drivers.printer.bench import demo_tickets
+
+    tickets = demo_tickets()
+    assert len({t.item_id for t in tickets}) == len(tickets) == 10
+    by_item = {t.item_id: t.data for t in tickets}
+    residence = by_item["hj-residence"]
+    assert residence.item_name == "居住证申领" and residence.window_hint == "1—3号综合窗口"
+    assert residence.queue_name == "户籍业务" and residence.number.startswith("A")
+    assert residence.ahead >= 23 and residence.est_wait_min
+    assert residence.masked_name and "*" in residence.masked_name
+    assert residence.qr_payload.startswith("http://hall.local/q/demo-hall/")
+    assert all(t.data.masked_name and t.data.window_hint for t in tickets)
 
 
 # -- printer specs (the kiosk's config string) -------------------------------------------------
