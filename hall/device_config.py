@@ -771,6 +771,7 @@ def unit_environment(
         args += ["--ack", c.center_ack]
     else:
         env["HALL_BROKER"] = c.broker_address
+        env["HALL_HEALTH_DB"] = sync_db(c)  # where the role counts the messages it dropped
         user, secret = c.broker_username, c.broker_password_file
         if unit_role == "engine" and c.role != "engine":
             # the queue host's engine has its own broker account next to the kiosk's

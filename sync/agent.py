@@ -43,7 +43,6 @@ worker pool and hand their answers back through a queue.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import sqlite3
@@ -61,7 +60,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from sync import health, outbox, topics
+from sync import health, inbound, outbox, topics
 from sync.backoff import Backoff
 from sync.client import (
     BrokerAddress,
@@ -76,6 +75,7 @@ from sync.client import (
 )
 from sync.commands import Command, CommandError, CommandRegistry, failed, ok
 from sync.config_apply import ConfigApplier
+from sync.inbound import REJECTS, response_topic_allowed
 from sync.outbox import RetentionPolicy
 from sync.wire import encode_batch
 
@@ -165,6 +165,7 @@ class SyncAgent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
+        self.last_turn = time.monotonic()  # stamped by every loop of the agent thread (watchdog)
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sync-cmd")
         self._outgoing: queue.Queue[tuple[str, bytes, Any]] = queue.Queue(maxsize=1000)
         self._health_wanted = threading.Event()
@@ -225,6 +226,7 @@ class SyncAgent:
         backoff = Backoff(self.settings.backoff_min_s, self.settings.backoff_max_s)
         try:
             while not self._stop.is_set():
+                self.last_turn = time.monotonic()
                 client = self._new_client()
                 try:
                     present = connect(
@@ -256,6 +258,7 @@ class SyncAgent:
         log.info("sync agent %s: next connection attempt in %.1fs", self.device_id, seconds)
         deadline = time.monotonic() + seconds
         while not self._stop.is_set():
+            self.last_turn = time.monotonic()
             left = deadline - time.monotonic()
             if left <= 0:
                 return
@@ -387,6 +390,7 @@ class SyncAgent:
         delivered = False
         try:
             while not self._stop.is_set():
+                self.last_turn = time.monotonic()
                 self._fill(client)
                 full = len(self._inflight) >= self.settings.window
                 rc = client.loop(1.0 if full else self.settings.idle_poll_s)
@@ -542,18 +546,22 @@ class SyncAgent:
         for m in incoming:
             try:
                 self._on_message(client, m)
-            except Exception:
-                log.exception("sync agent %s: handling %s failed", self.device_id, m.topic)
+            except Exception as exc:  # one message never stops the agent's loop
+                REJECTS.count(
+                    f"sync agent {self.device_id}", "internal", m.topic, type(exc).__name__
+                )
 
     def _on_message(self, client: mqtt.Client, m: mqtt.MQTTMessage) -> None:
         t = self._t
         raw = bytes(m.payload)
-        try:
-            payload = json.loads(raw) if raw else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            payload, error = None, f"not UTF-8 JSON: {exc}"
-        else:
-            error = ""
+        payload: Any = None
+        error = ""
+        if raw:
+            try:
+                payload = inbound.check(m.topic, raw)
+            except inbound.Rejected as exc:
+                error = exc.reason
+                REJECTS.count(f"sync agent {self.device_id}", exc.kind, m.topic, exc.reason)
         if m.topic in (t["ack"], t["resend"]):
             if not isinstance(payload, dict) or payload.get("stream") != self._stream:
                 return  # another database's stream (a replaced device) or garbage
@@ -606,6 +614,16 @@ class SyncAgent:
         response_topic: str | None,
         correlation: bytes | None,
     ) -> None:
+        if response_topic and not response_topic_allowed(
+            response_topic, self.hall_id, self.device_id
+        ):
+            REJECTS.count(
+                f"sync agent {self.device_id}",
+                "foreign_response_topic",
+                topics.sync_command(self.hall_id, self.device_id),
+                f"a command named {response_topic[:120]!r} as response topic; refused",
+            )
+            return
         try:
             if error:
                 raise CommandError("bad_request", error, "指令格式错误")
@@ -672,6 +690,10 @@ class SyncAgent:
 
     def _heartbeat(self, client: mqtt.Client | None) -> dict[str, Any]:
         assert self._conn is not None
+        counts = REJECTS.snapshot()
+        if counts:
+            with self._txn() as c:
+                health.record_rejections(c, "sync", counts)
         snap = health.snapshot(
             self._conn,
             hall=self.hall_id,

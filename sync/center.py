@@ -34,7 +34,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from sync import topics
+from sync import inbound, topics
 from sync.backoff import Backoff
 from sync.client import (
     BrokerAddress,
@@ -46,6 +46,7 @@ from sync.client import (
     new_client,
     publish_props,
 )
+from sync.inbound import REJECTS
 from sync.ingest import Key, Released, StreamOrder
 from sync.wire import Batch, BatchError, decode_batch
 
@@ -452,21 +453,13 @@ class Center:
         now = time.monotonic()
         released: list[Released] = []
         for m in incoming:
-            hall, device, leaf = topics.sync_parts(m.topic)
-            if leaf == "events":
-                try:
-                    batch = decode_batch(m.payload)
-                    self._check_batch(m.topic, batch)
-                except (BatchError, ValueError) as exc:
-                    self.bad_batches += 1
-                    log.error("dropped a bad batch on %s: %s", m.topic, exc)
-                    continue
-                self.batches += 1
+            try:
+                batch = self._receive(m)
+            except Exception as exc:  # one message never stops the center's loop
+                REJECTS.count(f"center {self.client_id}", "internal", m.topic, type(exc).__name__)
+                continue
+            if batch is not None:
                 released.append(self.order.offer(batch, now))
-            elif leaf == "reply":
-                self._on_reply(m)
-            elif leaf in ("health", "presence") and m.payload:
-                self._on_status(hall, device, leaf, m)
         released += self.order.tick(now)
         new = (
             self.store.store([r for r in released if r.batches or r.advanced], _now())
@@ -493,6 +486,27 @@ class Center:
                 self.on_event(event)
         with self._changed:
             self._changed.notify_all()
+
+    def _receive(self, m: mqtt.MQTTMessage) -> Batch | None:
+        """One message: a batch to offer, or None (status, reply, or dropped)."""
+        hall, device, leaf = topics.sync_parts(m.topic)
+        if leaf == "events":
+            try:
+                inbound.check(m.topic, m.payload)  # bounds and contract first
+                batch = decode_batch(m.payload)
+                self._check_batch(m.topic, batch)
+            except (inbound.Rejected, BatchError, ValueError) as exc:
+                self.bad_batches += 1
+                kind = exc.kind if isinstance(exc, inbound.Rejected) else "bad_batch"
+                REJECTS.count(f"center {self.client_id}", kind, m.topic, str(exc)[:300])
+                return None
+            self.batches += 1
+            return batch
+        if leaf == "reply":
+            self._on_reply(m)
+        elif leaf in ("health", "presence") and m.payload:
+            self._on_status(hall, device, leaf, m)
+        return None
 
     def _check_batch(self, topic: str, batch: Batch) -> None:
         hall, device, _ = topics.sync_parts(topic)
@@ -522,15 +536,16 @@ class Center:
         if future is None or future.done():
             return
         try:
-            future.set_result(json.loads(m.payload))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            future.set_exception(CenterLinkError(f"unreadable answer: {exc}"))
+            future.set_result(inbound.check(m.topic, m.payload))
+        except inbound.Rejected as exc:
+            REJECTS.count(f"center {self.client_id}", exc.kind, m.topic, exc.reason)
+            future.set_exception(CenterLinkError(f"unreadable answer: {exc.reason}"))
 
     def _on_status(self, hall: str, device: str, leaf: str, m: mqtt.MQTTMessage) -> None:
         try:
-            payload = json.loads(m.payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            log.error("unreadable %s from %s/%s: %s", leaf, hall, device, exc)
+            payload = inbound.check(m.topic, m.payload)
+        except inbound.Rejected as exc:
+            REJECTS.count(f"center {self.client_id}", exc.kind, m.topic, exc.reason)
             return
         self.store.save_status(hall, device, leaf, json.dumps(payload, ensure_ascii=False), _now())
         if self.on_status:

@@ -16,9 +16,11 @@ uptime, outbox backlog, link state) and sends the heartbeat: retained on
 
 from __future__ import annotations
 
+import logging
 import platform
 import shutil
 import sqlite3
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +52,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
 
 # Halls keep Beijing time, as the queue engine does (kiosk/engine/clock.py).
 HALL_TZ = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger(__name__)
 
 
 def now_iso() -> str:
@@ -78,6 +81,93 @@ def set_status(
 def record_error(conn: sqlite3.Connection, message: str, *, at: str | None = None) -> None:
     """Remember the last error (personal data masked) for the next heartbeat."""
     set_status(conn, LAST_ERROR, "error", message, at=at)
+
+
+REJECTIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS health_rejections (
+    process TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (process, kind)
+)
+"""
+
+
+def record_rejections(conn: sqlite3.Connection, process: str, counts: dict[str, int]) -> None:
+    """Store one process's counts of rejected messages (sync.inbound.REJECTS) by kind."""
+    conn.execute(REJECTIONS_SCHEMA)
+    at = now_iso()
+    conn.executemany(
+        "INSERT INTO health_rejections (process, kind, count, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(process, kind) DO UPDATE SET count=excluded.count, "
+        "updated_at=excluded.updated_at",
+        [(process, kind, n, at) for kind, n in counts.items()],
+    )
+
+
+def rejections(conn: sqlite3.Connection) -> dict[str, int]:
+    """Rejected messages by kind, summed over the device's processes."""
+    conn.execute(REJECTIONS_SCHEMA)
+    rows = conn.execute("SELECT kind, SUM(count) FROM health_rejections GROUP BY kind")
+    return {kind: int(n) for kind, n in rows}
+
+
+class RejectionSink:
+    """Writes this process's rejection counts into the device database, at most once a second.
+
+    Attached to :data:`sync.inbound.REJECTS` by every role with a device
+    database (``HALL_HEALTH_DB``), so the sync agent's heartbeat reports what
+    each process dropped.  Writing happens on a timer thread, never on the
+    network thread that counted.
+    """
+
+    def __init__(self, db_path: str | Path, process: str, *, delay_s: float = 1.0) -> None:
+        self.db_path, self.process, self.delay_s = str(db_path), process, delay_s
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._latest: dict[str, int] = {}
+
+    def __call__(self, counts: dict[str, int]) -> None:
+        with self._lock:
+            self._latest = counts
+            if self._timer is None:
+                self._timer = threading.Timer(self.delay_s, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            counts, self._timer = dict(self._latest), None
+        if not counts:
+            return
+        try:
+            conn = sqlite3.connect(self.db_path, timeout=5)
+            try:
+                with conn:
+                    record_rejections(conn, self.process, counts)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            log.warning("cannot record rejected messages in %s: %s", self.db_path, exc)
+
+
+_sinks: dict[str, RejectionSink] = {}
+_sinks_lock = threading.Lock()
+
+
+def report_rejections_to(db_path: str | Path | None, process: str) -> RejectionSink | None:
+    """Attach (once per database) a :class:`RejectionSink`; ``None`` path: nothing to do."""
+    if not db_path:
+        return None
+    from sync.inbound import REJECTS
+
+    with _sinks_lock:
+        sink = _sinks.get(str(db_path))
+        if sink is None:
+            sink = _sinks[str(db_path)] = RejectionSink(db_path, process)
+            REJECTS.listeners.append(sink)
+        return sink
 
 
 def statuses(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
@@ -155,4 +245,5 @@ def snapshot(
         "outbox": b.as_dict(),
         "link": link or {},
         "alarms": sorted(alarms or []),
+        "rejected": rejections(conn),
     }

@@ -6,8 +6,13 @@
 * Incoming messages are handed to one dispatcher thread, so handlers may
   publish or block briefly without holding paho's locks.
 * Presence: a retained ``online`` on connect, a Last Will sets ``offline``.
-* With ``HALL_VALIDATE_CONTRACT=1`` (the tests) every message sent or
-  received is checked against the AsyncAPI contract (``sync/asyncapi.yaml``).
+* Every message received is bounded, parsed strictly and checked against
+  the AsyncAPI contract (``sync/inbound.py``) before a handler sees it; one
+  that fails is counted and dropped, or answered with ``bad_request`` when it
+  is a request.  No exception raised while receiving reaches paho's thread.
+* Answers go only to a response topic in the asker's own subtree.
+* With ``HALL_VALIDATE_CONTRACT=1`` (the tests) every message sent is checked
+  against the contract too.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from sync import topics
+from sync import inbound, topics
+from sync.health import report_rejections_to
+from sync.inbound import REJECTS, response_topic_allowed
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,7 @@ class Message:
     response_topic: str | None = None
     correlation: bytes | None = None
     error: str | None = None  # why the payload could not be decoded
+    error_kind: str = ""  # sync.inbound's short name for that reason (counted)
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,10 @@ class MqttLink:
                 self._presence_topic, self._presence_payload("offline"), qos=1, retain=True
             )
         self._reply_topic = topics.reply(hall_id, device_id)
+        # Roles with a device database count what they drop into its health table.
+        report_rejections_to(os.environ.get("HALL_HEALTH_DB"), role or device_id)
         self._subs: dict[str, tuple[int, Handler]] = {}
+        self._served: set[str] = set()  # filters answered by serve(): errors reach them
         self._pending: dict[bytes, Future[Message]] = {}
         self._pending_lock = threading.Lock()
         self._inbox: queue.Queue[tuple[Handler, Message] | None] = queue.Queue()
@@ -248,10 +259,21 @@ class MqttLink:
             )
 
     def _on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        # paho's network thread: nothing raised here may escape, or the loop ends for good.
+        try:
+            self._receive(msg)
+        except Exception as exc:
+            REJECTS.count(
+                f"link {self.device_id}", "internal", str(msg.topic), f"{type(exc).__name__}"
+            )
+
+    def _receive(self, msg: mqtt.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)
         response_topic = getattr(props, "ResponseTopic", None) if props else None
         correlation = getattr(props, "CorrelationData", None) if props else None
         message = _decode(msg.topic, msg.payload, bool(msg.retain), response_topic, correlation)
+        if message.error:
+            REJECTS.count(f"link {self.device_id}", message.error_kind, msg.topic, message.error)
         if msg.topic == self._reply_topic:
             if correlation is None:
                 return
@@ -262,6 +284,8 @@ class MqttLink:
             return
         for topic_filter, (_qos, handler) in list(self._subs.items()):
             if mqtt.topic_matches_sub(topic_filter, msg.topic):
+                if message.error and topic_filter not in self._served:
+                    continue  # counted above; a subscriber only ever sees valid messages
                 self._inbox.put((handler, message))
 
     def _dispatch_loop(self) -> None:
@@ -353,17 +377,69 @@ class MqttLink:
         return message.payload
 
     def serve(self, topic_filter: str, handler: RequestHandler) -> None:
-        """Answer requests on ``topic_filter`` with ``handler``'s return value."""
+        """Answer requests on ``topic_filter`` with ``handler``'s return value.
+
+        The answer goes to the request's response topic only when that lies in
+        the asking device's own subtree (``hall/{hall}/dev/{asker}/``); a
+        request naming any other topic is refused, counted and not answered.
+        A request that failed the bounds or the contract is answered with a
+        ``bad_request`` error without reaching ``handler``.
+        """
 
         def on_request(message: Message) -> None:
-            response = handler(message)
-            if message.response_topic:
+            asker = topics.device_of(message.topic)
+            target = message.response_topic
+            if target and not response_topic_allowed(target, self.hall_id, asker):
+                REJECTS.count(
+                    f"link {self.device_id}",
+                    "foreign_response_topic",
+                    message.topic,
+                    f"{asker or '?'} named {target[:120]!r} as response topic; not answered",
+                )
+                return
+            if message.error:
+                response: dict[str, Any] = bad_request(message.error)
+            else:
+                response = handler(message)
+            if target:
                 props = Properties(PacketTypes.PUBLISH)
                 if message.correlation is not None:
                     props.CorrelationData = message.correlation
-                self.publish(message.response_topic, response, qos=1, properties=props)
+                self.publish(target, response, qos=1, properties=props)
 
+        self._served.add(topic_filter)
         self.subscribe(topic_filter, on_request)
+
+    def alive(self) -> bool:
+        """For a watchdog: paho's network thread and the dispatcher thread both run.
+
+        An exception escaping a paho callback ends paho's thread for good (paho 2.x
+        then sets ``_thread`` to None): the link would never receive again, though
+        ``connected`` stays set.  A broker that is away does not end it (paho
+        reconnects), so this stays True then.  True once :meth:`stop` began.
+        """
+        if self._closing:
+            return True
+        network = self._client._thread  # read once: paho clears it when its loop ends
+        dispatcher = self._dispatcher
+        return (
+            network is not None
+            and network.is_alive()
+            and dispatcher is not None
+            and dispatcher.is_alive()
+        )
+
+
+def bad_request(reason: str) -> dict[str, Any]:
+    """The answer to a request that no valid request looks like."""
+    return {
+        "ok": False,
+        "error": {
+            "code": "bad_request",
+            "message": f"unreadable request: {reason}"[:300],
+            "message_zh": "指令格式错误，已拒绝",
+        },
+    }
 
 
 def _encode(payload: Any) -> bytes:
@@ -377,23 +453,13 @@ def _decode(
     response_topic: str | None,
     correlation: bytes | None,
 ) -> Message:
+    """Bounded, strict decoding and validation against the contract (sync.inbound)."""
     raw = bytes(raw)
-    if len(raw) > MAX_PAYLOAD:
-        return Message(
-            topic,
-            None,
-            b"",
-            retain,
-            response_topic,
-            correlation,
-            f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD}",
-        )
-    if not raw:
+    if not raw:  # a cleared retained message
         return Message(topic, None, raw, retain, response_topic, correlation, None)
     try:
-        payload = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return Message(
-            topic, None, raw, retain, response_topic, correlation, f"not UTF-8 JSON: {exc}"
-        )
+        payload = inbound.check(topic, raw)
+    except inbound.Rejected as exc:
+        kept = raw if len(raw) <= MAX_PAYLOAD else b""
+        return Message(topic, None, kept, retain, response_topic, correlation, exc.reason, exc.kind)
     return Message(topic, payload, raw, retain, response_topic, correlation, None)

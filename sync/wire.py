@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sync import inbound
 from sync.outbox import RawEvent
 
 
@@ -105,12 +106,11 @@ def _field(obj: dict[str, Any], name: str, kind: type, where: str) -> Any:
 
 def decode_batch(raw: bytes | bytearray | str) -> Batch:
     """Parse and check a batch; raise :class:`BatchError` saying what is wrong."""
+    data = raw.encode() if isinstance(raw, str) else bytes(raw)
     try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BatchError(f"batch is not UTF-8 JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise BatchError("batch must be a JSON object")
+        obj = inbound.parse(data, limit=inbound.MAX_BYTES["syncEvents"])
+    except inbound.Rejected as exc:
+        raise BatchError(f"batch rejected: {exc.reason}") from None
     events_raw = obj.get("events")
     if not isinstance(events_raw, list):
         raise BatchError("batch: 'events' must be a list")

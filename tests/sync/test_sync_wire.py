@@ -66,7 +66,7 @@ def test_a_probe_batch_has_no_events_and_vouches_for_prev():
 @pytest.mark.parametrize(
     ("raw_bytes", "says"),
     [
-        (b"\xff\xfe", "not UTF-8 JSON"),
+        (b"\xff\xfe", "not UTF-8"),
         (b"[]", "JSON object"),
         (b'{"events": {}}', "'events' must be a list"),
         (b'{"events": [], "prev": "1"}', "'prev' must be int"),
