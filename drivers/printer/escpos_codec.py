@@ -13,9 +13,11 @@ So the stream is::
     ESC d n                    or feed to the tear bar (no cutter)
 
 Each text line is checked against ``profile.charset``: if every character
-is ASCII or in that charset, it goes as text (a few bytes); otherwise the whole
-line is drawn with the CJK font and sent as a raster image (about 1.4 KB per
-line on 58 mm).  A native ticket is a few hundred bytes.
+is ASCII or in that printer font, it goes as text (a few bytes); otherwise the
+whole line is drawn with the CJK font and sent as a raster image (about 1.4 KB
+per line on 58 mm).  A GB2312 font is reached through the cp936 table, as
+printers do, so ``—`` ``·`` ``“”`` ``、`` ``《》`` print as text
+(:mod:`drivers.printer.charset`).  A native ticket is a few hundred bytes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
 from PIL import Image
 
+from drivers.printer.charset import encode_text
 from drivers.printer.glyphs import aligned_x, line_image
 from drivers.printer.profiles import PROFILES, PrinterProfile, get_profile
 from drivers.printer.ticket import Line, TicketData, layout_for, layout_lines
@@ -62,15 +65,6 @@ def bold(on: bool) -> bytes:
 def feed(lines: int) -> bytes:
     """``ESC d n``: print the buffer and feed ``n`` lines."""
     return ESC + b"d" + bytes([max(0, min(lines, 255))])
-
-
-def encode_text(text: str, charset: str) -> bytes | None:
-    """Bytes for ``text`` in Chinese mode, or ``None`` if the printer's font
-    (``charset``) cannot print some character of it."""
-    try:
-        return text.encode(charset)
-    except UnicodeEncodeError:
-        return None
 
 
 def raster(img: Image.Image) -> bytes:

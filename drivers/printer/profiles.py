@@ -6,10 +6,12 @@ do not call it.  Whether a ticket ends in ``GS V`` is decided here, in
 ``supports_cut``, and tests check both ways.  A printer without a cutter gets
 ``cut_feed_lines`` blank lines instead so the ticket clears the tear bar.
 
-``charset`` names the Chinese font the printer carries, as a Python codec:
-``gb2312`` (6763 common characters, the safe default for unknown printers),
-``gbk`` or ``gb18030``.  A line containing anything outside it is printed as
-a raster image instead of text, so no character ever comes out as ``?``.
+``charset`` names the Chinese font the printer carries: ``gb2312`` (6763
+common hanzi and the punctuation of Chinese typography, the safe default for
+unknown printers; mapped through cp936 as printers do, see
+:mod:`drivers.printer.charset`), ``gbk`` or ``gb18030`` (Python's codecs).  A
+line containing anything outside it is printed as a raster image instead of
+text, so no character ever comes out as ``?``.
 """
 
 from __future__ import annotations

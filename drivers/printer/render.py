@@ -8,8 +8,10 @@ It interprets the subset the codec emits - ``ESC @``, ``FS &``/``FS .``,
 the qrcode package from the stored data) and ``GS V`` (drawn as a dashed cut
 line) - and skips every other command by its length.  Garbage never raises.
 
-Text in Chinese mode is decoded as GB18030 and drawn with the same glyphs
-the raster fallback uses; outside it, as code page 437 (the power-on table).
+Text in Chinese mode is decoded as GB18030 (``charset.decode_text``: on the
+GB2312 cells it is the cp936 mapping the codec encodes with, so ``A1AA`` is
+``—`` and ``A1A4`` is ``·``) and drawn with the same glyphs the raster
+fallback uses; outside it, as code page 437 (the power-on table).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import qrcode
 from PIL import Image, ImageOps
 from qrcode.exceptions import DataOverflowError
 
+from drivers.printer.charset import decode_text
 from drivers.printer.escpos_codec import qr_image
 from drivers.printer.glyphs import CELL, LINE_SPACING, aligned_x, line_height, text_image
 from drivers.printer.stream import Op, iter_ops
@@ -92,7 +95,7 @@ class _Paper:
 
     # -- commands -------------------------------------------------------------
     def text(self, raw: bytes) -> None:
-        decoded = raw.decode("gb18030", errors="replace") if self.cjk else raw.decode("cp437")
+        decoded = decode_text(raw) if self.cjk else raw.decode("cp437")
         for ch in decoded:
             piece = text_image(ch, self.size, self.bold)
             if piece.width > self.dots:

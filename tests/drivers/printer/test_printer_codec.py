@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from escpos.printer import Dummy
 
+from drivers.printer.charset import GB2312_LEADS, GB2312_TRAILS, gb2312_table
 from drivers.printer.escpos_codec import (
     CJK_ON,
     CUT_FULL,
@@ -63,7 +64,53 @@ def test_cjk_punctuation_goes_as_gb18030_not_question_marks() -> None:
     assert encode_text("请", "gb2312") == bytes.fromhex("c7eb")
 
 
-@pytest.mark.parametrize("rare", ["龘", "𠀀", "䶮"])
+@pytest.mark.parametrize(
+    ("text", "cells"),
+    [
+        ("1—3号窗口", "31 a1aa 33 bac5 b4b0 bfda"),  # EM DASH: the demo's window ranges
+        ("阿卜杜·热合曼", "b0a2 b2b7 b6c5 a1a4 c8c8 bacf c2fc"),  # MIDDLE DOT of ID-card names
+        ("“请”‘取’", "a1b0 c7eb a1b1 a1ae c8a1 a1af"),  # curly quotes
+        ("、。，《》", "a1a2 a1a3 a3ac a1b6 a1b7"),
+        ("…～　", "a1ad a1ab a1a1"),  # ellipsis, wave dash, ideographic space
+    ],
+)
+def test_chinese_typography_prints_as_text_on_a_gb2312_font(text: str, cells: str) -> None:
+    """Printers reach GB2312 through cp936: 0xA1AA is ``—`` and 0xA1A4 is ``·`` there,
+    where Python's own gb2312 codec has U+2015 and U+30FB and refuses both."""
+    assert encode_text(text, "gb2312") == bytes.fromhex(cells)
+    assert encode_text(text, "gb18030") == text.encode("gb18030")  # GB18030 as it was
+    data = build_lines([Line("text", text)], P58)
+    assert "raster" not in ops(data) and bytes.fromhex(cells) + b"\n" in data
+
+
+def test_gb2312_font_is_the_7445_cells_of_gb2312() -> None:
+    table = gb2312_table()
+    assert len(table) == 7445  # 6763 hanzi + 682 symbols
+    for ch, cell in table.items():
+        assert cell[0] in GB2312_LEADS and cell[1] in GB2312_TRAILS, (ch, cell)
+        assert cell.decode("gb2312")  # a cell GB 2312 itself assigns
+        assert cell.decode("cp936") == ch
+    # cp936 is GB2312 everywhere except the two cells printers and Python disagree on
+    differ = {cell: ch for ch, cell in table.items() if cell.decode("gb2312") != ch}
+    assert differ == {b"\xa1\xa4": "·", b"\xa1\xaa": "—"}
+
+
+@pytest.mark.parametrize(
+    "ch",
+    [
+        "ⅰ",  # 0xA2A1: filled in by GBK inside GB2312 row 2
+        "︵",  # 0xA6E0: GBK's vertical forms in row 6
+        "ń",  # 0xA8BD: GBK's pinyin additions in row 8
+        "―",  # U+2015: Python's gb2312 reading of 0xA1AA, a GBK extension cell
+        "・",  # U+30FB: Python's gb2312 reading of 0xA1A4, not in GBK at all
+    ],
+)
+def test_gbk_additions_are_not_in_a_gb2312_font(ch: str) -> None:
+    assert encode_text(ch, "gb2312") is None
+    assert encode_text(f"请{ch}", "gb18030") == f"请{ch}".encode("gb18030")
+
+
+@pytest.mark.parametrize("rare", ["龘", "𠀀", "䶮", "😀", "𪚥"])
 def test_character_outside_the_printer_charset_goes_raster(rare: str) -> None:
     line = Line("text", f"取号人：{rare}*")
     data = build_lines([line], P58)  # charset gb2312

@@ -10,10 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
-from drivers.printer.escpos_codec import build_ticket
+from drivers.printer.charset import decode_text, encode_text, gb2312_table
+from drivers.printer.escpos_codec import build_lines, build_ticket
+from drivers.printer.profiles import PROFILES
 from drivers.printer.render import render, render_png
 from drivers.printer.stream import iter_ops, next_op
-from drivers.printer.ticket import sample_ticket
+from drivers.printer.ticket import Line, sample_ticket
 
 
 def demo_ticket():  # every optional line present, one rare character in the name
@@ -90,6 +92,24 @@ def test_big_number_is_big(screenshots: Path) -> None:
     assert img.height > only_number.height
 
 
+def test_chinese_typography_prints_as_text_on_a_gb2312_printer(screenshots: Path) -> None:
+    """``—`` ``·`` quotes and book-title marks go as text and look as they should."""
+    ticket = dataclasses.replace(
+        sample_ticket(),
+        window_hint="1—3号综合窗口",
+        notes=("请携带“身份证”与《申请表》、照片。", "少数民族姓名如：买买提·艾力"),
+    )
+    for profile, dots in (("58mm", 384), ("80mm", 576)):
+        data = build_ticket(ticket, profile)  # a GB2312 font
+        assert "raster" not in [op.name for op in iter_ops(data)]
+        assert "1—3号综合窗口".encode("gb18030") in data and b"\xa1\xa4" in data
+        path = render_png(data, screenshots / f"ticket-typography-{profile}.png", dots)
+        with Image.open(path) as opened:
+            native = opened.convert("L")
+        rastered = render(build_ticket(ticket, profile, force_raster=True), dots)
+        assert ImageChops.difference(native, rastered).getbbox() is None
+
+
 def test_raster_fallback_prints_exactly_like_native_text() -> None:
     """Same glyphs, same line spacing: a rastered line is indistinguishable."""
     for profile, dots in (("58mm", 384), ("80mm", 576)):
@@ -157,3 +177,39 @@ def test_renderer_never_crashes_on_garbage(chunks: list[bytes]) -> None:
     assert img.width == 384 and 1 <= img.height <= 4000
     # the tokenizer accounts for every byte exactly once
     assert b"".join(op.raw for op in iter_ops(data)) == data
+
+
+# -- what the codec encodes, the renderer reads back ---------------------------------------------
+CHARSETS = ("gb2312", "gbk", "gb18030")
+GB2312_CHARS = sorted(gb2312_table())
+any_char = st.characters(exclude_categories=("Cs", "Cc"))
+printable = st.one_of(st.sampled_from(GB2312_CHARS), any_char)
+
+
+def test_every_gb2312_character_reads_back() -> None:
+    for ch in GB2312_CHARS:
+        assert decode_text(encode_text(ch, "gb2312") or b"") == ch, hex(ord(ch))
+
+
+@given(st.text(printable, max_size=40), st.sampled_from(CHARSETS))
+@settings(max_examples=500, deadline=None)
+def test_whatever_the_codec_encodes_the_renderer_decodes_to_the_same_text(
+    text: str, charset: str
+) -> None:
+    raw = encode_text(text, charset)
+    if raw is not None:
+        assert decode_text(raw) == text
+    for ch in text:  # one character the font lacks sends its line as pixels, never as text
+        if encode_text(ch, charset) is None:
+            assert raw is None
+
+
+@given(st.text(printable, min_size=1, max_size=8), st.sampled_from(CHARSETS))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_line_sent_as_text_renders_exactly_like_its_pixels(text: str, charset: str) -> None:
+    """Through the whole renderer: text mode shows the glyphs the raster fallback draws."""
+    profile = PROFILES["58mm"].with_(charset=charset)
+    line = [Line("text", text.replace("\x7f", " "))]
+    native = build_lines(line, profile)
+    rastered = build_lines(line, profile, force_raster=True)
+    assert ImageChops.difference(render(native, 384), render(rastered, 384)).getbbox() is None
