@@ -100,3 +100,49 @@ def test_printer_trouble_is_announced_before_taking_a_number(kiosk):
     kiosk.wait_screen("guide")
     assert kiosk.has("printer-warning")
     assert "取号后请记下屏幕上的号码" in kiosk.texts()
+
+
+@pytest.mark.parametrize("charset", ["gb2312", "gb18030"])
+def test_every_item_of_the_demo_hall_prints_as_text_within_a_kilobyte(kiosk, charset, screenshots):
+    """The tickets citizens get: each with a masked name, people ahead, the item's
+    location (``1—3号综合窗口``: an EM DASH) and the QR, as the kiosk app prints them."""
+    from drivers.idcard import make_card
+    from drivers.printer.charset import decode_text
+    from drivers.printer.render import render_png
+    from drivers.printer.stream import iter_ops
+
+    printer = kiosk.window.printing.printer
+    printer.profile = printer.profile.with_(charset=charset)
+    catalog = kiosk.window.catalog
+    for queue in catalog.categories:  # a busy morning: people already waiting everywhere
+        for _ in range(12):
+            kiosk.engine.issue(queue_id=queue.id)
+    names = ["欧阳晓明", "李娜", "王建国", "陈静", "刘小华", "赵敏", "孙丽华", "周文"]
+    for n, item in enumerate(catalog.items):
+        name = names[n % len(names)]
+        kiosk.swipe(make_card("resident", name=name, birth=f"1980{n + 1:02d}15"))
+        kiosk.qtbot.waitUntil(lambda name=name: f"{name[0]}*" in kiosk.texts())
+        kiosk.tap(f"category-{item.queue}")
+        kiosk.wait_screen("items")
+        kiosk.tap(f"item-{item.id}")
+        kiosk.wait_screen("guide")
+        kiosk.tap("take")
+        kiosk.wait_screen("ticket")
+        data = kiosk.wait_printed(n + 1)
+        kiosk.lift()
+        kiosk.tap("done")
+        kiosk.wait_screen("home")
+
+        ops = list(iter_ops(data))
+        assert [op.name for op in ops if op.name == "raster"] == [], item.id
+        assert len(data) <= 1024, (item.id, len(data))
+        text = "\n".join(decode_text(op.raw) for op in ops if op.name == "text")
+        row = kiosk.tickets()[-1]
+        assert row["item_id"] == item.id and row["masked_name"] in text
+        assert row["masked_name"] != name and name not in text
+        assert item.name in text and f"办理窗口：{item.location}" in text
+        ahead = 12 + sum(i.queue == item.queue for i in catalog.items[:n])
+        assert f"前面等候：{ahead} 人" in text
+        assert any(op.name == "qr" for op in ops) and row["id"].encode() in data
+        if item.id == "hj-residence":  # the ticket of issue 19, to look at
+            render_png(data, screenshots / f"ticket-kiosk-{item.id}-{charset}.png", 576)
