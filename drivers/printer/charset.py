@@ -81,11 +81,6 @@ def encode_text(text: str, charset: str) -> bytes | None:
         return None
 
 
-def can_print(ch: str, charset: str) -> bool:
-    """Whether one character prints as text with this font."""
-    return encode_text(ch, charset) is not None
-
-
 def decode_text(raw: bytes) -> str:
     """Chinese-mode bytes -> text, as the printer's font shows them (bad bytes: U+FFFD)."""
     return raw.decode("gb18030", errors="replace")
@@ -94,7 +89,6 @@ def decode_text(raw: bytes) -> str:
 __all__ = [
     "GB2312_LEADS",
     "GB2312_TRAILS",
-    "can_print",
     "decode_text",
     "encode_gb2312",
     "encode_text",
