@@ -69,6 +69,10 @@ _LONG_NUMBER = re.compile(rb"[-+0-9.eE]{%d,}" % (MAX_NUMBER + 1))
 _BRACKETS = re.compile(rb"[\[\]{}]")
 
 
+_JSON_NAMES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+_JSON_NAMES[type(None)] = "null"
+
+
 class Rejected(ValueError):
     """A received message that no valid message looks like; ``kind`` is counted."""
 
@@ -131,9 +135,8 @@ def parse(raw: bytes, *, limit: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
             raise
         raise Rejected("not_json", f"unparseable JSON ({type(exc).__name__})") from None
     if not isinstance(payload, dict):
-        raise Rejected(
-            "not_object", f"a JSON {type(payload).__name__} at the top, not a JSON object"
-        )
+        found = _JSON_NAMES.get(type(payload), type(payload).__name__)
+        raise Rejected("not_object", f"a JSON {found} at the top, not a JSON object")
     if "\\u" in text:  # only an escape can make a lone surrogate in valid UTF-8
         try:
             json.dumps(payload, ensure_ascii=False).encode("utf-8")
