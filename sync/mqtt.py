@@ -192,6 +192,9 @@ class MqttLink:
         sock = self._client.socket()  # never connected, or the loop ended first
         if sock is not None:
             sock.close()
+        reset = getattr(self._client, "_reset_sockets", None)
+        if reset is not None:  # paho 2.x keeps its wake-up socketpair open after loop_stop
+            reset()
         self._fail_pending("link stopped")
         self._inbox.put(None)
         if self._dispatcher:
