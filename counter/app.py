@@ -112,8 +112,9 @@ def run(
         tick.timeout.connect(lambda: None)
         QTimer.singleShot(0, lambda: stopping and app.quit())  # a signal before exec()
         # systemd (Type=notify, WatchdogSec): READY once the event loop runs, then pings
-        # from a GUI-thread timer, so a hung screen is restarted.
-        systemd = QtWatchdog(status=f"{role} {device_id}").start()
+        # from a GUI-thread timer while the link's threads run, so a hung screen (or one
+        # whose MQTT thread died) is restarted.
+        systemd = QtWatchdog(status=f"{role} {device_id}", alive=qtlink.alive).start()
         tune_for_latency()
         log.info("%s %s started (broker %s)", role, device_id, args.broker)
         code = app.exec()

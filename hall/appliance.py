@@ -13,6 +13,13 @@ systemd (no ``$NOTIFY_SOCKET``) everything here does nothing.
 * Daemons: :func:`run_daemon` waits for SIGTERM/SIGINT, stops in reverse
   order, and notifies: ``READY=1`` once started, a ping from its main loop (only
   while the optional ``alive()`` check holds), ``STOPPING=1`` before the stops.
+
+A ping must mean the role works, not only that its main loop turns: each role
+passes an ``alive`` check.  The Qt roles check that their MQTT link's threads
+run (the GUI timer firing proves the event loop); the engine answers a request
+it sends itself through the broker (a :class:`Probe` on a thread of its own);
+the sync agent's loop thread must have turned recently.  See
+docs/technician.md, "What the watchdog proves".
 """
 
 from __future__ import annotations
@@ -22,12 +29,13 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Notifier", "QtWatchdog", "notifier", "run_daemon"]
+__all__ = ["Notifier", "Probe", "QtWatchdog", "notifier", "run_daemon"]
 
 
 class Notifier:
@@ -138,6 +146,7 @@ class QtWatchdog:
         self._status = status
         self._alive = alive
         self._timer: Any = None
+        self._healthy = True  # for the log: say when it changes, not at every tick
         self.pings = 0
 
     def start(self) -> QtWatchdog:
@@ -159,8 +168,17 @@ class QtWatchdog:
         self._ping()  # a first ping at once: the interval starts now, not at the first tick
 
     def _ping(self) -> None:
-        if self._alive is not None and not self._alive():
-            log.warning("watchdog: the app reports itself not alive; not pinging")
+        healthy = _holds(self._alive)
+        if healthy != self._healthy:
+            if healthy:
+                log.info("watchdog: the app is alive again; pinging")
+            else:
+                log.warning(
+                    "watchdog: the app reports itself not alive; not pinging "
+                    "(systemd restarts it after WatchdogSec)"
+                )
+            self._healthy = healthy
+        if not healthy:
             return
         if self.notifier.watchdog_interval_s is not None and self.notifier.watchdog():
             self.pings += 1
@@ -196,14 +214,23 @@ def run_daemon(
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     interval = n.watchdog_interval_s
     tick = min(1.0, interval) if interval is not None else 1.0
+    was_healthy = True  # for the log: say when it changes, not at every tick
     try:
         n.ready(status)
         while True:
             if interval is not None:
-                if alive is None or alive():
+                healthy = _holds(alive)
+                if healthy:
                     n.watchdog()
-                else:
-                    log.warning("watchdog: the daemon reports itself not alive; not pinging")
+                if healthy != was_healthy:
+                    if healthy:
+                        log.info("watchdog: the daemon is alive again; pinging")
+                    else:
+                        log.warning(
+                            "watchdog: the daemon reports itself not alive; not pinging "
+                            "(systemd restarts it after WatchdogSec)"
+                        )
+                    was_healthy = healthy
             if done.wait(tick):
                 break
         n.stopping()
@@ -216,3 +243,89 @@ def run_daemon(
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 0
+
+
+def _holds(alive: Callable[[], bool] | None) -> bool:
+    """``alive()``, where no check holds and a check that raises does not."""
+    if alive is None:
+        return True
+    try:
+        return bool(alive())
+    except Exception:
+        log.exception("watchdog: the alive check failed")
+        return False
+
+
+class Probe:
+    """Proof, for a watchdog, that a role's own work turns.
+
+    ``check()`` runs on a thread of its own, once at :meth:`start` and then every
+    ``every`` seconds; it must bound its own wait (a request with a timeout) and
+    raises when the work did not answer.  :meth:`alive` holds while the last
+    success is younger than ``max_age``: it only reads a timestamp, so a watchdog
+    loop calling it never waits for the probe.  A probe thread that died or hangs
+    stops being alive too.
+
+    ``excused()``, when given and true at a turn, counts as a success without a
+    check: nothing can be proven then and a restart would not help (the broker is
+    away and the link reconnects by itself).
+    """
+
+    def __init__(
+        self,
+        check: Callable[[], object],
+        *,
+        every: float,
+        max_age: float,
+        excused: Callable[[], bool] | None = None,
+        name: str = "watchdog-probe",
+    ) -> None:
+        if not 0 < every < max_age:
+            raise ValueError(f"a probe every {every}s cannot prove an age under {max_age}s")
+        self._check = check
+        self.every = every
+        self.max_age = max_age
+        self._excused = excused
+        self._name = name
+        self._stop = threading.Event()
+        self._turned = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_ok: float | None = None  # time.monotonic() of the last success
+        self.failures = 0
+
+    def start(self) -> Probe:
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float) -> bool:
+        """Block until the first check ended (or ``timeout``); True if it succeeded."""
+        self._turned.wait(timeout)
+        return self.alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def alive(self) -> bool:
+        last = self.last_ok
+        return last is not None and time.monotonic() - last < self.max_age
+
+    def _run(self) -> None:
+        failing = False
+        while not self._stop.is_set():
+            try:
+                if self._excused is None or not self._excused():
+                    self._check()
+                self.last_ok = time.monotonic()
+                if failing:
+                    log.info("watchdog probe %s answers again", self._name)
+                failing = False
+            except Exception as exc:
+                self.failures += 1
+                if not failing:  # say it once per outage: every few seconds would flood
+                    log.warning("watchdog probe %s failed: %s", self._name, exc)
+                failing = True
+            self._turned.set()
+            self._stop.wait(self.every)

@@ -8,8 +8,10 @@ never waits for the network.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -28,6 +30,8 @@ LINK_DOWN_ZH = "与服务器的连接中断，请稍候重试或联系工作人�
 BUSY_ZH = "设备忙，请稍后重试"
 # How long a control command waits for the GUI thread (and for work it started).
 CONTROL_TIMEOUT_S = 4.0
+# A request worker still busy this long after its request's timeout is stuck.
+STUCK_AFTER_S = 10.0
 
 
 class QtLink(QObject):
@@ -40,6 +44,10 @@ class QtLink(QObject):
         super().__init__(parent)
         self.link = link
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qtlink")
+        self._closed = False
+        self._busy: dict[int, float] = {}  # running request -> when its worker is stuck
+        self._busy_lock = threading.Lock()
+        self._busy_ids = itertools.count()
         self._message.connect(self._deliver_message)
         self._reply.connect(self._deliver_reply)
         self._call.connect(self._run_call)
@@ -62,7 +70,17 @@ class QtLink(QObject):
     ) -> None:
         """Send a request off the GUI thread; ``callback(ok, result_or_error)`` on it."""
 
-        def work() -> None:
+        def work() -> None:  # a worker busy with this is watched (see alive())
+            token = next(self._busy_ids)
+            with self._busy_lock:
+                self._busy[token] = time.monotonic() + timeout + STUCK_AFTER_S
+            try:
+                ask()
+            finally:
+                with self._busy_lock:
+                    self._busy.pop(token, None)
+
+        def ask() -> None:
             try:
                 response = self.link.request(topic, payload, timeout=timeout)
             except LinkError as exc:
@@ -140,8 +158,18 @@ class QtLink(QObject):
 
         serve_control(self.link, {name: on_gui(name, fn) for name, fn in handlers.items()})
 
+    def alive(self) -> bool:
+        """For the app's watchdog: the MQTT link's threads run (:meth:`MqttLink.alive`),
+        and no request worker is stuck (busy long past its request's timeout)."""
+        if self._closed:
+            return True  # stopping
+        with self._busy_lock:
+            stuck_at = min(self._busy.values(), default=None)
+        return self.link.alive() and (stuck_at is None or time.monotonic() < stuck_at)
+
     def close(self) -> None:
         """Detach from the link (which may outlive this object) and stop the workers."""
+        self._closed = True
         self.link.on_connection_change = None
         self._pool.shutdown(wait=False, cancel_futures=True)
 

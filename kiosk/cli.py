@@ -169,7 +169,12 @@ def main(args: argparse.Namespace) -> int:
         watchdog.timeout.connect(lambda: stopping.is_set() and app.quit())
         watchdog.start(200)
         # systemd: READY once the event loop runs, pings from the GUI thread (hall.appliance)
-        systemd = QtWatchdog(status=f"kiosk {window.settings.device_id}").start()
+        # while the hall link's threads run (a dead MQTT thread would leave the screen mute)
+        qtlink = window.link
+        assert qtlink is not None  # build() always makes one
+        systemd = QtWatchdog(
+            status=f"kiosk {window.settings.device_id}", alive=qtlink.alive
+        ).start()
         if not stopping.is_set():
             app.exec()
         watchdog.stop()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +170,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def sync_main(args: argparse.Namespace) -> int:
-    from hall.appliance import run_daemon
+    from hall.appliance import notifier, run_daemon
     from sync.agent import AgentSettings, SyncAgent
     from sync.commands import CommandRegistry, forward_to_role, run_program
     from sync.config_apply import ConfigApplier
@@ -192,6 +194,7 @@ def sync_main(args: argparse.Namespace) -> int:
         )
     registry = CommandRegistry()
     stops = []
+    link = None
     if args.hall_broker:
         from sync.connect import parse_hostport
         from sync.mqtt import LinkError, MqttLink
@@ -228,7 +231,28 @@ def sync_main(args: argparse.Namespace) -> int:
     )
     agent.start()
     stops.append(agent.stop)
-    return run_daemon(stops, status=f"delivering to {args.center}")
+    alive = None
+    interval = notifier().watchdog_interval_s
+    if interval is not None:  # under systemd's watchdog: ping only while the agent turns
+        alive = functools.partial(agent_alive, agent, max_age=interval, link=link)
+    return run_daemon(stops, status=f"delivering to {args.center}", alive=alive)
+
+
+def agent_alive(agent: Any, *, max_age: float, link: Any = None) -> bool:
+    """The sync agent's thread runs and its loop turned less than ``max_age`` seconds
+    ago; and the hall link it relays commands on (if any) has its threads running.
+
+    Its loops turn at least every second (``loop(1.0)`` with a window in flight,
+    the offline wait); one connection attempt may take ``connect_timeout_s`` plus
+    the TCP connect, well under half of the unit's ``WatchdogSec=60``.
+    """
+    thread = agent._thread
+    return (
+        thread is not None
+        and thread.is_alive()
+        and time.monotonic() - agent.last_turn < max_age
+        and (link is None or link.alive())
+    )
 
 
 def _print_line(obj: dict[str, Any]) -> None:
@@ -281,7 +305,12 @@ def monitor_main(args: argparse.Namespace) -> int:
         return 3
     if not one_shot:
         log.info("monitoring hall %s on %s", args.hall, args.center)
-        return run_daemon([center.stop], status=f"monitoring hall {args.hall}")
+
+        def center_alive() -> bool:  # the center's loop thread (it owns the MQTT client) runs
+            thread = center._thread
+            return thread is not None and thread.is_alive()
+
+        return run_daemon([center.stop], status=f"monitoring hall {args.hall}", alive=center_alive)
     try:
         if args.hall == "+":
             raise SystemExit("--push-config and --command need --hall ID")
