@@ -239,7 +239,7 @@ def link(broker: Mosquitto, device: str, password: str | None) -> MqttLink:
 
 @pytest.mark.broker
 def test_hall_broker_needs_a_login_and_keeps_devices_in_their_subtree(hall_broker, monkeypatch):
-    monkeypatch.setenv("HALL_VALIDATE_CONTRACT", "0")  # the payloads here are not the point
+    monkeypatch.setenv("HALL_VALIDATE_CONTRACT", "0")  # the forged commands are not the point
     accounts = {"engine": "engine-secret", "caller-3": "caller-secret"}
     broker = hall_broker(accounts)
     links: list[MqttLink] = []
@@ -255,8 +255,17 @@ def test_hall_broker_needs_a_login_and_keeps_devices_in_their_subtree(hall_broke
         engine.subscribe("hall/demo-hall/dev/+/cmd", lambda m: commands.put(m.topic))
         caller.subscribe("hall/demo-hall/window/3/state", lambda m: states.put(m.payload))
         # a round trip that proves both subscriptions are in place
-        engine.publish("hall/demo-hall/window/3/state", {"status": "idle"}, retain=True)
-        assert states.get(timeout=5) == {"status": "idle"}
+        state = {
+            "hall": "demo-hall",
+            "window": "3",
+            "name": "3号窗口",
+            "status": "idle",
+            "current": None,
+            "waiting": 0,
+            "updated_at": "2026-11-23T09:30:00",
+        }  # a valid one: a subscriber never sees a message the contract refuses
+        engine.publish("hall/demo-hall/window/3/state", state, retain=True)
+        assert states.get(timeout=5) == state
         caller.publish("hall/demo-hall/dev/caller-4/cmd", {"cmd": "call_next"})  # not its own
         caller.publish("hall/demo-hall/dev/caller-3/cmd", {"cmd": "call_next"})
         assert commands.get(timeout=5) == "hall/demo-hall/dev/caller-3/cmd"
