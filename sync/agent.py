@@ -555,12 +555,12 @@ class SyncAgent:
         t = self._t
         raw = bytes(m.payload)
         payload: Any = None
-        error = ""
+        error = kind = ""
         if raw:
             try:
                 payload = inbound.check(m.topic, raw)
             except inbound.Rejected as exc:
-                error = exc.reason
+                error, kind = exc.reason, exc.kind
                 REJECTS.count(f"sync agent {self.device_id}", exc.kind, m.topic, exc.reason)
         if m.topic in (t["ack"], t["resend"]):
             if not isinstance(payload, dict) or payload.get("stream") != self._stream:
@@ -582,7 +582,11 @@ class SyncAgent:
             return
         if m.topic in (t["hall_config"], t["device_config"]):
             scope = "hall" if m.topic == t["hall_config"] else "device"
-            self._on_config(scope, payload if not error else {"unreadable": error})
+            if kind == "contract":
+                # Well-formed JSON but no valid document: the applier checks it against
+                # the contract itself and reports why with the document's version.
+                payload, error = inbound.parse(raw, limit=inbound.max_bytes(m.topic)), ""
+            self._on_config(scope, payload, error)
             return
         if m.topic == t["cmd"]:
             props = getattr(m, "properties", None)
@@ -590,13 +594,15 @@ class SyncAgent:
             correlation = getattr(props, "CorrelationData", None) if props else None
             self._on_command(client, payload, error, response_topic, correlation)
 
-    def _on_config(self, scope: str, payload: Any) -> None:
+    def _on_config(self, scope: str, payload: Any, error: str = "") -> None:
         if self.config is None:
             log.info(
                 "sync agent %s: no config folder set; ignoring %s config", self.device_id, scope
             )
             return
-        outcome = self.config.apply(scope, payload)
+        outcome = (
+            self.config.unreadable(scope, error) if error else self.config.apply(scope, payload)
+        )
         report = outcome.event()
         if report:
             self._put(*report)
@@ -671,7 +677,10 @@ class SyncAgent:
                 topic, payload, correlation = self._outgoing.get_nowait()
             except queue.Empty:
                 return
-            self._publish(client, topic, payload, props=publish_props(correlation=correlation))
+            try:
+                self._publish(client, topic, payload, props=publish_props(correlation=correlation))
+            except Exception as exc:  # one answer never stops the agent's loop either
+                REJECTS.count(f"sync agent {self.device_id}", "internal", topic, type(exc).__name__)
 
     # ------------------------------------------------------------------ health, retention
 

@@ -172,6 +172,11 @@ class ConfigApplier:
         log.info("applied %s config version %d (%s)", scope, version, ", ".join(names))
         return Outcome(scope, "applied", version, files=names)
 
+    def unreadable(self, scope: str, reason: str) -> Outcome:
+        """A message on ``scope``'s topic that is no JSON document (sync.inbound said why)."""
+        log.error("rejected a %s config message: %s", scope, reason)
+        return Outcome(scope, "rejected", None, f"not a config document: {reason}")
+
     def _validate(self, scope: str, payload: Any, applied: int) -> list[tuple[Path, bytes]]:
         from sync.contract import ContractError, validate
 
