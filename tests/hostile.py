@@ -52,11 +52,22 @@ HOSTILE: list[tuple[str, bytes]] = [
 ]
 
 
+def _json_types(prop: dict[str, Any]) -> set[str]:
+    """The JSON types a schema property admits (a ``$ref`` or an enum of ours: strings)."""
+    kind = prop.get("type")
+    if kind is None:
+        return {"string"}  # ids, codes, timestamps and enums of the contract are strings
+    return set(kind) if isinstance(kind, list) else {kind}
+
+
 def wrong_types(schema_properties: dict[str, Any]) -> list[tuple[str, bytes]]:
     """For each field of a command, the command with that field of a wrong type."""
     out = []
-    for name in schema_properties:
-        for label, value in (("number", 12345), ("object", {"a": 1}), ("list", [1, 2])):
+    for name, prop in schema_properties.items():
+        admitted = _json_types(prop)
+        for label, value in (("number", 12345), ("object", {"a": 1}), ("array", [1, 2])):
+            if label in admitted or (label == "number" and "integer" in admitted):
+                continue
             payload = {"cmd": "board", name: value}
             if name == "cmd":
                 payload = {"cmd": value}
@@ -88,6 +99,9 @@ def hostile_json() -> st.SearchStrategy[bytes]:
             lambda v: json.dumps(v).encode()
         ),
         st.binary(max_size=200),
+        # past the bounds: nesting and number length that only the bounded scan stops
+        st.integers(33, 2000).map(lambda d: b'{"cmd":"board","x":' + b"[" * d + b"]" * d + b"}"),
+        st.integers(41, 3000).map(lambda n: b'{"cmd":"board","x":' + b"7" * n + b"}"),
     )
 
 
@@ -159,7 +173,7 @@ class Recorder:
             self.messages.append((msg.topic, bytes(msg.payload)))
 
     def live(self) -> list[tuple[str, bytes]]:
-        """What arrived, without the retained messages the broker replayed on subscribing."""
+        """Everything that arrived so far, retained replays included (slice off a baseline)."""
         with self._lock:
             return list(self.messages)
 
