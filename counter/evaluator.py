@@ -357,7 +357,12 @@ class EvaluatorWindow(QWidget):
 
     def _on_state_message(self, message: Message) -> None:
         if isinstance(message.payload, dict) and not self.closed:
-            self.apply_state(message.payload, live=not message.retain)
+            # A finish is news only to an evaluator that already had the window's
+            # state: the first state it gets is judged like a retained one (stale or
+            # not) also when it arrives live, as when the engine republishes its state
+            # to a broker that lost it while this evaluator was starting.
+            live = not message.retain and self.state is not None
+            self.apply_state(message.payload, live=live)
 
     def apply_state(self, state: Mapping[str, Any], *, live: bool = True) -> None:
         self.state = dict(state)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
+PERSISTENCE_FILE = "mosquitto.db"
 
 
 class BrokerError(RuntimeError):
@@ -77,6 +78,7 @@ class Mosquitto:
             f"allow_anonymous {'true' if self.allow_anonymous else 'false'}",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.dir}/",
+            f"persistence_file {PERSISTENCE_FILE}",
             "autosave_interval 1",
             "max_queued_messages 100000",
             "max_inflight_messages 100",
@@ -139,6 +141,15 @@ class Mosquitto:
     def restart(self) -> Mosquitto:
         self.stop()
         return self.start()
+
+    def wipe(self) -> None:
+        """Forget what the stopped broker saved (retained messages, sessions): the next
+        :meth:`start` is an empty broker, as after a crash before its first save or
+        on a new disk.  Retained state is lost with a SIGKILL anyway if it changed
+        less than ``autosave_interval`` before."""
+        if self.running:
+            raise BrokerError("stop() or kill() the broker before wiping its persistence")
+        (self.dir / PERSISTENCE_FILE).unlink(missing_ok=True)
 
     @property
     def running(self) -> bool:

@@ -432,6 +432,24 @@ class MqttLink:
             and dispatcher.is_alive()
         )
 
+    def add_connection_listener(self, listener: Callable[[bool], None]) -> None:
+        """Also call ``listener(up)`` on every connection change, on the dispatcher thread
+        (``up`` once the subscriptions are confirmed again, as ``on_connection_change``).
+
+        ``on_connection_change`` set before and earlier listeners are kept, and run
+        first; assigning ``on_connection_change`` afterwards replaces them all.
+        """
+        previous = self.on_connection_change
+
+        def changed(up: bool) -> None:
+            try:
+                if previous is not None:
+                    previous(up)
+            finally:
+                listener(up)
+
+        self.on_connection_change = changed
+
 
 def bad_request(reason: str) -> dict[str, Any]:
     """The answer to a request that no valid request looks like."""

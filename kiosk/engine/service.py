@@ -83,7 +83,26 @@ class EngineService:
 
     def start(self) -> None:
         self.link.serve(topics.commands_filter(self.hall), self.handle)
+        self.link.add_connection_listener(self._on_link_change)
         self.publish_all()
+
+    def republish_all(self) -> None:
+        """Publish the catalogue, every window's state and the board again, changed or not.
+
+        ``_published`` only knows what was sent, not what the broker still holds:
+        a broker killed before it saved its persistence (or restarted on an empty
+        disk) has lost the retained state, and no screen that subscribes would see
+        the hall until something changed.
+        """
+        self._published.clear()
+        self.publish_all()
+
+    def _on_link_change(self, up: bool) -> None:
+        """On the link's dispatcher thread, like ``handle``: connected again (subscriptions
+        confirmed), so the broker may be a new, empty one."""
+        if up:
+            log.info("connected to the broker again: republishing the hall's retained state")
+            self.republish_all()
 
     # ------------------------------------------------------------------ publishing
 

@@ -1,7 +1,11 @@
 """The evaluator app in its own process, for the kill -9 test (not collected by pytest).
 
-``python evaluator_child.py PORT DB`` runs ``EvaluatorWindow`` for window 1
-(offscreen) with a simulated USB five-button device.  Lines on stdin
+``python evaluator_child.py PORT DB [START]`` runs ``EvaluatorWindow`` for
+window 1 (offscreen) with a simulated USB five-button device.  ``START`` (ISO
+time) is the engine's wall time: the evaluator's clock starts there and runs in
+real time, so that a ticket the engine's fixed test clock finished is as fresh
+to the evaluator as it is in a hall (without it, the system clock: the test
+hall's morning is then days old, and every retained finish stale).  Lines on stdin
 ``press N`` press button N (real input_event records through the keys
 driver); stdout reports ``ready``, ``prompt <ticket_id>``,
 ``committed <rating_id> <ticket_id>`` (after the durable commit, i.e. when the
@@ -13,6 +17,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -25,6 +31,20 @@ from hall.qtlink import QtLink
 from sync.mqtt import MqttLink
 
 
+class RunningClock:
+    """Wall time from ``start`` on, in real time."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._t0)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -32,12 +52,13 @@ def say(line: str) -> None:
 
 def main() -> int:
     port, db = int(sys.argv[1]), sys.argv[2]
+    clock = RunningClock(datetime.fromisoformat(sys.argv[3])) if len(sys.argv) > 3 else None
     app = QApplication([])
     link = MqttLink(
         host="127.0.0.1", port=port, hall_id="demo-hall", device_id="evaluator-1", role="evaluator"
     ).start(wait=10)
     qtlink = QtLink(link)
-    ev = EvaluatorWindow(qtlink, "1", db)
+    ev = EvaluatorWindow(qtlink, "1", db, clock=clock)
     buttons = SimulatedKeyboard("/dev/input/by-id/usb-hall_sim_evaluator-event-kbd")
     ev.keys_from(buttons.path, opener=buttons.open)
     ev.page_changed.connect(

@@ -1,4 +1,11 @@
-"""Ratings survive a broker restart and an evaluator killed with SIGKILL: each counted once."""
+"""Ratings survive a broker restart and an evaluator killed with SIGKILL: each counted once.
+
+The engine's clock is the fixed test morning (``hall_clock``); each evaluator
+process gets a clock that starts at the engine's time, as a hall's NTP-synced
+devices agree.  On the system clock, the evaluator would judge every retained
+finish of that morning stale (older than ``stale_after_s``) once the real date
+is past it, and never prompt at start-up.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +30,9 @@ WAIT = 15.0
 class Child:
     """The evaluator app in a process we can kill -9; its stdout lines arrive on a queue."""
 
-    def __init__(self, port: int, db: Path) -> None:
+    def __init__(self, port: int, db: Path, start: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(port), str(db)],
+            [sys.executable, str(CHILD), str(port), str(db), start],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -86,6 +93,11 @@ def engine_rows(engine_service) -> list[tuple[str, str, int]]:
     return [tuple(r) for r in conn.execute("SELECT rating_id, ticket_id, level FROM ratings")]
 
 
+def ticket_id(engine_service, code: str) -> str:
+    conn = engine_service.engine.conn
+    return str(conn.execute("SELECT id FROM tickets WHERE code=?", (code,)).fetchone()[0])
+
+
 def evaluation_events(engine_service) -> int:
     conn = engine_service.engine.conn
     return conn.execute("SELECT count(*) FROM outbox WHERE kind='evaluation'").fetchone()[0]
@@ -95,18 +107,19 @@ def test_every_pressed_rating_reaches_the_engine_exactly_once(
     broker, hall, engine_service, tmp_path
 ):
     db = tmp_path / "evaluator.db"
+    hall_time = engine_service.engine.clock.now().isoformat()
     committed: dict[str, tuple[str, int]] = {}  # rating_id -> (ticket_id, level)
     children: list[Child] = []
 
     def rate(child: Child, level: int, *, serve: bool = True) -> str:
         if serve:
             hall.serve("1", "1001")
-        (ticket_id,) = child.expect("prompt")
+        (prompted,) = child.expect("prompt")
         child.press(level)
         rating_id, rated_ticket = child.expect("committed")
-        assert rated_ticket == ticket_id
-        committed[rating_id] = (ticket_id, level)
-        return rating_id
+        assert rated_ticket == prompted
+        committed[rating_id] = (prompted, level)
+        return prompted
 
     def links_up() -> None:
         """Reconnected, and the engine subscribed again (a command sent between the
@@ -124,7 +137,7 @@ def test_every_pressed_rating_reaches_the_engine_exactly_once(
 
     try:
         hall.cmd("1", {"cmd": "login", "clerk": "1001"})
-        first = Child(broker.port, db)
+        first = Child(broker.port, db, hall_time)
         children.append(first)
         first.expect("ready")
         rate(first, 1)
@@ -139,14 +152,15 @@ def test_every_pressed_rating_reaches_the_engine_exactly_once(
         rate(first, 4)  # 不满意: the reasons page opens; the press is stored as a draft
         first.kill9()  # killed on the reasons page, before anything was sent
 
-        hall.serve("1", "1001")  # finished while no evaluator ran
-        second = Child(broker.port, db)
+        unseen = hall.serve("1", "1001")  # finished while no evaluator ran
+        second = Child(broker.port, db, hall_time)
         children.append(second)
         second.expect("ready")
-        rate(second, 5, serve=False)  # prompted at start-up from the retained window state
+        # prompted at start-up from the retained window state, for that very ticket
+        assert rate(second, 5, serve=False) == ticket_id(engine_service, unseen)
         second.kill9()  # right after 谢谢, perhaps before the engine answered
 
-        third = Child(broker.port, db)
+        third = Child(broker.port, db, hall_time)
         children.append(third)
         third.expect("ready")
         rate(third, 2)
