@@ -3,7 +3,10 @@ on it with device links, and a real pcscd with a virtual citizen card."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -14,14 +17,14 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HALL_VALIDATE_CONTRACT", "1")
 
+from drivers.citizencard.pcsc import use_socket
 from drivers.citizencard.pcscd import (
-    VPCD_CONFIG,
+    CONFIG_ENV,
     VPCD_READER,
     PcscdProcess,
     pcscd_binary,
     pcscd_running,
     readers_now,
-    wait_for_reader,
 )
 from drivers.citizencard.reader import wait_for_card
 from drivers.citizencard.vcard import CardContents, Mode, VirtualCard
@@ -111,30 +114,45 @@ def device(broker: Mosquitto, hall_config: HallConfig) -> Iterator[Callable[...,
 
 # --------------------------------------------------------------------------- PC/SC
 # A real pcscd with vsmartcard's vpcd reader, and a virtual card in it.
-# ``pcscd`` (session): uses a running pcscd, or starts ``pcscd --foreground``
-# (no ``--auto-exit``: an idle minute between tests must not stop it) and stops
-# it at the end.  Skips only when the pcscd binary is missing; a pcscd that does
-# not list the vpcd reader is a failure, not a skip.  ``vcard`` (per test): a
-# virtual card, not yet inserted; ``insert`` / ``remove`` wait until pcscd saw it.
+# The tests' pcscd is private: it listens on a socket of its own (handed over
+# by socket activation; PCSCLITE_CSOCK_NAME points every PC/SC call of this
+# process and its children there) and its vpcd reader on a free port, so a
+# system pcscd (``pcscd.socket``, or one a ``hall doctor`` left) neither
+# answers the tests nor blocks vpcd's port 35963 for them, and the tests never
+# touch it.  libpcsclite reads PCSCLITE_CSOCK_NAME once, at the first context,
+# hence here at import, before any test.  HALL_PCSCD_CONFIG gives the private
+# reader configuration to an ``ensure_pcscd`` that finds no pcscd there.
+# ``pcscd`` (session): starts it (``pcscd --foreground``, no ``--auto-exit``:
+# an idle minute between tests must not stop it) and stops it at the end.
+# Skips only when the pcscd binary is missing; a pcscd that does not list the
+# vpcd reader is a failure, not a skip.  ``vcard`` (per test): a virtual card
+# on that pcscd's vpcd port, not yet inserted; ``insert`` / ``remove`` wait
+# until pcscd saw it.
 
 STARTUP_TIMEOUT = 15.0
 CARD_TIMEOUT = 5.0
 
+PCSCD_DIR = Path(tempfile.mkdtemp(prefix="hall-pcscd-"))
+PRIVATE_PCSCD = PcscdProcess.private(PCSCD_DIR, log_path=PCSCD_DIR / "pcscd.log")
+assert PRIVATE_PCSCD.socket is not None and PRIVATE_PCSCD.config is not None
+use_socket(PRIVATE_PCSCD.socket)
+os.environ[CONFIG_ENV] = str(PRIVATE_PCSCD.config)
+atexit.register(shutil.rmtree, PCSCD_DIR, ignore_errors=True)
+
 
 @pytest.fixture(scope="session")
-def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscdProcess]:
+def pcscd() -> Iterator[PcscdProcess]:
     if pcscd_binary() is None:
         pytest.skip("pcscd is not installed (Debian: apt-get install pcscd vsmartcard-vpcd)")
-    handle = PcscdProcess(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
-    if not pcscd_running():
-        handle.start()
+    handle = PRIVATE_PCSCD
     try:
-        if not wait_for_reader(VPCD_READER, STARTUP_TIMEOUT):
+        if not handle.start_serving(VPCD_READER, STARTUP_TIMEOUT):
             code = handle.proc.poll() if handle.proc else None
             pytest.fail(
-                f"pcscd did not list {VPCD_READER!r} within {STARTUP_TIMEOUT}s "
+                f"the tests' pcscd (socket {handle.socket}, config {handle.config}, vpcd port "
+                f"{handle.vpcd_port}) did not list {VPCD_READER!r} within {STARTUP_TIMEOUT}s "
                 f"(readers: {readers_now()}, pcscd exit status: {code}); is vsmartcard-vpcd "
-                f"installed ({VPCD_CONFIG} exists: {VPCD_CONFIG.exists()})?\n{handle.log_tail()}"
+                f"installed? are we root?\n{handle.log_tail()}"
             )
         yield handle
     finally:
@@ -148,11 +166,11 @@ def reader_name(pcscd: PcscdProcess) -> str:
 
 
 @pytest.fixture
-def vcard(reader_name: str) -> Iterator[VirtualCard]:
+def vcard(pcscd: PcscdProcess, reader_name: str) -> Iterator[VirtualCard]:
     assert wait_for_card(reader_name, present=False, timeout=CARD_TIMEOUT), (
-        "another card sits in the vpcd reader (a `hall citizencard vcard` still running?)"
+        "another card sits in the tests' vpcd reader (a virtual card of an earlier test?)"
     )
-    card = VirtualCard(retry_interval=0.05).start(inserted=False)
+    card = VirtualCard(port=pcscd.vpcd_port, retry_interval=0.05).start(inserted=False)
     try:
         yield card
     finally:

@@ -5,13 +5,21 @@ so the reader and the monitor above only see ``NoReader`` / ``NoCard`` /
 ``CardReadFailed``.  All waits are bounded (``SCardGetStatusChange`` takes a
 timeout in milliseconds, and :meth:`Context.cancel` wakes it from another
 thread).
+
+Which pcscd: libpcsclite talks to the socket named by ``PCSCLITE_CSOCK_NAME``,
+else ``/run/pcscd/pcscd.comm`` (the system's pcscd).  It reads the variable
+once, at the process's first ``SCardEstablishContext``, and keeps that socket
+for the life of the process; :func:`client_socket` says which one it is and
+:func:`use_socket` sets it (tests point it at a private pcscd that way).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from smartcard import scard
 
@@ -35,6 +43,40 @@ _READER_GONE = {
     scard.SCARD_E_NO_READERS_AVAILABLE,
 }
 _NO_CARD = {scard.SCARD_E_NO_SMARTCARD, scard.SCARD_W_REMOVED_CARD}
+
+DEFAULT_SOCKET = Path("/run/pcscd/pcscd.comm")  # pcsc-lite's compiled-in IPC socket
+SOCKET_ENV = "PCSCLITE_CSOCK_NAME"  # libpcsclite's override of it (clients only)
+
+_socket_in_use: Path | None = None  # fixed at this process's first Context
+
+
+def _socket_from_env() -> Path:
+    value = os.environ.get(SOCKET_ENV)
+    return Path(value) if value else DEFAULT_SOCKET
+
+
+def client_socket() -> Path:
+    """The pcscd socket this process's PC/SC calls go to.
+
+    Before the first :class:`Context` that is what ``PCSCLITE_CSOCK_NAME``
+    says now; after it, the socket libpcsclite picked then (it does not look
+    at the variable again, so a later change reaches only child processes).
+    """
+    return _socket_in_use if _socket_in_use is not None else _socket_from_env()
+
+
+def use_socket(path: Path) -> None:
+    """Send this process's PC/SC calls, and its children's, to the pcscd on ``path``.
+
+    Sets ``PCSCLITE_CSOCK_NAME``.  Raises ``RuntimeError`` once a context went
+    to another socket: libpcsclite would ignore the change.
+    """
+    if _socket_in_use is not None and _socket_in_use != path:
+        raise RuntimeError(
+            f"PC/SC calls of this process already go to {_socket_in_use}; "
+            f"call use_socket({str(path)!r}) before the first Context"
+        )
+    os.environ[SOCKET_ENV] = str(path)
 
 
 def _u32(hresult: int) -> int:
@@ -93,6 +135,9 @@ class Context:
     """An ``SCARDCONTEXT``; use as a context manager."""
 
     def __init__(self) -> None:
+        global _socket_in_use
+        if _socket_in_use is None:
+            _socket_in_use = _socket_from_env()  # what libpcsclite reads now, for good
         hresult, handle = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         if hresult != scard.SCARD_S_SUCCESS:
             raise pcsc_error(hresult, "cannot reach pcscd (SCardEstablishContext)")

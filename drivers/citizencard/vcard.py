@@ -1,6 +1,8 @@
 """A virtual social-security card for vsmartcard's vpcd reader.
 
-vpcd (loaded by pcscd from ``/etc/reader.conf.d/vpcd``) listens on TCP 35963;
+vpcd (loaded by pcscd from ``/etc/reader.conf.d/vpcd``) listens on TCP 35963,
+or on the port its reader configuration's ``DEVICENAME /dev/null:PORT`` says
+(the tests' private pcscd has one of its own: ``VirtualCard(port=...)``);
 the card is the *client*.  Every frame is a 2-byte big-endian length followed
 by the data.  A 1-byte frame is a control: 0 power off, 1 power on, 2 reset,
 4 get ATR (answered with the ATR); anything longer is a command APDU

@@ -16,6 +16,7 @@ import pytest
 
 from drivers.citizencard import CitizenCardReader, wait_for_card
 from drivers.citizencard.cli import register
+from drivers.citizencard.pcscd import PcscdProcess
 from drivers.citizencard.vcard import Mode, VirtualCard
 
 pytestmark = pytest.mark.pcsc
@@ -142,10 +143,13 @@ def test_readers(insert: InsertCard, reader_name: str, cli: Callable[..., Run]) 
     assert f"{reader_name}: card present (ATR 3B6C0000" in text
 
 
-def test_vcard_command_runs_a_card_until_sigterm(vcard: VirtualCard, reader_name: str) -> None:
-    """The demo's standalone virtual card (the fixture's card stays out)."""
+def test_vcard_command_runs_a_card_until_sigterm(
+    vcard: VirtualCard, reader_name: str, pcscd: PcscdProcess
+) -> None:
+    """The demo's standalone virtual card (the fixture's card stays out), on the tests' vpcd."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = ["vcard", "--name", "李四", "--ssn", "11010119900307002X", "--card-number", "T00000002"]
+    args += ["--port", str(pcscd.vpcd_port)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "hall.cli", "citizencard", *args],
         stdout=subprocess.PIPE,
@@ -170,5 +174,5 @@ def test_vcard_command_runs_a_card_until_sigterm(vcard: VirtualCard, reader_name
             proc.kill()
             proc.communicate(timeout=10)
     assert proc.returncode == 0, err
-    assert "virtual card (normal) in the vpcd reader at 127.0.0.1:35963" in out
+    assert f"virtual card (normal) in the vpcd reader at 127.0.0.1:{pcscd.vpcd_port}" in out
     assert wait_for_card(reader_name, present=False, timeout=5)
