@@ -1,117 +1,204 @@
 """The hall's configuration: queues, items, windows, staff, hours, policy, limits.
 
-Declared as frozen dataclasses and parsed from plain data (YAML or JSON, or
-the retained config the center pushes down).  ``parse_hall_config`` rejects
-bad input with :class:`ConfigError` naming the path of the bad key and, for a
-misspelt key, the key that was probably meant.
+Declared once, as frozen dataclasses whose field types say what each key
+accepts (type, range, format, the allowed words); :func:`parse_hall_config`
+checks plain data (YAML or JSON, or the retained config the center pushes
+down) against them with :func:`hall.core.schema.check` and then checks the
+cross-references (an item's queue exists, a window's queues exist, a device's
+window exists, no id twice).  Every problem is reported at once in one
+:class:`ConfigError`, each with its path (``queues[0].daily_cap``) and, for a
+misspelt key or word, the one that was probably meant.
+
+A new field declared here is checked like the others without more code.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-from dataclasses import dataclass, field, fields
-from datetime import date, time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, NamedTuple
+
+from pydantic import Field
+
+from hall.core import schema
+from hall.core.schema import (
+    Bool,
+    ClockTime,
+    Day,
+    Int,
+    Name,
+    Number,
+    Problem,
+    Section,
+    Text,
+)
 
 
-class ConfigError(ValueError):
-    """The hall configuration is invalid; ``path`` says where."""
+class ConfigError(schema.ConfigError):
+    """The hall configuration is invalid; ``problems`` says every path at fault."""
 
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-        self.message = message
+    user_message = "大厅配置有误，请按提示修改"
 
 
+#: An id that may become part of an MQTT topic (the contract's ``id``).
+Id = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Positive = Annotated[int, Field(strict=True, gt=0)]
+AtLeastOne = Annotated[int, Field(strict=True, ge=1)]
+NonNegative = Annotated[int, Field(strict=True, ge=0)]
+Minutes = Annotated[float, Field(strict=True, gt=0)]
+Seconds = Annotated[float, Field(strict=True, ge=0)]
+Weekday = Annotated[int, Field(strict=True, ge=1, le=7)]  # ISO: Monday = 1 ... Sunday = 7
+
+ItemKind = Literal["即办件", "承诺件"]  # on the spot, or within a promised time
+WindowKind = Literal["comprehensive", "specialised"]  # 综合窗口, 专窗
+Role = Literal["kiosk", "caller", "display", "board", "evaluator", "engine", "monitor"]
+PolicyStep = Literal["green", "appointment", "longest_wait"]
+QueuePreference = Literal["longest_wait", "queue_order"]
+
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+WINDOW_ROLES = ("caller", "evaluator")  # a device that must name its window
+
+
+@schema.schema
 @dataclass(frozen=True)
 class Queue:
-    id: str
-    name: str
-    prefix: str
-    first_number: int = 1
-    last_number: int = 999
-    daily_cap: int | None = None
-    avg_service_min: float = 8.0
-    name_en: str = ""
+    id: Id
+    name: Name
+    prefix: Annotated[str, Field(strict=True, pattern=r"^[A-Z0-9]{1,4}$")]  # A -> A001
+    first_number: AtLeastOne = 1
+    last_number: Annotated[int, Field(strict=True, ge=1, le=99999)] = 999
+    daily_cap: Positive | None = None
+    avg_service_min: Minutes = 8.0
+    name_en: Text = ""
 
 
+@schema.schema
 @dataclass(frozen=True)
 class Item:
     """A service item (事项) with its guide for 一次性告知."""
 
-    id: str
-    name: str
-    queue: str
-    department: str = ""
-    kind: str = "即办件"  # 即办件 (on the spot) or 承诺件 (promised time)
-    requires_id: bool = False
-    legal_days: int | None = None
-    promised_days: int | None = None
-    fee: str = "不收费"
-    materials: tuple[str, ...] = ()
-    location: str = ""
-    legal_basis: str = ""
-    name_en: str = ""
+    id: Id
+    name: Name
+    queue: Id
+    department: Text = ""
+    kind: ItemKind = "即办件"
+    requires_id: Bool = False
+    legal_days: NonNegative | None = None  # 法定时限 (working days)
+    promised_days: NonNegative | None = None  # 承诺时限: at most the legal one
+    fee: Text = "不收费"
+    materials: tuple[Name, ...] = ()
+    location: Text = ""
+    legal_basis: Text = ""
+    name_en: Text = ""
 
 
+@schema.schema
 @dataclass(frozen=True)
 class Window:
-    id: str
-    name: str
-    queues: tuple[str, ...]
-    department: str = ""
-    kind: str = "comprehensive"  # comprehensive (综合窗口) or specialised (专窗)
+    id: Id
+    name: Name
+    queues: Annotated[tuple[Id, ...], Field(min_length=1)]
+    department: Text = ""
+    kind: WindowKind = "comprehensive"
 
 
+@schema.schema
 @dataclass(frozen=True)
 class Staff:
-    id: str
-    name: str
-    staff_no: str
-    department: str = ""
-    photo: str = ""
-    phone: str = ""
+    """A clerk of the hall (the center sends the staff list with the hall config).
+
+    Credentials a clerk logs in with belong here, as fields like the others, so
+    they are checked with the rest of the hall config.
+    """
+
+    id: Id
+    name: Name
+    staff_no: Name  # 工号
+    department: Text = ""
+    photo: Text = ""
+    phone: Text = ""
 
 
+@schema.schema
 @dataclass(frozen=True)
 class Device:
     """A device allowed on the hall plane and what it may command."""
 
-    id: str
-    role: str  # kiosk, caller, display, board, evaluator, engine, monitor
-    window: str | None = None
+    id: Id
+    role: Role
+    window: Id | None = None
 
 
+class Extended(NamedTuple):
+    """延时服务: an extra session on one day (``{date, start, end}`` in the file)."""
+
+    date: Day
+    start: ClockTime
+    end: ClockTime
+
+
+Session = tuple[ClockTime, ClockTime]  # ["09:00", "12:00"]
+
+
+@schema.schema
 @dataclass(frozen=True)
 class Hours:
-    weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekday numbers, Monday = 1
-    sessions: tuple[tuple[time, time], ...] = ((time(9), time(12)), (time(13), time(17)))
-    stop_issuing_before_close_min: int = 15
-    holidays: frozenset[date] = frozenset()
-    extra_workdays: frozenset[date] = frozenset()  # 调休: weekend days that are worked
-    extended: tuple[tuple[date, time, time], ...] = ()  # 延时服务
+    weekdays: tuple[Weekday, ...] = (1, 2, 3, 4, 5)
+    sessions: tuple[Session, ...] = ((time(9), time(12)), (time(13), time(17)))
+    stop_issuing_before_close_min: NonNegative = 15
+    holidays: frozenset[Day] = frozenset()
+    extra_workdays: frozenset[Day] = frozenset()  # 调休: weekend days that are worked
+    extended: tuple[Extended, ...] = ()  # 延时服务
 
 
+@schema.schema
 @dataclass(frozen=True)
 class Policy:
-    order: tuple[str, ...] = ("green", "appointment", "longest_wait")
-    max_priority_in_row: int = 3  # then one normal ticket, so normal never starves
-    queue_preference: str = "longest_wait"  # or "queue_order": first non-empty queue of the window
-    appointment_early_min: int = 15
-    appointment_late_min: int = 15
-    recall_cooldown_s: float = 10.0
-    no_show_after_calls: int = 3
-    late_requeue_position: int = 3  # a late no-show returns as the Nth waiting
-    on_the_spot_limit_min: int = 30  # 即办件 must finish within this
+    order: tuple[PolicyStep, ...] = ("green", "appointment", "longest_wait")
+    max_priority_in_row: AtLeastOne = 3  # then one normal ticket, so normal never starves
+    queue_preference: QueuePreference = "longest_wait"  # or the window's first non-empty queue
+    appointment_early_min: NonNegative = 15
+    appointment_late_min: NonNegative = 15
+    recall_cooldown_s: Seconds = 10.0
+    no_show_after_calls: AtLeastOne = 3
+    late_requeue_position: AtLeastOne = 3  # a late no-show returns as the Nth waiting
+    on_the_spot_limit_min: AtLeastOne = 30  # 即办件 must finish within this
 
 
+@schema.schema
 @dataclass(frozen=True)
 class Limits:
-    per_person_active_per_queue: int = 1
-    per_person_daily: int = 5
-    id_required_for_all: bool = False
+    per_person_active_per_queue: AtLeastOne = 1
+    per_person_daily: AtLeastOne = 5
+    id_required_for_all: Bool = False
+
+
+@schema.schema
+@dataclass(frozen=True)
+class HallHeader:
+    id: Id
+    name: Name
+
+
+@schema.schema
+@dataclass(frozen=True)
+class HallDocument:
+    """The hall config as written in the file (``hall: {id, name}`` on top)."""
+
+    hall: HallHeader
+    queues: Annotated[tuple[Queue, ...], Field(min_length=1)]
+    items: tuple[Item, ...]
+    windows: Annotated[tuple[Window, ...], Field(min_length=1)]
+    staff: tuple[Staff, ...] = ()
+    devices: tuple[Device, ...] = ()
+    hours: Section[Hours] = field(default_factory=Hours)
+    policy: Section[Policy] = field(default_factory=Policy)
+    limits: Section[Limits] = field(default_factory=Limits)
+    notices: tuple[Name, ...] = ()
+    version: AtLeastOne = 1
 
 
 @dataclass(frozen=True)
@@ -157,277 +244,143 @@ class HallConfig:
         return tuple(i for i in self.items if i.queue == queue_id)
 
 
+# --------------------------------------------------------------------------- rules
+
+
+def _unique(section: str, key: str, values: Iterable[str]) -> Iterator[Problem]:
+    first: dict[str, int] = {}
+    for n, value in enumerate(values):
+        if value in first:
+            yield Problem(
+                f"{section}[{n}].{key}",
+                f"duplicate {key} {value!r} (also {section}[{first[value]}])",
+            )
+        else:
+            first[value] = n
+
+
+def _reference(path: str, what: str, value: str, known: Iterable[str]) -> Iterator[Problem]:
+    known = list(known)
+    if value not in known:
+        yield Problem(path, f"no {what} {value!r}", schema.did_you_mean(value, known))
+
+
+def _cross_references(doc: HallDocument) -> Iterator[Problem]:
+    """No id twice; every queue, window and range that one entry names exists."""
+    yield from _unique("queues", "id", (q.id for q in doc.queues))
+    yield from _unique("queues", "prefix", (q.prefix for q in doc.queues))
+    yield from _unique("items", "id", (i.id for i in doc.items))
+    yield from _unique("windows", "id", (w.id for w in doc.windows))
+    yield from _unique("staff", "id", (s.id for s in doc.staff))
+    yield from _unique("staff", "staff_no", (s.staff_no for s in doc.staff))
+    yield from _unique("devices", "id", (d.id for d in doc.devices))
+    queue_ids = [q.id for q in doc.queues]
+    window_ids = [w.id for w in doc.windows]
+    for n, q in enumerate(doc.queues):
+        if q.first_number > q.last_number:
+            yield Problem(
+                f"queues[{n}].first_number",
+                f"the numbers run from first_number to last_number ({q.last_number}); "
+                f"got {q.first_number}",
+            )
+    for n, it in enumerate(doc.items):
+        yield from _reference(f"items[{n}].queue", "queue", it.queue, queue_ids)
+        if (
+            it.legal_days is not None
+            and it.promised_days is not None
+            and it.promised_days > it.legal_days
+        ):
+            yield Problem(
+                f"items[{n}].promised_days",
+                f"the promised time ({it.promised_days} days) is longer than the legal "
+                f"time limit ({it.legal_days} days)",
+            )
+    for n, w in enumerate(doc.windows):
+        for k, queue_id in enumerate(w.queues):
+            yield from _reference(f"windows[{n}].queues[{k}]", "queue", queue_id, queue_ids)
+        for k, dup in enumerate(w.queues):
+            if dup in w.queues[:k]:
+                yield Problem(f"windows[{n}].queues[{k}]", f"queue {dup!r} is listed twice")
+    for n, d in enumerate(doc.devices):
+        if d.window is not None:
+            yield from _reference(f"devices[{n}].window", "window", d.window, window_ids)
+        elif d.role in WINDOW_ROLES:
+            yield Problem(f"devices[{n}].window", f"missing: a {d.role} belongs to a window")
+    for n, (start, end) in enumerate(doc.hours.sessions):
+        if end <= start:
+            yield Problem(f"hours.sessions[{n}]", "a session must end after it starts")
+    for n, e in enumerate(doc.hours.extended):
+        if e.end <= e.start:
+            yield Problem(f"hours.extended[{n}]", "a session must end after it starts")
+    both = doc.hours.holidays & doc.hours.extra_workdays
+    for day in sorted(both):
+        yield Problem("hours.extra_workdays", f"{day} is also a holiday")
+
+
 # --------------------------------------------------------------------------- parsing
 
 
-def _check_keys(path: str, data: dict[str, Any], allowed: set[str], required: set[str]) -> None:
-    for key in data:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{path}.{key}" if path else key, f"unknown key{hint}")
-    for key in required:
-        if key not in data:
-            raise ConfigError(path, f"missing required key '{key}'")
-
-
-def _dataclass_from(
-    cls: type, path: str, data: Any, *, required: set[str], **overrides: Any
-) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(path, f"expected a mapping, got {type(data).__name__}")
-    names = {f.name for f in fields(cls)}
-    _check_keys(path, data, names, required)
-    kwargs: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name in overrides:
-            kwargs[f.name] = overrides[f.name]
-        elif f.name in data:
-            value = data[f.name]
-            if isinstance(value, list):
-                value = tuple(value)
-            kwargs[f.name] = value
-    try:
-        obj = cls(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(path, str(exc)) from exc
-    _check_types(path, obj)
-    return obj
-
-
-_SIMPLE: dict[str, type | tuple[type, ...]] = {
-    "str": str,
-    "int": int,
-    "float": (int, float),
-    "bool": bool,
-}
-
-
-def _check_types(path: str, obj: Any) -> None:
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        type_name = str(f.type)
-        if type_name in _SIMPLE and not isinstance(value, _SIMPLE[type_name]):
-            raise ConfigError(f"{path}.{f.name}", f"expected {type_name}, got {value!r}")
-        if type_name == "int" and isinstance(value, bool):
-            raise ConfigError(f"{path}.{f.name}", f"expected int, got {value!r}")
-        if type_name.startswith("tuple[str") and not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{path}.{f.name}", "expected a list of strings")
-
-
-def _parse_time(path: str, value: Any) -> time:
-    try:
-        return time.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ConfigError(path, f"expected a time like 09:00, got {value!r}") from exc
-
-
-def _parse_date(path: str, value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ConfigError(path, f"expected a date like 2026-10-01, got {value!r}") from exc
-
-
-def _parse_hours(data: Any) -> Hours:
-    path = "hours"
-    if not isinstance(data, dict):
-        raise ConfigError(path, "expected a mapping")
-    _check_keys(
-        path,
-        data,
-        {
-            "weekdays",
-            "sessions",
-            "stop_issuing_before_close_min",
-            "holidays",
-            "extra_workdays",
-            "extended",
-        },
-        set(),
-    )
-    sessions = []
-    for i, s in enumerate(data.get("sessions", [["09:00", "12:00"], ["13:00", "17:00"]])):
-        start = _parse_time(f"{path}.sessions[{i}]", s[0])
-        end = _parse_time(f"{path}.sessions[{i}]", s[1])
-        if end <= start:
-            raise ConfigError(f"{path}.sessions[{i}]", "a session must end after it starts")
-        sessions.append((start, end))
-    extended = []
-    for i, e in enumerate(data.get("extended", [])):
-        p = f"{path}.extended[{i}]"
-        if not isinstance(e, dict):
-            raise ConfigError(p, "expected {date, start, end}")
-        extended.append(
-            (
-                _parse_date(p, e.get("date")),
-                _parse_time(p, e.get("start")),
-                _parse_time(p, e.get("end")),
-            )
-        )
-    weekdays = tuple(data.get("weekdays", (1, 2, 3, 4, 5)))
-    if not all(isinstance(d, int) and 1 <= d <= 7 for d in weekdays):
-        raise ConfigError(f"{path}.weekdays", "expected ISO weekday numbers 1 (Monday) to 7")
-    stop = data.get("stop_issuing_before_close_min", 15)
-    if not isinstance(stop, int) or stop < 0:
-        raise ConfigError(f"{path}.stop_issuing_before_close_min", "expected minutes >= 0")
-    return Hours(
-        weekdays=weekdays,
-        sessions=tuple(sessions),
-        stop_issuing_before_close_min=stop,
-        holidays=frozenset(_parse_date(f"{path}.holidays", d) for d in data.get("holidays", [])),
-        extra_workdays=frozenset(
-            _parse_date(f"{path}.extra_workdays", d) for d in data.get("extra_workdays", [])
-        ),
-        extended=tuple(extended),
-    )
-
-
-def parse_hall_config(data: Any) -> HallConfig:
+def parse_hall_config(data: Any, *, source: str = "") -> HallConfig:
     """Validate plain data and build a :class:`HallConfig`, or raise :class:`ConfigError`."""
     if not isinstance(data, dict):
-        raise ConfigError("", "the hall config must be a mapping")
-    _check_keys(
-        "",
-        data,
-        {
-            "hall",
-            "queues",
-            "items",
-            "windows",
-            "staff",
-            "devices",
-            "hours",
-            "policy",
-            "limits",
-            "notices",
-            "version",
-        },
-        {"hall", "queues", "items", "windows"},
-    )
-    hall = data["hall"]
-    if not isinstance(hall, dict) or not hall.get("id") or not hall.get("name"):
-        raise ConfigError("hall", "needs 'id' and 'name'")
-    _check_keys("hall", hall, {"id", "name"}, {"id", "name"})
-
-    queues = tuple(
-        _dataclass_from(Queue, f"queues[{i}]", q, required={"id", "name", "prefix"})
-        for i, q in enumerate(data["queues"])
-    )
-    items = tuple(
-        _dataclass_from(Item, f"items[{i}]", it, required={"id", "name", "queue"})
-        for i, it in enumerate(data["items"])
-    )
-    windows = tuple(
-        _dataclass_from(Window, f"windows[{i}]", w, required={"id", "name", "queues"})
-        for i, w in enumerate(data["windows"])
-    )
-    staff = tuple(
-        _dataclass_from(Staff, f"staff[{i}]", s, required={"id", "name", "staff_no"})
-        for i, s in enumerate(data.get("staff", []))
-    )
-    devices = tuple(
-        _dataclass_from(Device, f"devices[{i}]", d, required={"id", "role"})
-        for i, d in enumerate(data.get("devices", []))
-    )
-    policy = _dataclass_from(Policy, "policy", data.get("policy", {}), required=set())
-    limits = _dataclass_from(Limits, "limits", data.get("limits", {}), required=set())
-    hours = _parse_hours(data.get("hours", {}))
-    notices = data.get("notices", [])
-    if not isinstance(notices, list) or not all(isinstance(n, str) for n in notices):
-        raise ConfigError("notices", "expected a list of strings")
-    version = data.get("version", 1)
-    if not isinstance(version, int):
-        raise ConfigError("version", "expected an integer")
-
-    cfg = HallConfig(
-        hall_id=str(hall["id"]),
-        hall_name=str(hall["name"]),
-        queues=queues,
-        items=items,
-        windows=windows,
-        staff=staff,
-        devices=devices,
-        hours=hours,
-        policy=policy,
-        limits=limits,
-        notices=tuple(notices),
-        version=version,
-    )
-    _cross_check(cfg)
-    return cfg
-
-
-def _unique(path: str, ids: list[str]) -> None:
-    seen: set[str] = set()
-    for i in ids:
-        if i in seen:
-            raise ConfigError(path, f"duplicate id '{i}'")
-        seen.add(i)
-
-
-def _cross_check(cfg: HallConfig) -> None:
-    _unique("queues", [q.id for q in cfg.queues])
-    _unique("queues (prefix)", [q.prefix for q in cfg.queues])
-    _unique("items", [i.id for i in cfg.items])
-    _unique("windows", [w.id for w in cfg.windows])
-    _unique("staff", [s.id for s in cfg.staff])
-    _unique("devices", [d.id for d in cfg.devices])
-    queue_ids = {q.id for q in cfg.queues}
-    for n, q in enumerate(cfg.queues):
-        if not (0 < q.first_number <= q.last_number):
-            raise ConfigError(f"queues[{n}]", "number range must satisfy 0 < first <= last")
-        if not q.prefix.isalnum():
-            raise ConfigError(f"queues[{n}].prefix", "a prefix is letters or digits, like A")
-    for n, it in enumerate(cfg.items):
-        if it.queue not in queue_ids:
-            raise ConfigError(f"items[{n}].queue", f"no queue '{it.queue}'")
-        if it.kind not in ("即办件", "承诺件"):
-            raise ConfigError(f"items[{n}].kind", "expected 即办件 or 承诺件")
-    for n, w in enumerate(cfg.windows):
-        if not w.queues:
-            raise ConfigError(f"windows[{n}].queues", "a window serves at least one queue")
-        for queue_id in w.queues:
-            if queue_id not in queue_ids:
-                raise ConfigError(f"windows[{n}].queues", f"no queue '{queue_id}'")
-        if w.kind not in ("comprehensive", "specialised"):
-            raise ConfigError(f"windows[{n}].kind", "expected comprehensive or specialised")
-    window_ids = {w.id for w in cfg.windows}
-    roles = {"kiosk", "caller", "display", "board", "evaluator", "engine", "monitor"}
-    for n, d in enumerate(cfg.devices):
-        if d.role not in roles:
-            raise ConfigError(f"devices[{n}].role", f"expected one of {sorted(roles)}")
-        if d.role in ("caller", "evaluator") and d.window not in window_ids:
-            raise ConfigError(f"devices[{n}].window", f"no window '{d.window}'")
-    p = cfg.policy
-    for n, step in enumerate(p.order):
-        if step not in ("green", "appointment", "longest_wait"):
-            raise ConfigError(f"policy.order[{n}]", "expected green, appointment or longest_wait")
-    if p.queue_preference not in ("longest_wait", "queue_order"):
-        raise ConfigError("policy.queue_preference", "expected longest_wait or queue_order")
-    if p.max_priority_in_row < 1 or p.no_show_after_calls < 1 or p.late_requeue_position < 1:
         raise ConfigError(
-            "policy",
-            "max_priority_in_row, no_show_after_calls and late_requeue_position must be at least 1",
+            [Problem("", "the hall config must be a mapping (hall:, queues:, ...)")],
+            source=source,
         )
+    doc = schema.check(
+        HallDocument, data, source=source, rules=(_cross_references,), error=ConfigError
+    )
+    return HallConfig(
+        hall_id=doc.hall.id,
+        hall_name=doc.hall.name,
+        queues=doc.queues,
+        items=doc.items,
+        windows=doc.windows,
+        staff=doc.staff,
+        devices=doc.devices,
+        hours=doc.hours,
+        policy=doc.policy,
+        limits=doc.limits,
+        notices=doc.notices,
+        version=doc.version,
+    )
 
 
-def load_hall_config(path: str | Path) -> HallConfig:
-    """Read a YAML or JSON file and parse it."""
+def read_document(path: str | Path) -> Any:
+    """The plain data of a YAML or JSON file (``ConfigError`` when it does not parse)."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     if path.suffix in (".yaml", ".yml"):
         import yaml
 
         try:
-            data = yaml.safe_load(text)
+            return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(str(path), f"not valid YAML: {exc}") from exc
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(str(path), f"not valid JSON: {exc}") from exc
-    return parse_hall_config(data)
+            raise ConfigError([Problem("", f"not valid YAML: {exc}")], source=str(path)) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError([Problem("", f"not valid JSON: {exc}")], source=str(path)) from exc
+
+
+def load_hall_config(path: str | Path) -> HallConfig:
+    """Read a YAML or JSON file and parse it; the error names the file."""
+    return parse_hall_config(read_document(path), source=str(path))
+
+
+__all__ = [
+    "ConfigError",
+    "Device",
+    "Extended",
+    "HallConfig",
+    "HallDocument",
+    "Hours",
+    "Item",
+    "Limits",
+    "Policy",
+    "Queue",
+    "Staff",
+    "Window",
+    "load_hall_config",
+    "parse_hall_config",
+]

@@ -1097,6 +1097,7 @@ class QueueEngine:
                 if service is not None and r["status"] == "done":
                     g["service"].append(service)
             if r["item_id"] and service is not None and service > limit_s:
+                kind: str
                 try:
                     kind = self.config.item(r["item_id"]).kind
                 except KeyError:
