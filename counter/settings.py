@@ -2,7 +2,8 @@
 
 Every counter device of a hall reads the same file (``--settings`` or
 ``HALL_COUNTER_SETTINGS``); without one the defaults below apply.  Unknown
-keys are refused with the key that was probably meant, like the hall config.
+keys are refused with the key that was probably meant, like the hall config
+(one mechanism: :mod:`hall.core.schema`), and every problem is reported at once.
 
 Example::
 
@@ -15,12 +16,13 @@ Example::
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from drivers.keys import (
     CALLER_ACTIONS,
@@ -31,27 +33,30 @@ from drivers.keys import (
     KeyMapError,
     keymap_from_config,
 )
+from hall.core import schema
+from hall.core.schema import Bool, Name, Problem, Section, Text
 
 SPEAKERS = ("board", "display", "none")
 LAYOUTS = ("auto", "tv", "led")
 STAFF_STATUSES = ("在岗", "暂离", "外出", "学习", "休假")
 
 
-class SettingsError(ValueError):
-    """The counter settings file is wrong; ``path`` says where."""
+class SettingsError(schema.ConfigError):
+    """The counter settings file is wrong; ``problems`` (and ``path``, the first) say where."""
 
     user_message = "窗口设备配置有误，请联系技术人员"
 
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
+
+Seconds = Annotated[float, Field(strict=True, ge=0)]
+Reason = Annotated[str, Field(strict=True, min_length=1, max_length=40)]
 
 
+@schema.schema
 @dataclass(frozen=True)
 class EvaluatorSettings:
-    ask_reasons: bool = True  # on 不满意 / 非常不满意, ask why (touch screen)
-    ask_contact: bool = True  # and a phone number for 回访
-    reasons: tuple[str, ...] = (
+    ask_reasons: Bool = True  # on 不满意 / 非常不满意, ask why (touch screen)
+    ask_contact: Bool = True  # and a phone number for 回访
+    reasons: tuple[Name, ...] = (
         "等候时间太长",
         "办事效率低",
         "服务态度不好",
@@ -60,31 +65,35 @@ class EvaluatorSettings:
         "系统故障",
         "其他",
     )
-    prompt_timeout_s: float = 30.0  # then "unrated" is recorded (no default rating)
-    reasons_timeout_s: float = 60.0  # then the chosen level is kept without reasons
-    thanks_s: float = 3.0
-    stale_after_s: float = 120.0  # a finish older than this (at start-up) is not prompted
+    prompt_timeout_s: Seconds = 30.0  # then "unrated" is recorded (no default rating)
+    reasons_timeout_s: Seconds = 60.0  # then the chosen level is kept without reasons
+    thanks_s: Seconds = 3.0
+    stale_after_s: Seconds = 120.0  # a finish older than this (at start-up) is not prompted
 
 
+@schema.schema
 @dataclass(frozen=True)
 class DisplaySettings:
-    layout: str = "auto"  # auto: LED strip when the screen is wider than 4:1
-    flash_s: float = 5.0  # the called number flashes this long
-    photo_dir: str = ""  # where staff photos (hall config staff[].photo) live
+    layout: Literal["auto", "tv", "led"] = "auto"  # auto: LED strip when wider than 4:1
+    flash_s: Seconds = 5.0  # the called number flashes this long
+    photo_dir: Text = ""  # where staff photos (hall config staff[].photo) live
 
 
+@schema.schema
 @dataclass(frozen=True)
 class VoiceSettings:
-    speaker: str = "board"  # which device says the calls: board, display (each window's) or none
-    pack: str = ""  # voice pack folder; "" = assets/voice/default
-    times: int = 1  # how often the phrase is said per call
-    evaluator_prompts: bool = True  # the evaluator says 请对本次服务进行评价 / 谢谢您的评价
+    # which device says the calls: board, display (each window's) or none
+    speaker: Literal["board", "display", "none"] = "board"
+    pack: Text = ""  # voice pack folder; "" = assets/voice/default
+    times: Annotated[int, Field(strict=True, ge=1)] = 1  # how often the phrase is said per call
+    evaluator_prompts: Bool = True  # the evaluator says 请对本次服务进行评价 / 谢谢您的评价
 
 
+@schema.schema
 @dataclass(frozen=True)
 class BoardSettings:
-    notice_s: float = 8.0  # each notice shows this long
-    windows_shown: int = 12  # 去向牌 strip: at most this many windows
+    notice_s: Seconds = 8.0  # each notice shows this long
+    windows_shown: Annotated[int, Field(strict=True, ge=0)] = 12  # 去向牌: at most this many
 
 
 @dataclass(frozen=True)
@@ -99,100 +108,68 @@ class CounterSettings:
     board: BoardSettings = field(default_factory=BoardSettings)
 
 
-def _check_keys(path: str, data: Mapping[str, Any], allowed: list[str]) -> None:
-    for key in data:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise SettingsError(f"{path}.{key}" if path else str(key), f"unknown key{hint}")
+@schema.schema
+@dataclass(frozen=True)
+class KeysSection:
+    """Key maps (see :func:`drivers.keys.keymap_from_config`), checked by the keys driver."""
+
+    caller: dict[Any, Any] | None = None
+    evaluator: dict[Any, Any] | None = None
 
 
-def _section(cls: type, path: str, data: Any) -> Any:
-    if data is None:
-        return cls()
-    if not isinstance(data, Mapping):
-        raise SettingsError(path, "expected a mapping")
-    names = [f.name for f in fields(cls)]
-    _check_keys(path, data, names)
-    obj = cls()
-    for f in fields(cls):
-        if f.name not in data:
-            continue
-        default, value = getattr(obj, f.name), data[f.name]
-        if isinstance(default, tuple):
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                raise SettingsError(f"{path}.{f.name}", "expected a list of texts")
-            value = tuple(value)
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise SettingsError(f"{path}.{f.name}", f"expected true or false, got {value!r}")
-        elif isinstance(default, (int, float)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise SettingsError(f"{path}.{f.name}", f"expected a number >= 0, got {value!r}")
-            value = type(default)(value)
-        elif not isinstance(value, str):
-            raise SettingsError(f"{path}.{f.name}", f"expected a text, got {value!r}")
-        obj = replace(obj, **{f.name: value})
-    return obj
+@schema.schema
+@dataclass(frozen=True)
+class CounterSettingsFile:
+    """The file: the settings, with the key maps under ``keys:``."""
+
+    pause_reasons: Annotated[tuple[Reason, ...], Field(min_length=1)] = (
+        CounterSettings.pause_reasons
+    )
+    keypad_pause_reason: Name = CounterSettings.keypad_pause_reason
+    keys: Section[KeysSection] = field(default_factory=KeysSection)
+    evaluator: Section[EvaluatorSettings] = field(default_factory=EvaluatorSettings)
+    display: Section[DisplaySettings] = field(default_factory=DisplaySettings)
+    voice: Section[VoiceSettings] = field(default_factory=VoiceSettings)
+    board: Section[BoardSettings] = field(default_factory=BoardSettings)
 
 
-def parse_settings(data: Any) -> CounterSettings:
+def _keymaps(doc: CounterSettingsFile) -> Iterator[Problem]:
+    for name, actions in (("caller", CALLER_ACTIONS), ("evaluator", EVALUATOR_ACTIONS)):
+        config = getattr(doc.keys, name)
+        if config is not None:
+            try:
+                keymap_from_config(config, name=name, actions=actions)
+            except KeyMapError as exc:
+                yield from (p.under(f"keys.{name}") for p in exc.problems)
+
+
+def parse_settings(data: Any, *, source: str = "") -> CounterSettings:
     if data is None:
         return CounterSettings()
     if not isinstance(data, Mapping):
-        raise SettingsError("", "the counter settings must be a mapping")
-    _check_keys(
-        "",
-        data,
-        ["pause_reasons", "keypad_pause_reason", "keys", "evaluator", "display", "voice", "board"],
+        raise SettingsError([Problem("", "the counter settings must be a mapping")], source=source)
+    doc = schema.check(
+        CounterSettingsFile, dict(data), source=source, rules=(_keymaps,), error=SettingsError
     )
-    top = _section(
-        _Top, "", {k: v for k, v in data.items() if k in ("pause_reasons", "keypad_pause_reason")}
-    )
-    keys = data.get("keys") or {}
-    if not isinstance(keys, Mapping):
-        raise SettingsError("keys", "expected a mapping with caller / evaluator")
-    _check_keys("keys", keys, ["caller", "evaluator"])
-    try:
-        caller_keys = (
-            keymap_from_config(keys["caller"], name="caller", actions=CALLER_ACTIONS)
-            if "caller" in keys
+    keys = doc.keys
+    return CounterSettings(
+        pause_reasons=doc.pause_reasons,
+        keypad_pause_reason=doc.keypad_pause_reason,
+        caller_keys=(
+            keymap_from_config(keys.caller, name="caller", actions=CALLER_ACTIONS)
+            if keys.caller is not None
             else CALLER_DEFAULT
-        )
-        evaluator_keys = (
-            keymap_from_config(keys["evaluator"], name="evaluator", actions=EVALUATOR_ACTIONS)
-            if "evaluator" in keys
+        ),
+        evaluator_keys=(
+            keymap_from_config(keys.evaluator, name="evaluator", actions=EVALUATOR_ACTIONS)
+            if keys.evaluator is not None
             else EVALUATOR_DEFAULT
-        )
-    except KeyMapError as exc:
-        raise SettingsError("keys", str(exc)) from exc
-    settings = CounterSettings(
-        pause_reasons=top.pause_reasons,
-        keypad_pause_reason=top.keypad_pause_reason,
-        caller_keys=caller_keys,
-        evaluator_keys=evaluator_keys,
-        evaluator=_section(EvaluatorSettings, "evaluator", data.get("evaluator")),
-        display=_section(DisplaySettings, "display", data.get("display")),
-        voice=_section(VoiceSettings, "voice", data.get("voice")),
-        board=_section(BoardSettings, "board", data.get("board")),
+        ),
+        evaluator=doc.evaluator,
+        display=doc.display,
+        voice=doc.voice,
+        board=doc.board,
     )
-    if settings.voice.speaker not in SPEAKERS:
-        raise SettingsError("voice.speaker", f"expected one of {', '.join(SPEAKERS)}")
-    if settings.display.layout not in LAYOUTS:
-        raise SettingsError("display.layout", f"expected one of {', '.join(LAYOUTS)}")
-    if settings.voice.times < 1:
-        raise SettingsError("voice.times", "expected at least 1")
-    if not settings.pause_reasons:
-        raise SettingsError("pause_reasons", "list at least one reason")
-    if any(len(r) > 40 for r in settings.pause_reasons):
-        raise SettingsError("pause_reasons", "a reason is at most 40 characters")
-    return settings
-
-
-@dataclass(frozen=True)
-class _Top:
-    pause_reasons: tuple[str, ...] = CounterSettings.pause_reasons
-    keypad_pause_reason: str = CounterSettings.keypad_pause_reason
 
 
 def load_settings(path: str | Path | None = None) -> CounterSettings:
@@ -205,7 +182,9 @@ def load_settings(path: str | Path | None = None) -> CounterSettings:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise SettingsError(str(path), f"cannot read: {exc.strerror}") from exc
+        raise SettingsError(
+            [Problem("", f"cannot read: {exc.strerror}")], source=str(path)
+        ) from exc
     except yaml.YAMLError as exc:
-        raise SettingsError(str(path), f"not valid YAML: {exc}") from exc
-    return parse_settings(data)
+        raise SettingsError([Problem("", f"not valid YAML: {exc}")], source=str(path)) from exc
+    return parse_settings(data, source=str(path))

@@ -3,8 +3,9 @@
 A key map binds Linux key codes (``KEY_KP1``, ``KEY_F1``, or a raw code such
 as ``79``) to action names (``call_next``, ``rate_1`` ...).  Maps come from
 configuration; the built-in defaults below only save typing.  Validation
-reports every problem at once and suggests close matches for misspelled
-key and action names, so a technician editing a config file knows what to fix.
+reports every problem at once (a :class:`hall.core.schema.ConfigError`, each
+problem under its key) and suggests close matches for misspelled key and
+action names, so a technician editing a config file knows what to fix.
 
 Built-in maps
 -------------
@@ -38,7 +39,6 @@ sees a grabbed keypad).  3, 6, 9, /, *, - are left free for the site.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +46,9 @@ from types import MappingProxyType
 from typing import Any
 
 from evdev import ecodes
+
+from hall.core import schema
+from hall.core.schema import Problem, Text
 
 #: Actions a clerk keypad can send (DOMAIN.md: the counter commands).
 CALLER_ACTIONS: tuple[str, ...] = (
@@ -103,16 +106,16 @@ _KEY_CODES: Mapping[str, int] = MappingProxyType(
 )
 
 
-class KeyMapError(ValueError):
+class KeyMapError(schema.ConfigError):
     """A key map in configuration is wrong; ``problems`` lists every entry at fault."""
 
     user_message = "按键配置有误，请联系技术人员检查配置文件"
 
-    def __init__(self, problems: Iterable[str], *, map_name: str | None = None) -> None:
+    def __init__(
+        self, problems: Iterable[Problem | str], *, map_name: str | None = None, source: str = ""
+    ) -> None:
         self.map_name = map_name
-        self.problems: tuple[str, ...] = tuple(problems)
-        lines = "; ".join(self.problems)
-        super().__init__(f"key map {map_name!r}: {lines}" if map_name else lines)
+        super().__init__(problems, source=source or (f"key map {map_name!r}" if map_name else ""))
 
 
 def key_name(code: int) -> str:
@@ -126,12 +129,9 @@ def key_name(code: int) -> str:
     return preferred[0] if preferred else names[0]
 
 
-def _suggest(word: str, choices: Iterable[str]) -> list[str]:
-    return difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
-
-
-def _did_you_mean(suggestions: list[str]) -> str:
-    return f" (did you mean {' or '.join(suggestions)}?)" if suggestions else ""
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Up to three names, unquoted: key and action names are identifiers."""
+    return schema.did_you_mean(word, choices, n=3, quote=False)
 
 
 def key_code(key: str | int) -> int:
@@ -169,8 +169,7 @@ def key_code(key: str | int) -> int:
             return _KEY_CODES[candidate]
     if not upper.startswith(("KEY_", "BTN_")):
         upper = "KEY_" + upper
-    suggestions = _suggest(upper, _KEY_CODES)
-    raise KeyMapError([f"unknown key name {key!r}{_did_you_mean(suggestions)}"])
+    raise KeyMapError([Problem("", f"unknown key name {key!r}", _did_you_mean(upper, _KEY_CODES))])
 
 
 @dataclass(frozen=True)
@@ -218,19 +217,23 @@ class KeyMap:
             raise KeyMapError(
                 [f"expected a mapping of key -> action, got {config!r}"], map_name=name
             )
-        problems: list[str] = []
+        problems: list[Problem] = []
         bindings: dict[int, str] = dict(base.bindings) if base else {}
         seen: dict[int, Any] = {}
         for key, action in config.items():
+            where = str(key)
             try:
                 code = key_code(key)
             except KeyMapError as exc:
-                problems.extend(exc.problems)
+                problems.extend(p.under(where) for p in exc.problems)
                 continue
             if code in seen:
                 problems.append(
-                    f"key {key!r} is the same key as {seen[code]!r} ({key_name(code)}); "
-                    "bind each key once"
+                    Problem(
+                        where,
+                        f"key {key!r} is the same key as {seen[code]!r} ({key_name(code)}); "
+                        "bind each key once",
+                    )
                 )
                 continue
             seen[code] = key
@@ -239,12 +242,12 @@ class KeyMap:
                 continue
             if not isinstance(action, str) or not _ACTION_RE.match(action):
                 problems.append(
-                    f"key {key!r}: action {action!r} must be a lower-case name like 'call_next'"
+                    Problem(where, f"action {action!r} must be a lower-case name like 'call_next'")
                 )
                 continue
             if actions is not None and action not in actions:
-                hint = _did_you_mean(_suggest(action, actions))
-                problems.append(f"key {key!r}: unknown action {action!r}{hint}")
+                hint = _did_you_mean(action, actions)
+                problems.append(Problem(where, f"unknown action {action!r}", hint))
                 continue
             bindings[code] = action
         if problems:
@@ -305,6 +308,16 @@ def rating_level(action: str) -> int | None:
     return None
 
 
+@schema.schema
+@dataclass(frozen=True)
+class ExtendingMap:
+    """A map written as a built-in map plus changes: ``{base, keys, name}``."""
+
+    base: Text | None = None  # a built-in map: caller, evaluator
+    keys: dict[Any, Any] | None = None  # key -> action; an empty action removes the key
+    name: Text | None = None
+
+
 def keymap_from_config(
     config: Mapping[str, Any], *, name: str = "custom", actions: Collection[str] | None = None
 ) -> KeyMap:
@@ -316,20 +329,22 @@ def keymap_from_config(
       action vocabulary is used for validation unless ``actions`` is given.
     """
     if isinstance(config, Mapping) and ("base" in config or "keys" in config):
-        extra = sorted(set(config) - {"base", "keys", "name"})
-        if extra:
-            raise KeyMapError(
-                [f"unexpected entries {extra}; expected base, keys, name"], map_name=name
-            )
-        name = str(config.get("name", name))
+        spec = schema.check(
+            ExtendingMap, dict(config), source=f"key map {name!r}", error=KeyMapError
+        )
+        name = spec.name or name
         base: KeyMap | None = None
-        base_name = config.get("base")
-        if base_name is not None:
-            if base_name not in BUILTIN_MAPS:
-                hint = _did_you_mean(_suggest(str(base_name), BUILTIN_MAPS))
-                raise KeyMapError([f"unknown base map {base_name!r}{hint}"], map_name=name)
-            base, base_actions = BUILTIN_MAPS[base_name]
+        if spec.base is not None:
+            if spec.base not in BUILTIN_MAPS:
+                hint = _did_you_mean(spec.base, BUILTIN_MAPS)
+                raise KeyMapError(
+                    [Problem("base", f"unknown base map {spec.base!r}", hint)], map_name=name
+                )
+            base, base_actions = BUILTIN_MAPS[spec.base]
             if actions is None:
                 actions = base_actions
-        return KeyMap.from_config(config.get("keys") or {}, name=name, actions=actions, base=base)
+        try:
+            return KeyMap.from_config(spec.keys or {}, name=name, actions=actions, base=base)
+        except KeyMapError as exc:
+            raise KeyMapError([p.under("keys") for p in exc.problems], map_name=name) from None
     return KeyMap.from_config(config, name=name, actions=actions)

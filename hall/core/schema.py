@@ -35,6 +35,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BeforeValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 from pydantic import with_config as _with_config
+from typing_extensions import TypedDict, is_typeddict
 
 __all__ = [
     "Bool",
@@ -51,6 +52,7 @@ __all__ = [
     "Text",
     "check",
     "did_you_mean",
+    "overrides_of",
     "path_of",
     "schema",
     "suggest",
@@ -116,6 +118,22 @@ Section = Annotated[T, BeforeValidator(_empty_section)]
 def schema(cls: type[T]) -> type[T]:
     """Mark a (frozen) dataclass as a config schema: unknown keys are refused."""
     return _with_config(ConfigDict(extra="forbid"))(cls)
+
+
+def overrides_of(
+    cls: type[Any], *, drop: Iterable[str] = (), extra: Mapping[str, Any] | None = None
+) -> type[Any]:
+    """A schema for a file that sets *some* fields of ``cls`` over a base (its defaults or
+    another object): a mapping of any of those fields, each checked as declared, minus
+    ``drop`` (fields no file sets), plus ``extra`` keys (name -> type) only files have."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    dropped = set(drop)
+    keys = {
+        f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init and f.name not in dropped
+    }
+    keys.update(extra or {})
+    shape = TypedDict(f"{cls.__name__}File", keys, total=False)  # type: ignore[misc]
+    return _with_config(ConfigDict(extra="forbid"))(shape)
 
 
 # --------------------------------------------------------------------------- problems
@@ -374,6 +392,8 @@ def _fields(tp: Any) -> dict[str, Any] | None:
         hints = typing.get_type_hints(tp, include_extras=True)
     except Exception:  # a type that cannot be resolved: no suggestions, still checked
         return None
+    if is_typeddict(tp):
+        return dict(hints)
     if dataclasses.is_dataclass(tp):
         return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(tp) if f.init}
     if hasattr(tp, "model_fields"):

@@ -45,8 +45,12 @@ def test_a_hall_file_sets_reasons_keys_and_speaker(tmp_path):
         ({"pause_reason": ["x"]}, "pause_reason", "did you mean 'pause_reasons'"),
         ({"voice": {"speaker": "kiosk"}}, "voice.speaker", "board, display, none"),
         ({"evaluator": {"prompt_timeout_s": "soon"}}, "evaluator.prompt_timeout_s", "number"),
-        ({"keys": {"caller": {"KEY_KP1": "call_nxt"}}}, "keys", "did you mean call_next"),
-        ({"display": {"layuot": "tv"}}, "display.layuot", "did you mean 'layout'"),
+        (
+            {"keys": {"caller": {"KEY_KP1": "call_nxt"}}},
+            "keys.caller.KEY_KP1",
+            "did you mean call_next",
+        ),
+        ({"display": {"layuot": "tv"}}, "display.layuot", "did you mean 'display.layout'"),
     ],
 )
 def test_mistakes_name_the_key_and_the_fix(data, where, says):
