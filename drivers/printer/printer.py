@@ -19,13 +19,15 @@ print from the UI never interleave on the wire.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
+
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from drivers.printer.errors import (
     PAPER_NEAR_END,
@@ -48,6 +50,7 @@ from drivers.printer.transport import (
     Transport,
     UsbTransport,
 )
+from hall.core import schema
 
 log = logging.getLogger(__name__)
 
@@ -200,26 +203,63 @@ class TicketPrinter:
 
 
 # -- construction from a config string -------------------------------------------
-_PARAMS = {
-    "profile",
-    "baud",
-    "charset",
-    "cut",
-    "qr",
-    "rtscts",
-    "status",
-    "timeout",
-    "in_ep",
-    "out_ep",
-}
-
-
-def _flag(value: str, key: str) -> bool:
-    if value.lower() in ("1", "true", "yes", "on"):
+def _yes_no(value: Any) -> bool:
+    text = str(value).lower()
+    if text in ("1", "true", "yes", "on"):
         return True
-    if value.lower() in ("0", "false", "no", "off"):
+    if text in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"printer spec: {key}={value!r} is not a yes/no value")
+    raise ValueError(f"expected a yes/no value, got {value!r}")
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise ValueError(f"expected a whole number, got {value!r}")
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"expected seconds, like 1.5, got {value!r}") from None
+
+
+def _hex(value: Any) -> int:
+    try:
+        return int(str(value), 16)
+    except ValueError:
+        raise ValueError(f"expected a hex number like 82, got {value!r}") from None
+
+
+def _profile(name: str) -> str:
+    if name not in PROFILES:
+        hint = schema.did_you_mean(name, PROFILES)
+        raise ValueError(
+            f"unknown printer profile {name!r}; known: {', '.join(PROFILES)}"
+            + (f" ({hint})" if hint else "")
+        )
+    return name
+
+
+YesNo = Annotated[bool, BeforeValidator(_yes_no)]
+
+
+@schema.schema
+@dataclass(frozen=True)
+class PrinterOptions:
+    """The query parameters of a printer spec (``serial:/dev/x?baud=9600&profile=58mm``)."""
+
+    profile: Annotated[str, AfterValidator(_profile)] = "80mm"  # paper width and cutter
+    charset: Literal["gb2312", "gbk", "gb18030"] | None = None  # the printer's Chinese font
+    cut: YesNo | None = None  # override: the printer cuts
+    qr: YesNo | None = None  # override: the printer draws QR codes itself
+    baud: Annotated[int, BeforeValidator(_whole), Field(gt=0)] = 9600  # serial
+    rtscts: YesNo = False  # serial: hardware flow control
+    status: YesNo | None = None  # no: a one-way link, no status queries
+    timeout: Annotated[float, BeforeValidator(_seconds), Field(gt=0)] | None = None  # status
+    in_ep: Annotated[int, BeforeValidator(_hex)] = 0x82  # usb endpoints, hex
+    out_ep: Annotated[int, BeforeValidator(_hex)] = 0x01
 
 
 def open_printer(spec: str, **kwargs: object) -> TicketPrinter:
@@ -241,38 +281,26 @@ def open_printer(spec: str, **kwargs: object) -> TicketPrinter:
         )
     target, _, query = rest.partition("?")
     params = dict(parse_qsl(query, keep_blank_values=True))
-    for key in params:
-        if key not in _PARAMS:
-            close = difflib.get_close_matches(key, sorted(_PARAMS), n=1)
-            hint = (
-                f" (did you mean {close[0]!r}?)"
-                if close
-                else f"; known: {', '.join(sorted(_PARAMS))}"
-            )
-            raise ValueError(f"printer spec {spec!r}: unknown parameter {key!r}{hint}")
-    profile = get_profile(params.get("profile", "80mm"))
-    if "charset" in params:
-        profile = profile.with_(charset=params["charset"])
-    if "cut" in params:
-        profile = profile.with_(supports_cut=_flag(params["cut"], "cut"))
-    if "qr" in params:
-        profile = profile.with_(supports_qr=_flag(params["qr"], "qr"))
+    opts = schema.check(PrinterOptions, params, source=f"printer spec {spec!r}")
+    profile = get_profile(opts.profile)
+    if opts.charset is not None:
+        profile = profile.with_(charset=opts.charset)
+    if opts.cut is not None:
+        profile = profile.with_(supports_cut=opts.cut)
+    if opts.qr is not None:
+        profile = profile.with_(supports_qr=opts.qr)
 
     transport: Transport
     if scheme == "serial":
-        transport = SerialTransport(
-            target,
-            int(params.get("baud", 9600)),
-            rtscts=_flag(params.get("rtscts", "no"), "rtscts"),
-        )
+        transport = SerialTransport(target, opts.baud, rtscts=opts.rtscts)
     elif scheme == "usb":
         vid, _, pid = target.partition(":")
         try:
             transport = UsbTransport(
                 int(vid, 16),
                 int(pid, 16),
-                in_ep=int(params.get("in_ep", "82"), 16),
-                out_ep=int(params.get("out_ep", "01"), 16),
+                in_ep=opts.in_ep,
+                out_ep=opts.out_ep,
             )
         except ValueError:
             raise ValueError(
@@ -293,11 +321,11 @@ def open_printer(spec: str, **kwargs: object) -> TicketPrinter:
         raise ValueError(f"printer spec {spec!r}: unknown link {scheme!r} (serial, usb, tcp, file)")
 
     options: dict[str, object] = dict(kwargs)
-    if "status" in params:
-        options.setdefault("query_status", _flag(params["status"], "status"))
-    if "timeout" in params:
-        options.setdefault("status_timeout", float(params["timeout"]))
+    if opts.status is not None:
+        options.setdefault("query_status", opts.status)
+    if opts.timeout is not None:
+        options.setdefault("status_timeout", opts.timeout)
     return TicketPrinter(transport, profile, **options)  # type: ignore[arg-type]
 
 
-__all__ = ["PrintReport", "PrinterError", "TicketPrinter", "open_printer"]
+__all__ = ["PrintReport", "PrinterError", "PrinterOptions", "TicketPrinter", "open_printer"]
