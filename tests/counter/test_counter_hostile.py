@@ -1,0 +1,716 @@
+"""Every window-side app survives hostile messages on every topic it subscribes to (issue #10).
+
+The window display, the hall board, the evaluator and the caller each run as
+the real widget on the real broker with the real engine.  Every input of
+``hostile.HOSTILE``, a few generated ones and contract-valid-looking payloads
+with one field wrong (built from the engine's own retained message, so an app
+that took one would show it) go onto each topic the app subscribes to, as
+MQTT 5 and MQTT 3.1.1, retained and not.  Afterwards the app shows exactly what
+it showed before (the same model and the same pixels), an app started while the
+broker holds hostile retained messages comes up, a normal change through the
+engine appears within the usual time, every rejection was counted, and the
+link neither reconnected nor logged a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from hostile import HOSTILE, RawPublisher, Recorder, hostile_json
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from pytestqt.exceptions import TimeoutError as QtTimeout
+
+from counter.board import HallBoard
+from counter.caller import CallerWindow
+from counter.display import WindowDisplay
+from counter.evaluator import EvaluatorWindow
+from counter.settings import BoardSettings, CounterSettings, DisplaySettings, EvaluatorSettings
+from hall.qt import QImage, QPushButton, Qt
+from sync import inbound, topics
+from sync.inbound import REJECTS
+
+pytestmark = pytest.mark.broker
+HALL = "demo-hall"
+WAIT = 5000  # ms: a normal change reaches a screen well within this on a loaded machine
+STORM_WAIT = 20000  # ms: the link has taken (and dropped) every hostile message
+FAST = CounterSettings(
+    display=DisplaySettings(flash_s=0.4),  # a call flashes briefly: the screen settles fast
+    board=BoardSettings(notice_s=3600),  # notices do not rotate during a test
+    evaluator=EvaluatorSettings(prompt_timeout_s=600, thanks_s=0.3),
+)
+NOW = datetime(2026, 11, 23, 9, 30, 5)  # the board's clock: the same pixels every second
+COUNTED_KINDS = (
+    "too_deep",
+    "number_too_long",
+    "non_finite",
+    "lone_surrogate",
+    "too_large",
+    "not_object",
+    "not_utf8",
+    "not_json",
+    "contract",
+)
+Payloads = list[tuple[str, bytes]]
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+def _variants(base: dict[str, Any], changes: list[tuple[str, Any]]) -> Payloads:
+    """``base`` (a valid message) with one field set to a wrong value, or dropped (``...``)."""
+    out = []
+    for field, value in changes:
+        payload = dict(base)
+        if value is ...:
+            payload.pop(field, None)
+            label = f"{field} missing"
+        else:
+            payload[field] = value
+            label = f"{field} = {json.dumps(value, ensure_ascii=False)[:30]}"
+        out.append((label, json.dumps(payload, ensure_ascii=False).encode()))
+    return out
+
+
+def wrong_state(state: dict[str, Any]) -> Payloads:
+    """The window's real state with one field of a wrong type or value."""
+    return _variants(
+        state,
+        [
+            ("waiting", "many"),
+            ("waiting", -1),
+            ("waiting", 2.5),
+            ("current", 5),
+            ("current", {"code": "Z999"}),  # no status
+            ("current", {"code": "<b>1</b>", "status": "called"}),
+            ("current", {"code": "Z999", "status": "called", "call_count": "2"}),
+            ("status", "exploded"),
+            ("status", None),
+            ("name", None),
+            ("name", 3),
+            ("clerk", ["陈静"]),
+            ("clerk", {"name": None}),
+            ("items", "住房公积金"),
+            ("waiting_codes", [1, 2]),
+            ("staff_status", "跑路"),
+            ("pause_reason", {"text": "x"}),
+            ("last_finished", "D001"),
+            ("last_finished", {"ticket_id": "forged", "code": "Z999", "finished_at": 5}),
+            ("updated_at", 20261123),
+            ("hall", None),
+            ("window", ""),
+            ("status", ...),
+            ("injected", "<script>"),
+        ],
+    )
+
+
+def wrong_board(board: dict[str, Any]) -> Payloads:
+    return _variants(
+        board,
+        [
+            ("queues", "x"),
+            ("queues", [1]),
+            ("queues", [{"id": "A", "name": "综合", "waiting": "3"}]),
+            ("queues", [{"id": "A", "name": "综合", "waiting": -5}]),
+            ("queues", [{"id": "A", "waiting": 3}]),  # no name
+            ("recent_calls", "A001"),
+            ("recent_calls", [{"code": 5, "window": "1"}]),
+            ("recent_calls", [{"code": "Z999"}]),  # no window
+            ("notices", [1, None]),
+            ("notices", "通知"),
+            ("hall_name", None),
+            ("updated_at", {}),
+            ("hall", 5),
+            ("queues", ...),
+            ("injected", True),
+        ],
+    )
+
+
+def wrong_catalog(catalog: dict[str, Any]) -> Payloads:
+    item = {"id": "fake", "name": "伪造事项", "queue": "A"}
+    return _variants(
+        catalog,
+        [
+            ("queues", "x"),
+            ("queues", [{"id": "A", "name": "综合"}]),  # no prefix
+            ("items", {}),
+            ("items", [{"id": 1, "name": "x", "queue": "A"}]),
+            ("items", [{**item, "materials": 5}]),
+            ("items", [{**item, "requires_id": "no"}]),
+            ("items", [{**item, "promised_days": "3"}]),
+            ("version", "1"),
+            ("version", None),
+            ("hall_name", None),
+            ("issuing", "yes"),
+            ("notices", [None]),
+            ("windows", "x"),
+            ("windows", [1, 2]),
+            ("windows", [{"name": "没有编号的窗口"}]),
+            ("windows", [{"id": None}]),
+            ("hours", []),
+            ("hours", {"sessions": 5}),
+            ("hours", {"sessions": [["09:00"]]}),
+            ("hours", {"weekdays": [8, 9, 10]}),
+            ("items", ...),
+            ("injected", 1),
+        ],
+    )
+
+
+CALL = {
+    "code": "Z999",
+    "window": "3",
+    "window_name": "3号窗口",
+    "recall": False,
+    "call_count": 1,
+    "at": "2026-11-23T09:30:00+08:00",
+}
+WRONG_CALLS = _variants(
+    CALL,
+    [
+        ("code", 999),
+        ("code", "<b>"),
+        ("window", 3),
+        ("window_name", None),
+        ("recall", "yes"),
+        ("call_count", "2"),
+        ("at", None),
+        ("window", ...),
+        ("injected", "x"),
+    ],
+)
+
+
+def must_reject(topic: str, raw: bytes) -> bool:
+    """Does the link drop (and count) ``raw`` on ``topic``?  An empty payload (a cleared
+    retained message) is neither an error nor a state."""
+    if not raw:
+        return False
+    try:
+        inbound.check(topic, raw)
+    except inbound.Rejected:
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- the storm
+
+
+class Storm:
+    """Two hostile devices on the hall LAN: one speaking MQTT 5, one MQTT 3.1.1."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.v5 = RawPublisher(host, port)
+        self.v311 = RawPublisher(host, port, v311=True)
+
+    def send(self, topic: str, payloads: Payloads) -> int:
+        """Every payload as v5 and v3.1.1, live and retained; returns how many a
+        subscriber must drop (each one was made to be dropped)."""
+        dropped = 0
+        for name, raw in payloads:
+            assert must_reject(topic, raw), f"{name!r} on {topic} is valid: not a hostile input"
+            for publisher in (self.v5, self.v311):
+                for retain in (False, True):
+                    publisher.publish(topic, raw, retain=retain)
+                    dropped += 1
+        return dropped
+
+    def close(self) -> None:
+        self.v5.close()
+        self.v311.close()
+
+
+@pytest.fixture
+def storm(broker: Any) -> Iterator[Storm]:
+    s = Storm(broker.host, broker.port)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def retained(broker: Any) -> Callable[[str], dict[str, Any]]:
+    """``retained(topic)``: the engine's retained message there now (decoded)."""
+
+    def get(topic: str) -> dict[str, Any]:
+        rec = Recorder(broker.host, broker.port, topic)
+        try:
+            deadline = time.monotonic() + WAIT / 1000
+            while not rec.messages and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert rec.messages, f"nothing retained on {topic}"
+            payload: dict[str, Any] = json.loads(rec.messages[-1][1])
+            return payload
+        finally:
+            rec.close()
+
+    return get
+
+
+def total() -> int:
+    """Messages dropped so far in this process (sync.inbound.REJECTS), not internal errors."""
+    return sum(n for kind, n in REJECTS.snapshot().items() if kind != "internal")
+
+
+def wait_dropped(qtbot: Any, since: int, count: int) -> str:
+    """Until the links dropped ``count`` more messages: every hostile one has been handled
+    (a dropped message never reaches the dispatcher, so nothing of it is still queued).
+    Returns what went wrong, or "": the caller checks the screen first."""
+    try:
+        qtbot.waitUntil(lambda: total() - since >= count, timeout=STORM_WAIT)
+    except QtTimeout:
+        return (
+            f"only {total() - since} of {count} hostile messages were dropped and counted "
+            f"within {STORM_WAIT / 1000:.0f}s (counts now: {REJECTS.snapshot()})"
+        )
+    return ""
+
+
+def assert_counted(before: dict[str, int], *, kinds: tuple[str, ...] = COUNTED_KINDS) -> None:
+    after = REJECTS.snapshot()
+    for kind in kinds:
+        assert after.get(kind, 0) > before.get(kind, 0), f"no {kind} rejection was counted"
+    assert after.get("internal", 0) == before.get("internal", 0), "a receive raised (internal)"
+
+
+def generated(
+    qtbot: Any,
+    storm: Storm,
+    on: list[str],
+    looks: Callable[[], Any],
+    expected: Any,
+    watch: LinkWatch,
+) -> None:
+    """A few generated payloads onto every topic in ``on``, one app reused across examples;
+    after each the app must look exactly as ``expected``."""
+
+    @settings(
+        max_examples=6,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(payload=hostile_json(), v311=st.booleans(), retain=st.booleans())
+    def example(payload: bytes, v311: bool, retain: bool) -> None:
+        assume(all(must_reject(t, payload) for t in on) or not payload)
+        since = total()
+        publisher = storm.v311 if v311 else storm.v5
+        for topic in on:
+            publisher.publish(topic, payload, retain=retain)
+        missing = wait_dropped(qtbot, since, len(on) if payload else 0)
+        assert looks() == expected, f"the app changed after {payload[:60]!r}"
+        assert watch.reached() == [], "a hostile message reached a handler"
+        assert not missing, missing
+
+    example()
+
+
+def leave_junk(storm: Storm, on: list[str]) -> None:
+    """The broker keeps a hostile retained message on every topic in ``on``."""
+    for topic in on:
+        storm.v311.publish(topic, HOSTILE[0][1], retain=True)
+
+
+# --------------------------------------------------------------------------- the link
+
+
+class LinkWatch:
+    """What a restart or a reconnect of an app's link would change, and what it hands on."""
+
+    def __init__(self, qtlink: Any) -> None:
+        self.qtlink = qtlink
+        self.network = qtlink.link._client._thread
+        self.dispatcher = qtlink.link._dispatcher
+        self.changes: list[bool] = []
+        qtlink.connection_changed.connect(self.changes.append)
+        self.messages: list[Any] = []  # what the link handed on to the app's handlers
+        qtlink._message.connect(lambda _callback, message: self.messages.append(message))
+
+    def reached(self) -> list[str]:
+        """The messages that reached a handler of the app, but for empty ones (a cleared
+        retained message): a hostile one must never."""
+        return [f"{m.topic}: {m.raw[:60]!r}" for m in self.messages if m.payload is not None]
+
+    def assert_untouched(self) -> None:
+        link = self.qtlink.link
+        assert link.alive(), "the link's network or dispatcher thread ended"
+        assert link._client._thread is self.network, "paho's network thread was restarted"
+        assert link._dispatcher is self.dispatcher, "the dispatcher thread was restarted"
+        assert link.connected.is_set(), "the link is not connected"
+        assert self.changes == [], f"the connection went down and up: {self.changes}"
+
+
+def assert_calm(caplog: Any) -> None:
+    """No ERROR and no traceback was logged, and no link lost its connection."""
+    loud = [
+        f"{r.name} {r.levelname}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.ERROR or r.exc_info
+    ]
+    assert loud == [], "\n".join(loud)
+    lost = [r.getMessage() for r in caplog.records if "lost the broker" in r.getMessage()]
+    assert lost == [], lost
+
+
+class Picture:
+    """What a person sees, compared as a person would: the same picture, whatever the
+    anti-aliasing noise of a glyph drawn twice (a few levels of one channel)."""
+
+    TOLERANCE = 48  # of 255, per channel; a changed text differs by far more
+
+    def __init__(self, widget: Any) -> None:
+        image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        self.size = (image.width(), image.height())
+        self.stride = image.bytesPerLine()
+        self.data = bytes(image.constBits())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Picture) or self.size != other.size:
+            return False
+        if self.data == other.data:
+            return True
+        s = self.stride
+        for row in range(self.size[1]):
+            a, b = self.data[row * s : (row + 1) * s], other.data[row * s : (row + 1) * s]
+            if a != b and max(abs(x - y) for x, y in zip(a, b, strict=True)) > self.TOLERANCE:
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<what the screen shows, {self.size[0]}x{self.size[1]}>"
+
+
+def click(qtbot: Any, button: QPushButton) -> None:
+    assert button.isEnabled(), f"{button.text()} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+# --------------------------------------------------------------------------- the roles
+
+
+def test_the_window_display_keeps_its_number_through_a_storm(
+    qtbot, qtlink, hall, storm, retained, caplog
+):
+    caplog.set_level(logging.INFO)
+    hall.cmd("3", {"cmd": "login", "clerk": "1003"})
+    first = hall.issue("gjj-query")
+    hall.cmd("3", {"cmd": "call_next"})
+    hall.cmd("3", {"cmd": "start"})
+
+    def display(device: str) -> WindowDisplay:
+        d = WindowDisplay(qtlink(device), "3", "tv", settings=FAST)
+        qtbot.addWidget(d)
+        d.resize(960, 540)
+        return d
+
+    d = display("display-3")
+    qtbot.waitUntil(lambda: d.model.code == first and not d.model.called, timeout=WAIT)
+    assert d.model.headline == f"{first} 号正在办理" and not d.flashing
+
+    def looks() -> tuple[Any, ...]:
+        return (d.model, d.message, d.flashing, Picture(d))
+
+    before = looks()
+    watch = LinkWatch(d.qtlink)
+    counted, since = REJECTS.snapshot(), total()
+    caplog.clear()
+    state_topic, calls_topic = topics.window_state(HALL, "3"), topics.calls(HALL)
+    n = storm.send(state_topic, HOSTILE + wrong_state(retained(state_topic)))
+    n += storm.send(calls_topic, HOSTILE + WRONG_CALLS)  # a forged call for window 3 among them
+    missing = wait_dropped(qtbot, since, n)
+    assert looks() == before, "the display changed: a hostile message reached the screen"
+    assert watch.reached() == [], "a hostile message reached a handler"
+    assert not missing, missing
+    generated(qtbot, storm, [state_topic, calls_topic], looks, before, watch)
+    assert_counted(counted)
+
+    # A display started now gets the hostile retained messages first: it still comes up.
+    leave_junk(storm, [state_topic, calls_topic])
+    since = total()
+    fresh = display("display-3b")
+    assert not wait_dropped(qtbot, since, 2), "the retained hostile messages were not dropped"
+    assert fresh.state is None and fresh.model.status == "closed"
+
+    second = hall.issue("gjj-query")
+    hall.cmd("3", {"cmd": "call_next"})
+    for shown in (d, fresh):
+        qtbot.waitUntil(
+            lambda s=shown: s.model.code == second and s.model.called and s.flashing, timeout=WAIT
+        )
+    assert d.model.headline == f"请 {second} 号到3号窗口办理"
+    watch.assert_untouched()
+    assert_calm(caplog)
+    for shown in (d, fresh):
+        shown.shutdown()
+
+
+def test_the_hall_board_keeps_its_table_through_a_storm(
+    qtbot, qtlink, hall, storm, retained, caplog
+):
+    caplog.set_level(logging.INFO)
+    for window, clerk in (("1", "1001"), ("3", "1003")):
+        hall.cmd(window, {"cmd": "login", "clerk": clerk})
+    hall.issue(queue="A")
+    hall.issue(queue="A")
+    hall.issue("rs-card")
+    hall.cmd("1", {"cmd": "call_next"})
+    hall.cmd("3", {"cmd": "call_next"})
+
+    def hall_board(device: str) -> HallBoard:
+        b = HallBoard(qtlink(device), settings=FAST, now=lambda: NOW)
+        qtbot.addWidget(b)
+        b.resize(960, 540)
+        return b
+
+    board = hall_board("board-1")
+    qtbot.waitUntil(
+        lambda: (
+            len(board.board.get("recent_calls", [])) == 2
+            and board.windows.get("3", {}).get("current") is not None
+            and board.hall_name == "示范街道为民服务中心"
+        ),
+        timeout=WAIT,
+    )
+    assert board.latest_sentence == "请 A002 号到3号窗口办理" and not board.flashing
+
+    def looks() -> tuple[Any, ...]:
+        return (
+            board.board,
+            board.windows,
+            board.latest,
+            board.hall_name,
+            board.window_names,
+            board.notices,
+            board.notice_index,
+            board.flashing,
+            Picture(board),
+        )
+
+    before = looks()
+    watch = LinkWatch(board.qtlink)
+    counted, since = REJECTS.snapshot(), total()
+    caplog.clear()
+    board_topic, catalog_topic = topics.board(HALL), topics.catalog(HALL)
+    state_topic, calls_topic = topics.window_state(HALL, "3"), topics.calls(HALL)
+    n = storm.send(board_topic, HOSTILE + wrong_board(retained(board_topic)))
+    n += storm.send(catalog_topic, HOSTILE + wrong_catalog(retained(catalog_topic)))
+    n += storm.send(state_topic, HOSTILE + wrong_state(retained(state_topic)))
+    n += storm.send(calls_topic, HOSTILE + WRONG_CALLS)
+    missing = wait_dropped(qtbot, since, n)
+    assert looks() == before, "the board changed: a hostile message reached the screen"
+    assert watch.reached() == [], "a hostile message reached a handler"
+    assert not missing, missing
+    every = [board_topic, catalog_topic, state_topic, calls_topic]
+    generated(qtbot, storm, every, looks, before, watch)
+    assert_counted(counted)
+
+    leave_junk(storm, every)
+    since = total()
+    fresh = hall_board("board-2")
+    assert not wait_dropped(qtbot, since, len(every)), (
+        "the retained hostile messages were not dropped"
+    )
+    assert fresh.board == {} and fresh.latest is None  # junk never reached it
+
+    hall.cmd("3", {"cmd": "start"})
+    hall.cmd("3", {"cmd": "call_next"})  # B001 goes to window 3 now
+    for shown in (board, fresh):
+        qtbot.waitUntil(
+            lambda s=shown: (
+                s.latest is not None
+                and s.latest["code"] == "B001"
+                and len(s.board.get("recent_calls", [])) == 3
+            ),
+            timeout=WAIT,
+        )
+    assert board.latest_sentence == "请 B001 号到3号窗口办理" and board.flashing
+    watch.assert_untouched()
+    assert_calm(caplog)
+    for shown in (board, fresh):
+        shown.shutdown()
+
+
+def test_the_evaluator_keeps_its_prompt_through_a_storm(
+    qtbot, qtlink, hall, storm, retained, caplog, tmp_path, hall_clock, engine_service
+):
+    caplog.set_level(logging.INFO)
+    hall.cmd("1", {"cmd": "login", "clerk": "1001"})
+    ev = EvaluatorWindow(
+        qtlink("evaluator-1"), "1", tmp_path / "evaluator.db", settings=FAST, clock=hall_clock
+    )
+    qtbot.addWidget(ev)
+    ev.resize(1024, 640)
+    qtbot.waitUntil(lambda: ev.idle_name.text() == "王晓燕", timeout=WAIT)
+    first = hall.serve("1", "1001")
+    qtbot.waitUntil(lambda: ev.page == "prompt", timeout=WAIT)
+    assert ev.prompt_info.text() == f"{first} 号 · 1号窗口 · 王晓燕（工号 1001）"
+
+    def looks() -> tuple[Any, ...]:
+        return (
+            ev.page,
+            ev.prompt_ticket,
+            ev.prompt_info.text(),
+            ev.answered,
+            ev.model,
+            ev.store.counts(),
+            Picture(ev),
+        )
+
+    before = looks()
+    watch = LinkWatch(ev.qtlink)
+    counted, since = REJECTS.snapshot(), total()
+    caplog.clear()
+    state_topic = topics.window_state(HALL, "1")
+    n = storm.send(state_topic, HOSTILE + wrong_state(retained(state_topic)))
+    missing = wait_dropped(qtbot, since, n)
+    assert looks() == before, "the evaluator changed: a hostile message reached it"
+    assert watch.reached() == [], "a hostile message reached a handler"
+    assert not missing, missing
+    generated(qtbot, storm, [state_topic], looks, before, watch)
+    assert_counted(counted)
+
+    # The citizen still rates, and the next finished ticket prompts again.
+    with qtbot.waitSignal(ev.rating_acked, timeout=WAIT):
+        click(qtbot, ev.level_buttons[1])
+    rated = engine_service.engine.conn.execute("SELECT ticket_id, level FROM ratings").fetchall()
+    assert [r["level"] for r in rated] == [1]
+    second = hall.serve("1", "1001")
+    qtbot.waitUntil(
+        lambda: ev.page == "prompt" and ev.prompt_ticket["code"] == second, timeout=WAIT
+    )
+    watch.assert_untouched()
+    assert_calm(caplog)
+    ev.shutdown()
+
+
+def test_the_caller_keeps_its_screen_and_transfer_targets_through_a_storm(
+    qtbot, qtlink, hall, storm, retained, caplog
+):
+    caplog.set_level(logging.INFO)
+
+    def caller(device: str) -> CallerWindow:
+        c = CallerWindow(qtlink(device), "3", settings=FAST)
+        qtbot.addWidget(c)
+        c.resize(1024, 768)
+        return c
+
+    c = caller("caller-3")
+    qtbot.waitUntil(lambda: c.state is not None and c.transfer_target.count() > 1, timeout=WAIT)
+    hall.cmd("3", {"cmd": "login", "clerk": "1003"})
+    first, second = hall.issue("gjj-query"), hall.issue(queue="A")
+    hall.cmd("3", {"cmd": "call_next"})
+    qtbot.waitUntil(lambda: c.model.code == first and c.model.waiting == 1, timeout=WAIT)
+
+    def looks() -> tuple[Any, ...]:
+        targets = [
+            (c.transfer_target.itemText(i), c.transfer_target.itemData(i))
+            for i in range(c.transfer_target.count())
+        ]
+        buttons = [b.isEnabled() for b in c.findChildren(QPushButton)]
+        return (
+            c.model,
+            c.current_label.text(),
+            c.current_info.text(),
+            c.clerk_label.text(),
+            c.waiting_label.text(),
+            [c.waiting_list.item(i).text() for i in range(c.waiting_list.count())],
+            targets,
+            buttons,
+            c.message,
+            Picture(c),
+        )
+
+    before = looks()
+    assert before[1] == first and before[5] == [second]
+    assert any(data == "window:1" for _text, data in before[6])
+    watch = LinkWatch(c.qtlink)
+    counted, since = REJECTS.snapshot(), total()
+    caplog.clear()
+    state_topic, catalog_topic = topics.window_state(HALL, "3"), topics.catalog(HALL)
+    n = storm.send(state_topic, HOSTILE + wrong_state(retained(state_topic)))
+    n += storm.send(catalog_topic, HOSTILE + wrong_catalog(retained(catalog_topic)))
+    missing = wait_dropped(qtbot, since, n)
+    assert looks() == before, "the caller changed: a hostile message reached its screen"
+    assert watch.reached() == [], "a hostile message reached a handler"
+    assert not missing, missing
+    generated(qtbot, storm, [state_topic, catalog_topic], looks, before, watch)
+    assert_counted(counted)
+
+    # The clerk goes on working with the screen's buttons.
+    click(qtbot, c.start_button)
+    qtbot.waitUntil(lambda: c.current_info.text() == "办理中", timeout=WAIT)
+    click(qtbot, c.call_button)
+    qtbot.waitUntil(lambda: c.current_label.text() == second and c.model.called, timeout=WAIT)
+    qtbot.waitUntil(lambda: c.message == f"{first} 已办结；已呼叫 {second}", timeout=WAIT)
+    watch.assert_untouched()
+    assert_calm(caplog)
+    c.shutdown()
+
+
+def test_no_link_restarts_or_logs_a_traceback_while_every_topic_is_stormed(
+    qtbot, qtlink, hall, storm, caplog, tmp_path, hall_clock
+):
+    """All four apps at once, each on its own link: the whole storm, then a normal call."""
+    caplog.set_level(logging.DEBUG)
+    apps: list[Any] = [
+        WindowDisplay(qtlink("display-3"), "3", "tv", settings=FAST),
+        HallBoard(qtlink("board-1"), settings=FAST, now=lambda: NOW),
+        EvaluatorWindow(
+            qtlink("evaluator-3"), "3", tmp_path / "ev.db", settings=FAST, clock=hall_clock
+        ),
+        CallerWindow(qtlink("caller-3"), "3", settings=FAST),
+    ]
+    display, board, _evaluator, caller = apps
+    for app in apps:
+        qtbot.addWidget(app)
+    qtbot.waitUntil(lambda: all(a.state is not None for a in apps if hasattr(a, "state")))
+    qtbot.waitUntil(lambda: bool(board.board), timeout=WAIT)
+    watches = [LinkWatch(a.qtlink) for a in apps]
+    counted, since = REJECTS.snapshot(), total()
+    caplog.clear()
+    every = [
+        topics.window_state(HALL, "3"),
+        topics.board(HALL),
+        topics.catalog(HALL),
+        topics.calls(HALL),
+    ]
+    subscribers = {every[0]: 4, every[1]: 1, every[2]: 2, every[3]: 2}
+    n = sum(storm.send(topic, HOSTILE) * subscribers[topic] for topic in every)
+    missing = wait_dropped(qtbot, since, n)
+    assert not missing, missing
+    for watch in watches:
+        assert watch.reached() == [], "a hostile message reached a handler"
+    assert_counted(counted)
+
+    hall.cmd("3", {"cmd": "login", "clerk": "1003"})
+    code = hall.issue("gjj-query")
+    hall.cmd("3", {"cmd": "call_next"})
+    qtbot.waitUntil(
+        lambda: (
+            display.model.code == code
+            and caller.model.code == code
+            and board.latest is not None
+            and board.latest["code"] == code
+        ),
+        timeout=WAIT,
+    )
+    for watch in watches:
+        watch.assert_untouched()
+    assert_calm(caplog)
+    link_errors = [
+        r
+        for r in caplog.records
+        if r.name in ("sync.mqtt", "hall.qtlink", "counter.fanout") and r.levelno >= logging.WARNING
+    ]
+    assert link_errors == [], [r.getMessage() for r in link_errors]
+    for app in apps:
+        app.shutdown()
