@@ -30,7 +30,12 @@ def caller(qtbot, qtlink):
 
 
 def click(qtbot, button):
-    assert button.isEnabled(), f"{button.text()} is disabled"
+    # As a clerk would: the window's new state (which enables the button) may
+    # arrive a moment after the command's answer.
+    try:
+        qtbot.waitUntil(button.isEnabled, timeout=WAIT)
+    except AssertionError:
+        raise AssertionError(f"{button.text()} stayed disabled") from None
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
