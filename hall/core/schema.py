@@ -52,6 +52,7 @@ __all__ = [
     "Text",
     "check",
     "did_you_mean",
+    "mapping",
     "overrides_of",
     "path_of",
     "schema",
@@ -132,7 +133,14 @@ def overrides_of(
         f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init and f.name not in dropped
     }
     keys.update(extra or {})
-    shape = TypedDict(f"{cls.__name__}File", keys, total=False)  # type: ignore[misc]
+    return mapping(f"{cls.__name__}File", keys)
+
+
+def mapping(name: str, keys: Mapping[str, Any]) -> type[Any]:
+    """A schema made from a table (key -> type): a mapping where each key is optional,
+    checked as declared, and no other key is allowed.  For configs declared as data
+    (the device config's option table) rather than as a dataclass."""
+    shape = TypedDict(name, dict(keys), total=False)  # type: ignore[misc]  # noqa: UP013
     return _with_config(ConfigDict(extra="forbid"))(shape)
 
 
@@ -449,12 +457,15 @@ def _key_hint(model: Any, loc: tuple[str | int, ...]) -> str:
     def named(name: str) -> str:
         return f"'{prefix}.{name}'" if prefix else f"'{name}'"
 
+    nested = {f"{section}.{name}": name for section, sub in _sections(fields) for name in sub}
+    exact = [dotted for dotted, name in nested.items() if name == key]
+    if exact:  # a section's key written one level up
+        return f"did you mean {named(exact[0])}?"
     close = suggest(key, fields)
-    if not close:  # in the right section, a little further off
-        close = suggest(key, fields, cutoff=0.5) if prefix else []
-    if close:
-        return f"did you mean {named(close[0])}?"
-    for section, sub in _sections(fields):  # a section's key written one level up
-        if key in sub:
-            return f"did you mean {named(f'{section}.{key}')}?"
-    return ""
+    if not close and prefix:  # in the right section, a little further off
+        close = suggest(key, fields, cutoff=0.5)
+    if not close:  # a misspelt section key written one level up
+        close = [
+            next(d for d, n in nested.items() if n == c) for c in suggest(key, nested.values())
+        ]
+    return f"did you mean {named(close[0])}?" if close else ""
