@@ -1,9 +1,12 @@
 """The device config file (``/etc/hall/device.yaml``): what this box is and what is plugged in.
 
 Every key is declared once, as data (:data:`OPTIONS`: type, default,
-description, which roles use it, the ``hall provision`` flag that sets it).
-:func:`parse` checks a whole file at once and reports every problem, with a
-"did you mean" for misspelt keys and values; :func:`dump` writes the file
+description, which roles use it, the ``hall provision`` flag that sets it);
+the file's schema (:data:`FILE_SCHEMA`) is made from that table.
+:func:`parse` checks a whole file at once with :mod:`hall.core.schema` (the
+one mechanism every config of hall-edge uses) and reports every problem, with
+its key and a "did you mean" for misspelt keys and values; ``hall provision``
+and ``hall doctor`` both read the file through it.  :func:`dump` writes the file
 back with each key's description as a comment; :func:`write_atomic` replaces
 a file so that a power cut leaves the old or the new one, never half of each.
 
@@ -23,16 +26,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BeforeValidator
+
+from hall.core import schema
+from hall.core.schema import Problem
 
 __all__ = [
     "DATA_DIR",
@@ -43,6 +49,7 @@ __all__ = [
     "DeviceConfig",
     "Option",
     "dump",
+    "hardware_problems",
     "load",
     "parse",
     "render_env",
@@ -81,16 +88,10 @@ _WINDOW_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9._:\[\]-]+$")
 
 
-class ConfigError(ValueError):
+class ConfigError(schema.ConfigError):
     """The device config is wrong; ``problems`` lists every key at fault, one line each."""
 
     user_message = "设备配置文件有误，请运行 hall provision 或按提示修改"
-
-    def __init__(self, problems: Iterable[str], *, source: str = "") -> None:
-        self.problems: tuple[str, ...] = tuple(problems)
-        self.source = source
-        head = f"{source}: " if source else ""
-        super().__init__(head + "; ".join(self.problems))
 
 
 # --------------------------------------------------------------------------- value types
@@ -215,9 +216,10 @@ def _choice(*choices: str) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         text = _text(value)
         if text not in choices:
-            close = difflib.get_close_matches(text, choices, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"{text!r} is not one of {', '.join(choices)}{hint}")
+            hint = schema.did_you_mean(text, choices)
+            raise ValueError(
+                f"{text!r} is not one of {', '.join(choices)}" + (f" ({hint})" if hint else "")
+            )
         return text
 
     return check
@@ -474,75 +476,65 @@ def default_device_id(role: str, window: str | None) -> str:
 # --------------------------------------------------------------------------- parse / load
 
 
-def _flatten(data: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        key = str(key)
-        if key in SECTIONS:
-            if value is None:
-                continue
-            if not isinstance(value, Mapping):
-                problems.append(f"{key}: must be a mapping of {key}.* keys")
-                continue
-            for sub, sub_value in value.items():
-                flat[f"{key}.{sub}"] = sub_value
+def _checked(option: Option) -> Any:
+    """The schema type of one option: empty is "not set", anything else goes through its check."""
+
+    def run(value: Any) -> Any:
+        return None if value is None or value == "" else option.check(value)
+
+    return Annotated[Any, BeforeValidator(run)]
+
+
+def _check_version(value: Any) -> int:
+    if value != VERSION:
+        raise ValueError(f"this hall-edge reads version {VERSION}, the file has {value!r}")
+    return VERSION
+
+
+def _file_schema() -> type[Any]:
+    top: dict[str, Any] = {"version": Annotated[Any, BeforeValidator(_check_version)]}
+    sections: dict[str, dict[str, Any]] = {}
+    for option in OPTIONS:
+        head, dot, name = option.key.partition(".")
+        if dot:
+            sections.setdefault(head, {})[name] = _checked(option)
         else:
-            flat[key] = value
-    return flat
+            top[head] = _checked(option)
+    for head, keys in sections.items():
+        top[head] = schema.Section[schema.mapping(f"{head}_section", keys)]
+    return schema.mapping("device_config", top)
 
 
-def _did_you_mean(key: str) -> str:
-    names = list(OPTIONS_BY_KEY)
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-    if not close and "." in key:  # a misspelt key in the right section
-        section, _, name = key.partition(".")
-        in_section = [k for k in names if k.startswith(section + ".")]
-        close = [
-            f"{section}.{m}"
-            for m in difflib.get_close_matches(
-                name, [k.partition(".")[2] for k in in_section], n=1, cutoff=0.5
-            )
-        ]
-    if not close and "." not in key:  # a section's key written at the top level
-        close = [k for k in names if k.endswith("." + key)][:1]
-    return f" (did you mean {close[0]!r}?)" if close else ""
+#: ``device.yaml`` as :mod:`hall.core.schema` checks it (made from :data:`OPTIONS`).
+FILE_SCHEMA = _file_schema()
 
 
 def parse(data: Any, *, source: str = "") -> DeviceConfig:
     """A :class:`DeviceConfig` from the file's data; :class:`ConfigError` lists every problem."""
-    problems: list[str] = []
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(
-            ["expected a mapping of keys (role: kiosk, hall: ..., ...)"], source=source
+            [Problem("", "expected a mapping of keys (role: kiosk, hall: ..., ...)")],
+            source=source,
         )
-    flat = _flatten(data, problems)
-    version = flat.pop("version", VERSION)
-    if version != VERSION:
-        problems.append(
-            f"version: this hall-edge reads version {VERSION}, the file has {version!r}"
-        )
+    try:
+        checked: Mapping[str, Any] = schema.check(FILE_SCHEMA, dict(data), error=ConfigError)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, source=source) from None
+    problems: list[Problem] = []
     values: dict[str, Any] = {}
-    for key, raw in flat.items():
-        option = OPTIONS_BY_KEY.get(key)
-        if option is None:
-            problems.append(f"{key}: unknown key{_did_you_mean(key)}")
-            continue
-        if raw is None or raw == "":
-            continue
-        try:
-            values[option.field] = option.check(raw)
-        except ValueError as exc:
-            problems.append(f"{key}: {exc}")
+    for key, value in checked.items():
+        if isinstance(value, Mapping):
+            for sub, sub_value in value.items():
+                if sub_value is not None:
+                    values[OPTIONS_BY_KEY[f"{key}.{sub}"].field] = sub_value
+        elif key != "version" and value is not None:
+            values[OPTIONS_BY_KEY[key].field] = value
     for key in ("role", "hall"):
-        if OPTIONS_BY_KEY[key].field not in values and not any(
-            p.startswith(key + ":") for p in problems
-        ):
+        if OPTIONS_BY_KEY[key].field not in values:
             problems.append(
-                f"{key}: missing (one of {', '.join(ROLES)})"
-                if key == "role"
-                else f"{key}: missing"
+                Problem(key, f"missing (one of {', '.join(ROLES)})" if key == "role" else "missing")
             )
     role = values.get("role")
     if role is not None:
@@ -555,38 +547,70 @@ def parse(data: Any, *, source: str = "") -> DeviceConfig:
     return DeviceConfig(**values)
 
 
-def _cross_check(role: str, values: dict[str, Any], problems: list[str]) -> None:
+def _cross_check(role: str, values: dict[str, Any], problems: list[Problem]) -> None:
     queue_host = bool(values.get("queue_host")) or role == "engine"
     if role == "engine" and values.get("queue_host") is False:
-        problems.append("queue_host: role engine is the queue host; remove 'queue_host: false'")
+        problems.append(
+            Problem("queue_host", "role engine is the queue host; remove 'queue_host: false'")
+        )
     if role in WINDOW_ROLES and "window" not in values:
-        problems.append(f"window: missing (role {role} belongs to a window)")
+        problems.append(Problem("window", f"missing (role {role} belongs to a window)"))
     for option in OPTIONS:
         if option.field in values and not option.used_by(role, queue_host):
             if option.default is not None and values[option.field] == option.default:
                 continue  # a default written out: harmless
             if option.key == "window":
                 problems.append(
-                    f"window: role {role} has no window; remove it (or is the role wrong?)"
+                    Problem(
+                        "window", f"role {role} has no window; remove it (or is the role wrong?)"
+                    )
                 )
             elif option.queue_host_only:
-                problems.append(f"{option.key}: only used on the queue host (queue_host: true)")
+                problems.append(
+                    Problem(option.key, "only used on the queue host (queue_host: true)")
+                )
             else:
                 problems.append(
-                    f"{option.key}: role {role} does not use it; remove it (or is the role wrong?)"
+                    Problem(
+                        option.key,
+                        f"role {role} does not use it; remove it (or is the role wrong?)",
+                    )
                 )
     for section in ("broker", "center"):
         cert, key = values.get(f"{section}_cert_file"), values.get(f"{section}_key_file")
         if bool(cert) != bool(key):
-            problems.append(f"{section}.cert_file and {section}.key_file go together")
+            missing = f"{section}.key_file" if cert else f"{section}.cert_file"
+            problems.append(
+                Problem(missing, f"missing: {section}.cert_file and {section}.key_file go together")
+            )
         if cert and not values.get(f"{section}_ca_file"):
-            problems.append(f"{section}.ca_file: a client certificate needs TLS (the CA file)")
+            problems.append(
+                Problem(f"{section}.ca_file", "a client certificate needs TLS (the CA file)")
+            )
         if values.get(f"{section}_password_file") and not values.get(f"{section}_username"):
-            problems.append(f"{section}.password_file: a password needs {section}.username")
+            problems.append(
+                Problem(f"{section}.password_file", f"a password needs {section}.username")
+            )
     if values.get("center_address") is None and any(
         values.get(f"center_{k}") for k in ("username", "password_file", "ca_file", "cert_file")
     ):
-        problems.append("center.address: missing, but other center.* keys are set")
+        problems.append(Problem("center.address", "missing, but other center.* keys are set"))
+
+
+def hardware_problems(config: DeviceConfig) -> list[Problem]:
+    """What makes a valid config unable to serve: a kiosk with neither a ticket printer nor
+    an ID card reader cannot give anyone a ticket.  ``hall provision`` reports these and
+    ``hall doctor`` counts them as problems."""
+    if config.role == "kiosk" and not config.hardware_printer and not config.hardware_idcard:
+        return [
+            Problem(
+                "hardware",
+                "a kiosk with neither a ticket printer (hardware.printer) nor an ID card "
+                "reader (hardware.idcard) cannot serve citizens: connect one and re-run "
+                "`hall provision` (--printer / --idcard)",
+            )
+        ]
+    return []
 
 
 def load(path: str | os.PathLike[str]) -> DeviceConfig:
@@ -598,7 +622,8 @@ def load(path: str | os.PathLike[str]) -> DeviceConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(
-            [f"not valid YAML{where}: {getattr(exc, 'problem', exc)}"], source=str(path)
+            [Problem("", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}")],
+            source=str(path),
         ) from exc
     return parse(data, source=str(path))
 

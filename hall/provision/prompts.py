@@ -78,10 +78,10 @@ class Prompter:
                 return options[int(answer) - 1][0]
             if answer in by_name:
                 return by_name[answer]
-            import difflib
+            from hall.core.schema import did_you_mean
 
-            close = difflib.get_close_matches(answer, list(by_name), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(answer, by_name)
+            hint = f" ({hint})" if hint else ""
             raise ValueError(f"请选择 1..{len(options)}  choose 1..{len(options)}{hint}")
 
         return self.ask("选择 choose", default_no, check=pick)
