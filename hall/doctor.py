@@ -199,7 +199,9 @@ class Doctor:
         path = self.path(c.engine_hall_config)
         try:
             hall = load_hall_config(path)
-        except (ConfigError, OSError) as exc:
+        except ConfigError as exc:  # every problem, each with its path in the file
+            return [f"hall config {path}: {p}" for p in exc.problems]
+        except OSError as exc:
             return [f"hall config {path}: {exc}"]
         problems = []
         if hall.hall_id != c.hall:
@@ -229,10 +231,21 @@ class Doctor:
         for what, spec in (("scanner", c.hardware_scanner), ("keys", c.hardware_keys)):
             if spec:
                 results.append(self._input(what, spec))
+        lines = tuple(line for _, line in results)
+        unready = dc.hardware_problems(c)  # the same check as hall provision
+        if unready:
+            return Check(
+                "devices",
+                PROBLEM,
+                f"this {c.role} cannot serve as configured",
+                tuple(str(p) for p in unready) + lines,
+                fix="connect a ticket printer or an ID card reader and re-run `hall provision` "
+                "(it detects them; or --printer SPEC / --idcard PORT)",
+                fix_zh="连接热敏打印机或身份证阅读器，再运行 hall provision",
+            )
         if not results:
             return Check("devices", SKIP, f"no hardware configured for role {c.role}")
         worst = _worst(s for s, _ in results)
-        lines = tuple(line for _, line in results)
         bad = sum(1 for s, _ in results if s != OK)
         summary = f"{len(results)} device(s), {bad} need attention" if bad else "all answer"
         if worst == OK:

@@ -21,8 +21,18 @@ re-provisioning, a role change and ``--replace`` (a new box taking over a
 broken one's device id, optionally importing its databases with
 ``--import-data``).
 
+Before it asks or writes anything it reads an earlier ``device.yaml`` through
+the same check as ``hall doctor`` (:mod:`hall.device_config`): without a
+technician (``--non-interactive``) a misspelt key or a bad value there stops it,
+so the file is never rewritten without the key the technician meant.  A
+kiosk's choice of being the queue host is never guessed in a script
+(``--queue-host`` / ``--no-queue-host``), and the demo hall is installed only
+when asked for by name (``--hall-config demo``).
+
 Exit codes: 0 done, 1 error, 2 a wrong answer or config, 3 a hardware test
-failed (``--test``), 4 the device id is online on another box (``--replace``).
+failed (``--test``), 4 the device id is online on another box (``--replace``),
+5 written, but the device cannot serve as configured (a kiosk with neither a
+ticket printer nor an ID card reader).
 
 Modules: ``layout`` (paths, errors), ``hardware`` (detection), ``tryout`` (trying
 each part), ``prompts``, ``wizard`` (the answers), ``install`` (files and units).
@@ -41,6 +51,8 @@ from hall import device_config as dc
 from hall.provision.hardware import Probe
 from hall.provision.install import Installer, apply_units, install
 from hall.provision.layout import (
+    DEMO_NAME,
+    EXIT_INCOMPLETE,
     EXIT_OK,
     EXIT_TAKEN,
     EXIT_TEST,
@@ -131,7 +143,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--hall-config",
         metavar="FILE",
-        help="queue host: the hall config (queues, windows, devices) to install",
+        help="queue host: the hall config (queues, windows, devices) to install; "
+        f"'{DEMO_NAME}': the demo hall (for trying hall-edge out only)",
     )
     p.add_argument(
         "--printer-profile",
@@ -248,23 +261,28 @@ def _provision(
     if not args.no_broker_check and not config.runs_engine and not args.replace:
         _check_device_id_free(config, answers, wizard.old, layout, out)
     _show(config, out)
+    unready = [str(p) for p in dc.hardware_problems(config)]
+    for problem in unready:
+        print(f"  ✗ 无法服务 cannot serve: {problem}", file=out)
     failed = _try_parts(args, config, answers, probe, prompter, out)
     if prompter is not None:
         question = "写入以上配置? Write this config?"
         if failed:
             question = f"测试未通过 ({', '.join(failed)})，仍然写入? Write the config anyway?"
-        if not prompter.confirm(question, not failed):
+        elif unready:
+            question = "本机按此配置无法服务，仍然写入? The device cannot serve: write anyway?"
+        if not prompter.confirm(question, not failed and not unready):
             print("未写入 nothing written", file=out)
             return EXIT_OK
     inst = install(
         answers, layout, out, import_data=Path(args.import_data) if args.import_data else None
     )
     apply_units(inst, config, old_units)
-    _report(inst, config, out)
+    _report(inst, config, out, unready)
     if failed:
         print(f"硬件测试未通过 hardware tests failed: {', '.join(failed)}", file=out)
         return EXIT_TEST
-    return EXIT_OK
+    return EXIT_INCOMPLETE if unready else EXIT_OK
 
 
 def _check_device_id_free(
@@ -368,7 +386,9 @@ def _try_parts(
     return failed
 
 
-def _report(inst: Installer, config: dc.DeviceConfig, out: TextIO) -> None:
+def _report(
+    inst: Installer, config: dc.DeviceConfig, out: TextIO, unready: list[str] | None = None
+) -> None:
     print("\n已写入 written:" if inst.changed else "\n无变化 nothing changed", file=out)
     for path in inst.changed:
         print(f"  {path}", file=out)
@@ -385,6 +405,11 @@ def _report(inst: Installer, config: dc.DeviceConfig, out: TextIO) -> None:
             print("not run (missing tool); run them by hand:", file=out)
         for command in inst.skipped:
             print(f"  {' '.join(command)}", file=out)
+    if unready:
+        print(f"\n未完成 not ready: {config.role} {config.device} in hall {config.hall}", file=out)
+        for problem in unready:
+            print(f"  ✗ {problem}", file=out)
+        return
     print(
         f"\n完成 done: {config.role} {config.device} in hall {config.hall}. "
         "检查 check with: hall doctor",

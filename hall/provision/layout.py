@@ -11,9 +11,10 @@ from hall import device_config as dc
 
 SOURCE = Path(__file__).resolve().parents[2] / "systemd"
 DEMO_HALL = Path(__file__).resolve().parents[2] / "assets" / "halls" / "demo.yaml"
+DEMO_NAME = "demo"  # --hall-config demo: the demo hall, only when asked for by this name
 INSTALLED_HALL = "/opt/hall-edge/.venv/bin/hall"  # the path the shipped units name
 
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_TEST, EXIT_TAKEN = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_TEST, EXIT_TAKEN, EXIT_INCOMPLETE = 0, 1, 2, 3, 4, 5
 
 
 class ProvisionError(Exception):

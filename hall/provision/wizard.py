@@ -21,7 +21,7 @@ from hall.provision.hardware import (
     detect,
     local_udev_rule,
 )
-from hall.provision.layout import DEMO_HALL, EXIT_CONFIG, Layout, ProvisionError
+from hall.provision.layout import DEMO_HALL, DEMO_NAME, EXIT_CONFIG, Layout, ProvisionError
 from hall.provision.prompts import Prompter
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,43 @@ class Wizard:
 
     # -- the questions -------------------------------------------------------------
 
+    def check_earlier(self) -> None:
+        """The earlier ``device.yaml`` read through the same check as ``hall doctor``.
+
+        Its values are the defaults, so a mistake in it (a misspelt key, a bad value)
+        would silently become a default: without a technician to ask, provisioning
+        stops before it writes anything; the wizard shows the problems and asks.  A
+        problem with a key whose flag is given is no problem: the flag replaces it.
+        """
+        path = self.layout.device_config
+        try:
+            dc.load(path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise ProvisionError(f"cannot read {path}: {exc}", EXIT_CONFIG) from exc
+        except dc.ConfigError as exc:
+            found = [
+                p for p in exc.problems if not (p.path in dc.OPTIONS_BY_KEY and self.given(p.path))
+            ]
+            if not found:
+                return
+            lines = "\n".join(f"  ✗ {p}" for p in found)
+            if self.p is None:
+                raise ProvisionError(
+                    f"{path} has {len(found)} problem(s); nothing was written.  Correct the "
+                    f"file (or give the flag for that key) and run again:\n{lines}",
+                    EXIT_CONFIG,
+                ) from None
+            print(
+                f"  ! 已有配置有误 the existing config {path} has problems (answer the "
+                f"questions to replace them):\n{lines}",
+                file=self.out,
+            )
+
     def run(self) -> Answers:
         args = self.args
+        self.check_earlier()
         if self.old:
             print(
                 f"已有配置 existing config: {self.layout.device_config} (its values are the "
@@ -151,6 +186,19 @@ class Wizard:
             )
         role = self.value("role", "设备角色 What is this device?")
         queue_host = True
+        chosen_before = self.old.get("role") == "kiosk" and "queue_host" in self.old
+        if (
+            role == "kiosk"
+            and self.p is None
+            and not self.given("queue_host")
+            and not chosen_before
+        ):
+            raise ProvisionError(
+                "is this kiosk the queue host (it runs the queue engine and the hall "
+                "broker)?  Say so: --queue-host (with --hall-config FILE) or "
+                "--no-queue-host (with --broker HOST:PORT of the queue host)",
+                EXIT_CONFIG,
+            )
         if role != "engine":
             queue_host = bool(
                 self.value(
@@ -214,26 +262,26 @@ class Wizard:
         installed = self.layout.path(str(self.default("engine.hall_config")))
         given = self.args.hall_config
         if given:
-            return Path(given)
+            return DEMO_HALL if given == DEMO_NAME else Path(given)
         if installed.exists():
             return None  # keep the installed (maybe center-pushed) config
         if self.p is None:
-            print(
-                f"  ! 未指定大厅配置，安装示范大厅 no --hall-config: installing the demo hall "
-                f"({DEMO_HALL})",
-                file=self.out,
+            raise ProvisionError(
+                "the queue host needs the hall's config (queues, items, windows, devices): "
+                f"--hall-config FILE (--hall-config {DEMO_NAME} installs the demo hall, for "
+                "trying hall-edge out only)",
+                EXIT_CONFIG,
             )
-            return DEMO_HALL
 
         def exists(answer: str) -> Path:
-            path = Path(answer)
+            path = DEMO_HALL if answer == DEMO_NAME else Path(answer)
             self._hall_id_of(path)
             return path
 
         return Path(
             self.p.ask(
-                "大厅配置文件 Hall config file to install (queues, windows, devices)",
-                str(DEMO_HALL),
+                "大厅配置文件 Hall config file to install (queues, windows, devices; "
+                f"'{DEMO_NAME}': the demo hall)",
                 check=exists,
             )
         )
@@ -244,7 +292,9 @@ class Wizard:
 
         try:
             return load_hall_config(path).hall_id
-        except (ConfigError, OSError) as exc:
+        except ConfigError as exc:  # names the file
+            raise ValueError(str(exc)) from exc
+        except OSError as exc:
             raise ValueError(f"{path}: {exc}") from exc
 
     def _broker(self, queue_host: bool) -> None:
@@ -456,8 +506,7 @@ class Wizard:
         except dc.ConfigError as exc:
             flags = []
             for problem in exc.problems:
-                key = problem.split(":", 1)[0]
-                option = dc.OPTIONS_BY_KEY.get(key)
+                option = dc.OPTIONS_BY_KEY.get(problem.path)
                 flags.append(f"{problem} ({option.flag})" if option else problem)
             raise ProvisionError("; ".join(flags), EXIT_CONFIG) from exc
 

@@ -102,7 +102,7 @@ def test_what_a_role_needs_and_does_not_use():
     assert problems(
         {"role": "caller", "hall": "h", "window": 1, "broker": {"cert_file": "/etc/hall/c.pem"}}
     ) == (
-        "broker.cert_file and broker.key_file go together",
+        "broker.key_file: missing: broker.cert_file and broker.key_file go together",
         "broker.ca_file: a client certificate needs TLS (the CA file)",
     )
     assert any("printer spec" in p for p in problems({**KIOSK, "hardware": {"printer": "lpt:1"}}))

@@ -97,7 +97,7 @@ def test_kiosk_wizard_finds_tests_and_configures_every_part(
         "1",  # kiosk
         "",  # queue host: yes
         "/no/such/hall.yaml",  # refused, asked again
-        "",  # the demo hall
+        "demo",  # the demo hall, asked for by name (no default)
         "",  # hall id from the hall config
         "",  # device kiosk-1
         "",  # eglfs
