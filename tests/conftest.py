@@ -4,9 +4,11 @@ on it with device links, and a real pcscd with a virtual citizen card."""
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +18,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HALL_VALIDATE_CONTRACT", "1")
+
+from hostile import Recorder, Storm
 
 from drivers.citizencard.pcsc import use_socket
 from drivers.citizencard.pcscd import (
@@ -260,3 +264,34 @@ def relay(broker: Mosquitto, tmp_path: Path) -> Iterator[Callable[..., Any]]:
     yield make
     for stop in reversed(stops):
         stop()
+
+
+# --------------------------------------------------------------------------- hostile messages
+# For the tests that an app survives hostile messages (see hostile.py).
+
+
+@pytest.fixture
+def storm(broker: Mosquitto) -> Iterator[Storm]:
+    """Two hostile devices (MQTT 5 and MQTT 3.1.1) on the ``broker``."""
+    s = Storm(broker.host, broker.port)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def retained(broker: Mosquitto) -> Callable[[str], dict[str, Any]]:
+    """``retained(topic)``: the engine's retained message there now (decoded)."""
+
+    def get(topic: str, timeout: float = 8.0) -> dict[str, Any]:
+        rec = Recorder(broker.host, broker.port, topic)
+        try:
+            deadline = time.monotonic() + timeout
+            while not rec.messages and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert rec.messages, f"nothing retained on {topic}"
+            payload: dict[str, Any] = json.loads(rec.messages[-1][1])
+            return payload
+        finally:
+            rec.close()
+
+    return get
