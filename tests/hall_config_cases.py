@@ -76,7 +76,7 @@ def wrong_type(tp: Any) -> Any:
     origin = get_origin(bare)
     if origin is Literal:
         return "nonsense"
-    if origin in (tuple, frozenset, list):
+    if origin in (tuple, frozenset, list, dict):
         return 5
     if dataclasses.is_dataclass(bare) or bare is hc.Extended:
         return "x"

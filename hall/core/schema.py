@@ -288,9 +288,14 @@ def path_of(loc: Iterable[str | int], *, at: str = "") -> str:
 
 def problems_of(model: Any, exc: ValidationError, *, at: str = "") -> list[Problem]:
     """pydantic's errors as :class:`Problem`, in the document's order."""
+    errors = exc.errors(include_url=False)
+    inner = {tuple(e["loc"])[:-1] for e in errors if e["loc"]}
     problems: list[Problem] = []
-    for err in exc.errors(include_url=False):
+    for err in errors:
         loc = tuple(err["loc"])
+        if err["type"] == "too_short" and loc in inner:
+            continue  # pydantic counts only the good entries: the bad one is reported
+
         message, hint = _explain(model, loc, err)
         problem = Problem(path_of(loc, at=at), message, hint)
         if problem not in problems:
@@ -344,13 +349,13 @@ def _explain(model: Any, loc: tuple[str | int, ...], err: Any) -> tuple[str, str
             return message, did_you_mean(value, choices) if isinstance(value, str) else ""
         return f"expected {ctx.get('expected')}, got {_shown(value)}", ""
     if kind == "greater_than":
-        return f"must be greater than {ctx['gt']}, got {_shown(value)}", ""
+        return f"must be greater than {_bound(ctx['gt'])}, got {_shown(value)}", ""
     if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']}, got {_shown(value)}", ""
+        return f"must be at least {_bound(ctx['ge'])}, got {_shown(value)}", ""
     if kind == "less_than":
-        return f"must be less than {ctx['lt']}, got {_shown(value)}", ""
+        return f"must be less than {_bound(ctx['lt'])}, got {_shown(value)}", ""
     if kind == "less_than_equal":
-        return f"must be at most {ctx['le']}, got {_shown(value)}", ""
+        return f"must be at most {_bound(ctx['le'])}, got {_shown(value)}", ""
     if kind == "string_too_short":
         if ctx.get("min_length") == 1:
             return "must not be empty", ""
@@ -358,6 +363,8 @@ def _explain(model: Any, loc: tuple[str | int, ...], err: Any) -> tuple[str, str
     if kind == "string_too_long":
         return f"must be at most {ctx['max_length']} characters", ""
     if kind == "too_short":
+        if ctx.get("min_length") == 1:
+            return "must not be empty: list at least one", ""
         return f"needs at least {ctx['min_length']} entries", ""
     if kind == "too_long":
         return f"takes at most {ctx['max_length']} entries", ""
@@ -366,6 +373,11 @@ def _explain(model: Any, loc: tuple[str | int, ...], err: Any) -> tuple[str, str
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return str(ctx["error"]), ""
     return str(err["msg"]), ""
+
+
+def _bound(value: Any) -> Any:
+    """A range's bound as written: ``0``, not pydantic's ``0.0`` for a decimal field."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _shown(value: Any) -> str:

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+import typing
 
-from counter.settings import CounterSettings, SettingsError, load_settings, parse_settings
+import pytest
+from hall_config_cases import wrong_type
+
+from counter.settings import (
+    BoardSettings,
+    CounterSettings,
+    CounterSettingsFile,
+    DisplaySettings,
+    EvaluatorSettings,
+    KeysSection,
+    SettingsError,
+    VoiceSettings,
+    load_settings,
+    parse_settings,
+)
 from drivers.keys import key_code
 
 
@@ -58,3 +72,71 @@ def test_mistakes_name_the_key_and_the_fix(data, where, says):
         parse_settings(data)
     assert err.value.path == where
     assert says in str(err.value)
+
+
+# every key of every section, from the model: a new setting is covered without a new test
+SECTIONS = {
+    "": CounterSettingsFile,
+    "evaluator": EvaluatorSettings,
+    "display": DisplaySettings,
+    "voice": VoiceSettings,
+    "board": BoardSettings,
+    "keys": KeysSection,
+}
+KEYS = [
+    (section, name, tp)
+    for section, cls in SECTIONS.items()
+    for name, tp in typing.get_type_hints(cls, include_extras=True).items()
+]
+
+
+def _nest(section: str, key: str, value) -> dict:
+    return {section: {key: value}} if section else {key: value}
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "tp"), KEYS, ids=[f"{s}.{k}" if s else k for s, k, _ in KEYS]
+)
+def test_every_key_with_a_wrong_type_is_refused_with_its_path(section, key, tp):
+    with pytest.raises(SettingsError) as err:
+        parse_settings(_nest(section, key, wrong_type(tp)))
+    path = f"{section}.{key}" if section else key
+    assert [p.path for p in err.value.problems] == [path], str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "tp"), KEYS, ids=[f"{s}.{k}" if s else k for s, k, _ in KEYS]
+)
+def test_every_misspelt_key_is_refused_with_a_suggestion(section, key, tp):
+    typo = key[:2] + key[3:]
+    with pytest.raises(SettingsError) as err:
+        parse_settings(_nest(section, typo, None))
+    (problem,) = err.value.problems
+    path = f"{section}.{key}" if section else key
+    assert problem.message == "unknown key" and problem.hint == f"did you mean '{path}'?"
+
+
+def test_every_problem_at_once():
+    with pytest.raises(SettingsError) as err:
+        parse_settings(
+            {
+                "pause_reasons": ["x" * 41],
+                "voice": {"times": 0, "speaker": "bord"},
+                "board": None,  # an empty section is the defaults
+                "keys": {"caller": {"KEY_KPENTR": "call_next"}, "evaluator": {"KEY_A": "rate_9"}},
+            }
+        )
+    found = [str(p) for p in err.value.problems]
+    assert found[:3] == [
+        "pause_reasons[0]: must be at most 40 characters",
+        "voice.speaker: expected one of board, display, none, got 'bord' (did you mean 'board'?)",
+        "voice.times: must be at least 1, got 0",
+    ]
+    # key maps are checked once the file's shape is right
+    with pytest.raises(SettingsError) as err2:
+        parse_settings(
+            {"keys": {"caller": {"KEY_KPENTR": "call_next"}, "evaluator": {"KEY_A": "rate_9"}}}
+        )
+    paths = [p.path for p in err2.value.problems]
+    assert paths == ["keys.caller.KEY_KPENTR", "keys.evaluator.KEY_A"]
+    assert "did you mean KEY_KPENTER" in str(err2.value)

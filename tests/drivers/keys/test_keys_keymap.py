@@ -138,3 +138,17 @@ def test_unknown_base_map_is_suggested() -> None:
 def test_plain_config_form() -> None:
     keymap = keymap_from_config({"KEY_A": "rate_1"}, actions=RATING_LABELS)
     assert keymap.to_config() == {"KEY_A": "rate_1"}
+
+
+def test_problems_carry_the_key_they_are_about() -> None:
+    with pytest.raises(KeyMapError) as info:
+        keymap_from_config({"base": "caller", "keys": {"KEY_KPENTR": "call_next", "f2": "x!"}})
+    assert [p.path for p in info.value.problems] == ["keys.KEY_KPENTR", "keys.f2"]
+    assert info.value.problems[0].hint.startswith("did you mean KEY_KPENTER or ")
+    with pytest.raises(KeyMapError) as info:
+        keymap_from_config({"base": 5, "keys": [], "nmae": "x"})
+    assert [str(p) for p in info.value.problems] == [
+        "base: expected text, got 5 (write it in quotes: '5')",
+        "keys: expected a mapping (key: value), got []",
+        "nmae: unknown key (did you mean 'name'?)",
+    ]

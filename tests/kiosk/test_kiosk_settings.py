@@ -1,0 +1,57 @@
+"""Kiosk settings files: every key a file may set, checked as declared (cases made from
+the model), unknown keys refused with a suggestion, every problem at once with its path."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+from hall_config_cases import wrong_type
+
+from kiosk.settings import SETTINGS_FILE, KioskSettings, SettingsError, settings_from_mapping
+
+FILE_KEYS = typing.get_type_hints(SETTINGS_FILE, include_extras=True)
+
+
+def test_a_file_sets_every_field_but_the_secret_itself():
+    assert set(FILE_KEYS) == {f for f in KioskSettings.__dataclass_fields__} - {"salt"} | {
+        "salt_file"
+    }
+
+
+@pytest.mark.parametrize("key", sorted(FILE_KEYS))
+def test_a_wrong_type_is_refused_with_its_path(key):
+    with pytest.raises(SettingsError) as err:
+        settings_from_mapping({"kiosk": {key: wrong_type(FILE_KEYS[key])}})
+    assert [p.path for p in err.value.problems] == [f"kiosk.{key}"], str(err.value)
+
+
+@pytest.mark.parametrize("key", sorted(FILE_KEYS))
+def test_a_misspelt_key_is_refused_with_a_suggestion(key):
+    typo = key[:3] + key[4:]
+    with pytest.raises(SettingsError) as err:
+        settings_from_mapping({typo: None})
+    (problem,) = err.value.problems
+    assert (problem.path, problem.message) == (typo, "unknown key")
+    assert problem.hint == f"did you mean '{key}'?"
+
+
+def test_ranges_and_every_problem_at_once():
+    with pytest.raises(SettingsError) as err:
+        settings_from_mapping(
+            {"idle_timeout_s": 0, "elderly_age": -1, "staff_pin": "12a", "language": "fr"}
+        )
+    assert [str(p) for p in err.value.problems] == [
+        "elderly_age: must be at least 0, got -1",
+        "staff_pin: must be 4-8 digits",
+        "idle_timeout_s: must be greater than 0, got 0",
+        "language: expected one of zh, en, got 'fr'",
+    ]
+    assert err.value.user_message.startswith("取号机配置有误")
+
+
+def test_values_keep_their_declared_types():
+    s = settings_from_mapping({"idle_timeout_s": 30, "common_items": ["rs-card"]})
+    assert s.idle_timeout_s == 30.0 and isinstance(s.idle_timeout_s, float)
+    assert s.common_items == ("rs-card",)
+    assert settings_from_mapping({}, s) == s  # a file over a base changes only its keys
