@@ -10,12 +10,14 @@ inside their functions so that ``hall --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from hall import __version__
+from hall.core.privacy import RedactingStream, redact
 from hall.logs import setup_logging
 
 # name -> module providing register(); order is the order shown in --help.
@@ -60,18 +62,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    setup_logging(verbose=args.verbose)
+@contextlib.contextmanager
+def _redacted_output() -> Iterator[None]:
+    """Everything printed on stdout and stderr meanwhile goes through ``redact``."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (
+        s if s is None or isinstance(s, RedactingStream) else RedactingStream(s) for s in saved
+    )
     try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # last line of defence: one clear line, not a trace
-        logging.getLogger("hall").debug("unhandled error", exc_info=True)
-        print(f"hall {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # None, or a closed pipe: not the real error
+                stream.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand.  What it prints (stdout, stderr, logging, argparse's
+    errors, the last-resort error line) has ID numbers, phones and names masked."""
+    with _redacted_output():
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        setup_logging(verbose=args.verbose)
+        try:
+            return int(args.func(args) or 0)
+        except KeyboardInterrupt:
+            return 130
+        except SystemExit as exc:  # SystemExit("message") prints the message: mask it
+            if isinstance(exc.code, str):
+                raise SystemExit(redact(exc.code)) from None
+            raise
+        except Exception as exc:  # last line of defence: one clear line, not a trace
+            logging.getLogger("hall").debug("unhandled error", exc_info=True)
+            print(redact(f"hall {args.command}: error: {exc}"), file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hall.core.privacy import (
     COMPOUND_SURNAMES,
+    UNMASKED_WARNING,
     RedactingStream,
     mask_address,
     mask_birth,
@@ -20,6 +21,7 @@ from hall.core.privacy import (
 
 __all__ = [
     "COMPOUND_SURNAMES",
+    "UNMASKED_WARNING",
     "RedactingStream",
     "mask_address",
     "mask_birth",

@@ -61,7 +61,7 @@ import calendar
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TextIO, TypeVar
 
 T = TypeVar("T")
@@ -219,7 +219,7 @@ _NUMBER_KEYS = (
 )
 _PHONE_KEYS = r"phone|mobile|tel|telephone|contact_phone|手机号码|手机号|手机|联系电话|电话"
 _ADDRESS_KEYS = r"address|addr|住址|地址"
-_SEP = r"""["']?\s*[:=：]\s*"""  # name=…, name: …, "name": …, 'name': …, 姓名：…
+_SEP = r"""["']?\s*[:=：]\s*["']?"""  # name=…, name: …, "name": "…", 'name': '…', 姓名：…
 
 _NAME_VALUE = (
     r"(?P<pq>[\"'])[^\"'\n]{1,60}(?P=pq)"  # quoted: anything
@@ -244,20 +244,31 @@ _TEXT_RE = re.compile(
     r"(?P<tv>(?P<tq>[\"'])[0-9+()* -]{5,24}(?P=tq)|\+?[0-9*][0-9()* -]{3,22}[0-9*](?![0-9A-Za-z*]))"
     r"|(?P<ak>(?<![A-Za-z0-9_])(?:" + _ADDRESS_KEYS + r")" + _SEP + r")"
     r"(?P<av>(?P<aq>[\"'])[^\"'\n]{1,120}(?P=aq)|[" + _CJK + r"0-9A-Za-z#*\-－（）()]{2,120})"
-    # -- numbers by their shape
-    r"|(?P<id18>" + _B + r"\d{6}[ -]?\d{8}[ -]?\d{3}[\dXx]" + _E + r")"
+    # -- numbers by their shape; phones first: 0086 + a mobile is 15 digits (no ID starts with 0)
+    r"|(?P<mobile>(?<![0-9A-Za-z+])(?P<cc>(?:\+|00)86[ -]?|\(\+?86\)[ -]?)?"
+    r"1[3-9]\d(?P<msep>[ -]?)\d{4}(?P=msep)\d{4}" + _E + r")"
+    r"|(?P<land>" + _B + r"(?P<area>\(?(?:010|02\d|0[3-9]\d{2})\)?)(?P<lsep>[ -]?)"
+    r"(?P<subscriber>[2-9]\d{6,7}|[2-9]\d{3}[ -]\d{4})" + _E + r")"
+    r"|(?P<id18>" + _B + r"\d{6}(?P<isep>[ -]?)\d{8}(?P=isep)\d{3}[\dXx]" + _E + r")"
     r"|(?P<id15>" + _B + r"\d{15}" + _E + r")"
     r"|(?P<fpr>" + _B + r"[A-Za-z]{3}\d{12}" + _E + r")"
-    r"|(?P<hkmo>" + _B + r"[HMhm]\d{8}(?:\d{2})?" + _E + r")"
-    r"|(?P<mobile>(?<![0-9A-Za-z+])(?P<cc>(?:\+|00)86[ -]?|\(\+?86\)[ -]?)?"
-    r"1[3-9]\d(?:[ -]?\d{4}){2}" + _E + r")"
-    r"|(?P<land>" + _B + r"(?P<area>\(?(?:010|02\d|0[3-9]\d{2})\)?)(?P<lsep>[ -]?)"
-    r"(?P<subscriber>[2-9]\d{2,3}[ -]?\d{4})" + _E + r")"
+    r"|(?P<hkmo>" + _B + r"[HMhm]\d{8}(?:\d{2})?" + _E + r")",
+    re.ASCII,  # \d and \s: ASCII digits and spaces only
 )
 
 
-def _masked_already(value: str) -> bool:
-    return "*" in value or value in ("", "None", "null")
+# What each mask produces: a value of that shape is left as it is (masking is idempotent).
+_MASKED = {
+    "person": re.compile(r"[^*]{0,2}\*+[^*]?|(?:[A-Za-z]\*+[ ,]*)+"),
+    "number": re.compile(r"[^*]{0,4}\*+[^*]{0,4}"),
+    "phone": re.compile(r"[^*]{0,7}\*+[0-9]{0,4}"),
+    "address": re.compile(r"[^*]{0,6}\*+"),
+    "birth": re.compile(r"[0-9]{0,4}\*+"),
+}
+
+
+def _masked_already(kind: str, value: str) -> bool:
+    return value in ("", "None", "null") or _MASKED[kind].fullmatch(value) is not None
 
 
 def _mask_phone_text(value: str) -> str:
@@ -283,13 +294,13 @@ def _replace(m: re.Match[str]) -> str:
     if kind in ("uuid", "long"):
         return text
     if kind == "pv":
-        return _labelled(m, "pk", "pv", "pq", mask_person_name)
+        return _labelled(m, "pk", "pv", "pq", "person")
     if kind == "nv":
-        return _labelled(m, "nk", "nv", "nq", lambda v: mask_number(re.sub(r"[ -]", "", v)))
+        return _labelled(m, "nk", "nv", "nq", "number")
     if kind == "tv":
-        return _labelled(m, "tk", "tv", "tq", _mask_phone_text)
+        return _labelled(m, "tk", "tv", "tq", "phone")
     if kind == "av":
-        return _labelled(m, "ak", "av", "aq", mask_address)
+        return _labelled(m, "ak", "av", "aq", "address")
     if kind == "id18":
         number = re.sub(r"[ -]", "", text)
         return mask_number(number.upper()) if _looks_like_id18(number) else text
@@ -308,15 +319,11 @@ def _replace(m: re.Match[str]) -> str:
     return text
 
 
-def _labelled(
-    m: re.Match[str], key: str, value: str, quote: str, mask: Callable[[str], str]
-) -> str:
+def _labelled(m: re.Match[str], key: str, value: str, quote: str, kind: str) -> str:
     raw = m.group(value)
     q = m.group(quote) or ""
     inner = raw[len(q) : len(raw) - len(q)] if q else raw
-    if _masked_already(inner):
-        return m.group(0)
-    return m.group(key) + q + mask(inner) + q
+    return m.group(key) + q + _mask_field(kind, inner) + q
 
 
 def _redact_text(text: str) -> str:
@@ -351,7 +358,7 @@ def _field_kind(key: str) -> str | None:
 
 
 def _mask_field(kind: str, value: str) -> str:
-    if _masked_already(value):
+    if _masked_already(kind, value):
         return value
     if kind == "person":
         return mask_person_name(value)
@@ -403,6 +410,13 @@ def redact(value: T) -> T:
 
 
 # --------------------------------------------------------------------------- output streams
+
+UNMASKED_WARNING = (
+    "警告：--unmasked 显示完整的个人信息（姓名、证件号码、住址），仅供技术人员在设备旁核对，"
+    "请勿拍照、复制或记录。\n"
+    "warning: --unmasked prints personal data in full (name, numbers, address): for a "
+    "technician at the device only; do not photograph, copy or log it."
+)
 
 
 class RedactingStream:
