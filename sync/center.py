@@ -268,6 +268,7 @@ class Center:
         self.gaps_skipped: list[tuple[Key, int, int]] = []
         self.resend_requests = 0
         self.last_error = ""
+        self.last_turn = time.monotonic()  # stamped by every turn of the center's loop (watchdog)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -377,6 +378,7 @@ class Center:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.last_turn = time.monotonic()
             client = new_client(self.broker, self.client_id, max_inflight=100, max_queued=10000)
             # PUBACK only after the batch is committed to the store (see _process).
             client.manual_ack_set(True)
@@ -436,6 +438,7 @@ class Center:
                     self._request_resend(client, key, mark)
         self.connected.set()
         while not self._stop.is_set():
+            self.last_turn = time.monotonic()
             rc = client.loop(0.1)
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 log.warning("center lost %s: %s", self.broker.describe(), mqtt.error_string(rc))

@@ -238,6 +238,18 @@ def sync_main(args: argparse.Namespace) -> int:
     return run_daemon(stops, status=f"delivering to {args.center}", alive=alive)
 
 
+def center_alive(center: Any, *, max_age: float) -> bool:
+    """The center's loop thread (it owns the MQTT client) runs and turned recently.
+
+    It turns every 0.1 s while connected, and between connection attempts
+    after at most its longest back-off (5 s) plus one connect.
+    """
+    thread = center._thread
+    return (
+        thread is not None and thread.is_alive() and time.monotonic() - center.last_turn < max_age
+    )
+
+
 def agent_alive(agent: Any, *, max_age: float, link: Any = None) -> bool:
     """The sync agent's thread runs and its loop turned less than ``max_age`` seconds
     ago; and the hall link it relays commands on (if any) has its threads running.
@@ -278,7 +290,7 @@ def _config_document(path: str, version: int | None) -> dict[str, Any]:
 
 
 def monitor_main(args: argparse.Namespace) -> int:
-    from hall.appliance import run_daemon
+    from hall.appliance import notifier, run_daemon
     from sync.center import Center
     from sync.client import CenterLinkError
 
@@ -306,11 +318,11 @@ def monitor_main(args: argparse.Namespace) -> int:
     if not one_shot:
         log.info("monitoring hall %s on %s", args.hall, args.center)
 
-        def center_alive() -> bool:  # the center's loop thread (it owns the MQTT client) runs
-            thread = center._thread
-            return thread is not None and thread.is_alive()
-
-        return run_daemon([center.stop], status=f"monitoring hall {args.hall}", alive=center_alive)
+        interval = notifier().watchdog_interval_s
+        alive = None
+        if interval is not None:
+            alive = functools.partial(center_alive, center, max_age=interval)
+        return run_daemon([center.stop], status=f"monitoring hall {args.hall}", alive=alive)
     try:
         if args.hall == "+":
             raise SystemExit("--push-config and --command need --hall ID")

@@ -483,3 +483,61 @@ def _no_stray_sigterm() -> Iterator[None]:
     handler = signal.getsignal(signal.SIGTERM)
     yield
     assert signal.getsignal(signal.SIGTERM) == handler
+
+
+# --------------------------------------------------------------------------- the monitor
+
+
+def monitor_main(
+    broker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Callable[[], int], list[Any]]:
+    """``hall monitor --store`` for the demo hall in this process; the list receives its
+    center once made."""
+    import sync.center
+    import sync.cli
+
+    centers: list[Any] = []
+
+    class Recorded(sync.center.Center):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            centers.append(self)
+
+    monkeypatch.setattr(sync.center, "Center", Recorded)
+    argv = ["monitor", "--hall", "demo-hall", "--quiet", "--store", str(tmp_path / "c.db")]
+    args = build_parser().parse_args([*argv, "--center", f"{broker.host}:{broker.port}"])
+    return (lambda: sync.cli.monitor_main(args)), centers
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+def test_monitor_stops_pinging_while_its_loop_is_stuck(broker, systemd, tmp_path, monkeypatch):
+    main, centers = monitor_main(broker, tmp_path, monkeypatch)
+    release = threading.Event()
+
+    def operator() -> None:
+        try:
+            wait_healthy(systemd)
+            center = centers[0]
+            process = center._process
+            stuck = threading.Event()
+
+            def hanging(client: Any) -> None:
+                stuck.set()
+                release.wait(SETTLE_S)  # the thread lives, its loop does not turn
+                process(client)
+
+            center._process = hanging
+            assert stuck.wait(SETTLE_S)
+            broken_at = time.monotonic()
+            systemd.assert_stopped(broken_at)
+            assert center._thread.is_alive()
+            center._process = process
+        finally:
+            release.set()
+        back = time.monotonic()
+        assert systemd.wait_until(lambda: len(systemd.after(back)) >= 2), (
+            "the monitor turns again but does not ping"
+        )
+
+    assert run_daemon_role(main, operator) == 0
