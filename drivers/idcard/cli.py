@@ -2,8 +2,10 @@
 
 Exit codes: 0 ok, 1 other reader error, 2 no card, 3 port missing / no
 permission, 4 reader not answering or disconnected.  Errors go to stderr in
-Chinese and English.  ``read`` prints the full card (this is the technician's
-tool); ``--mask`` masks it as a screen would.
+Chinese and English.  ``read`` prints the card masked (name, numbers, address
+and birth day, through :func:`hall.core.privacy.redact`); ``--unmasked``
+prints it in full for a technician at the device, with a warning on stderr.
+``--mask`` is accepted and changes nothing (it was the opt-in before).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import sys
 import threading
 import time
 from typing import TYPE_CHECKING
+
+from hall.core.privacy import UNMASKED_WARNING, redact, unredacted
 
 if TYPE_CHECKING:
     from drivers.idcard.card import IdCard
@@ -65,7 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     read = actions.add_parser("read", help="read the card on the reader")
     port_args(read)
     read.add_argument("--json", action="store_true", help="print one JSON object")
-    read.add_argument("--mask", action="store_true", help="mask name, numbers and address")
+    masking = read.add_mutually_exclusive_group()
+    masking.add_argument(
+        "--unmasked",
+        action="store_true",
+        help="print name, numbers and address in full (a technician at the device only)",
+    )
+    masking.add_argument("--mask", action="store_true", help=argparse.SUPPRESS)  # the default now
     read.add_argument(
         "--wait", type=float, default=0.0, metavar="S", help="keep looking for a card for S seconds"
     )
@@ -121,7 +131,7 @@ def _fail(exc: IdCardError) -> int:
         ReaderTimeout,
     )
 
-    print(f"{exc.user_message}\n{exc}", file=sys.stderr)
+    print(redact(f"{exc.user_message}\n{exc}"), file=sys.stderr)
     if isinstance(exc, NoCard):
         return EXIT_NO_CARD
     if isinstance(exc, ReaderNotFound):
@@ -139,12 +149,18 @@ def cmd_read(args: argparse.Namespace) -> int:
             card = _read_waiting(reader, args.wait)
     except IdCardError as exc:
         return _fail(exc)
-    fields = card.to_json_dict(mask=args.mask)
+    fields = card.to_json_dict(mask=False)
+    if args.unmasked:
+        print(UNMASKED_WARNING, file=sys.stderr, flush=True)
+        out = unredacted(sys.stdout)
+    else:
+        fields, out = redact(fields), sys.stdout
     if args.json:
-        print(json.dumps(fields, ensure_ascii=False))
+        print(json.dumps(fields, ensure_ascii=False), file=out)
     else:
         for key, value in fields.items():
-            print(f"{LABELS.get(key, key)} {key}: {value}")
+            print(f"{LABELS.get(key, key)} {key}: {value}", file=out)
+    out.flush()
     return EXIT_OK
 
 

@@ -44,30 +44,40 @@ def sim(tmp_path: Path) -> Iterator[SamSimulator]:
         yield s
 
 
-def test_read_json(sim: SamSimulator, capsys: pytest.CaptureFixture[str]) -> None:
+def test_read_json_unmasked(sim: SamSimulator, capsys: pytest.CaptureFixture[str]) -> None:
     sim.insert(make_card())
-    assert run(["read", "--port", str(sim.link_path), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    assert run(["read", "--port", str(sim.link_path), "--json", "--unmasked"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert set(out) >= BASE_KEYS
     assert out["name"] == "张三" and out["id_number"] == make_card().id_number
     assert out["nation"] == "汉" and out["sex"] == "男"
+    assert "警告" in captured.err and "warning: --unmasked" in captured.err
 
 
 def test_read_json_permit_has_pass_number_and_issue_count(
     sim: SamSimulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim.insert(make_card("permit"))
-    assert run(["read", "--port", str(sim.link_path), "--json"]) == 0
+    assert run(["read", "--port", str(sim.link_path), "--json", "--unmasked"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert BASE_KEYS | {"pass_number", "issue_count"} <= set(out)
     assert (out["pass_number"], out["issue_count"]) == ("H12345678", 1)
 
 
-def test_read_masked(sim: SamSimulator, capsys: pytest.CaptureFixture[str]) -> None:
+def test_read_masked_by_default_and_with_the_old_mask_flag(
+    sim: SamSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
     card = make_card()
     sim.insert(card)
-    assert run(["read", "--port", str(sim.link_path), "--json", "--mask"]) == 0
-    text = capsys.readouterr().out
+    outputs = []
+    for flags in ([], ["--mask"]):
+        assert run(["read", "--port", str(sim.link_path), "--json", *flags]) == 0
+        captured = capsys.readouterr()
+        assert "warning" not in captured.err
+        outputs.append(captured.out)
+    assert outputs[0] == outputs[1]
+    text = outputs[0]
     assert card.id_number not in text and "张三" not in text
     assert json.loads(text)["id_number"] == "1101**********" + card.id_number[-4:]
 
@@ -76,7 +86,55 @@ def test_read_human_readable(sim: SamSimulator, capsys: pytest.CaptureFixture[st
     sim.insert(make_card())
     assert run(["read", "--port", str(sim.link_path)]) == 0
     out = capsys.readouterr().out
-    assert "姓名 name: 张三" in out and "民族 nation: 汉" in out
+    assert "姓名 name: 张*" in out and "民族 nation: 汉" in out
+    assert run(["read", "--port", str(sim.link_path), "--unmasked"]) == 0
+    out = capsys.readouterr().out
+    assert "姓名 name: 张三" in out and "住址 address: 北京市东城区示例街道测试路1号" in out
+
+
+# What each kind of card must not show by default, and what it shows masked.
+PERSONAL = {
+    "resident": ("name", "id_number", "address", "birth"),
+    "permit": ("name", "id_number", "address", "birth", "pass_number"),
+    "foreign": ("name", "english_name", "id_number", "birth"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PERSONAL))
+@pytest.mark.parametrize("as_json", [True, False])
+def test_read_masks_every_kind_of_card(
+    sim: SamSimulator, capsys: pytest.CaptureFixture[str], kind: str, as_json: bool
+) -> None:
+    card = make_card(kind)
+    sim.insert(card)
+    assert run(["read", "--port", str(sim.link_path), *(["--json"] if as_json else [])]) == 0
+    captured = capsys.readouterr()
+    full = card.to_json_dict(mask=False)
+    for field in PERSONAL[kind]:
+        assert full[field], field
+        assert str(full[field]) not in captured.out + captured.err, (kind, field)
+    if as_json:
+        out = json.loads(captured.out)
+        assert (
+            out["id_number"]
+            == full["id_number"][:4] + "*" * (len(full["id_number"]) - 8) + (full["id_number"][-4:])
+        )
+        assert out["name"] == card.name[0] + "*" * (len(card.name) - 1)
+        assert out["birth"] == card.birth[:4] + "****"
+        assert out["valid_from"] == card.valid_from and out["sex"] == card.sex  # not personal
+        if kind == "permit":
+            assert out["pass_number"] == "H*****678" and out["issue_count"] == 1
+        if kind == "foreign":
+            assert out["english_name"] == "T**** J*** S*****" and out["nationality"] == "USA"
+
+
+def test_mask_and_unmasked_together_are_refused(
+    sim: SamSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(["read", "--port", str(sim.link_path), "--mask", "--unmasked"])
+    assert exited.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
 
 
 def test_no_card_exit_2(sim: SamSimulator, capsys: pytest.CaptureFixture[str]) -> None:
@@ -144,7 +202,16 @@ def test_sim_process_and_read_process(tmp_path: Path) -> None:
 
         done = hall("idcard", "read", "--port", str(link), "--json")
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["name"] == "张三"
+        assert json.loads(done.stdout)["name"] == "张*"
+        assert make_card().id_number not in done.stdout + done.stderr
+
+        # the technician at the device: in full, through hall's masking of its output
+        done = hall("idcard", "read", "--port", str(link), "--unmasked")
+        assert done.returncode == 0, done.stderr
+        assert f"证件号码 id_number: {make_card().id_number}" in done.stdout
+        assert "姓名 name: 张三" in done.stdout
+        assert "仅供技术人员在设备旁核对" in done.stderr and "warning: --unmasked" in done.stderr
+        assert make_card().id_number not in done.stderr  # the log lines stay masked
 
         sim.stdin.write("remove\n")
         sim.stdin.flush()
