@@ -1,11 +1,13 @@
 """``hall citizencard``: read a card, list readers, run the virtual card.
 
-    hall citizencard read [--reader NAME] [--timeout S] [--json] [--mask]
+    hall citizencard read [--reader NAME] [--timeout S] [--json] [--unmasked]
     hall citizencard readers [--json]
     hall citizencard vcard [--host H] [--port P] [--name N] [--ssn S] [--mode M]
 
-``read`` is a technician's tool and prints the full data unless ``--mask``.
-Exit codes: 0 read, 2 no card, 3 no reader / pcscd down, 4 PIN required,
+``read`` prints the card masked (through :func:`hall.core.privacy.redact`);
+``--unmasked`` prints it in full for a technician at the device, with a
+warning on stderr.  ``--mask`` is accepted and changes nothing (it was the
+opt-in before).  Exit codes: 0 read, 2 no card, 3 no reader / pcscd down, 4 PIN required,
 5 not a social-security card, 6 read failed.
 """
 
@@ -18,6 +20,8 @@ import sys
 import threading
 from types import FrameType
 from typing import TYPE_CHECKING
+
+from hall.core.privacy import UNMASKED_WARNING, redact, unredacted
 
 if TYPE_CHECKING:
     from drivers.citizencard.vcard import VirtualCard
@@ -43,13 +47,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "read",
         help="read the card in the reader",
         description="Read the card and print card number, region, social-security number and "
-        "name (full data: a technician's tool; --mask to mask). Exit codes: 2 no card, "
-        "3 no reader, 4 PIN required, 5 not a social-security card, 6 read failed.",
+        "name, masked (--unmasked: in full, for a technician at the device). Exit codes: "
+        "2 no card, 3 no reader, 4 PIN required, 5 not a social-security card, 6 read failed.",
     )
     read.add_argument("--reader", help="reader name (exact, or a case-insensitive part of it)")
     read.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a card")
     read.add_argument("--json", action="store_true", help="print one JSON object")
-    read.add_argument("--mask", action="store_true", help="mask the number and the name")
+    masking = read.add_mutually_exclusive_group()
+    masking.add_argument(
+        "--unmasked",
+        action="store_true",
+        help="print the numbers and the name in full (a technician at the device only)",
+    )
+    masking.add_argument("--mask", action="store_true", help=argparse.SUPPRESS)  # the default now
     read.set_defaults(func=cmd_read)
 
     readers = actions.add_parser("readers", help="list PC/SC readers and whether a card is in")
@@ -106,17 +116,23 @@ def cmd_read(args: argparse.Namespace) -> int:
                 "message": str(exc),
                 "user_message": exc.user_message,
             }
-            print(json.dumps(error, ensure_ascii=False))
-        print(f"hall citizencard read: {exc.user_message}: {exc}", file=sys.stderr)
+            print(json.dumps(redact(error), ensure_ascii=False))
+        print(redact(f"hall citizencard read: {exc.user_message}: {exc}"), file=sys.stderr)
         return code
-    data = card.to_json_dict(mask=args.mask)
-    if args.json:
-        print(json.dumps(data, ensure_ascii=False))
+    data = card.to_json_dict(mask=False)
+    if args.unmasked:
+        print(UNMASKED_WARNING, file=sys.stderr, flush=True)
+        out = unredacted(sys.stdout)
     else:
-        print(f"card number: {data['card_number']}")
-        print(f"region:      {data['region']}")
-        print(f"SSN:         {data['ssn']}")
-        print(f"name:        {data['name']}")
+        data, out = redact(data), sys.stdout
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False), file=out)
+    else:
+        print(f"card number: {data['card_number']}", file=out)
+        print(f"region:      {data['region']}", file=out)
+        print(f"SSN:         {data['ssn']}", file=out)
+        print(f"name:        {data['name']}", file=out)
+    out.flush()
     return EXIT_OK
 
 

@@ -17,7 +17,7 @@ import pytest
 from drivers.citizencard import CitizenCardReader, wait_for_card
 from drivers.citizencard.cli import register
 from drivers.citizencard.pcscd import PcscdProcess
-from drivers.citizencard.vcard import Mode, VirtualCard
+from drivers.citizencard.vcard import CardContents, Mode, VirtualCard
 
 pytestmark = pytest.mark.pcsc
 
@@ -64,7 +64,7 @@ def hall(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
 
 def test_read_json_full_data(insert: InsertCard, reader_name: str) -> None:
     insert()
-    result = hall("read", "--reader", reader_name, "--json")
+    result = hall("read", "--reader", reader_name, "--json", "--unmasked")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "card_number": "T00000001",
@@ -72,24 +72,71 @@ def test_read_json_full_data(insert: InsertCard, reader_name: str) -> None:
         "ssn": "110101199001010015",
         "name": "张三",
     }
+    assert "仅供技术人员在设备旁核对" in result.stderr and "warning: --unmasked" in result.stderr
 
 
 def test_read_masked_and_as_text(insert: InsertCard, cli: Callable[..., Run]) -> None:
     insert()
-    result = cli("read", "--json", "--mask")
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {
-        "card_number": "T000*0001",
+    masked = {
+        "card_number": "T*****001",
         "region": "320100",
         "ssn": "1101**********0015",
         "name": "张*",
     }
-    assert "110101199001010015" not in result.stdout + result.stderr
+    for flags in ([], ["--mask"]):  # masked by default; --mask stays accepted
+        result = cli("read", "--json", *flags)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == masked
+        assert "110101199001010015" not in result.stdout + result.stderr
+        assert "T00000001" not in result.stdout + result.stderr
+        assert "warning" not in result.stderr
 
     text = cli("read")
     assert text.returncode == 0, text.stderr
-    assert "card number: T00000001" in text.stdout
-    assert "name:        张三" in text.stdout
+    assert "card number: T*****001" in text.stdout
+    assert "name:        张*" in text.stdout
+    assert "张三" not in text.stdout
+
+    full = cli("read", "--unmasked")
+    assert full.returncode == 0, full.stderr
+    assert "card number: T00000001" in full.stdout
+    assert "SSN:         110101199001010015" in full.stdout
+    assert "name:        张三" in full.stdout
+    assert "警告" in full.stderr and "warning: --unmasked" in full.stderr
+
+
+def test_read_through_hall_is_masked_by_default_and_full_when_asked(
+    insert: InsertCard, reader_name: str
+) -> None:
+    """The real ``hall`` process (whose output is masked as a whole): a holder with a
+    compound surname and an X check character."""
+    contents = CardContents(name="欧阳小明", ssn="11010119900307002X", card_number="T00000002")
+    insert(contents)
+    masked = hall("read", "--reader", reader_name)
+    assert masked.returncode == 0, masked.stderr
+    assert (
+        "name:        欧阳**" in masked.stdout
+        and "SSN:         1101**********002X" in masked.stdout
+    )
+    for secret in ("欧阳小明", "11010119900307002X", "T00000002"):
+        assert secret not in masked.stdout + masked.stderr
+
+    full = hall("read", "--reader", reader_name, "--json", "--unmasked")
+    assert full.returncode == 0, full.stderr
+    assert json.loads(full.stdout) == {
+        "card_number": "T00000002",
+        "region": "320100",
+        "ssn": "11010119900307002X",
+        "name": "欧阳小明",
+    }
+    assert "warning: --unmasked" in full.stderr
+    assert "11010119900307002X" not in full.stderr
+
+
+def test_read_refuses_mask_with_unmasked(cli: Callable[..., Run]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli("read", "--mask", "--unmasked")
+    assert exited.value.code == 2
 
 
 @pytest.mark.parametrize(
