@@ -50,6 +50,7 @@ PACKAGES = (
     "pyscard",
     "sqlite-utils",
     "PyYAML",
+    "pydantic",
 )
 
 

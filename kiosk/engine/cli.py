@@ -50,7 +50,10 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         config = load_hall_config(args.config)
-    except (ConfigError, OSError) as exc:
+    except ConfigError as exc:  # names the file and every problem
+        log.error("cannot load the hall config: %s", exc)
+        return 2
+    except OSError as exc:
         log.error("cannot load hall config %s: %s", args.config, exc)
         return 2
     args.hall = config.hall_id
