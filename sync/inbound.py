@@ -107,6 +107,8 @@ def scan(raw: bytes, *, depth: int = MAX_DEPTH) -> None:
     outside = _STRING.sub(b'""', raw)
     if _LONG_NUMBER.search(outside):
         raise Rejected("number_too_long", f"a number longer than {MAX_NUMBER} characters")
+    if outside.count(b"[") + outside.count(b"{") <= depth:
+        return  # too few openings to nest deeper, whatever their order
     level = 0
     for match in _BRACKETS.finditer(outside):
         if match.group() in (b"[", b"{"):
