@@ -144,6 +144,24 @@ def test_all_kinds_in_one_text_and_masking_twice_changes_nothing() -> None:
             assert secret not in once, kind
 
 
+# Cases hypothesis found once: a label or a neighbour must not swallow the number next to it.
+TRICKY = [
+    ("ENGLISH_NAME：H00000000", ["00000000"]),  # a name label before a pass number
+    ("Name=Zhang NAME=张三", ["Zhang", "张三"]),  # a name value runs into the next label
+    ("0102000 0755-20000000", ["20000000"]),  # digits before a landline are not its number
+    ("1300000 0755-20000000", ["20000000"]),  # nor a mobile's first digits
+    ("ID_NUMBER=ABC12345 Phone: 12345678", ["ABC12345", "12345678"]),  # labels in any case
+    ("008615912345678 and 110101900307123", ["15912345678", "110101900307123"]),
+]
+
+
+@pytest.mark.parametrize(("text", "secrets"), TRICKY)
+def test_a_neighbour_does_not_hide_a_number(text: str, secrets: list[str]) -> None:
+    out = redact(text)
+    for secret in secrets:
+        assert secret not in out, out
+
+
 @pytest.mark.parametrize("token", NOT_PERSONAL)
 def test_what_is_not_personal_survives(token: str) -> None:
     assert redact(f"x {token} y") == f"x {token} y"

@@ -41,13 +41,15 @@ structured data (a card's fields, a log argument that is a dict).  It finds
 
 What a technician needs to tell two records apart stays: an ID number keeps
 its first 4 and last 4 characters (``3201**********1234``, the same as
-:func:`mask_id`), shorter document numbers their letter and up to the last 4, never half of
-them (``H*****678``, ``H******7890``), a mobile its first 3 and last 4 (``138****5678``), a
-landline its area code and last 4 (``010-****5678``), a name its surname
+:func:`mask_id`), shorter document numbers their letter and up to the last
+4, never half of them (``H*****678``, ``H******7890``), a mobile its first 3
+and last 4 (``138****5678``), a landline its area code and last 4
+(``010-****5678``), a name its surname
 (``张*``, ``欧阳**``), an address its first 6 characters, a birth date its
 year.  Ticket codes (``A001``), timestamps, dates, versions, ports, sequence
-numbers, UUIDs and long hashes are left alone.  Masked text stays masked when
-masked again.
+numbers, UUIDs and long hashes (19 letters and digits or more) are left
+alone.  Masked text stays masked when masked again.  Labels are matched in
+any case (``ID_NUMBER=``, ``Phone:``).
 
 :class:`RedactingStream` wraps ``sys.stdout`` / ``sys.stderr`` so that
 everything printed goes through :func:`redact` (``hall`` installs it);
@@ -224,35 +226,39 @@ _SEP = r"""["']?\s*[:=：]\s*["']?"""  # name=…, name: …, "name": "…", 'na
 _NAME_VALUE = (
     r"(?P<pq>[\"'])[^\"'\n]{1,60}(?P=pq)"  # quoted: anything
     r"|[" + _CJK + r"][" + _CJK + r"·・•*]{0,19}"  # 张三, 阿依古丽·买买提
-    r"|[A-Z*][A-Za-z.'*\-]*(?:,?[ ][A-Z*][A-Za-z.'*\-]*)*"  # John Smith, TEST, JOHN SAMPLE
-    r"|[a-z][A-Za-z.'*\-]*"  # one lower-case word
+    # John Smith, TEST, JOHN SAMPLE (a word followed by = or : is the next label)
+    r"|[A-Z*][A-Za-z.'*\-]*+(?:,?[ ][A-Z*][A-Za-z.'*\-]*+(?!\s*[=:：]))*(?![0-9])"
+    r"|[a-z][A-Za-z.'*\-]*+(?![0-9])"  # one lower-case word (a digit: not a name)
 )
 _TEXT_RE = re.compile(
+    # Every match starts where no letter or digit is glued on the left, on a character that
+    # can begin one: checked once, up front, so the scan skips most positions quickly.
+    r"(?<![0-9A-Za-z])(?=[0-9A-Za-z(+ \t姓英中持申办联公身证社卡通台居永手电住地])(?:"
     # -- left alone: they contain digit runs that could look like a number
     r"(?P<uuid>" + _B + r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}" + _E + r")"
     r"|(?P<long>" + _B + r"[0-9A-Za-z]{19,}" + _E + r")"
     # -- labelled values
     r"|(?P<pk>(?<![A-Za-z0-9_])(?:"
-    r"(?:" + _PERSON_KEYS + r")" + _SEP + r"|name\s*=\s*"
+    r"(?i:" + _PERSON_KEYS + r")" + _SEP + r"|(?i:name)\s*=\s*"
     r"|姓名\s+name\s*[:=：]\s*|(?:姓名|持卡人)\s+(?=[" + _CJK + r"]))"
     r"|(?m:^)[ \t]*name[ \t]*:[ \t]*(?=[" + _CJK + r"]))"
     r"(?P<pv>" + _NAME_VALUE + r")"
-    r"|(?P<nk>(?<![A-Za-z0-9_])(?:(?:" + _NUMBER_KEYS + r")" + _SEP + r"|(?:台胞证|通行证)\s*))"
+    r"|(?P<nk>(?<![A-Za-z0-9_])(?:(?i:" + _NUMBER_KEYS + r")" + _SEP + r"|(?:台胞证|通行证)\s*))"
     r"(?P<nv>(?P<nq>[\"'])[0-9A-Za-z()（）* -]{4,30}(?P=nq)"
     r"|[0-9A-Za-z*]{4,30}(?:[(（][A-Za-z][)）])?(?![0-9A-Za-z*]))"
-    r"|(?P<tk>(?<![A-Za-z0-9_])(?:" + _PHONE_KEYS + r")" + _SEP + r")"
+    r"|(?P<tk>(?<![A-Za-z0-9_])(?i:" + _PHONE_KEYS + r")" + _SEP + r")"
     r"(?P<tv>(?P<tq>[\"'])[0-9+()* -]{5,24}(?P=tq)|\+?[0-9*][0-9()* -]{3,22}[0-9*](?![0-9A-Za-z*]))"
-    r"|(?P<ak>(?<![A-Za-z0-9_])(?:" + _ADDRESS_KEYS + r")" + _SEP + r")"
+    r"|(?P<ak>(?<![A-Za-z0-9_])(?i:" + _ADDRESS_KEYS + r")" + _SEP + r")"
     r"(?P<av>(?P<aq>[\"'])[^\"'\n]{1,120}(?P=aq)|[" + _CJK + r"0-9A-Za-z#*\-－（）()]{2,120})"
     # -- numbers by their shape; phones first: 0086 + a mobile is 15 digits (no ID starts with 0)
     r"|(?P<mobile>(?<![0-9A-Za-z+])(?P<cc>(?:\+|00)86[ -]?|\(\+?86\)[ -]?)?"
     r"1[3-9]\d(?P<msep>[ -]?)\d{4}(?P=msep)\d{4}" + _E + r")"
     r"|(?P<land>" + _B + r"(?P<area>\(?(?:010|02\d|0[3-9]\d{2})\)?)(?P<lsep>[ -]?)"
-    r"(?P<subscriber>[2-9]\d{6,7}|[2-9]\d{3}[ -]\d{4})" + _E + r")"
+    r"(?P<subscriber>[2-9]\d{6,7}|[2-9]\d{3}[ -]\d{4})" + _E + r"(?!-\d))"
     r"|(?P<id18>" + _B + r"\d{6}(?P<isep>[ -]?)\d{8}(?P=isep)\d{3}[\dXx]" + _E + r")"
     r"|(?P<id15>" + _B + r"\d{15}" + _E + r")"
     r"|(?P<fpr>" + _B + r"[A-Za-z]{3}\d{12}" + _E + r")"
-    r"|(?P<hkmo>" + _B + r"[HMhm]\d{8}(?:\d{2})?" + _E + r")",
+    r"|(?P<hkmo>" + _B + r"[HMhm]\d{8}(?:\d{2})?" + _E + r"))",
     re.ASCII,  # \d and \s: ASCII digits and spaces only
 )
 
