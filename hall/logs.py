@@ -34,11 +34,12 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         return record
     args: Any = record.args
     if args:
-        args = redact(args)
+        args = redact(args)  # a dict argument field by field: its "name" may be a person's
+    msg = str(redact(record.msg))  # log.info(a_dict) too
     try:
-        message = str(record.msg) % args if args else str(record.msg)
+        message = msg % args if args else msg
     except Exception:  # a broken format: the handler reports it, with masked arguments only
-        record.msg, record.args = redact(str(record.msg)), args
+        record.msg, record.args = redact(msg), args
     else:
         record.msg, record.args = redact(message), None
     if record.exc_info and not record.exc_text:

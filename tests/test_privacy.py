@@ -421,10 +421,11 @@ def test_a_log_record_is_masked_in_message_and_arguments(
     log.warning(f"in the message itself: {text}")
     log.info("a dict argument: %s", {"id_number": RESIDENT, "name": "张三", "note": text})
     log.info("%(who)s called %(what)s", {"who": "A001", "what": text})  # mapping arguments
+    log.info({"name": "张三", "ssn": RESIDENT, "note": text})  # a dict as the message
     out = buffer.getvalue()
     assert_masked(out, [kind, "resident"])
     assert "张三" not in out and shown in out and "A001" in out
-    assert len(seen) == 4
+    assert len(seen) == 5
     for record in seen:  # a handler after ours sees the masked record, not the raw one
         assert_masked(record.getMessage(), [kind, "resident"])
         assert_masked(repr(record.args), [kind, "resident"])
