@@ -1,0 +1,168 @@
+"""Staff PINs: stored only as a salted slow hash, compared in constant time.
+
+One module for every PIN of hall-edge: the kiosk's staff PIN (green channel,
+re-print panel) and each clerk's login PIN (the hall config's staff list).
+
+A stored PIN is one line of text that carries its own parameters::
+
+    scrypt$n=16384,r=8,p=1$<salt, base64>$<hash, base64>
+
+:func:`hash_pin` makes one with a fresh random salt (so the same PIN gives a
+different string every time, and two kiosks with the same PIN cannot be told
+apart from their files); :func:`verify_pin` recomputes the hash with the stored
+salt and parameters and compares with :func:`hmac.compare_digest`.  The PIN
+itself is never written anywhere and never logged.
+
+Parameters are bounded (:func:`parse`): a stored string with a work factor too
+small to be slow, or so large it would exhaust the device's memory, is refused
+when the config is loaded, not when a clerk logs in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Strict
+
+__all__ = [
+    "PinHash",
+    "PinHashText",
+    "check_hash",
+    "check_pin",
+    "generate_pin",
+    "hash_pin",
+    "parse",
+    "verify_pin",
+]
+
+SCHEME = "scrypt"
+N, R, P = 2**14, 8, 1  # 16 MiB and ~50-100 ms per check on a kiosk PC
+SALT_BYTES = 16
+KEY_BYTES = 32
+MIN_N, MAX_N = 2**10, 2**18
+MAX_R, MAX_P = 16, 4
+PIN_MIN, PIN_MAX = 4, 8
+
+_FORM = re.compile(
+    r"^scrypt\$n=(?P<n>[0-9]{1,7}),r=(?P<r>[0-9]{1,2}),p=(?P<p>[0-9]{1,2})"
+    r"\$(?P<salt>[A-Za-z0-9+/=]{16,128})\$(?P<key>[A-Za-z0-9+/=]{16,128})$"
+)
+
+
+@dataclass(frozen=True)
+class PinHash:
+    """A parsed stored PIN: the scrypt parameters, the salt and the derived key."""
+
+    n: int
+    r: int
+    p: int
+    salt: bytes
+    key: bytes
+
+    def __str__(self) -> str:
+        salt = base64.b64encode(self.salt).decode("ascii")
+        key = base64.b64encode(self.key).decode("ascii")
+        return f"{SCHEME}$n={self.n},r={self.r},p={self.p}${salt}${key}"
+
+    def derive(self, pin: str) -> bytes:
+        return _scrypt(pin, self.salt, self.n, self.r, self.p, len(self.key))
+
+
+def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
+    # scrypt needs 128 * r * n bytes (plus p blocks); hashlib refuses above 32 MiB by default
+    maxmem = 128 * r * (n + p + 2) + (1 << 20)
+    return hashlib.scrypt(
+        pin.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=length
+    )
+
+
+def check_pin(pin: Any) -> str:
+    """``pin`` if it is 4-8 digits, else ``ValueError`` (the message never shows the PIN)."""
+    if not isinstance(pin, str) or not pin.isascii() or not pin.isdigit():
+        raise ValueError(f"a PIN is {PIN_MIN}-{PIN_MAX} digits (0-9)")
+    if not PIN_MIN <= len(pin) <= PIN_MAX:
+        raise ValueError(f"a PIN is {PIN_MIN}-{PIN_MAX} digits, this one has {len(pin)}")
+    return pin
+
+
+def generate_pin(digits: int = 6) -> str:
+    """A random PIN of ``digits`` digits (``secrets``: not guessable from the time)."""
+    if not PIN_MIN <= digits <= PIN_MAX:
+        raise ValueError(f"a PIN has {PIN_MIN}-{PIN_MAX} digits")
+    return "".join(str(secrets.randbelow(10)) for _ in range(digits))
+
+
+def hash_pin(pin: str, *, n: int = N, r: int = R, p: int = P) -> str:
+    """The stored form of ``pin`` (checked first: 4-8 digits), with a fresh random salt."""
+    check_pin(pin)
+    salt = secrets.token_bytes(SALT_BYTES)
+    _check_parameters(n, r, p)
+    return str(PinHash(n, r, p, salt, _scrypt(pin, salt, n, r, p, KEY_BYTES)))
+
+
+def _check_parameters(n: int, r: int, p: int) -> None:
+    if n & (n - 1) or not MIN_N <= n <= MAX_N:
+        raise ValueError(f"scrypt n must be a power of two from {MIN_N} to {MAX_N}, got {n}")
+    if not 1 <= r <= MAX_R:
+        raise ValueError(f"scrypt r must be 1..{MAX_R}, got {r}")
+    if not 1 <= p <= MAX_P:
+        raise ValueError(f"scrypt p must be 1..{MAX_P}, got {p}")
+
+
+def parse(stored: str) -> PinHash:
+    """A stored PIN read back; ``ValueError`` names what is wrong with its form."""
+    if not isinstance(stored, str):
+        raise ValueError("a stored PIN is text like scrypt$n=16384,r=8,p=1$<salt>$<hash>")
+    match = _FORM.match(stored.strip())
+    if match is None:
+        raise ValueError(
+            "not a stored PIN: expected scrypt$n=16384,r=8,p=1$<salt>$<hash> as written by "
+            "`hall provision` or `hall provision --hash-pin` (a PIN is never written in plain)"
+        )
+    n, r, p = int(match["n"]), int(match["r"]), int(match["p"])
+    _check_parameters(n, r, p)
+    try:
+        salt = base64.b64decode(match["salt"], validate=True)
+        key = base64.b64decode(match["key"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the salt or hash of a stored PIN is not valid base64") from None
+    if len(salt) < SALT_BYTES:
+        raise ValueError(f"the salt of a stored PIN must be at least {SALT_BYTES} bytes")
+    if len(key) < 16:
+        raise ValueError("the hash of a stored PIN must be at least 16 bytes")
+    return PinHash(n, r, p, salt, key)
+
+
+def check_hash(stored: str) -> str:
+    """``stored`` if it is a well-formed stored PIN (the schema's check), else ``ValueError``."""
+    parse(stored)
+    return stored.strip()
+
+
+def verify_pin(pin: Any, stored: str | PinHash) -> bool:
+    """Does ``pin`` match ``stored``?  Constant-time compare; a malformed PIN is just wrong.
+
+    ``stored`` must be well-formed (:func:`parse` raises otherwise: configs are checked
+    when loaded).  The work is the same whether the PIN is right or wrong.
+    """
+    target = stored if isinstance(stored, PinHash) else parse(stored)
+    text = pin if isinstance(pin, str) and len(pin) <= 64 else ""
+    ok_form = True
+    try:
+        check_pin(text)
+    except ValueError:
+        ok_form = False
+    derived = target.derive(text)  # derived even for a malformed PIN: same time either way
+    return hmac.compare_digest(derived, target.key) and ok_form
+
+
+#: A stored PIN in a config file (``staff[].pin_hash``, ``staff_pin_hash``): text of the
+#: form :func:`parse` reads, checked when the config loads.
+PinHashText = Annotated[str, Strict(), AfterValidator(check_hash)]
