@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_HALL = ROOT / "assets" / "halls" / "demo.yaml"
 
+# The demo hall's secrets, for the demo only (a provisioned device never has them:
+# `hall provision` sets each kiosk's staff PIN and makes each hall's salt).
+DEMO_PIN = "2580"  # the demo kiosk's staff PIN and every demo clerk's (assets/halls/demo.yaml)
+DEMO_SALT = b"hall-edge-demo-salt"  # the demo kiosk's person-key secret
+
 
 class ScaledClock:
     """Wall time that starts at ``start`` and runs ``speed`` times faster than real time."""

@@ -108,6 +108,8 @@ class DemoApps:
         from drivers.idcard.sim import SamSimulator
         from drivers.printer import open_printer
         from drivers.printer.sim import PrinterSimulator
+        from hall.core.pins import hash_pin
+        from hall.demo import DEMO_PIN, DEMO_SALT
         from kiosk.app import KioskWindow
         from kiosk.devices import DeviceSpecs, KioskDevices
         from kiosk.settings import KioskSettings
@@ -115,7 +117,13 @@ class DemoApps:
         self.printer_sim = PrinterSimulator(link=self.workdir / "hall-printer")
         self.idcard_sim = SamSimulator(link_path=self.workdir / "hall-idcard").start()
         printer = open_printer(f"serial:{self.workdir / 'hall-printer'}?profile=80mm")
-        settings = KioskSettings(device_id="kiosk-1", idle_timeout_s=20, ticket_timeout_s=3)
+        settings = KioskSettings(
+            device_id="kiosk-1",
+            idle_timeout_s=20,
+            ticket_timeout_s=3,
+            staff_pin_hash=hash_pin(DEMO_PIN),  # the demo's own, hashed like a real kiosk's
+            salt=DEMO_SALT,
+        )
         window = KioskWindow(link, settings, printer=printer, clock=self.clock)
         window.ticket_issued.connect(lambda _t: self._count("issued"))
         window.ticket_finished.connect(self._kiosk_finished)

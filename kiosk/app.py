@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hall.core import pins
 from hall.qt import (
     QApplication,
     QHBoxLayout,
@@ -42,7 +43,7 @@ from kiosk import appointment as appt
 from kiosk.catalog import Catalog, QueueLoad, parse_board, parse_catalog
 from kiosk.engine.clock import CHINA
 from kiosk.health import HealthBoard
-from kiosk.identify import IdentityError, from_citizen_card, from_id_card
+from kiosk.identify import IdentityError, ephemeral_salt, from_citizen_card, from_id_card
 from kiosk.printing import NO_PRINTER_ZH, PrintOutcome, PrintService
 from kiosk.refusals import REFUSALS
 from kiosk.screens import SCREENS, Screen
@@ -122,6 +123,7 @@ class KioskWindow(QWidget):
         self.health = health or HealthBoard(
             self.settings.device_id, self.settings.status_file, now=self._clock
         )
+        self.person_salt = self.settings.salt or self._ephemeral_salt()
         self.lang = self.settings.language
         self.theme = Theme(elderly=self.settings.elderly_mode, portrait=True)
         self.catalog: Catalog | None = parse_catalog(catalog) if catalog else None
@@ -716,12 +718,12 @@ class KioskWindow(QWidget):
     @Slot(object)
     def _on_id_card(self, card: Any) -> None:
         today = self.now().date()
-        self._identified(lambda: from_id_card(card, self.settings.salt, today))
+        self._identified(lambda: from_id_card(card, self.person_salt, today))
 
     @Slot(object)
     def _on_citizen_card(self, card: Any) -> None:
         today = self.now().date()
-        self._identified(lambda: from_citizen_card(card, self.settings.salt, today))
+        self._identified(lambda: from_citizen_card(card, self.person_salt, today))
 
     @Slot(str, str)
     def _on_card_error(self, code: str, detail: str) -> None:
@@ -767,7 +769,36 @@ class KioskWindow(QWidget):
 
     # ------------------------------------------------------------------ staff
 
+    def _ephemeral_salt(self) -> bytes:
+        """No hall salt configured: a random one, and everyone is told (see kiosk.identify)."""
+        log.error(
+            "kiosk %s: no person salt configured (HALL_SALT_FILE / salt_file): per-person "
+            "limits count only this kiosk's tickets until it restarts; copy the hall's salt "
+            "from the queue host with `hall provision --person-salt-file FILE`",
+            self.settings.device_id,
+        )
+        self.health.report(
+            "person_salt",
+            "missing",
+            "no hall salt: per-person limits hold only on this kiosk until it restarts",
+        )
+        return ephemeral_salt()
+
+    @property
+    def staff_pin_set(self) -> bool:
+        """False when this kiosk has no staff PIN: the staff panel is refused."""
+        return self.settings.staff_pin_hash is not None
+
+    def _no_staff_pin(self) -> None:
+        log.warning(
+            "kiosk %s: the staff panel was asked for but no staff PIN is configured; "
+            "set one with `hall provision` (see docs/technician.md)",
+            self.settings.device_id,
+        )
+
     def open_green_channel(self) -> None:
+        if not self.staff_pin_set:
+            self._no_staff_pin()
         self.session.staff_mode = "green"
         staff = self.screens["staff"]
         if isinstance(staff, StaffScreen):
@@ -776,6 +807,8 @@ class KioskWindow(QWidget):
 
     def open_staff_panel(self) -> None:
         """Staff service (reprints, printer state): press and hold the hall name."""
+        if not self.staff_pin_set:
+            self._no_staff_pin()
         self.session.staff_mode = "service"
         staff = self.screens["staff"]
         if isinstance(staff, StaffScreen):
@@ -783,14 +816,21 @@ class KioskWindow(QWidget):
         self.show_screen("staff")
 
     def confirm_staff(self, reason: str | None, pin: str) -> str | None:
-        """Check the staff PIN; None when accepted, else the message to show."""
+        """Check the staff PIN; None when accepted, else the message to show.
+
+        The PIN is compared with its stored hash (``hall.core.pins``: scrypt, constant-time
+        compare); a kiosk without one refuses.  Never logged."""
+        stored = self.settings.staff_pin_hash
+        if stored is None:
+            self._no_staff_pin()
+            return tr("no_staff_pin", self.lang)
         green = self.session.staff_mode == "green"
         if green and reason is None:
             return tr("choose_reason", self.lang)
         now = self.monotonic()
         if now < self._pin_locked_until:
             return tr("pin_locked", self.lang)
-        if pin != self.settings.staff_pin:
+        if not pins.verify_pin(pin, stored):
             log.warning("wrong staff PIN entered at kiosk %s", self.settings.device_id)
             self._pin_failures = [t for t in self._pin_failures if now - t < PIN_WINDOW_S]
             self._pin_failures.append(now)

@@ -56,7 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--salt-file",
         default=os.environ.get("HALL_SALT_FILE"),
-        help="the hall's secret for person keys (same on every kiosk)",
+        help="the hall's secret for person keys (same on every kiosk; made on the queue host)",
+    )
+    p.add_argument(
+        "--staff-pin-file",
+        default=os.environ.get("HALL_STAFF_PIN_FILE"),
+        help="this kiosk's staff PIN, as its hash (written by `hall provision`)",
     )
     p.add_argument(
         "--status-file",
@@ -83,18 +88,31 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
-    from kiosk.identify import load_salt
-    from kiosk.settings import load_settings
+    """The settings file, then the options (which the units' environment sets) over it."""
+    from kiosk.settings import load_settings, settings_from_mapping
 
     settings = load_settings(args.settings)
+    files: dict[str, Any] = {}
+    if args.salt_file:
+        files["salt_file"] = args.salt_file
+    if getattr(args, "staff_pin_file", None):
+        files["staff_pin_file"] = args.staff_pin_file
+    if files:  # read and checked as a settings file would be (the error names the option)
+        settings = settings_from_mapping(files, settings, source="kiosk options")
     changes: dict[str, Any] = {}
     if args.device:
         changes["device_id"] = args.device
-    if args.salt_file:
-        changes["salt"] = load_salt(args.salt_file)
     if args.status_file:
         changes["status_file"] = args.status_file
-    return settings.with_(**changes) if changes else settings
+    settings = settings.with_(**changes) if changes else settings
+    if settings.staff_pin_hash is None:
+        log.error(
+            "kiosk %s: no staff PIN configured%s: the green channel and the staff panel are "
+            "refused until a technician sets one with `hall provision`",
+            settings.device_id,
+            f" ({args.staff_pin_file} does not exist)" if args.staff_pin_file else "",
+        )
+    return settings
 
 
 def build(args: argparse.Namespace, stops: list[Any]) -> tuple[KioskWindow, KioskDevices]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,9 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Used only when no salt file is configured (demo, tests).  A real hall sets
-# HALL_SALT_FILE (the same secret on every kiosk of the hall).
-DEMO_SALT = b"hall-edge-demo-salt"
 GREEN_REASONS = ("elderly", "disabled", "pregnant", "military")
 
 
@@ -51,15 +49,28 @@ class Identity:
         return f"Identity(source={self.source!r}, masked_name={self.masked_name!r}, age={self.age})"
 
 
-def load_salt(path: str | os.PathLike[str] | None) -> bytes:
-    """The hall's secret for person keys: the file's bytes (stripped), or the demo salt."""
-    if not path:
-        log.warning("no salt file configured: person keys use the demo salt")
-        return DEMO_SALT
+def load_salt(path: str | os.PathLike[str]) -> bytes:
+    """The hall's secret for person keys: the file's bytes (stripped).
+
+    The file is made per hall by ``hall provision`` on the queue host (``/etc/hall/salt``,
+    root-owned, readable by the ``hall`` group) and copied to each kiosk of the hall
+    (``hall provision --person-salt-file``); it is never in the repository.
+    """
     data = Path(path).read_bytes().strip()
     if len(data) < 8:
         raise ValueError(f"salt file {path} holds {len(data)} bytes; use at least 16 random bytes")
     return data
+
+
+def ephemeral_salt() -> bytes:
+    """A random person-key secret for a kiosk that has none configured.
+
+    Per-person limits then hold only for tickets this kiosk issued since it started
+    (another kiosk, or this one after a restart, makes other keys); the kiosk logs
+    that as an error and reports it to staff.  Never a fixed value: a salt known
+    from the source would let anyone holding a ``person_key`` search the ID numbers.
+    """
+    return secrets.token_bytes(32)
 
 
 def _age(born: date, today: date) -> int:

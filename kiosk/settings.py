@@ -15,23 +15,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from hall.core import schema
+from hall.core import pins, schema
 from hall.core.schema import Bool, Name, Problem, Text
-from kiosk.identify import DEMO_SALT, load_salt
+from kiosk.identify import load_salt
 
 
 class SettingsError(schema.ConfigError):
     """A kiosk settings file is wrong; ``problems`` names each key."""
 
     user_message = "取号机配置有误，请联系技术人员"
-
-
-def _pin(value: str) -> str:
-    if not value.isdigit() or not 4 <= len(value) <= 8:
-        raise ValueError("must be 4-8 digits")
-    return value
 
 
 Seconds = Annotated[float, Field(strict=True, gt=0)]
@@ -44,8 +38,10 @@ class KioskSettings:
     device_id: Name = "kiosk-1"  # the kiosk's device id in the hall config (role kiosk)
     # green channel from this age on (from the ID's birth date)
     elderly_age: Annotated[int, Field(strict=True, ge=0, le=150)] = 65
-    # staff confirmation for disabled/pregnant/military (demo PIN)
-    staff_pin: Annotated[str, Field(strict=True), AfterValidator(_pin)] = "2580"
+    # The staff PIN (green channel for disabled/pregnant/military, the re-print panel),
+    # only as its salted hash (hall.core.pins), set per kiosk by `hall provision`.
+    # None: no PIN configured, the staff panel is refused.
+    staff_pin_hash: pins.PinHashText | None = field(default=None, repr=False)
     idle_timeout_s: Seconds = 45.0  # no touch for this long: back to the start, forget the person
     ticket_timeout_s: Seconds = 20.0  # the ticket screen stays this long after a good print
     problem_timeout_s: Seconds = 120.0  # ... and this long when the ticket could not be printed
@@ -59,14 +55,35 @@ class KioskSettings:
     language: Literal["zh", "en"] = "zh"  # the language the kiosk starts in and returns to
     elderly_mode: Bool = False  # start in 大字模式
     status_file: Text | None = None  # JSON health file for staff/monitoring (None: not written)
-    salt: bytes = field(default=DEMO_SALT, repr=False)  # person-key secret (kiosk.identify)
+    # the hall's person-key secret (kiosk.identify); None: none configured, the kiosk
+    # makes a random one that holds until it restarts (and says so loudly)
+    salt: bytes | None = field(default=None, repr=False)
 
     def with_(self, **changes: Any) -> KioskSettings:
         return dataclasses.replace(self, **changes)
 
 
-#: What a settings file may set: any field but the secret itself, which comes from a file.
-SETTINGS_FILE = schema.overrides_of(KioskSettings, drop=("salt",), extra={"salt_file": Name})
+#: What a settings file may set: any field but the person secret itself, which comes from a
+#: file, as the staff PIN's hash may too (``staff_pin_file``: what `hall provision` writes).
+SETTINGS_FILE = schema.overrides_of(
+    KioskSettings, drop=("salt",), extra={"salt_file": Name, "staff_pin_file": Name}
+)
+
+PLAIN_PIN = (
+    "a PIN is never kept in plain: `hall provision` sets it and stores only its hash "
+    "(staff_pin_hash, or the file staff_pin_file)"
+)
+
+
+def load_staff_pin_hash(path: str | Path) -> str | None:
+    """The stored staff PIN in ``path`` (one line, :mod:`hall.core.pins` form), or None when
+    the file does not exist (no PIN configured: the staff panel is refused).  A file that
+    holds anything else raises ``ValueError``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return pins.check_hash(text)
 
 
 def settings_from_mapping(
@@ -76,6 +93,9 @@ def settings_from_mapping(
     at = ""
     if "kiosk" in data and isinstance(data["kiosk"], dict):
         data, at = data["kiosk"], "kiosk"
+    if "staff_pin" in data:  # the old plain key: say why, not only "unknown key"
+        where = f"{at}.staff_pin" if at else "staff_pin"
+        raise SettingsError([Problem(where, PLAIN_PIN)], source=source)
     changes: dict[str, Any] = dict(
         schema.check(SETTINGS_FILE, data, source=source, at=at, error=SettingsError)
     )
@@ -85,6 +105,13 @@ def settings_from_mapping(
             changes["salt"] = load_salt(salt_file)
         except (OSError, ValueError) as exc:
             where = f"{at}.salt_file" if at else "salt_file"
+            raise SettingsError([Problem(where, str(exc))], source=source) from exc
+    pin_file = changes.pop("staff_pin_file", None)
+    if pin_file is not None:
+        try:
+            changes["staff_pin_hash"] = load_staff_pin_hash(pin_file)
+        except (OSError, ValueError) as exc:
+            where = f"{at}.staff_pin_file" if at else "staff_pin_file"
             raise SettingsError([Problem(where, str(exc))], source=source) from exc
     return dataclasses.replace(base, **changes)
 

@@ -95,6 +95,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Too many wrong PINs: try again in 5 minutes or ask the staff",
     ),
     "choose_reason": ("请先选择类别", "Choose a reason first"),
+    "no_staff_pin": (
+        "未设置工作人员密码，请联系技术人员用 hall provision 设置",
+        "No staff PIN is set on this kiosk: a technician sets it with hall provision",
+    ),
     "reprint_list": ("待补打号票", "Tickets to reprint"),
     "reprint": ("补打", "Reprint"),
     "no_reprints": ("没有待补打的号票", "No tickets waiting for a reprint"),

@@ -64,7 +64,7 @@ def test_only_four_to_eight_digits_are_a_pin(pin):
 @pytest.mark.parametrize(
     "stored",
     [
-        "2580",
+        "482913",  # a PIN in plain
         "scrypt$n=16384,r=8,p=1$short$short",
         "scrypt$n=1000,r=8,p=1$" + "A" * 24 + "$" + "A" * 44,  # not a power of two
         "scrypt$n=16,r=8,p=1$" + "A" * 24 + "$" + "A" * 44,  # too weak

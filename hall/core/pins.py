@@ -29,7 +29,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Strict
+from pydantic import AfterValidator, BeforeValidator
 
 __all__ = [
     "PinHash",
@@ -163,6 +163,17 @@ def verify_pin(pin: Any, stored: str | PinHash) -> bool:
     return hmac.compare_digest(derived, target.key) and ok_form
 
 
+def _text(value: Any) -> Any:
+    if not isinstance(value, str):
+        # not "got 482913": a PIN written in plain by mistake must not reach a log line
+        raise ValueError(
+            "expected the stored form of a PIN (text like scrypt$n=16384,... as written by "
+            "`hall provision` or `hall provision --hash-pin`), not a number"
+        )
+    return value
+
+
 #: A stored PIN in a config file (``staff[].pin_hash``, ``staff_pin_hash``): text of the
-#: form :func:`parse` reads, checked when the config loads.
-PinHashText = Annotated[str, Strict(), AfterValidator(check_hash)]
+#: form :func:`parse` reads, checked when the config loads.  Error messages never repeat
+#: the value (it may be a PIN written in plain by mistake).
+PinHashText = Annotated[str, BeforeValidator(_text), AfterValidator(check_hash)]

@@ -35,6 +35,10 @@ class StaffScreen(Screen):
         if service and self.unlocked:
             self._service(layout)
             return
+        if not self.ctx.staff_pin_set:  # nothing to type a PIN against: say who sets it
+            layout.addWidget(label(self.t("no_staff_pin"), "warn", name="staff-no-pin"))
+            layout.addItem(spacer())
+            return
         left = QVBoxLayout()
         left.setSpacing(18)
         left.addWidget(label(self.t("staff_body"), "body"))

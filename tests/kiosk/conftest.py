@@ -16,6 +16,7 @@ from drivers.idcard import SamSimulator
 from drivers.keys.simulator import SimulatedKeyboard
 from drivers.printer import open_printer
 from drivers.printer.sim import PrinterSimulator
+from hall.core.pins import hash_pin
 from hall.qt import QPushButton, Qt, QWidget
 from hall.qtlink import QtLink
 from kiosk.app import KioskWindow
@@ -29,6 +30,8 @@ from sync.broker import Mosquitto
 from sync.mqtt import MqttLink
 
 SALT = b"test-hall-salt-0123456789"
+STAFF_PIN = "7461"  # these tests' own kiosk PIN (a provisioned kiosk gets its own)
+STAFF_PIN_HASH = hash_pin(STAFF_PIN)
 PORTRAIT = (1080, 1920)
 LANDSCAPE = (1920, 1080)
 WAIT_MS = 8000
@@ -38,6 +41,7 @@ WAIT_MS = 8000
 def kiosk_settings(tmp_path: Path) -> KioskSettings:
     return KioskSettings(
         salt=SALT,
+        staff_pin_hash=STAFF_PIN_HASH,
         idle_timeout_s=120,
         ticket_timeout_s=120,
         problem_timeout_s=120,
@@ -62,6 +66,7 @@ class Kiosk:
     clock: FakeClock
     status_file: Path
     taps: list[str] = field(default_factory=list)
+    staff_pin: str = STAFF_PIN
 
     # -- looking ----------------------------------------------------------------
     def widget(self, name: str, cls: type[QWidget] = QWidget) -> Any:

@@ -106,7 +106,7 @@ def test_staff_confirmed_green_channel(kiosk):
     kiosk.tap("key-confirm")
     assert "密码不正确" in kiosk.texts()
     assert kiosk.window.session.staff_reason is None
-    for key in "2580":
+    for key in kiosk.staff_pin:
         kiosk.tap(f"key-{key}")
     kiosk.tap("key-confirm")
     kiosk.wait_screen("guide")
@@ -204,11 +204,55 @@ def test_guessing_the_staff_pin_locks_it_and_alerts_staff(kiosk):
         assert "密码不正确" in kiosk.texts()
     enter("4321")  # the fifth wrong guess locks the PIN
     assert "密码错误次数过多" in kiosk.texts()
-    enter("2580")  # even the right PIN waits out the lock
+    enter(kiosk.staff_pin)  # even the right PIN waits out the lock
     assert "密码错误次数过多" in kiosk.texts()
     assert kiosk.window.session.staff_reason is None
     assert kiosk.status()["parts"]["staff_pin"]["state"] == "locked"
     now[0] += 301
-    enter("2580")
+    enter(kiosk.staff_pin)
     kiosk.wait_screen("guide")
     assert "绿色通道（残疾人）" in kiosk.texts()
+
+
+def test_without_a_staff_pin_the_staff_panel_is_refused(
+    make_kiosk, kiosk_settings, monkeypatch, caplog
+):
+    from hall.qt import Qt
+
+    kiosk = make_kiosk(settings=kiosk_settings.with_(staff_pin_hash=None))
+    kiosk.tap("common-gjj-query")
+    kiosk.tap("green-channel")
+    kiosk.wait_screen("staff")
+    assert "未设置工作人员密码，请联系技术人员用 hall provision 设置" in kiosk.texts()
+    assert not kiosk.has("key-1") and not kiosk.has("reason-disabled")  # nothing to type into
+    assert "no staff PIN is configured" in caplog.text
+    # the re-print panel (press and hold the hall name) is refused the same way
+    kiosk.window.go_home()
+    monkeypatch.setattr("kiosk.app.STAFF_HOLD_MS", 0)
+    hall = kiosk.widget("hall-name")
+    kiosk.qtbot.mousePress(hall, Qt.MouseButton.LeftButton)
+    kiosk.qtbot.mouseRelease(hall, Qt.MouseButton.LeftButton)
+    kiosk.wait_screen("staff")
+    assert "未设置工作人员密码" in kiosk.texts() and not kiosk.has("key-confirm")
+    # and no PIN at all opens it, not even one that once was the demo's
+    for pin in ("", "0000", kiosk.staff_pin):
+        assert kiosk.window.confirm_staff(None, pin) == (
+            "未设置工作人员密码，请联系技术人员用 hall provision 设置"
+        )
+    assert kiosk.window.session.staff_reason is None
+
+
+def test_the_staff_pin_is_checked_against_its_hash_in_constant_time(kiosk, monkeypatch):
+    import hmac
+
+    compared = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: compared.append(1) or real(a, b))
+    kiosk.tap("common-gjj-query")
+    kiosk.tap("green-channel")
+    kiosk.wait_screen("staff")
+    kiosk.tap("reason-military")
+    assert kiosk.window.confirm_staff("military", "0000") is not None
+    assert kiosk.window.confirm_staff("military", kiosk.staff_pin) is None
+    assert compared == [1, 1]
+    assert kiosk.window.session.staff_reason == "military"

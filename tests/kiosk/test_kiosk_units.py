@@ -21,7 +21,7 @@ from kiosk.catalog import guide_lines, parse_board, parse_catalog
 from kiosk.engine.config import load_hall_config
 from kiosk.engine.errors import MESSAGES_ZH
 from kiosk.health import HealthBoard
-from kiosk.identify import DEMO_SALT, from_citizen_card, from_id_card, load_salt
+from kiosk.identify import ephemeral_salt, from_citizen_card, from_id_card, load_salt
 from kiosk.refusals import REFUSALS, describe
 from kiosk.settings import SettingsError, load_settings
 from kiosk.ticketing import IssueRequest, follow_url, green_reason, issued_from_result, ticket_data
@@ -131,7 +131,8 @@ def test_identity_from_other_cards():
 
 
 def test_salt_file(tmp_path):
-    assert load_salt(None) == DEMO_SALT
+    one, two = ephemeral_salt(), ephemeral_salt()  # no salt configured: random, never fixed
+    assert one != two and len(one) == 32
     (tmp_path / "salt").write_bytes(b"0123456789abcdef\n")
     assert load_salt(tmp_path / "salt") == b"0123456789abcdef"
     (tmp_path / "short").write_bytes(b"abc")
@@ -316,8 +317,8 @@ def test_settings_file(tmp_path):
     path.write_text("elderly_agee: 70\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="did you mean 'elderly_age'"):
         load_settings(path)
-    path.write_text("staff_pin: '12'\n", encoding="utf-8")
-    with pytest.raises(SettingsError, match="staff_pin"):
+    path.write_text("staff_pin: '1234'\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="never kept in plain"):
         load_settings(path)
 
 
