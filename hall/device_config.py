@@ -64,6 +64,8 @@ DATA_DIR = "/var/lib/hall"
 VERSION = 1
 ENGINE_USER = "engine"  # the queue engine's broker account on a kiosk that is the queue host
 ENGINE_PASSWORD_FILE = f"{ETC_DIR}/engine.password"
+# a kiosk's staff PIN, only as its hash (hall.core.pins), written by `hall provision`
+STAFF_PIN_FILE = f"{ETC_DIR}/staff-pin"
 
 # role -> what it is, for the wizard's menu
 ROLES: dict[str, str] = {
@@ -273,7 +275,8 @@ OPTIONS: tuple[Option, ...] = (
         "salt_file",
         _check_path,
         None,
-        "the hall's secret for per-person limits (the same file on the queue host and every kiosk)",
+        "the hall's secret for per-person limits: made on the queue host, the same file on "
+        "every kiosk of the hall (hall provision --person-salt-file copies it)",
         "--salt-file",
         roles=("kiosk", "engine"),
     ),
@@ -844,8 +847,10 @@ def unit_environment(
             args += ["--db", f"{DATA_DIR}/evaluator.db"]
         if unit_role in ("caller", "evaluator") and c.hardware_keys:
             args += ["--keys", c.hardware_keys]
-    if unit_role in ("engine", "kiosk") and c.salt_file:
-        env["HALL_SALT_FILE"] = c.salt_file
+    if unit_role == "kiosk":  # the kiosk computes person keys; the engine only compares them
+        if c.salt_file:
+            env["HALL_SALT_FILE"] = c.salt_file
+        env["HALL_STAFF_PIN_FILE"] = STAFF_PIN_FILE
     if unit_role in SCREEN_ROLES:
         env["QT_QPA_PLATFORM"] = "wayland" if c.screen == "cage" else "eglfs"
     env["HALL_ARGS"] = " ".join(args)

@@ -170,6 +170,8 @@ class Doctor:
             value = c.get(key)
             if value and not self.path(value).is_file():
                 problems.append(f"{key}: {value} does not exist")
+        if c.role == "kiosk":
+            problems += self._staff_pin_problems()
         if c.runs_engine:
             problems += self._hall_config_problems(c)
         summary = f"{c.role} {c.device} in hall {c.hall} ({path})"
@@ -193,6 +195,22 @@ class Doctor:
                 fix_zh="运行 hall provision --non-interactive 使配置生效",
             )
         return Check("config", OK, summary)
+
+    def _staff_pin_problems(self) -> list[str]:
+        """A kiosk without its staff PIN refuses the green channel and the re-print panel."""
+        from hall.core import pins
+
+        pin_file = self.path(dc.STAFF_PIN_FILE)
+        try:
+            pins.check_hash(pin_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return [
+                f"no staff PIN ({dc.STAFF_PIN_FILE}): the green channel and the re-print "
+                "panel are refused; set one with `hall provision --generate-staff-pin`"
+            ]
+        except (OSError, ValueError) as exc:
+            return [f"{dc.STAFF_PIN_FILE}: {exc}"]
+        return []
 
     def _hall_config_problems(self, c: dc.DeviceConfig) -> list[str]:
         from kiosk.engine.config import ConfigError, load_hall_config

@@ -93,7 +93,15 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
     settings = load_settings(args.settings)
     files: dict[str, Any] = {}
-    if args.salt_file:
+    if args.salt_file and not os.path.exists(args.salt_file):
+        # provisioned before the hall's salt was copied here: serve anyway (the window
+        # makes a random salt, logs it as an error and reports it to staff)
+        log.error(
+            "the hall's person salt %s is missing: copy it from the queue host "
+            "(hall provision --person-salt-file)",
+            args.salt_file,
+        )
+    elif args.salt_file:
         files["salt_file"] = args.salt_file
     if getattr(args, "staff_pin_file", None):
         files["staff_pin_file"] = args.staff_pin_file

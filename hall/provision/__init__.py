@@ -52,6 +52,7 @@ from hall.provision.hardware import Probe
 from hall.provision.install import Installer, apply_units, install
 from hall.provision.layout import (
     DEMO_NAME,
+    EXIT_CONFIG,
     EXIT_INCOMPLETE,
     EXIT_OK,
     EXIT_TAKEN,
@@ -193,6 +194,30 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="FILE",
         help="read the center password from FILE (stored as /etc/hall/center.password)",
     )
+    pin = p.add_argument_group("kiosk staff PIN and person salt (secrets: never in device.yaml)")
+    pin.add_argument(
+        "--staff-pin-file",
+        metavar="FILE",
+        help="kiosk: read its staff PIN (4-8 digits) from FILE; only its hash is stored "
+        f"({dc.STAFF_PIN_FILE}).  With --hash-pin: the PIN to hash",
+    )
+    pin.add_argument(
+        "--generate-staff-pin",
+        action="store_true",
+        help="kiosk: make a random 6-digit staff PIN and show it once",
+    )
+    pin.add_argument(
+        "--person-salt-file",
+        metavar="FILE",
+        help="copy the hall's person salt from FILE (a copy of the queue host's "
+        f"{dc.ETC_DIR}/salt) to this device's salt file",
+    )
+    pin.add_argument(
+        "--hash-pin",
+        action="store_true",
+        help="only print the stored form of a PIN (asked twice, or --staff-pin-file) for a "
+        "clerk's pin_hash in the hall config; writes nothing",
+    )
     g = p.add_argument_group("answers (the wizard's questions; 'none' clears a value)")
     for option in dc.OPTIONS:
         if option.key in ("broker.password_file", "center.password_file"):
@@ -242,6 +267,8 @@ def provision(
     probe.extra_ports = tuple(args.probe_port)
     prompter = None if args.non_interactive else Prompter(stdin or sys.stdin, out)
     try:
+        if getattr(args, "hash_pin", False):
+            return _hash_pin(args, prompter, out)
         return _provision(args, layout, probe, prompter, out)
     except ProvisionError as exc:
         print(f"hall provision: {exc}", file=sys.stderr if out is sys.stdout else out)
@@ -279,10 +306,46 @@ def _provision(
     )
     apply_units(inst, config, old_units)
     _report(inst, config, out, unready)
+    if answers.staff_pin_shown:  # only now, once: it is written nowhere but as its hash
+        print(
+            f"\n工作人员密码 staff PIN of {config.device}: {answers.staff_pin_shown}\n"
+            "  请记下并交给大厅工作人员，不会再次显示 write it down for the hall's staff: it is "
+            "not shown again (hall provision --generate-staff-pin makes a new one)",
+            file=out,
+        )
     if failed:
         print(f"硬件测试未通过 hardware tests failed: {', '.join(failed)}", file=out)
         return EXIT_TEST
     return EXIT_INCOMPLETE if unready else EXIT_OK
+
+
+def _hash_pin(args: argparse.Namespace, prompter: Prompter | None, out: TextIO) -> int:
+    """``--hash-pin``: the stored form of a PIN, for ``staff[].pin_hash`` in the hall config."""
+    from hall.core import pins
+    from hall.provision.wizard import read_pin_file
+
+    if args.staff_pin_file:
+        pin = read_pin_file(args.staff_pin_file)
+    elif prompter is None:
+        raise ProvisionError("--hash-pin --non-interactive needs --staff-pin-file FILE")
+    else:
+        pin = ""
+        for _ in range(prompter.MAX_TRIES):
+            typed = prompter.secret("密码 PIN, 4-8 digits") or ""
+            try:
+                pins.check_pin(typed)
+            except ValueError as exc:
+                print(f"  ✗ {exc}", file=out)
+                continue
+            if prompter.secret("再输入一次 The same PIN again") != typed:
+                print("  ✗ 两次输入不一致 the two PINs differ", file=out)
+                continue
+            pin = typed
+            break
+        if not pin:
+            raise ProvisionError("no PIN was given", EXIT_CONFIG)
+    print(pins.hash_pin(pin), file=out)
+    return EXIT_OK
 
 
 def _check_device_id_free(

@@ -144,14 +144,22 @@ def install(
             engine_password_changed = inst.write(
                 dc.ENGINE_PASSWORD_FILE, secrets.token_urlsafe(18) + "\n", mode=0o640, group="hall"
             )
-    if config.salt_file and config.runs_engine and not layout.path(config.salt_file).exists():
+    # the hall's person salt: made once per hall on the queue host, the same on every kiosk
+    salt_here = bool(config.salt_file) and layout.path(str(config.salt_file)).exists()
+    if config.salt_file and answers.person_salt is not None:
+        inst.write(config.salt_file, answers.person_salt + b"\n", mode=0o640, group="hall")
+    elif config.salt_file and config.runs_engine and not salt_here:
         inst.write(config.salt_file, secrets.token_hex(32) + "\n", mode=0o640, group="hall")
-    elif config.salt_file and not layout.path(config.salt_file).exists():
+    elif config.salt_file and not salt_here:
         print(
-            f"  ! 请从排队主机复制 {config.salt_file}  copy {config.salt_file} from the queue "
-            "host: every kiosk must use the hall's salt",
+            f"  ! 缺少大厅盐值 no hall salt: copy the queue host's {config.salt_file} here "
+            f"(hall provision --person-salt-file COPY); until then per-person limits count "
+            "only this kiosk's tickets since it started",
             file=out,
         )
+    # a kiosk's staff PIN: its hash only
+    if answers.staff_pin_hash is not None:
+        inst.write(dc.STAFF_PIN_FILE, answers.staff_pin_hash + "\n", mode=0o640, group="hall")
     # 3. the device config and the units' environment
     inst.write(dc.DEVICE_CONFIG, dc.dump(config))
     roles = dc.unit_roles(config)

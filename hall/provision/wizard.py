@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hall import device_config as dc
+from hall.core import pins
 from hall.provision.hardware import (
     INPUT_KINDS,
     STABLE_NAMES,
@@ -39,6 +40,9 @@ class Answers:
     # hardware key -> the value to try the part with now: the detected node, before the
     # udev rule that gives it its stable /dev/hall-* name is installed
     try_now: dict[str, str] = field(default_factory=dict)
+    staff_pin_hash: str | None = None  # a kiosk's new staff PIN, hashed (None: keep the file)
+    staff_pin_shown: str | None = None  # a PIN made here: shown once, after writing
+    person_salt: bytes | None = None  # the hall's person salt copied from a file
 
 
 def existing_values(path: Path) -> dict[str, Any]:
@@ -67,6 +71,32 @@ _DECLARED = object()  # "no fallback given: use the option's declared default"
 
 def _flag_value(args: argparse.Namespace, key: str) -> Any:
     return getattr(args, "opt_" + dc.OPTIONS_BY_KEY[key].field, None)
+
+
+def read_pin_file(source: str) -> str:
+    """A PIN from a file (one line, 4-8 digits); the error never shows the file's content."""
+    try:
+        text = Path(source).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ProvisionError(f"cannot read the PIN file {source}: {exc}", EXIT_CONFIG) from exc
+    try:
+        return pins.check_pin(text)
+    except ValueError as exc:
+        raise ProvisionError(f"PIN file {source}: {exc}", EXIT_CONFIG) from None
+
+
+def read_salt_file(source: str) -> bytes:
+    """The hall's person salt from a copy of the queue host's salt file."""
+    try:
+        data = Path(source).read_bytes().strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read the salt file {source}: {exc}") from exc
+    if len(data) < 16 or b"\n" in data:
+        raise ValueError(
+            f"{source} is not a hall salt (one line of at least 16 bytes, as the queue host's "
+            f"{dc.ETC_DIR}/salt)"
+        )
+    return data
 
 
 def _read_password_file(source: str | None) -> str | None:
@@ -233,11 +263,23 @@ class Wizard:
             self.value("device", "设备编号 Device id", fallback=fallback_id)
         if role in dc.SCREEN_ROLES:
             self.value("screen", "显示方式 How is the screen driven?")
+        self.person_salt: bytes | None = None
+        self.staff_pin_hash: str | None = None
+        self.staff_pin_shown: str | None = None
         if role in ("kiosk", "engine"):
-            self.value(
+            salt_file = self.value(
                 "salt_file",
                 "盐值文件 Salt file (the hall's secret for per-person limits)",
                 fallback=f"{dc.ETC_DIR}/salt",
+            )
+            self._person_salt(salt_file, queue_host)
+        if role == "kiosk":
+            self._staff_pin()
+        elif getattr(args, "staff_pin_file", None) or getattr(args, "generate_staff_pin", False):
+            raise ProvisionError(
+                f"a staff PIN is set on a kiosk, not on a {role}: a clerk's PIN goes into the "
+                "hall config (hall provision --hash-pin)",
+                EXIT_CONFIG,
             )
         self._broker(queue_host)
         self._center()
@@ -255,8 +297,95 @@ class Wizard:
             hall_config_source=hall_source,
             udev=hardware,
             try_now=self.try_now,
+            staff_pin_hash=self.staff_pin_hash,
+            staff_pin_shown=self.staff_pin_shown,
+            person_salt=self.person_salt,
         )
         return answers
+
+    # -- secrets of a kiosk ------------------------------------------------------------
+
+    def _person_salt(self, salt_file: str | None, queue_host: bool) -> None:
+        """The hall's person salt: made on the queue host (by :func:`install`), copied to
+        each kiosk from a file (``--person-salt-file``, or the wizard asks for it)."""
+        source = getattr(self.args, "person_salt_file", None)
+        if source:
+            if not salt_file:
+                raise ProvisionError(
+                    "--person-salt-file needs a salt file to copy it to (--salt-file)",
+                    EXIT_CONFIG,
+                )
+            try:
+                self.person_salt = read_salt_file(source)
+            except ValueError as exc:
+                raise ProvisionError(str(exc), EXIT_CONFIG) from None
+            return
+        if (
+            self.p is None
+            or queue_host
+            or not salt_file
+            or self.layout.path(str(salt_file)).exists()
+        ):
+            return
+        self.person_salt = self.p.ask(
+            f"人员盐值 Copy the hall's person salt from (a copy of the queue host's "
+            f"{dc.ETC_DIR}/salt, e.g. on a USB stick; - : later)",
+            check=read_salt_file,
+            optional=True,
+        )
+
+    def _staff_pin(self) -> None:
+        """The kiosk's staff PIN (green channel, re-print panel): given in a file, made here
+        and shown once, or typed twice; only its hash is written (``hall.core.pins``)."""
+        args = self.args
+        from_file = getattr(args, "staff_pin_file", None)
+        generate = getattr(args, "generate_staff_pin", False)
+        if from_file and generate:
+            raise ProvisionError(
+                "--staff-pin-file and --generate-staff-pin: choose one", EXIT_CONFIG
+            )
+        if from_file:
+            self.staff_pin_hash = pins.hash_pin(read_pin_file(from_file))
+            return
+        if generate:
+            self._generate_pin()
+            return
+        existing = self.layout.path(dc.STAFF_PIN_FILE).exists()
+        if self.p is None:
+            if existing:
+                return  # re-provisioning keeps the PIN staff know
+            raise ProvisionError(
+                "a kiosk needs its own staff PIN (it opens the green channel and the "
+                "re-print panel): --staff-pin-file FILE (a file holding 4-8 digits) or "
+                "--generate-staff-pin (made here and shown once)",
+                EXIT_CONFIG,
+            )
+        if existing and self.p.confirm(
+            "保留本机的工作人员密码? Keep this kiosk's staff PIN?", True
+        ):
+            return
+        for _ in range(self.p.MAX_TRIES):
+            pin = self.p.secret(
+                "工作人员密码 Staff PIN, 4-8 digits (Enter: make one and show it once)"
+            )
+            if pin is None:
+                self._generate_pin()
+                return
+            try:
+                pins.check_pin(pin)
+            except ValueError as exc:
+                print(f"  ✗ {exc}", file=self.out)
+                continue
+            if self.p.secret("再输入一次 The same PIN again") != pin:
+                print("  ✗ 两次输入不一致 the two PINs differ", file=self.out)
+                continue
+            self.staff_pin_hash = pins.hash_pin(pin)
+            return
+        raise ProvisionError("no staff PIN was set", EXIT_CONFIG)
+
+    def _generate_pin(self) -> None:
+        self.staff_pin_shown = pins.generate_pin()
+        self.staff_pin_hash = pins.hash_pin(self.staff_pin_shown)
 
     def _hall_config_source(self) -> Path | None:
         installed = self.layout.path(str(self.default("engine.hall_config")))

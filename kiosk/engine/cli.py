@@ -31,11 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--db", default=os.environ.get("HALL_ENGINE_DB", "/var/lib/hall/engine.db"))
     p.add_argument("--device", default="engine", help="this engine's device id on the broker")
-    p.add_argument(
-        "--salt-file",
-        default=os.environ.get("HALL_SALT_FILE"),
-        help="secret used to hash ID numbers for per-person limits",
-    )
     add_broker_args(p)
     p.set_defaults(func=main)
 

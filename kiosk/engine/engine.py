@@ -129,7 +129,6 @@ class QueueEngine:
         db_path: str | Path,
         *,
         clock: Clock | None = None,
-        person_salt: bytes = b"",
     ) -> None:
         self.config = config
         self.clock: Clock = clock or SystemClock()
@@ -137,7 +136,6 @@ class QueueEngine:
         self._checkpointer = Checkpointer(db_path).start()
         self._lock = threading.RLock()
         self._memo: dict[str, _WindowMemo] = {}
-        self.person_salt = person_salt
         with transaction(self.conn):
             for w in config.windows:
                 self.conn.execute(

@@ -20,6 +20,7 @@ from drivers.keys.discovery import FoundDevice
 from drivers.keys.keymap import key_code
 from drivers.keys.simulator import SimulatedKeyboard
 from hall import device_config as dc
+from hall.core.pins import verify_pin
 from hall.provision import Probe, provision
 from sync.mqtt import MqttLink
 
@@ -102,6 +103,8 @@ def test_kiosk_wizard_finds_tests_and_configures_every_part(
         "",  # device kiosk-1
         "",  # eglfs
         "",  # salt file
+        "12",  # staff PIN: too short, asked again
+        "8642", "8642",  # staff PIN, twice
         "",  # no anonymous logins
         "",  # broker user kiosk-1
         "",  # broker password: make one
@@ -117,6 +120,12 @@ def test_kiosk_wizard_finds_tests_and_configures_every_part(
     code, out = run(provision_args(), "\n".join(answers) + "\n", probe)
     assert code == 0, out
     assert "did you mean 'kiosk'?" in out
+    # the staff PIN typed twice is stored only as its hash
+    stored = (tree / "etc/hall/staff-pin").read_text()
+    assert verify_pin("8642", stored.strip()) and "8642" not in stored
+    assert "8642" not in out and "8642" not in (tree / "etc/hall/device.yaml").read_text()
+    assert oct((tree / "etc/hall/staff-pin").stat().st_mode & 0o777) == "0o640"
+    assert env_of(tree, "kiosk")["HALL_STAFF_PIN_FILE"] == "/etc/hall/staff-pin"
     assert "/no/such/hall.yaml" in out and out.count("大厅配置文件") == 2
     # what was found
     assert f"printer on {printer.port} at 9600 baud" in out
@@ -389,6 +398,7 @@ def test_a_failing_part_is_reported_before_anything_is_written(provision_args, t
     flags = [
         "--role",
         "kiosk",
+        "--generate-staff-pin",
         "--no-queue-host",
         "--hall",
         "demo-hall",
@@ -432,6 +442,7 @@ def test_with_udev_the_config_names_devices_by_their_stable_names(
         "--non-interactive",
         "--role",
         "kiosk",
+        "--generate-staff-pin",
         "--no-queue-host",
         "--hall",
         "demo-hall",
