@@ -1,6 +1,8 @@
 """``CallerWindow``: the clerk's caller (叫号器) on the window PC, with its keypad.
 
-The clerk logs in with a staff number, calls the next citizen, recalls,
+The clerk logs in with the 工号 and a PIN (on screen, or on the keypad: the login
+key, the 工号 in digits, Enter, the PIN, Enter; the engine checks the PIN), calls the
+next citizen, recalls,
 starts, finishes, marks a no-show (过号), transfers (to a queue or a window;
 the citizen keeps their place), pauses with a reason and resumes, sets the
 去向牌, and sees who waits.  The keypad (evdev, key map from the settings)
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from evdev import InputEvent
@@ -28,6 +31,7 @@ from hall.qt import (
     QLabel,
     QPushButton,
     Qt,
+    QTimer,
     QtWidgets,
     QVBoxLayout,
     QWidget,
@@ -38,6 +42,23 @@ from sync import topics
 from sync.mqtt import Message
 
 log = logging.getLogger(__name__)
+
+# Keypad login: after the login key, digits type the 工号, then Enter, the PIN, Enter.
+DIGIT_KEYS = {f"KEY_{d}": str(d) for d in range(10)} | {f"KEY_KP{d}": str(d) for d in range(10)}
+ENTER_KEYS = frozenset({"KEY_KPENTER", "KEY_ENTER"})
+DELETE_KEYS = frozenset({"KEY_KPDOT", "KEY_BACKSPACE", "KEY_DOT", "KEY_DELETE"})
+ENTRY_TIMEOUT_MS = 30_000  # no key for this long: the keypad login is dropped
+STAFF_NO_MAX = 20
+
+
+@dataclass
+class KeypadLogin:
+    """A login being typed on the keypad: the 工号, then the PIN (never shown)."""
+
+    staff_no: str = ""
+    pin: str = ""
+    stage: str = "staff_no"  # then "pin"
+
 
 STYLE = """
 QWidget { font-family: "WenQuanYi Micro Hei"; font-size: 20px; color: #0f172a; }
@@ -91,8 +112,13 @@ class CallerWindow(QWidget):
         self._in_flight: set[str] = set()
         self._last_clerk = ""
         self._unsubscribe: list[Callable[[], None]] = []
+        self.entry: KeypadLogin | None = None
+        self._entry_timer = QTimer(self)
+        self._entry_timer.setSingleShot(True)
+        self._entry_timer.setInterval(ENTRY_TIMEOUT_MS)
+        self._entry_timer.timeout.connect(self._entry_timed_out)
         self.keys = KeyBridge(self.settings.caller_keys, self)
-        self.keys.action.connect(self.perform)
+        self.keys.pressed.connect(self._on_key)
         self.keys.status.connect(self._on_key_status)
         self._build()
         self.setWindowTitle(f"{window_id}号窗口 叫号器")
@@ -139,13 +165,22 @@ class CallerWindow(QWidget):
 
         login = QHBoxLayout()
         self.staff_input = QtWidgets.QLineEdit()
-        self.staff_input.setPlaceholderText("输入工号")
-        self.staff_input.setMaxLength(20)
-        self.staff_input.returnPressed.connect(lambda: self.login())
+        self.staff_input.setPlaceholderText("工号")
+        self.staff_input.setMaxLength(STAFF_NO_MAX)
+        self.pin_input = QtWidgets.QLineEdit()
+        self.pin_input.setObjectName("pin")
+        self.pin_input.setPlaceholderText("密码")
+        self.pin_input.setMaxLength(8)
+        self.pin_input.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.pin_input.setInputMethodHints(
+            Qt.InputMethodHint.ImhDigitsOnly | Qt.InputMethodHint.ImhSensitiveData
+        )
+        self.staff_input.returnPressed.connect(self.pin_input.setFocus)
+        self.pin_input.returnPressed.connect(lambda: self.login())
         self.login_button = self._button("登录", "login", lambda: self.login())
         self.logout_button = self._button("退出", "logout", self.logout)
-        login.addWidget(QLabel("工号"))
         login.addWidget(self.staff_input, 1)
+        login.addWidget(self.pin_input, 1)
         login.addWidget(self.login_button)
         login.addWidget(self.logout_button)
         left.addLayout(login)
@@ -353,11 +388,21 @@ class CallerWindow(QWidget):
 
         self.qtlink.request(self._topic, payload, reply)
 
-    def login(self, staff_no: str | None = None) -> None:
+    def login(self, staff_no: str | None = None, pin: str | None = None) -> None:
+        """Log in with the 工号 and the PIN (from the screen's fields when not given).
+
+        The PIN goes only into the request to the engine (which checks it); the field is
+        cleared at once and nothing keeps or shows it."""
         staff_no = (staff_no if staff_no is not None else self.staff_input.text()).strip()
         staff_no = staff_no or self._last_clerk
+        pin = pin if pin is not None else self.pin_input.text()
+        self.pin_input.clear()
         if not staff_no:
             self._show("error", "请先输入工号")
+            return
+        if not pin:
+            self._show("error", "请输入密码")
+            self.pin_input.setFocus()
             return
         self._last_clerk = staff_no
 
@@ -366,7 +411,7 @@ class CallerWindow(QWidget):
             self.staff_input.clear()
             return f"登录成功：{clerk.get('name', '')}（工号 {clerk.get('staff_no', staff_no)}）"
 
-        self._send("login", {"clerk": staff_no}, ok_text=ok)
+        self._send("login", {"clerk": staff_no, "pin": pin}, ok_text=ok)
 
     def logout(self) -> None:
         self._send("logout", ok_text=lambda _r: "已退出登录")
@@ -432,10 +477,77 @@ class CallerWindow(QWidget):
 
     # ------------------------------------------------------------------ keypad
 
+    def _on_key(self, key: str, action: str) -> None:
+        """A key pressed on the keypad: part of a keypad login being typed, or an action."""
+        if self.entry is not None:
+            self._entry_key(key)
+        elif action:
+            self.perform(action)
+
+    def start_keypad_login(self) -> None:
+        """The login key: the keypad's digits now type the 工号, then the PIN."""
+        self.entry = KeypadLogin()
+        self.keys.typing(True)
+        self._entry_timer.start()
+        self._show_entry()
+
+    def _entry_key(self, key: str) -> None:
+        entry = self.entry
+        assert entry is not None
+        self._entry_timer.start()
+        digit = DIGIT_KEYS.get(key)
+        if digit is not None:
+            if entry.stage == "staff_no" and len(entry.staff_no) < STAFF_NO_MAX:
+                entry.staff_no += digit
+            elif entry.stage == "pin" and len(entry.pin) < 8:
+                entry.pin += digit
+        elif key in DELETE_KEYS:
+            if entry.stage == "pin":
+                entry.pin = entry.pin[:-1]
+            else:
+                entry.staff_no = entry.staff_no[:-1]
+        elif key in ENTER_KEYS:
+            if entry.stage == "staff_no":
+                if entry.staff_no:
+                    entry.stage = "pin"
+            else:
+                self._end_entry()
+                self.login(entry.staff_no, entry.pin)
+                return
+        else:  # any other key: the clerk changed their mind
+            self._end_entry()
+            self._show("info", "已取消键盘登录")
+            return
+        self._show_entry()
+
+    def _show_entry(self) -> None:
+        entry = self.entry
+        assert entry is not None
+        if entry.stage == "staff_no":
+            self._show(
+                "info",
+                f"键盘登录：输入工号 {entry.staff_no or '_'}，按回车确认（. 删除一位，其他键取消）",
+            )
+        else:
+            self._show(
+                "info",
+                f"工号 {entry.staff_no}：输入密码 {'●' * len(entry.pin) or '_'}，按回车登录",
+            )
+
+    def _end_entry(self) -> None:
+        self.entry = None
+        self._entry_timer.stop()
+        self.keys.typing(False)
+
+    def _entry_timed_out(self) -> None:
+        if self.entry is not None:
+            self._end_entry()
+            self._show("info", "键盘登录已超时，请重新按登录键")
+
     def perform(self, action: str) -> None:
         """A keypad action (same as the buttons)."""
         if action == "login":
-            self.login()
+            self.start_keypad_login()
         elif action == "pause":
             self.pause(self.settings.keypad_pause_reason)
         elif action == "transfer":
@@ -466,4 +578,8 @@ def _error_text(error: Any) -> str:
     data = error.get("data") or {}
     if error.get("code") == "recall_cooldown" and data.get("retry_after_s"):
         text += f"（{int(float(data['retry_after_s']) + 0.99)} 秒后可重呼）"
+    elif error.get("code") == "clerk_locked" and data.get("retry_after_s"):
+        text += f"（约 {max(1, round(float(data['retry_after_s']) / 60))} 分钟后可再试）"
+    elif error.get("code") == "wrong_pin" and data.get("attempts_left"):
+        text += f"（再错 {int(data['attempts_left'])} 次将锁定）"
     return text

@@ -8,6 +8,7 @@ pulled cable looks like to the driver.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import termios
@@ -39,10 +40,8 @@ class PtyPair:
 
     def close(self) -> None:
         for fd in (self.fd, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self.fd = self._slave = -1
 
     def __enter__(self) -> PtyPair:

@@ -204,7 +204,7 @@ class ScriptedHall:
     def clerk(
         self, window_id: str, caller_id: str, staff_id: str, evaluator_id: str | None
     ) -> None:
-        r = self.request(caller_id, {"cmd": "login", "clerk": staff_id})
+        r = self.request(caller_id, {"cmd": "login", "clerk": staff_id, "pin": DEMO_PIN})
         if not r["ok"]:
             return
         while not self._stop.is_set():
@@ -326,6 +326,7 @@ def main(args: argparse.Namespace) -> int:
         stops.append(engine_link.stop)
         service = EngineService(engine, engine_link)
         service.start()
+        stops.append(service.stop)
         print(f"hall demo: broker 127.0.0.1:{broker.port}, hall {config.hall_id}", flush=True)
 
         # The queue host's sync agent delivers the engine's outbox to "the center",

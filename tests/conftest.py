@@ -91,6 +91,7 @@ def engine_service(
     service = EngineService(engine, link)
     service.start()
     yield service
+    service.stop()
     link.stop()
     engine.close()
 

@@ -44,6 +44,7 @@ SECTIONS: list[tuple[type, str, tuple[str | int, ...]]] = [
     (hc.Extended, "hours.extended[0]", ("hours", "extended", 0)),
     (hc.Policy, "policy", ("policy",)),
     (hc.Limits, "limits", ("limits",)),
+    (hc.StaffLogin, "staff_login", ("staff_login",)),
 ]
 
 

@@ -169,6 +169,18 @@ class KeyDecoder:
         self._syn = _SynDropGuard()
         self.reset()
 
+    @property
+    def debounce_s(self) -> float:
+        """A second press of the same key within this is ignored (settable while reading:
+        an app typing digits, such as the caller's keypad login, lowers it)."""
+        return self._debounce
+
+    @debounce_s.setter
+    def debounce_s(self, value: float) -> None:
+        if value < 0:
+            raise ValueError("debounce_s >= 0")
+        self._debounce = value
+
     def reset(self) -> None:
         """Forget timing state (after a reconnect)."""
         self._last_press: dict[int, float] = {}

@@ -373,6 +373,9 @@ def apply_units(inst: Installer, config: dc.DeviceConfig, old_units: list[str]) 
     ]
     if inst.restart_broker and dc.BROKER_UNIT in units:
         restart.append(dc.BROKER_UNIT)
+    # a new staff PIN or person salt: the kiosk reads them when it starts
+    if dc.STAFF_PIN_FILE in inst.changed or (config.salt_file and config.salt_file in inst.changed):
+        restart.append(dc.ROLE_UNIT["kiosk"])
     restart = list(dict.fromkeys(u for u in restart if u in units))
     live_systemd = layout.live and systemd_running()
     if layout.live and udev_changed:

@@ -61,13 +61,13 @@ def main(args: argparse.Namespace) -> int:
         engine.close()
         return 3
     service = EngineService(engine, link)
-    service.start()
+    service.start()  # also logs idle clerks out (staff_login.idle_logout_min)
     # "reload" from the center (relayed by the sync agent): use the config file it wrote.
     serve_control(
         link, {"reload": reload_handler(args.config, engine, service, own_device=args.device)}
     )
     log.info("queue engine for %s serving on %s", config.hall_id, args.broker)
-    stops = [engine.close, link.stop]
+    stops = [engine.close, link.stop, service.stop]
     alive = None
     interval = notifier().watchdog_interval_s
     if interval is not None:  # under systemd's watchdog: ping only while the engine answers

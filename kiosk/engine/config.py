@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import Field
 
 from hall.core import schema
+from hall.core.pins import PinHashText
 from hall.core.schema import (
     Bool,
     ClockTime,
@@ -108,8 +109,9 @@ class Window:
 class Staff:
     """A clerk of the hall (the center sends the staff list with the hall config).
 
-    Credentials a clerk logs in with belong here, as fields like the others, so
-    they are checked with the rest of the hall config.
+    A clerk logs in at a caller with the 工号 and a PIN; the PIN is here only as its
+    salted hash (``hall.core.pins``: ``hall provision --hash-pin`` makes one), checked
+    with the rest of the hall config.  A clerk without one cannot log in.
     """
 
     id: Id
@@ -118,6 +120,7 @@ class Staff:
     department: Text = ""
     photo: Text = ""
     phone: Text = ""
+    pin_hash: PinHashText | None = field(default=None, repr=False)
 
 
 @schema.schema
@@ -176,6 +179,18 @@ class Limits:
 
 @schema.schema
 @dataclass(frozen=True)
+class StaffLogin:
+    """How clerks log in at a window's caller (工号 + PIN, checked by the engine)."""
+
+    max_failures: AtLeastOne = 5  # wrong PINs in a row lock the 工号 (and raise an alarm) ...
+    lockout_min: Minutes = 15.0  # ... for this long
+    # no command from the window's caller for this long (and no citizen called or being
+    # served there): the clerk is logged out.  0: never.
+    idle_logout_min: Annotated[float, Field(strict=True, ge=0)] = 30.0
+
+
+@schema.schema
+@dataclass(frozen=True)
 class HallHeader:
     id: Id
     name: Name
@@ -195,6 +210,7 @@ class HallDocument:
     hours: Section[Hours] = field(default_factory=Hours)
     policy: Section[Policy] = field(default_factory=Policy)
     limits: Section[Limits] = field(default_factory=Limits)
+    staff_login: Section[StaffLogin] = field(default_factory=StaffLogin)
     notices: tuple[Name, ...] = ()
     version: AtLeastOne = 1
 
@@ -211,6 +227,7 @@ class HallConfig:
     hours: Hours = field(default_factory=Hours)
     policy: Policy = field(default_factory=Policy)
     limits: Limits = field(default_factory=Limits)
+    staff_login: StaffLogin = field(default_factory=StaffLogin)
     notices: tuple[str, ...] = ()
     version: int = 1
 
@@ -234,6 +251,12 @@ class HallConfig:
 
     def staff_member(self, staff_id: str) -> Staff | None:
         return next((s for s in self.staff if s.id == staff_id), None)
+
+    def clerk(self, staff_no: str) -> Staff | None:
+        """The clerk who logs in with ``staff_no`` (工号; their id is accepted too)."""
+        return next((s for s in self.staff if s.staff_no == staff_no), None) or (
+            self.staff_member(staff_no)
+        )
 
     def device(self, device_id: str) -> Device | None:
         return next((d for d in self.devices if d.id == device_id), None)
@@ -339,6 +362,7 @@ def parse_hall_config(data: Any, *, source: str = "") -> HallConfig:
         hours=doc.hours,
         policy=doc.policy,
         limits=doc.limits,
+        staff_login=doc.staff_login,
         notices=doc.notices,
         version=doc.version,
     )
@@ -378,6 +402,7 @@ __all__ = [
     "Policy",
     "Queue",
     "Staff",
+    "StaffLogin",
     "Window",
     "load_hall_config",
     "parse_hall_config",

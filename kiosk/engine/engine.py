@@ -20,11 +20,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hall.core import pins
 from kiosk.engine.clock import Clock, SystemClock
 from kiosk.engine.config import HallConfig, Queue, Window
 from kiosk.engine.errors import EngineError
 from kiosk.engine.hours import issue_window
 from kiosk.engine.store import Checkpointer, open_db, transaction
+from sync import health as sync_health
 from sync import outbox
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ class CallResult:
 @dataclass
 class _WindowMemo:
     last_call_mono: float | None = None
+    last_active_mono: float | None = None  # the clerk's last command (idle logout)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -145,6 +148,11 @@ class QueueEngine:
                 )
 
     # ------------------------------------------------------------------ helpers
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held during every change: a reader holding it sees only committed state."""
+        return self._lock
 
     def close(self) -> None:
         self._checkpointer.stop()
@@ -438,59 +446,257 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ windows
 
-    def login(self, window_id: str, clerk_id: str) -> None:
-        if self.config.staff and self.config.staff_member(clerk_id) is None:
-            raise EngineError("unknown_clerk", f"no staff member {clerk_id!r}", clerk=clerk_id)
-        with self._lock, transaction(self.conn):
-            w = self._window_row(window_id)
-            now = self._now().isoformat(timespec="seconds")
-            if w["clerk_id"] and w["clerk_id"] != clerk_id:
-                self._logout_locked(window_id, w["clerk_id"], now)
-            self.conn.execute(
-                "UPDATE windows SET status='open', clerk_id=?, pause_reason=NULL, "
-                "staff_status=NULL, updated_at=? WHERE window_id=?",
-                (clerk_id, now, window_id),
-            )
-            if w["clerk_id"] != clerk_id:
-                self.conn.execute(
-                    "INSERT INTO attendance (clerk_id, window_id, login_at) VALUES (?, ?, ?)",
-                    (clerk_id, window_id, now),
-                )
-                self._event("clerk_login", {"window": window_id, "clerk": clerk_id, "at": now})
+    def login(self, window_id: str, clerk: str, pin: Any = None) -> str | None:
+        """Log ``clerk`` (the 工号, or the staff id) in at a window with their PIN.
 
-    def _logout_locked(self, window_id: str, clerk_id: str, now: str) -> None:
+        The PIN is checked against the staff list's ``pin_hash`` (``hall.core.pins``:
+        scrypt, constant-time compare) outside the engine's lock, and never logged or put
+        into an error.  ``staff_login.max_failures`` wrong PINs in a row lock the 工号 for
+        ``lockout_min`` and raise an alarm (an ``alarm`` event to the center and the
+        ``clerk_login`` health component).  A clerk is logged in at one window at a time:
+        logging in here logs them out of the other window, unless a citizen is called or
+        served there (then it is refused).  Returns that other window's id, or None.
+        """
+        self._window(window_id)
+        staff = self.config.clerk(clerk)
+        if staff is None:
+            raise EngineError("unknown_clerk", f"no staff member {clerk!r}", clerk=clerk)
+        if staff.pin_hash is None:
+            raise EngineError(
+                "no_pin",
+                f"staff member {staff.staff_no} has no pin_hash in the hall config",
+                clerk=staff.staff_no,
+            )
+        if pin is None or pin == "":
+            raise EngineError("pin_required", "login needs the clerk's PIN", clerk=staff.staff_no)
+        self._refuse_if_locked(staff.id, staff.staff_no)
+        if not pins.verify_pin(pin, staff.pin_hash):
+            self._login_failed(window_id, staff.id, staff.staff_no)
+        with self._lock, transaction(self.conn):
+            left = self._login_locked(window_id, staff.id)
+        return left
+
+    def _login_locked(self, window_id: str, clerk_id: str) -> str | None:
+        w = self._window_row(window_id)
+        now = self._now().isoformat(timespec="seconds")
+        auth = self.conn.execute(
+            "SELECT alarmed FROM clerk_auth WHERE clerk_id=?", (clerk_id,)
+        ).fetchone()
+        if auth is not None:
+            self.conn.execute("DELETE FROM clerk_auth WHERE clerk_id=?", (clerk_id,))
+            if auth["alarmed"]:
+                self._clear_lock_alarm(clerk_id)
+        left = None
+        other = self.conn.execute(
+            "SELECT * FROM windows WHERE clerk_id=? AND window_id<>? AND status<>'closed'",
+            (clerk_id, window_id),
+        ).fetchone()
+        if other is not None:
+            busy = self._open_ticket(other)
+            if busy is not None:
+                raise EngineError(
+                    "clerk_elsewhere",
+                    f"clerk {clerk_id} is logged in at window {other['window_id']} with "
+                    f"{busy.code} open",
+                    window=other["window_id"],
+                    ticket=busy.code,
+                )
+            self._close_window_locked(other["window_id"], clerk_id, now, reason="moved")
+            left = str(other["window_id"])
+        if w["clerk_id"] and w["clerk_id"] != clerk_id:
+            self._logout_locked(window_id, w["clerk_id"], now, reason="replaced")
+        self.conn.execute(
+            "UPDATE windows SET status='open', clerk_id=?, pause_reason=NULL, "
+            "staff_status=NULL, updated_at=? WHERE window_id=?",
+            (clerk_id, now, window_id),
+        )
+        if w["clerk_id"] != clerk_id:
+            self.conn.execute(
+                "INSERT INTO attendance (clerk_id, window_id, login_at) VALUES (?, ?, ?)",
+                (clerk_id, window_id, now),
+            )
+            self._event("clerk_login", {"window": window_id, "clerk": clerk_id, "at": now})
+        self._touch(window_id)
+        return left
+
+    def _refuse_if_locked(self, clerk_id: str, staff_no: str) -> None:
+        row = self.conn.execute(
+            "SELECT locked_until FROM clerk_auth WHERE clerk_id=?", (clerk_id,)
+        ).fetchone()
+        if row is None or not row["locked_until"]:
+            return
+        left = (datetime.fromisoformat(row["locked_until"]) - self._now()).total_seconds()
+        if left > 0:
+            raise EngineError(
+                "clerk_locked",
+                f"staff {staff_no} is locked after wrong PINs for {left:.0f}s more",
+                clerk=staff_no,
+                retry_after_s=round(left),
+            )
+
+    def _login_failed(self, window_id: str, clerk_id: str, staff_no: str) -> None:
+        """Count a wrong PIN (committed: the refusal must not undo it), lock at the limit."""
+        policy = self.config.staff_login
+        now = self._now()
+        with self._lock, transaction(self.conn):
+            row = self.conn.execute(
+                "SELECT failures, locked_until, alarmed FROM clerk_auth WHERE clerk_id=?",
+                (clerk_id,),
+            ).fetchone()
+            failures = (row["failures"] if row else 0) + 1
+            locked = failures >= policy.max_failures
+            until = (now + timedelta(minutes=policy.lockout_min)) if locked else None
+            self.conn.execute(
+                "INSERT INTO clerk_auth (clerk_id, failures, locked_until, alarmed) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(clerk_id) DO UPDATE SET "
+                "failures=excluded.failures, locked_until=excluded.locked_until, "
+                "alarmed=excluded.alarmed",
+                (
+                    clerk_id,
+                    0 if locked else failures,
+                    until.isoformat(timespec="seconds") if until else None,
+                    1 if locked or (row and row["alarmed"]) else 0,
+                ),
+            )
+            if locked:
+                message = (
+                    f"{policy.max_failures} wrong PINs in a row for staff {staff_no} at window "
+                    f"{window_id}: locked for {policy.lockout_min:g} minutes"
+                )
+                self._event(
+                    "alarm",
+                    {
+                        "code": "clerk_locked",
+                        "state": "raised",
+                        "message": message,
+                        "clerk": clerk_id,
+                        "window": window_id,
+                        "until": until.isoformat(timespec="seconds") if until else None,
+                    },
+                )
+                sync_health.set_status(self.conn, "clerk_login", "locked", message)
+        if locked:
+            log.error("ALARM clerk_locked: %s", message)
+            raise EngineError(
+                "clerk_locked",
+                f"staff {staff_no} locked after {policy.max_failures} wrong PINs",
+                clerk=staff_no,
+                retry_after_s=round(policy.lockout_min * 60),
+            )
+        log.warning(
+            "wrong PIN for staff %s at window %s (%d of %d before the lock)",
+            staff_no,
+            window_id,
+            failures,
+            policy.max_failures,
+        )
+        raise EngineError(
+            "wrong_pin",
+            f"wrong PIN for staff {staff_no}",
+            clerk=staff_no,
+            attempts_left=policy.max_failures - failures,
+        )
+
+    def _clear_lock_alarm(self, clerk_id: str) -> None:
+        """The locked clerk logged in again: the alarm is over (inside a transaction)."""
+        self._event("alarm", {"code": "clerk_locked", "state": "cleared", "clerk": clerk_id})
+        still = self.conn.execute(
+            "SELECT count(*) FROM clerk_auth WHERE alarmed=1 AND clerk_id<>?", (clerk_id,)
+        ).fetchone()[0]
+        if not still:
+            sync_health.set_status(self.conn, "clerk_login", "ok", "")
+
+    def _logout_locked(
+        self, window_id: str, clerk_id: str, now: str, reason: str = "clerk"
+    ) -> None:
         self.conn.execute(
             "UPDATE attendance SET logout_at=? WHERE clerk_id=? AND window_id=? "
             "AND logout_at IS NULL",
             (now, clerk_id, window_id),
         )
-        self._event("clerk_logout", {"window": window_id, "clerk": clerk_id, "at": now})
+        self._event(
+            "clerk_logout", {"window": window_id, "clerk": clerk_id, "at": now, "reason": reason}
+        )
+
+    def _close_window_locked(self, window_id: str, clerk_id: str, now: str, reason: str) -> None:
+        self._logout_locked(window_id, clerk_id, now, reason=reason)
+        self.conn.execute(
+            "UPDATE windows SET status='closed', clerk_id=NULL, pause_reason=NULL, "
+            "current_ticket=NULL, staff_status=NULL, updated_at=? WHERE window_id=?",
+            (now, window_id),
+        )
+        self._memo.setdefault(window_id, _WindowMemo()).last_active_mono = None
+
+    def _open_ticket(self, w: sqlite3.Row) -> Ticket | None:
+        """The citizen called to or served at window row ``w``, if any."""
+        if not w["current_ticket"]:
+            return None
+        cur = self._ticket(w["current_ticket"])
+        return cur if cur.status in ("called", "serving") else None
 
     def logout(self, window_id: str) -> None:
         with self._lock, transaction(self.conn):
             w = self._window_row(window_id)
             if w["status"] == "closed":
                 raise EngineError("window_closed", f"window {window_id} is not logged in")
-            if w["current_ticket"]:
-                cur = self._ticket(w["current_ticket"])
-                if cur.status in ("called", "serving"):
-                    raise EngineError(
-                        "window_busy",
-                        f"window {window_id} still has {cur.code} open",
-                        ticket=cur.code,
-                    )
+            cur = self._open_ticket(w)
+            if cur is not None:
+                raise EngineError(
+                    "window_busy",
+                    f"window {window_id} still has {cur.code} open",
+                    ticket=cur.code,
+                )
             now = self._now().isoformat(timespec="seconds")
-            self._logout_locked(window_id, w["clerk_id"], now)
-            self.conn.execute(
-                "UPDATE windows SET status='closed', clerk_id=NULL, pause_reason=NULL, "
-                "current_ticket=NULL, staff_status=NULL, updated_at=? WHERE window_id=?",
-                (now, window_id),
-            )
+            self._close_window_locked(window_id, w["clerk_id"], now, reason="clerk")
+
+    # ------------------------------------------------------------------ idle logout
+
+    def _touch(self, window_id: str) -> None:
+        """The window's clerk did something: the idle time starts again."""
+        self._memo.setdefault(window_id, _WindowMemo()).last_active_mono = self.clock.monotonic()
+
+    def _idle(self, w: sqlite3.Row) -> bool:
+        minutes = self.config.staff_login.idle_logout_min
+        if minutes <= 0 or w["status"] == "closed" or not w["clerk_id"]:
+            return False
+        memo = self._memo.setdefault(w["window_id"], _WindowMemo())
+        if memo.last_active_mono is None:  # logged in before this engine started
+            memo.last_active_mono = self.clock.monotonic()
+            return False
+        if self.clock.monotonic() - memo.last_active_mono < minutes * 60:
+            return False
+        return self._open_ticket(w) is None  # a citizen at the window: the clerk is there
+
+    def logout_idle(self, window_id: str | None = None) -> list[str]:
+        """Log out the clerk of every window (or of ``window_id``) idle longer than
+        ``staff_login.idle_logout_min``; the windows logged out."""
+        out: list[str] = []
+        with self._lock:
+            ids = [window_id] if window_id else [w.id for w in self.config.windows]
+            rows = [self._window_row(i) for i in ids]
+            idle = [w for w in rows if self._idle(w)]
+            if not idle:
+                return out
+            with transaction(self.conn):
+                now = self._now().isoformat(timespec="seconds")
+                for w in idle:
+                    self._close_window_locked(w["window_id"], w["clerk_id"], now, reason="idle")
+                    out.append(str(w["window_id"]))
+        for window in out:
+            log.info("window %s: the clerk was logged out after being idle", window)
+        return out
+
+    def require_clerk(self, window_id: str) -> None:
+        """Refuse (``window_closed``: 请先登录) unless a clerk is logged in at the window."""
+        self.logout_idle(window_id)
+        with self._lock:
+            self._open_window(window_id, allow_paused=True)
 
     def pause(self, window_id: str, reason: str) -> None:
         reason = (reason or "").strip()
         if not reason:
             raise EngineError("bad_request", "a pause needs a reason")
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id, allow_paused=True)
             now = self._now().isoformat(timespec="seconds")
@@ -505,8 +711,9 @@ class QueueEngine:
             )
 
     def resume(self, window_id: str) -> None:
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
-            w = self._window_row(window_id)
+            w = self._open_window(window_id, allow_paused=True)  # 请先登录 when closed
             if w["status"] != "paused":
                 raise EngineError("invalid_state", f"window {window_id} is not paused")
             now = self._now().isoformat(timespec="seconds")
@@ -521,6 +728,7 @@ class QueueEngine:
         """去向牌: the logged-in clerk says where they are; login/resume/logout reset it."""
         if status not in STAFF_STATUSES:
             raise EngineError("bad_request", f"unknown staff status {status!r}", status=status)
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id, allow_paused=True)
             now = self._now().isoformat(timespec="seconds")
@@ -534,8 +742,10 @@ class QueueEngine:
             )
 
     def _open_window(self, window_id: str, *, allow_paused: bool = False) -> sqlite3.Row:
+        """The window's row if a clerk is logged in there (else 请先登录); the clerk's
+        command counts as activity (idle logout)."""
         w = self._window_row(window_id)
-        if w["status"] == "closed":
+        if w["status"] == "closed" or not w["clerk_id"]:
             raise EngineError(
                 "window_closed", f"window {window_id} has no clerk logged in", window=window_id
             )
@@ -546,12 +756,14 @@ class QueueEngine:
                 window=window_id,
                 reason=w["pause_reason"],
             )
+        self._touch(window_id)
         return w
 
     # ------------------------------------------------------------------ calling
 
     def call_next(self, window_id: str) -> CallResult:
         """Atomically pick the next ticket for a window by its policy and call it."""
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id)
             finished = None
@@ -656,6 +868,7 @@ class QueueEngine:
     def recall(self, window_id: str) -> CallResult:
         """Call the current ticket again; after N unanswered calls it becomes a no-show."""
         policy = self.config.policy
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id)
             cur = self._current(w, ("called",))
@@ -703,6 +916,7 @@ class QueueEngine:
         return cur
 
     def start(self, window_id: str) -> Ticket:
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id)
             cur = self._current(w, ("called",))
@@ -724,6 +938,7 @@ class QueueEngine:
         return ticket
 
     def finish(self, window_id: str) -> Ticket:
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id, allow_paused=True)
             cur = self._current(w, ("serving",))
@@ -767,6 +982,7 @@ class QueueEngine:
         return ticket
 
     def no_show(self, window_id: str) -> Ticket:
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id, allow_paused=True)
             cur = self._current(w, ("called",))
@@ -843,6 +1059,7 @@ class QueueEngine:
             self._window(to_window)
             if to_window == window_id:
                 raise EngineError("bad_request", "cannot transfer to the same window")
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id, allow_paused=True)
             cur = self._current(w, ("called", "serving"))

@@ -136,7 +136,17 @@ def _v2(db: sqlite_utils.Database) -> None:
         db.table("windows").add_column("staff_status", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # Clerk login: wrong PINs in a row per clerk, and until when the 工号 is locked.
+    db.table("clerk_auth").create(
+        {"clerk_id": str, "failures": int, "locked_until": str, "alarmed": int},
+        pk="clerk_id",
+        defaults={"failures": 0, "alarmed": 0},
+        if_not_exists=True,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 
 def open_db(path: str | Path) -> sqlite3.Connection:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from clerks import DEMO_PIN
 
 from counter.voice.generate import generate
 from counter.voice.pack import VoicePack
@@ -72,7 +73,7 @@ class Hall:
         code = self.issue(item)
         state = self.cmd(window, {"cmd": "window_view"})
         if state["status"] == "closed":
-            self.cmd(window, {"cmd": "login", "clerk": clerk})
+            self.cmd(window, {"cmd": "login", "clerk": clerk, "pin": DEMO_PIN})
         called = self.cmd(window, {"cmd": "call_next"})
         assert called["ticket"]["code"] == code, called
         self.cmd(window, {"cmd": "start"})

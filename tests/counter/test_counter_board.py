@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from clerks import DEMO_PIN
 
 from counter.board import HallBoard
 from counter.settings import BoardSettings, CounterSettings
@@ -28,7 +29,7 @@ def test_the_board_shows_calls_queues_staff_and_says_calls_in_order(
     )
 
     for window, clerk in (("1", "1001"), ("3", "1003"), ("4", "2001"), ("6", "3001")):
-        hall.cmd(window, {"cmd": "login", "clerk": clerk})
+        hall.cmd(window, {"cmd": "login", "clerk": clerk, "pin": DEMO_PIN})
     hall.cmd("6", {"cmd": "staff_status", "status": "外出"})
     for _ in range(3):
         hall.issue(queue="A")
@@ -60,7 +61,7 @@ def test_the_board_shows_calls_queues_staff_and_says_calls_in_order(
 
 
 def test_a_restarted_board_shows_recent_calls_at_once(qtbot, qtlink, hall):
-    hall.cmd("2", {"cmd": "login", "clerk": "1002"})
+    hall.cmd("2", {"cmd": "login", "clerk": "1002", "pin": DEMO_PIN})
     hall.issue("gjj-query")
     hall.cmd("2", {"cmd": "call_next"})
     board = HallBoard(qtlink("board-1"), now=lambda: NOW)

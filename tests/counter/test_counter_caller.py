@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from clerks import DEMO_PIN
 
 from counter.caller import CallerWindow
 from hall.qt import Qt
@@ -47,6 +48,8 @@ def wait_message(qtbot, c, text, kind="ok"):
 def test_login_then_keypad_calls_starts_and_finishes(qtbot, hall, caller, keyboard, screenshots):
     c = caller("3")
     qtbot.keyClicks(c.staff_input, "1003")
+    qtbot.keyClicks(c.pin_input, DEMO_PIN)
+    assert c.pin_input.displayText() != DEMO_PIN  # shown as dots
     click(qtbot, c.login_button)
     wait_message(qtbot, c, "登录成功：陈静（工号 1003）")
     qtbot.waitUntil(lambda: c.model.clerk_name == "陈静", timeout=WAIT)
@@ -79,9 +82,9 @@ def test_every_refusal_is_a_clear_chinese_message(qtbot, hall, hall_clock, calle
     c = caller("3")
     c.call_next()
     wait_message(qtbot, c, "窗口未登录，请先登录工号", "error")
-    c.login("9999")
+    c.login("9999", DEMO_PIN)
     wait_message(qtbot, c, "工号不存在，请核对后重新登录", "error")
-    c.login("1003")
+    c.login("1003", DEMO_PIN)
     wait_message(qtbot, c, "登录成功：陈静（工号 1003）")
     c.call_next()
     wait_message(qtbot, c, "当前没有等候的号码", "error")
@@ -101,7 +104,7 @@ def test_every_refusal_is_a_clear_chinese_message(qtbot, hall, hall_clock, calle
 
 def test_pause_with_a_reason_resume_by_keypad_and_staff_status(qtbot, hall, caller, keyboard):
     c = caller("4")
-    c.login("2001")
+    c.login("2001", DEMO_PIN)
     wait_message(qtbot, c, "登录成功：赵敏（工号 2001）")
     c.pause_reason.setCurrentText("会议学习")
     click(qtbot, c.pause_button)
@@ -130,7 +133,7 @@ def test_pause_with_a_reason_resume_by_keypad_and_staff_status(qtbot, hall, call
 def test_transfer_to_another_window_keeps_the_place(qtbot, hall, caller, keyboard):
     c = caller("3")
     qtbot.waitUntil(lambda: c.transfer_target.count() > 1, timeout=WAIT)  # from the catalogue
-    c.login("1003")
+    c.login("1003", DEMO_PIN)
     wait_message(qtbot, c, "登录成功：陈静（工号 1003）")
     code = hall.issue("rs-card")
     c.call_next()
@@ -158,5 +161,80 @@ def test_a_lost_broker_is_shown_and_commands_say_so(qtbot, hall, caller, broker)
     wait_message(qtbot, c, LINK_DOWN_ZH, "error")
     broker.start()
     qtbot.waitUntil(lambda: c.link_label.text() == "● 已连接", timeout=15000)
-    c.login("3001")
+    c.login("3001", DEMO_PIN)
     qtbot.waitUntil(lambda: c.message == "登录成功：孙丽华（工号 3001）", timeout=15000)
+
+
+def test_the_screen_login_needs_the_pin(qtbot, hall, caller):
+    c = caller("2")
+    qtbot.keyClicks(c.staff_input, "1002")
+    click(qtbot, c.login_button)
+    assert (c.message, c.message_kind) == ("请输入密码", "error")  # nothing was sent
+    assert hall.cmd("2", {"cmd": "window_view"})["status"] == "closed"
+    qtbot.keyClicks(c.pin_input, "0000")
+    click(qtbot, c.login_button)
+    assert c.pin_input.text() == ""  # never kept once sent
+    wait_message(qtbot, c, "密码错误，请重新输入（再错 4 次将锁定）", "error")
+    assert hall.cmd("2", {"cmd": "window_view"})["status"] == "closed"
+    c.call_next()
+    wait_message(qtbot, c, "窗口未登录，请先登录工号", "error")
+    qtbot.keyClicks(c.pin_input, DEMO_PIN)
+    click(qtbot, c.login_button)  # the 工号 stays typed after a wrong PIN
+    wait_message(qtbot, c, "登录成功：李建国（工号 1002）")
+
+
+def test_five_wrong_pins_lock_the_staff_number(qtbot, hall, caller):
+    c = caller("2")
+    for n in range(4):
+        c.login("1002", f"111{n}")
+        wait_message(qtbot, c, f"密码错误，请重新输入（再错 {4 - n} 次将锁定）", "error")
+    c.login("1002", "1114")
+    wait_message(
+        qtbot,
+        c,
+        "密码错误次数过多，该工号已暂时锁定，请稍后再试或联系大厅管理员（约 15 分钟后可再试）",
+        "error",
+    )
+
+
+def test_keypad_login_types_the_staff_number_and_the_pin(qtbot, hall, caller, keyboard):
+    c = caller("5")
+    pad = keyboard("caller5")
+    c.keys_from(pad.path, opener=pad.open)
+    qtbot.waitUntil(lambda: pad.grabbed, timeout=WAIT)
+    shown: list[str] = []
+
+    def press(key: str, then: str) -> None:
+        qtbot.wait(150)  # a person typing: slower than contact bounce and a key storm
+        pad.press(key)
+        qtbot.waitUntil(lambda: then in c.message, timeout=WAIT)
+        shown.append(c.message)
+
+    press("KEY_KP7", "键盘登录：输入工号 _")  # the login key
+    for n, digit in enumerate("2002", 1):  # a digit twice in a row counts twice
+        press(f"KEY_KP{digit}", f"输入工号 {'2002'[:n]}，")
+    press("KEY_KPDOT", "输入工号 200，")  # . deletes one
+    press("KEY_KP2", "输入工号 2002，")
+    press("KEY_KPENTER", "工号 2002：输入密码 _")
+    for n, digit in enumerate(DEMO_PIN, 1):
+        press(f"KEY_KP{digit}", "●" * n)
+    pad.press("KEY_KPENTER")
+    wait_message(qtbot, c, "登录成功：周文（工号 2002）")
+    assert not any(DEMO_PIN in text for text in shown)  # the PIN is never on the screen
+    assert hall.cmd("5", {"cmd": "window_view"})["clerk"]["staff_no"] == "2002"
+    qtbot.wait(300)  # the usual debounce is back: one call per press
+    pad.press("KEY_KPENTER")  # the keys are the clerk's commands again
+    wait_message(qtbot, c, "当前没有等候的号码", "error")
+
+
+def test_keypad_login_is_cancelled_by_another_key(qtbot, hall, caller, keyboard):
+    c = caller("6")
+    pad = keyboard("caller6")
+    c.keys_from(pad.path, opener=pad.open)
+    qtbot.waitUntil(lambda: pad.grabbed, timeout=WAIT)
+    pad.press("KEY_KP7")
+    qtbot.waitUntil(lambda: c.entry is not None, timeout=WAIT)
+    pad.press("KEY_KP3")
+    pad.press("KEY_KPPLUS")  # recall's key: not a digit, so it cancels
+    wait_message(qtbot, c, "已取消键盘登录", "info")
+    assert hall.cmd("6", {"cmd": "window_view"})["status"] == "closed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from clerks import DEMO_PIN
 
 from counter import paint
 from counter.display import WindowDisplay, layout_for
@@ -51,7 +52,7 @@ def test_a_call_shows_the_number_flashing_then_serving(qtbot, hall, display, scr
     d = display("3")
     qtbot.waitUntil(lambda: d.state is not None, timeout=WAIT)  # retained state at once
     assert d.model.status == "closed" and d.model.headline.startswith("本窗口暂未开放")
-    hall.cmd("3", {"cmd": "login", "clerk": "1003"})
+    hall.cmd("3", {"cmd": "login", "clerk": "1003", "pin": DEMO_PIN})
     hall.issue("gjj-query")
     hall.issue(queue="A")
     hall.cmd("3", {"cmd": "call_next"})
@@ -82,7 +83,7 @@ def test_a_call_shows_the_number_flashing_then_serving(qtbot, hall, display, scr
 
 
 def test_a_restarted_display_shows_the_truth_at_once_without_flashing(qtbot, hall, display):
-    hall.cmd("4", {"cmd": "login", "clerk": "2001"})
+    hall.cmd("4", {"cmd": "login", "clerk": "2001", "pin": DEMO_PIN})
     hall.issue("rs-card")
     hall.cmd("4", {"cmd": "call_next"})
     d = display("4")
@@ -93,7 +94,7 @@ def test_a_restarted_display_shows_the_truth_at_once_without_flashing(qtbot, hal
 
 def test_pause_with_reason_and_closed_window(qtbot, hall, display, screenshots):
     d = display("5", size=(1280, 720))
-    hall.cmd("5", {"cmd": "login", "clerk": "2002"})
+    hall.cmd("5", {"cmd": "login", "clerk": "2002", "pin": DEMO_PIN})
     hall.cmd("5", {"cmd": "pause", "reason": "系统故障"})
     qtbot.waitUntil(lambda: d.model.status == "paused", timeout=WAIT)
     assert d.model.status_line == "暂停服务：系统故障"
@@ -110,7 +111,7 @@ def test_pause_with_reason_and_closed_window(qtbot, hall, display, screenshots):
 def test_led_strips_show_big_red_lines(qtbot, hall, display, screenshots, size, lines):
     d = display("1", layout="auto", size=size)
     assert d.layout_name == "led"
-    hall.cmd("1", {"cmd": "login", "clerk": "1001"})
+    hall.cmd("1", {"cmd": "login", "clerk": "1001", "pin": DEMO_PIN})
     hall.issue(queue="A")
     hall.cmd("1", {"cmd": "call_next"})
     qtbot.waitUntil(lambda: d.model.code == "A001", timeout=WAIT)
@@ -147,7 +148,7 @@ def test_each_window_display_as_the_speaker_says_its_own_calls(qtbot, hall, disp
     d = display("2", settings=settings, announcer=announcer)
     qtbot.waitUntil(lambda: d.state is not None, timeout=WAIT)
     for window, clerk, item in (("4", "2001", "rs-card"), ("2", "1002", None)):
-        hall.cmd(window, {"cmd": "login", "clerk": clerk})
+        hall.cmd(window, {"cmd": "login", "clerk": clerk, "pin": DEMO_PIN})
         hall.issue(item, queue="A")
         hall.cmd(window, {"cmd": "call_next"})
     qtbot.waitUntil(lambda: len(announcer.history) == 1, timeout=WAIT)

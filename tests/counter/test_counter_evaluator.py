@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from clerks import DEMO_PIN
 
 from counter.evaluator import EvaluatorWindow
 from counter.ratings_store import Rating, RatingsStore
@@ -52,7 +53,7 @@ def evaluator(qtbot, qtlink, tmp_path, hall_clock):
 def test_a_usb_press_is_stored_before_thanks_and_reaches_the_engine_once(
     qtbot, hall, evaluator, keyboard, engine_service, screenshots
 ):
-    hall.cmd("1", {"cmd": "login", "clerk": "1001"})
+    hall.cmd("1", {"cmd": "login", "clerk": "1001", "pin": DEMO_PIN})
     ev = evaluator(CounterSettings(evaluator=EvaluatorSettings(thanks_s=0.5)))
     qtbot.waitUntil(lambda: ev.idle_name.text() == "王晓燕", timeout=WAIT)
     assert ev.idle_staff.text() == "工号 1001" and ev.idle_summary.text() == "今日暂无评价"

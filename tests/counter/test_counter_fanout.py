@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from clerks import DEMO_PIN
 
 from counter.display import WindowDisplay
 
@@ -21,7 +22,7 @@ def test_two_displays_on_one_link_both_get_state_and_calls(qtbot, qtlink, hall):
     other = WindowDisplay(link, "4", "tv")
     qtbot.addWidget(other)
 
-    hall.cmd("2", {"cmd": "login", "clerk": "1002"})
+    hall.cmd("2", {"cmd": "login", "clerk": "1002", "pin": DEMO_PIN})
     hall.issue("gjj-query")
     hall.cmd("2", {"cmd": "call_next"})
     qtbot.waitUntil(lambda: first.model.code == second.model.code == "D001", timeout=WAIT)
@@ -37,7 +38,7 @@ def test_a_late_subscriber_is_not_handed_an_old_call(qtbot, qtlink, hall):
     link = qtlink("display-1")
     early = WindowDisplay(link, "2", "tv")
     qtbot.addWidget(early)
-    hall.cmd("2", {"cmd": "login", "clerk": "1002"})
+    hall.cmd("2", {"cmd": "login", "clerk": "1002", "pin": DEMO_PIN})
     hall.issue("gjj-query")
     hall.cmd("2", {"cmd": "call_next"})
     qtbot.waitUntil(lambda: early.flashing, timeout=WAIT)

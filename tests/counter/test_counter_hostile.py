@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from clerks import DEMO_PIN
 from hostile import (
     FORGED_ITEM,
     HOSTILE,
@@ -150,7 +151,7 @@ def test_the_window_display_keeps_its_number_through_a_storm(
     qtbot, qtlink, hall, storm, retained, caplog
 ):
     caplog.set_level(logging.INFO)
-    hall.cmd("3", {"cmd": "login", "clerk": "1003"})
+    hall.cmd("3", {"cmd": "login", "clerk": "1003", "pin": DEMO_PIN})
     first = hall.issue("gjj-query")
     hall.cmd("3", {"cmd": "call_next"})
     hall.cmd("3", {"cmd": "start"})
@@ -201,7 +202,7 @@ def test_the_hall_board_keeps_its_table_through_a_storm(
 ):
     caplog.set_level(logging.INFO)
     for window, clerk in (("1", "1001"), ("3", "1003")):
-        hall.cmd(window, {"cmd": "login", "clerk": clerk})
+        hall.cmd(window, {"cmd": "login", "clerk": clerk, "pin": DEMO_PIN})
     hall.issue(queue="A")
     hall.issue(queue="A")
     hall.issue("rs-card")
@@ -280,7 +281,7 @@ def test_the_evaluator_keeps_its_prompt_through_a_storm(
     qtbot, qtlink, hall, storm, retained, caplog, tmp_path, hall_clock, engine_service
 ):
     caplog.set_level(logging.INFO)
-    hall.cmd("1", {"cmd": "login", "clerk": "1001"})
+    hall.cmd("1", {"cmd": "login", "clerk": "1001", "pin": DEMO_PIN})
     ev = EvaluatorWindow(
         qtlink("evaluator-1"), "1", tmp_path / "evaluator.db", settings=FAST, clock=hall_clock
     )
@@ -334,7 +335,7 @@ def test_the_caller_keeps_its_screen_and_transfer_targets_through_a_storm(
 
     c = caller("caller-3")
     qtbot.waitUntil(lambda: c.state is not None and c.transfer_target.count() > 1, timeout=WAIT)
-    hall.cmd("3", {"cmd": "login", "clerk": "1003"})
+    hall.cmd("3", {"cmd": "login", "clerk": "1003", "pin": DEMO_PIN})
     first, second = hall.issue("gjj-query"), hall.issue(queue="A")
     hall.cmd("3", {"cmd": "call_next"})
     qtbot.waitUntil(lambda: c.model.code == first and c.model.waiting == 1, timeout=WAIT)
@@ -415,7 +416,7 @@ def test_no_link_restarts_or_logs_a_traceback_while_every_topic_is_stormed(
         assert watch.reached() == [], "a hostile message reached a handler"
     assert_counted(counted)
 
-    hall.cmd("3", {"cmd": "login", "clerk": "1003"})
+    hall.cmd("3", {"cmd": "login", "clerk": "1003", "pin": DEMO_PIN})
     code = hall.issue("gjj-query")
     hall.cmd("3", {"cmd": "call_next"})
     qtbot.waitUntil(

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from clerks import DEMO_PIN
 
 from sync import topics
 from sync.mqtt import LinkError
@@ -136,7 +137,7 @@ def test_every_pressed_rating_reaches_the_engine_exactly_once(
         pytest.fail("the engine does not answer after the broker restart")
 
     try:
-        hall.cmd("1", {"cmd": "login", "clerk": "1001"})
+        hall.cmd("1", {"cmd": "login", "clerk": "1001", "pin": DEMO_PIN})
         first = Child(broker.port, db, hall_time)
         children.append(first)
         first.expect("ready")

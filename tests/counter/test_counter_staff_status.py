@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from clerks import DEMO_PIN
 
 from kiosk.engine.clock import FakeClock
 from kiosk.engine.config import load_hall_config
@@ -33,7 +34,7 @@ def status(engine, window="3"):
 
 def test_staff_status_is_derived_until_the_clerk_sets_it(engine):
     assert status(engine) is None  # closed window: nobody
-    engine.login("3", "1003")
+    engine.login("3", "1003", DEMO_PIN)
     assert status(engine) == "在岗"
     engine.set_staff_status("3", "外出")
     assert status(engine) == "外出"
@@ -44,7 +45,7 @@ def test_staff_status_is_derived_until_the_clerk_sets_it(engine):
     engine.set_staff_status("3", "学习")
     engine.logout("3")
     assert status(engine) is None
-    engine.login("3", "1003")
+    engine.login("3", "1003", DEMO_PIN)
     assert status(engine) == "在岗"
 
 
@@ -52,14 +53,14 @@ def test_staff_status_needs_a_logged_in_clerk_and_a_known_status(engine):
     with pytest.raises(EngineError) as closed:
         engine.set_staff_status("3", "休假")
     assert closed.value.code == "window_closed"
-    engine.login("3", "1003")
+    engine.login("3", "1003", DEMO_PIN)
     with pytest.raises(EngineError) as bad:
         engine.set_staff_status("3", "摸鱼")
     assert bad.value.code == "bad_request"
 
 
 def test_staff_status_survives_a_restart_and_is_an_outbox_event(engine, tmp_path):
-    engine.login("3", "1003")
+    engine.login("3", "1003", DEMO_PIN)
     engine.set_staff_status("3", "暂离")
     kinds = [r[0] for r in engine.conn.execute("SELECT kind FROM outbox ORDER BY seq")]
     assert kinds[-1] == "staff_status"

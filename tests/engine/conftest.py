@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clerks import TEST_PIN_HASH
 
 from kiosk.engine.clock import FakeClock
 from kiosk.engine.config import HallConfig, load_hall_config, parse_hall_config
@@ -73,7 +74,10 @@ def small_hall(**overrides: Any) -> dict[str, Any]:
             {"id": "2", "name": "2号窗口", "queues": ["B", "A"]},
             {"id": "3", "name": "3号窗口", "queues": ["B"], "kind": "specialised"},
         ],
-        "staff": [{"id": s, "name": f"员工{s}", "staff_no": s} for s in ("1", "2", "3")],
+        "staff": [
+            {"id": s, "name": f"员工{s}", "staff_no": s, "pin_hash": TEST_PIN_HASH}
+            for s in ("1", "2", "3")
+        ],
     }
     for key, value in overrides.items():
         data[key] = value

@@ -12,6 +12,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+from clerks import DEMO_PIN
+
 from kiosk.engine.errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +26,7 @@ def _called_ticket_ids(engine) -> Counter:
 
 def test_many_windows_calling_at_once_never_share_a_ticket(engine):
     for w, clerk in zip("123456", ("1001", "1002", "1003", "2001", "2002", "3001"), strict=True):
-        engine.login(w, clerk)
+        engine.login(w, clerk, DEMO_PIN)
     for n in range(300):
         engine.issue(queue_id="ABCD"[n % 4])
     start = threading.Barrier(6)
@@ -81,7 +83,7 @@ def test_two_engine_processes_on_one_database_never_share_a_ticket(make_engine, 
     """Belt and braces: even two engines started by mistake cannot double-call."""
     engine = make_engine()
     for w, clerk in zip("123456", ("1001", "1002", "1003", "2001", "2002", "3001"), strict=True):
-        engine.login(w, clerk)
+        engine.login(w, clerk, DEMO_PIN)
     for n in range(200):
         engine.issue(queue_id="AB"[n % 2])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -154,7 +156,7 @@ def test_kill_9_during_a_burst_loses_no_ticket_and_reuses_no_number(make_engine,
 
 
 def test_refusal_under_load_changes_nothing(engine):
-    engine.login("6", "3001")
+    engine.login("6", "3001", DEMO_PIN)
     try:
         engine.call_next("6")
     except EngineError as exc:  # pragma: no cover - an empty queue is not an error

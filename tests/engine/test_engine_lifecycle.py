@@ -4,6 +4,7 @@ pause, login/logout; per-person limits; statistics."""
 from __future__ import annotations
 
 import pytest
+from clerks import TEST_PIN
 
 from kiosk.engine.errors import EngineError
 
@@ -11,7 +12,7 @@ from kiosk.engine.errors import EngineError
 @pytest.fixture
 def hall(small_hall, make_engine):
     e = make_engine(small_hall())
-    e.login("1", "1")
+    e.login("1", "1", TEST_PIN)
     return e
 
 
@@ -97,8 +98,8 @@ def test_requeue_only_once(hall):
 
 def test_transfer_to_queue_keeps_original_place(small_hall, make_engine, clock):
     e = make_engine(small_hall())
-    e.login("1", "1")
-    e.login("3", "3")
+    e.login("1", "1", TEST_PIN)
+    e.login("3", "3", TEST_PIN)
     e.issue(queue_id="A")  # A001, will be transferred to B
     clock.advance(60)
     e.issue(queue_id="B")  # B001, issued later
@@ -113,7 +114,7 @@ def test_transfer_to_queue_keeps_original_place(small_hall, make_engine, clock):
 def test_transfer_to_window_only_that_window_calls_it(small_hall, make_engine):
     e = make_engine(small_hall())
     for w in ("1", "2", "3"):
-        e.login(w, w)
+        e.login(w, w, TEST_PIN)
     e.issue(queue_id="B")
     e.call_next("3")
     e.transfer("3", to_window="2")
@@ -156,7 +157,7 @@ def test_login_logout_attendance(hall, clock):
 
 def test_per_person_limits(small_hall, make_engine):
     e = make_engine(small_hall(limits={"per_person_active_per_queue": 1, "per_person_daily": 2}))
-    e.login("1", "1")
+    e.login("1", "1", TEST_PIN)
     key = "a" * 32
     e.issue(queue_id="A", person_key=key)
     with pytest.raises(EngineError) as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from clerks import TEST_PIN
 
 from kiosk.engine.errors import EngineError
 
@@ -13,7 +14,7 @@ from kiosk.engine.errors import EngineError
 def hall(small_hall, make_engine):
     e = make_engine(small_hall())
     for w, clerk in (("1", "1"), ("2", "2"), ("3", "3")):
-        e.login(w, clerk)
+        e.login(w, clerk, TEST_PIN)
     return e
 
 
@@ -45,7 +46,7 @@ def test_specialised_window_only_calls_its_queue(hall):
 
 def test_queue_order_preference(small_hall, make_engine, clock):
     e = make_engine(small_hall(policy={"queue_preference": "queue_order"}))
-    e.login("2", "2")
+    e.login("2", "2", TEST_PIN)
     e.issue(queue_id="A")
     clock.advance(5)
     e.issue(queue_id="B")

@@ -8,6 +8,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 import pytest
+from clerks import DEMO_PIN
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -30,7 +31,7 @@ def test_issue_call_and_retained_window_state(engine_service, device):
     caller = device("caller-3")
     r = cmd(kiosk, {"cmd": "issue", "item": "gjj-query"})
     assert r["ok"] and r["result"]["ticket"]["code"] == "D001"
-    assert cmd(caller, {"cmd": "login", "clerk": "1003"})["ok"]
+    assert cmd(caller, {"cmd": "login", "clerk": "1003", "pin": DEMO_PIN})["ok"]
     called = cmd(caller, {"cmd": "call_next"})
     assert called["result"]["ticket"]["code"] == "D001"
 
@@ -51,7 +52,7 @@ def test_call_is_announced(engine_service, device):
     board.subscribe(topics.calls("demo-hall"), lambda m: calls.put(m.payload))
     kiosk, caller = device("kiosk-1"), device("caller-4")
     cmd(kiosk, {"cmd": "issue", "item": "rs-card"})
-    cmd(caller, {"cmd": "login", "clerk": "2001"})
+    cmd(caller, {"cmd": "login", "clerk": "2001", "pin": DEMO_PIN})
     cmd(caller, {"cmd": "call_next"})
     call = calls.get(timeout=5)
     assert (call["code"], call["window"], call["window_name"], call["recall"]) == (

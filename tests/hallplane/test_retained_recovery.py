@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from clerks import DEMO_PIN
 
 from counter.evaluator import EvaluatorWindow
 from hall.qtlink import QtLink
@@ -121,8 +122,8 @@ def test_a_broker_restarted_empty_gets_every_window_board_and_catalogue_again(
     broker: Mosquitto, engine_service: EngineService, device: Callable[..., MqttLink]
 ) -> None:
     kiosk, caller1, caller3 = device("kiosk-1"), device("caller-1"), device("caller-3")
-    cmd(caller1, {"cmd": "login", "clerk": "1001"})
-    cmd(caller3, {"cmd": "login", "clerk": "1003"})
+    cmd(caller1, {"cmd": "login", "clerk": "1001", "pin": DEMO_PIN})
+    cmd(caller3, {"cmd": "login", "clerk": "1003", "pin": DEMO_PIN})
     serve(kiosk, caller1)
     serve(kiosk, caller3, finish=False)  # window 3 is serving
     cmd(kiosk, {"cmd": "issue", "item": "gjj-query"})  # and one citizen waits
@@ -143,7 +144,7 @@ def test_a_broker_restarted_from_an_older_save_gets_the_current_state(
     tmp_path: Any,
 ) -> None:
     kiosk, caller1 = device("kiosk-1"), device("caller-1")
-    cmd(caller1, {"cmd": "login", "clerk": "1001"})
+    cmd(caller1, {"cmd": "login", "clerk": "1001", "pin": DEMO_PIN})
     first = serve(kiosk, caller1, finish=False)
     broker.stop()  # SIGTERM: Mosquitto saves, window 1 serves the first citizen
     saved = tmp_path / "older-save.db"
@@ -202,7 +203,7 @@ def test_an_evaluator_starting_after_an_empty_restart_prompts_for_the_last_citiz
     qtbot: Any,
 ) -> None:
     kiosk, caller1 = device("kiosk-1"), device("caller-1")
-    cmd(caller1, {"cmd": "login", "clerk": "1001"})
+    cmd(caller1, {"cmd": "login", "clerk": "1001", "pin": DEMO_PIN})
     finished = serve(kiosk, caller1)  # while no evaluator ran
     broker.kill()
     broker.wipe()
@@ -227,7 +228,7 @@ def test_an_evaluator_first_on_an_empty_broker_does_not_prompt_for_an_old_finish
     broker before the engine is back: the engine's republished state reaches it as a
     live message, and its finish is still old news, judged as at start-up."""
     kiosk, caller1 = device("kiosk-1"), device("caller-1")
-    cmd(caller1, {"cmd": "login", "clerk": "1001"})
+    cmd(caller1, {"cmd": "login", "clerk": "1001", "pin": DEMO_PIN})
     serve(kiosk, caller1)
     hall_clock.advance(minutes=10)  # that citizen left long ago
     engine_service.link._client.reconnect_delay_set(min_delay=3, max_delay=3)

@@ -4,6 +4,7 @@ messages, the catalogue, settings, health and voice."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -177,6 +178,7 @@ def _catalog_payload():
     engine = type("E", (), {})()
     engine.config = load_hall_config(DEMO)
     engine.clock = type("C", (), {"now": staticmethod(lambda: NOW)})()
+    engine.lock = threading.RLock()
     recorder = Recorder()
     EngineService(engine, recorder).publish_catalog()  # type: ignore[arg-type]
     return recorder.published["hall/demo-hall/catalog"]
