@@ -37,8 +37,8 @@ $(VENV_STAMP): pyproject.toml $(APT_STAMP)
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-$(VOICE_STAMP): $(VENV_STAMP) $(wildcard counter/voice/generate.py counter/voice/clips.py)
-	@if [ -f counter/voice/generate.py ]; then $(PY) -m counter.voice.generate assets/voice/default; fi
+$(VOICE_STAMP): $(VENV_STAMP) $(wildcard hall/ui/voice/generate.py hall/ui/voice/clips.py)
+	@if [ -f hall/ui/voice/generate.py ]; then $(PY) -m hall.ui.voice.generate assets/voice/default; fi
 	@mkdir -p $(dir $@) && touch $@
 
 voice: $(VOICE_STAMP)
@@ -47,12 +47,14 @@ demo: setup
 	$(VENV)/bin/hall demo $(DEMO_ARGS)
 
 test: setup
+	$(VENV)/bin/lint-imports --no-cache
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup
 	@for b in queue ticket startup call sync; do $(VENV)/bin/hall bench $$b; done

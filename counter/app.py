@@ -3,7 +3,7 @@
 Start: settings, the Qt application, the hall link (connecting in the
 background: the screen never waits for the network), the app's widget, its
 keys, then ``READY=1`` and watchdog pings to systemd from the GUI thread
-(``hall.appliance.QtWatchdog``; the units are ``Type=notify``).  Stop
+(``hall.core.appliance.QtWatchdog``; the units are ``Type=notify``).  Stop
 (SIGTERM, SIGINT or the window closing): the app's own shutdown (keys,
 timers, rating delivery), then the Qt link, then the MQTT link (which
 publishes ``offline``), in that order.
@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from counter.settings import CounterSettings, SettingsError, load_settings
-from counter.voice.announcer import Announcer
-from counter.voice.pack import DEFAULT_PACK, VoicePack
+from hall.ui.voice.announcer import Announcer
+from hall.ui.voice.pack import DEFAULT_PACK, VoicePack
 from sync.connect import link_from_args
 from sync.mqtt import MqttLink
 
@@ -80,9 +80,9 @@ def run(
     except SettingsError as exc:
         log.error("%s", exc)
         return EXIT_CONFIG
-    from hall.appliance import QtWatchdog
-    from hall.qt import QApplication, QTimer
-    from hall.qtlink import QtLink
+    from hall.ui.app import QtWatchdog
+    from hall.ui.qt import QApplication, QTimer
+    from hall.ui.qtlink import QtLink
 
     app = QApplication.instance() or QApplication(["hall-" + role])
     stopping: list[str] = []

@@ -25,7 +25,7 @@ from counter.keys import KeyBridge, key_hint
 from counter.settings import STAFF_STATUSES, CounterSettings
 from counter.texts import WindowModel, empty_model, window_model
 from drivers.keys import Opener, open_input_device
-from hall.qt import (
+from hall.ui.qt import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -37,7 +37,7 @@ from hall.qt import (
     QWidget,
     Signal,
 )
-from hall.qtlink import LINK_DOWN_ZH, QtLink
+from hall.ui.qtlink import LINK_DOWN_ZH, QtLink
 from sync import topics
 from sync.mqtt import Message
 

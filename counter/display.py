@@ -20,9 +20,9 @@ from typing import Any
 from counter import fanout, paint
 from counter.settings import CounterSettings
 from counter.texts import WindowModel, empty_model, window_model
-from counter.voice.announcer import Announcer
-from hall.qt import QPainter, QPixmap, QRect, Qt, QTimer, QWidget, Signal
-from hall.qtlink import QtLink
+from hall.ui.qt import QPainter, QPixmap, QRect, Qt, QTimer, QWidget, Signal
+from hall.ui.qtlink import QtLink
+from hall.ui.voice.announcer import Announcer
 from sync import topics
 from sync.mqtt import Message
 

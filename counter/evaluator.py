@@ -28,10 +28,10 @@ from counter.rating_sender import RatingSender
 from counter.ratings_store import AlreadyRated, Rating, RatingsStore, RatingsStoreError
 from counter.settings import CounterSettings
 from counter.texts import RATING_ZH, WindowModel, empty_model, window_model
-from counter.voice.announcer import Announcer
 from drivers.keys import Opener, open_input_device, rating_level
-from hall.privacy import mask_phone
-from hall.qt import (
+from hall.core.clock import Clock, SystemClock
+from hall.core.privacy import mask_phone
+from hall.ui.qt import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -44,8 +44,8 @@ from hall.qt import (
     QWidget,
     Signal,
 )
-from hall.qtlink import QtLink
-from kiosk.engine.clock import Clock, SystemClock
+from hall.ui.qtlink import QtLink
+from hall.ui.voice.announcer import Announcer
 from sync import topics
 from sync.mqtt import Message
 

@@ -18,8 +18,8 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hall.qt import QTimer
-from hall.qtlink import QtLink
+from hall.ui.qt import QTimer
+from hall.ui.qtlink import QtLink
 from sync.mqtt import Message
 
 log = logging.getLogger(__name__)

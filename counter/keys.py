@@ -23,7 +23,7 @@ from drivers.keys import (
     UnmappedKey,
     open_input_device,
 )
-from hall.qt import QObject, Signal
+from hall.ui.qt import QObject, Signal
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from hall.qt import QColor, QFont, QPainter, QPixmap, QRect, Qt, QtGui
+from hall.ui.qt import QColor, QFont, QPainter, QPixmap, QRect, Qt, QtGui
 
 log = logging.getLogger(__name__)
 

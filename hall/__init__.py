@@ -1,9 +1,17 @@
-"""The ``hall`` command: one entry point for every role of a hall-edge device.
+"""hall-edge's shared floors and its command.
 
-This package holds only what every role shares and that belongs to no single
-device family: the command-line dispatcher, the benchmark registry, the single
-Qt import point and personal-data masking.  Domain code lives in ``kiosk/``,
-``counter/``, ``drivers/`` and ``sync/``.
+* :mod:`hall.core` (the ground floor): clock, redaction, logging, atomic files,
+  SQLite helpers, the configuration schema, PINs, statistics, systemd
+  notifications, the version.  Imports nothing else of ours.
+* :mod:`hall.ui` (above the engine): what every screen app shares: the single Qt
+  import point, the Qt-MQTT link, the app lifecycle and watchdog, the voice.
+* The rest (the top floor): the ``hall`` command and what composes the roles:
+  ``cli``, ``demo``, ``doctor``, ``provision``, ``bench``, ``device_config``.
+
+Domain code lives in ``drivers/``, ``sync/``, ``kiosk/`` and ``counter/``; the
+floors are checked by import-linter (``.importlinter``).
 """
 
-__version__ = "0.1.0"
+from hall.core.version import __version__
+
+__all__ = ["__version__"]

@@ -16,9 +16,9 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 
-from hall import __version__
+from hall.core.logs import setup_logging
 from hall.core.privacy import RedactingStream, redact
-from hall.logs import setup_logging
+from hall.core.version import __version__
 
 # name -> module providing register(); order is the order shown in --help.
 SUBCOMMANDS: dict[str, str] = {
@@ -59,7 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    # What the top floor hands down to the floors below, which may not import upward:
+    parser.set_defaults(hall_check=check_hall_config)
     return parser
+
+
+def check_hall_config(data: object) -> str:
+    """The engine's hall-config check, for the sync agent's config applier (sync may
+    not import the engine): the config's hall id, or ValueError with every problem."""
+    from kiosk.engine.config import check_hall_document
+
+    return check_hall_document(data)
 
 
 @contextlib.contextmanager

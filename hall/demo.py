@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.engine.clock import CHINA
+from hall.core.clock import CHINA
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent

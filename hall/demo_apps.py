@@ -141,8 +141,8 @@ class DemoApps:
         self._count("printed" if outcome.ok else "print_problems")
 
     def start(self) -> None:
-        from hall.qt import QApplication
-        from hall.qtlink import QtLink
+        from hall.ui.qt import QApplication
+        from hall.ui.qtlink import QtLink
         from sync.mqtt import MqttLink
 
         self.app = QApplication.instance() or QApplication([])
@@ -187,7 +187,7 @@ class DemoApps:
         self._posted.put(lambda: self._visit(item_id, card))
 
     def _visit(self, item_id: str, card: Any | None) -> None:
-        from hall.qt import QTimer
+        from hall.ui.qt import QTimer
 
         kiosk = self.windows["kiosk"]
         self.kiosk_stats["visits"] += 1
@@ -199,7 +199,7 @@ class DemoApps:
         QTimer.singleShot(2500, self._kiosk_free.set)
 
     def exec(self) -> int:
-        from hall.qt import QTimer
+        from hall.ui.qt import QTimer
 
         timer = QTimer()
         timer.timeout.connect(self._run_posted)

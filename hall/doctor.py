@@ -36,8 +36,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from hall import __version__
 from hall import device_config as dc
+from hall.core.version import __version__
 
 OK, WARN, PROBLEM, SKIP = "ok", "warn", "problem", "skip"
 MARKS = {OK: "✓", WARN: "!", PROBLEM: "✗", SKIP: "-"}

@@ -25,7 +25,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hall.core import pins
-from hall.qt import (
+from hall.core.clock import CHINA
+from hall.ui.qt import (
     QApplication,
     QHBoxLayout,
     QLabel,
@@ -41,7 +42,6 @@ from hall.qt import (
 )
 from kiosk import appointment as appt
 from kiosk.catalog import Catalog, QueueLoad, parse_board, parse_catalog
-from kiosk.engine.clock import CHINA
 from kiosk.health import HealthBoard
 from kiosk.identify import IdentityError, ephemeral_salt, from_citizen_card, from_id_card
 from kiosk.printing import NO_PRINTER_ZH, PrintOutcome, PrintService
@@ -59,7 +59,7 @@ from kiosk.voice import VoicePrompts
 
 if TYPE_CHECKING:
     from drivers.printer import TicketPrinter
-    from hall.qtlink import QtLink
+    from hall.ui.qtlink import QtLink
     from sync.mqtt import Message
 
 from kiosk.devices import DeviceBridge
@@ -86,7 +86,7 @@ ACTIVITY_EVENTS = frozenset(
 class KioskWindow(QWidget):
     """The kiosk UI.
 
-    ``link``: a :class:`hall.qtlink.QtLink` to the hall broker (device role
+    ``link``: a :class:`hall.ui.qtlink.QtLink` to the hall broker (device role
     ``kiosk``), or None to run without the engine (previews; every ticket
     attempt then says the link is down).  ``settings``: :class:`KioskSettings`.
     ``printer``: a :class:`drivers.printer.TicketPrinter` or None (tickets are

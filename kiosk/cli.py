@@ -127,7 +127,7 @@ def build(args: argparse.Namespace, stops: list[Any]) -> tuple[KioskWindow, Kios
     """Everything ``hall kiosk`` runs, built in start order; each started part's stop is
     appended to ``stops`` at once (so a failure half-way still stops what started)."""
     from drivers.printer import open_printer
-    from hall.qtlink import QtLink
+    from hall.ui.qtlink import QtLink
     from kiosk.app import KioskWindow
     from kiosk.devices import DeviceSpecs, KioskDevices
     from kiosk.voice import default_prompts
@@ -162,8 +162,8 @@ def main(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from hall.appliance import QtWatchdog
-    from hall.qt import QApplication, QTimer
+    from hall.ui.app import QtWatchdog
+    from hall.ui.qt import QApplication, QTimer
     from kiosk.settings import SettingsError
 
     # SIGTERM/SIGINT may come at any time, even during start-up: note it, and let a
@@ -194,7 +194,7 @@ def main(args: argparse.Namespace) -> int:
         watchdog = QTimer()
         watchdog.timeout.connect(lambda: stopping.is_set() and app.quit())
         watchdog.start(200)
-        # systemd: READY once the event loop runs, pings from the GUI thread (hall.appliance)
+        # systemd: READY once the event loop runs, pings from the GUI thread (hall.core.appliance)
         # while the hall link's threads run (a dead MQTT thread would leave the screen mute)
         qtlink = window.link
         assert qtlink is not None  # build() always makes one

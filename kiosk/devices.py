@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hall.qt import QObject, Signal
+from hall.ui.qt import QObject, Signal
 from kiosk.health import HealthBoard
 
 if TYPE_CHECKING:

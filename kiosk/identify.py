@@ -3,7 +3,7 @@
 Pure.  A card read (resident ID via the SAM reader, or the citizen /
 social-security card over PC/SC) becomes an :class:`Identity` at once and the
 card object is dropped.  The ID number never leaves this module: it becomes a
-salted ``person_key`` (``hall.privacy.person_key``) for the engine's
+salted ``person_key`` (``hall.core.privacy.person_key``) for the engine's
 per-person limits; the name becomes ``masked_name`` (张*三).  The age decides
 the elderly green channel (绿色通道).
 """
@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hall.privacy import mask_name, person_key
+from hall.core.privacy import mask_name, person_key
 
 if TYPE_CHECKING:
     from drivers.citizencard import CitizenCard

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hall.qt import QObject, Signal, Slot
+from hall.ui.qt import QObject, Signal, Slot
 from kiosk.catalog import Item, guide_lines
 from kiosk.health import HealthBoard
 from kiosk.ticketing import IssuedTicket, ticket_data

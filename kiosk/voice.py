@@ -2,8 +2,8 @@
 
 The kiosk names a clip (``welcome``, ``swipe_id``, ``take_ticket``,
 ``paper_out``, ``outside_hours`` ...) and :class:`VoicePrompts` plays it if it
-can.  It prefers the voice pack and announcer of ``counter.voice`` (the same
-pack the windows use, played with QtMultimedia); without that package, a clip
+can.  It prefers the voice pack and announcer of ``hall.ui.voice`` (the same
+pack the windows use, played with QtMultimedia); without that pack, a clip
 file ``<voice_dir>/<name>.wav`` is played with sox's ``play`` in a child
 process.  Steps without a clip in the pack stay silent.  A missing voice pack,
 player or sound card never stops the kiosk: the prompt is logged once and
@@ -98,8 +98,8 @@ class ClipFilePlayer:
 FALLBACK_CLIPS = {"card_error": "swipe_id"}
 
 
-class CounterVoicePlayer:
-    """Plays kiosk prompts through ``counter.voice`` (the pack and its QtMultimedia
+class PackVoicePlayer:
+    """Plays kiosk prompts through ``hall.ui.voice`` (the pack and its QtMultimedia
     announcer); a new prompt interrupts the one still playing."""
 
     def __init__(self, pack: Any, announcer: Any) -> None:
@@ -121,20 +121,18 @@ class CounterVoicePlayer:
         self.announcer.clear()
 
 
-def _counter_player(voice_dir: Path) -> Player | None:
-    """The windows' voice pack player, if ``counter.voice`` is installed and a pack exists."""
-    try:
-        from counter.voice.announcer import Announcer
-        from counter.voice.pack import VoicePack
-    except ImportError:
-        return None
+def _pack_player(voice_dir: Path) -> Player | None:
+    """The hall's voice pack player (the windows' too), if the pack exists."""
+    from hall.ui.voice.announcer import Announcer
+    from hall.ui.voice.pack import VoicePack
+
     if not voice_dir.is_dir():
         return None
     try:
         pack = VoicePack(voice_dir)
-        return CounterVoicePlayer(pack, Announcer(pack))
+        return PackVoicePlayer(pack, Announcer(pack))
     except Exception as exc:  # no audio backend, unreadable pack ...
-        log.info("counter.voice unusable for kiosk prompts: %s", exc)
+        log.info("hall.ui.voice unusable for kiosk prompts: %s", exc)
         return None
 
 
@@ -143,7 +141,7 @@ def default_prompts(voice_dir: str | Path | None = None, *, enabled: bool = True
     if not enabled:
         return VoicePrompts(enabled=False)
     directory = Path(voice_dir) if voice_dir else DEFAULT_VOICE_DIR
-    player = _counter_player(directory)
+    player = _pack_player(directory)
     if player is None:
         program = shutil.which("play")
         if program and directory.is_dir():

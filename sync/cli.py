@@ -170,7 +170,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def sync_main(args: argparse.Namespace) -> int:
-    from hall.appliance import notifier, run_daemon
+    from hall.core.appliance import notifier, run_daemon
     from sync.agent import AgentSettings, SyncAgent
     from sync.commands import CommandRegistry, forward_to_role, run_program
     from sync.config_apply import ConfigApplier
@@ -190,7 +190,11 @@ def sync_main(args: argparse.Namespace) -> int:
     if args.config_dir or args.hall_config:
         folder = Path(args.config_dir or Path(args.hall_config).parent)
         config = ConfigApplier(
-            args.hall, args.device, folder, Path(args.hall_config) if args.hall_config else None
+            args.hall,
+            args.device,
+            folder,
+            Path(args.hall_config) if args.hall_config else None,
+            hall_check=getattr(args, "hall_check", None),  # handed down by the hall command
         )
     registry = CommandRegistry()
     stops = []
@@ -290,7 +294,7 @@ def _config_document(path: str, version: int | None) -> dict[str, Any]:
 
 
 def monitor_main(args: argparse.Namespace) -> int:
-    from hall.appliance import notifier, run_daemon
+    from hall.core.appliance import notifier, run_daemon
     from sync.center import Center
     from sync.client import CenterLinkError
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hall import __version__
-from hall.privacy import redact
+from hall.core.privacy import redact
+from hall.core.version import __version__
 from sync import outbox
 
 SCHEMA = """
@@ -50,7 +50,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     conn.execute(SCHEMA)
 
 
-# Halls keep Beijing time, as the queue engine does (kiosk/engine/clock.py).
+# Halls keep Beijing time, as the queue engine does (hall/core/clock.py).
 HALL_TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from drivers.citizencard.pcscd import (
 )
 from drivers.citizencard.reader import wait_for_card
 from drivers.citizencard.vcard import CardContents, Mode, VirtualCard
-from kiosk.engine.clock import FakeClock
+from hall.core.clock import FakeClock
 from kiosk.engine.config import HallConfig, load_hall_config
 from kiosk.engine.engine import QueueEngine
 from kiosk.engine.service import EngineService

@@ -33,7 +33,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pytestqt.exceptions import TimeoutError as QtTimeout
 
-from hall.qt import QImage
+from hall.ui.qt import QImage
 from sync import inbound
 from sync.inbound import REJECTS
 

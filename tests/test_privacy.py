@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from drivers.idcard.card import id_check_digit
+from hall.core.logs import setup_logging
 from hall.core.privacy import (
     RedactingStream,
     mask_number,
@@ -27,7 +28,6 @@ from hall.core.privacy import (
     redact,
     unredacted,
 )
-from hall.logs import setup_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 

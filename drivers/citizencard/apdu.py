@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drivers.citizencard.errors import RecordFormatError
-from hall.privacy import mask_id, mask_name
+from hall.core.privacy import mask_id, mask_name
 
 # -- identifiers -------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.idcard.errors import InvalidCard
-from hall.privacy import mask_id, mask_name
+from hall.core.privacy import mask_id, mask_name
 
 TEXT_SIZE = 256
 WLT_SIZE = 1024

@@ -33,7 +33,7 @@ from drivers.idcard.errors import (
     ReaderTimeout,
 )
 from drivers.idcard.wlt import WltDecoder, load_decoder
-from hall.privacy import mask_id
+from hall.core.privacy import mask_id
 
 if TYPE_CHECKING:
     import serial

@@ -106,7 +106,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def _describe(out: Any) -> str | None:
     from drivers.keys.events import KeyAction, ScannedCode, UnmappedKey
     from drivers.keys.keymap import ACTION_LABELS
-    from hall.privacy import redact
+    from hall.core.privacy import redact
 
     if isinstance(out, KeyAction):
         label = ACTION_LABELS.get(out.action, "")

@@ -23,7 +23,7 @@ Align = Literal["left", "center", "right"]
 @dataclass(frozen=True)
 class TicketData:
     """Everything printed on one ticket.  ``masked_name`` must already be masked
-    (``hall.privacy.mask_name``): a full name never reaches the paper."""
+    (``hall.core.privacy.mask_name``): a full name never reaches the paper."""
 
     hall_name: str
     number: str
@@ -47,7 +47,7 @@ class TicketData:
         if self.est_wait_min is not None and self.est_wait_min < 0:
             raise ValueError(f"est_wait_min must be >= 0, got {self.est_wait_min}")
         if self.masked_name and len(self.masked_name) > 1 and "*" not in self.masked_name:
-            raise ValueError("masked_name is not masked: pass hall.privacy.mask_name(name)")
+            raise ValueError("masked_name is not masked: pass hall.core.privacy.mask_name(name)")
 
 
 @dataclass(frozen=True)

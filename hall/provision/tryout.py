@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def try_idcard(port: str, wait: float, out: TextIO) -> bool:
     from drivers.idcard.errors import IdCardError, NoCard
     from drivers.idcard.reader import SamReader
-    from hall.privacy import mask_id, mask_name
+    from hall.core.privacy import mask_id, mask_name
 
     print(
         f"  请在 {wait:.0f} 秒内放上身份证  put an ID card on the reader ...", file=out, flush=True
@@ -94,7 +94,7 @@ def try_keys(
     from drivers.keys.device import KeyDevice, open_input_device
     from drivers.keys.events import KeyAction, KeyDecoder, ScannedCode, WedgeAssembler
     from drivers.keys.keymap import ACTION_LABELS, CALLER_DEFAULT, EVALUATOR_DEFAULT
-    from hall.privacy import redact
+    from hall.core.privacy import redact
 
     outputs: queue.Queue[Any] = queue.Queue()  # what the device did, from its reader thread
     if kind == "scanner":

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sync.connect import add_broker_args, link_from_args
 
 if TYPE_CHECKING:
-    from hall.appliance import Probe
+    from hall.core.appliance import Probe
     from kiosk.engine.config import HallConfig
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.service import EngineService
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def main(args: argparse.Namespace) -> int:
-    from hall.appliance import notifier, run_daemon
+    from hall.core.appliance import notifier, run_daemon
     from kiosk.engine.config import ConfigError, load_hall_config
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.service import EngineService
@@ -113,7 +113,7 @@ def self_probe(link: MqttLink, hall_id: str, device_id: str, *, max_age: float) 
     reconnects by itself (and :meth:`MqttLink.alive` checks that it runs), and
     restarting the engine would not bring the broker back.
     """
-    from hall.appliance import Probe
+    from hall.core.appliance import Probe
     from sync import topics
 
     topic = topics.command(hall_id, device_id)

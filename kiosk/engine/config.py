@@ -385,6 +385,15 @@ def read_document(path: str | Path) -> Any:
         raise ConfigError([Problem("", f"not valid JSON: {exc}")], source=str(path)) from exc
 
 
+def check_hall_document(data: Any) -> str:
+    """A hall config pushed by the center, checked as the engine will load it: its hall
+    id, or ``ValueError`` naming every problem (the sync agent's ``hall_check``)."""
+    try:
+        return parse_hall_config(data).hall_id
+    except ConfigError as exc:
+        raise ValueError(f"hall config: {exc}") from None
+
+
 def load_hall_config(path: str | Path) -> HallConfig:
     """Read a YAML or JSON file and parse it; the error names the file."""
     return parse_hall_config(read_document(path), source=str(path))
@@ -404,6 +413,7 @@ __all__ = [
     "Staff",
     "StaffLogin",
     "Window",
+    "check_hall_document",
     "load_hall_config",
     "parse_hall_config",
 ]

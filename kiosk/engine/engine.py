@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hall.core import pins
-from kiosk.engine.clock import Clock, SystemClock
+from hall.core.clock import Clock, SystemClock
 from kiosk.engine.config import HallConfig, Queue, Window
 from kiosk.engine.errors import EngineError
 from kiosk.engine.hours import issue_window

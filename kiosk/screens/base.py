@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hall.qt import QVBoxLayout, QWidget
+from hall.ui.qt import QVBoxLayout, QWidget
 from kiosk.screens.widgets import scroll_area
 from kiosk.texts import tr
 

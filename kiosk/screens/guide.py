@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hall.qt import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from hall.ui.qt import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 from kiosk.catalog import fee_text, promised_text
 from kiosk.screens.base import Screen
 from kiosk.screens.widgets import button, label, panel, scroll_area, spacer

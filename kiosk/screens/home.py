@@ -6,7 +6,7 @@ Portrait stacks them (tiles in grids); landscape puts them in three columns.
 
 from __future__ import annotations
 
-from hall.qt import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from hall.ui.qt import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 from kiosk.catalog import QueueLoad
 from kiosk.screens.base import Screen
 from kiosk.screens.widgets import CardIcon, Tile, label, panel, spacer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hall.qt import QGridLayout, QHBoxLayout, Qt, QVBoxLayout
+from hall.ui.qt import QGridLayout, QHBoxLayout, Qt, QVBoxLayout
 from kiosk.screens.base import Screen
 from kiosk.screens.widgets import CardIcon, button, label, panel, spacer
 

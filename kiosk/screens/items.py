@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hall.qt import QGridLayout, QVBoxLayout, QWidget
+from hall.ui.qt import QGridLayout, QVBoxLayout, QWidget
 from kiosk.catalog import promised_text
 from kiosk.screens.base import Screen
 from kiosk.screens.widgets import Tile, label, scroll_area, spacer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hall.qt import QColor, QHBoxLayout, QPainter, Qt, QtCore, QVBoxLayout, QWidget
+from hall.ui.qt import QColor, QHBoxLayout, QPainter, Qt, QtCore, QVBoxLayout, QWidget
 from kiosk.refusals import describe
 from kiosk.screens.base import Screen
 from kiosk.screens.widgets import button, label, panel, spacer

@@ -3,7 +3,7 @@ and (service mode) reprinting tickets the printer could not print."""
 
 from __future__ import annotations
 
-from hall.qt import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from hall.ui.qt import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 from kiosk.screens.base import Screen
 from kiosk.screens.widgets import button, label, panel, spacer
 

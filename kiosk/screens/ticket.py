@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hall.qt import QHBoxLayout, Qt, QVBoxLayout
+from hall.ui.qt import QHBoxLayout, Qt, QVBoxLayout
 from kiosk.screens.base import Screen
 from kiosk.screens.widgets import button, label, panel, qr_pixmap, spacer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hall.qt import (
+from hall.ui.qt import (
     QColor,
     QImage,
     QLabel,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from clerks import DEMO_PIN
 
-from counter.voice.generate import generate
-from counter.voice.pack import VoicePack
 from drivers.keys.simulator import SimulatedKeyboard
+from hall.ui.voice.generate import generate
+from hall.ui.voice.pack import VoicePack
 from kiosk.engine.service import EngineService
 from sync import topics
 from sync.broker import Mosquitto
@@ -23,7 +23,7 @@ WAIT_MS = 5000
 @pytest.fixture
 def qtlink(broker: Mosquitto, qapp: Any) -> Iterator[Callable[[str], Any]]:
     """``qtlink("caller-3")``: a connected ``QtLink`` for a device of the demo hall."""
-    from hall.qtlink import QtLink
+    from hall.ui.qtlink import QtLink
 
     made: list[QtLink] = []
 

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from counter.evaluator import EvaluatorWindow
 from drivers.keys.simulator import SimulatedKeyboard
-from hall.qt import QApplication, QTimer
-from hall.qtlink import QtLink
+from hall.ui.qt import QApplication, QTimer
+from hall.ui.qtlink import QtLink
 from sync.mqtt import MqttLink
 
 

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from counter.voice.announcer import Announcer, QtAudioOutput, SilentOutput
-from counter.voice.phrases import phrase_for_call
+from hall.ui.voice.announcer import Announcer, QtAudioOutput, SilentOutput
+from hall.ui.voice.phrases import phrase_for_call
 
 QT_AUDIO_NOISE = [
     r"Couldn't (load|resolve) ",  # QtMultimedia probing for pipewire / VA-API
@@ -65,12 +65,12 @@ def test_playback_without_a_sound_device_logs_once_and_keeps_the_queue_moving(
     announcer = Announcer(voice_pack, QtAudioOutput())
     results = []
     announcer.finished.connect(lambda a, played: results.append((a.text, played)))
-    with caplog.at_level(logging.WARNING, logger="counter.voice.announcer"):
+    with caplog.at_level(logging.WARNING, logger="hall.ui.voice.announcer"):
         announcer.announce_call("A001", "3")
         announcer.announce_call("A002", "5")
         qtbot.waitUntil(lambda: len(results) == 2, timeout=20000)
     assert [t for t, _ in results] == ["请 A001 号到 3 号窗口办理", "请 A002 号到 5 号窗口办理"]
     if not any(played for _, played in results):  # this machine has no sound device
-        warnings = [r for r in caplog.records if r.name == "counter.voice.announcer"]
+        warnings = [r for r in caplog.records if r.name == "hall.ui.voice.announcer"]
         assert len(warnings) == 1, [r.getMessage() for r in warnings]
         assert "not heard" in warnings[0].getMessage()

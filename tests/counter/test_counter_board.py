@@ -9,7 +9,7 @@ from clerks import DEMO_PIN
 
 from counter.board import HallBoard
 from counter.settings import BoardSettings, CounterSettings
-from counter.voice.announcer import Announcer, SilentOutput
+from hall.ui.voice.announcer import Announcer, SilentOutput
 
 pytestmark = pytest.mark.broker
 WAIT = 5000

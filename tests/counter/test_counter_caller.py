@@ -6,8 +6,8 @@ import pytest
 from clerks import DEMO_PIN
 
 from counter.caller import CallerWindow
-from hall.qt import Qt
-from hall.qtlink import LINK_DOWN_ZH
+from hall.ui.qt import Qt
+from hall.ui.qtlink import LINK_DOWN_ZH
 
 pytestmark = pytest.mark.broker
 WAIT = 5000

@@ -8,7 +8,7 @@ from clerks import DEMO_PIN
 from counter import paint
 from counter.display import WindowDisplay, layout_for
 from counter.settings import CounterSettings, DisplaySettings, VoiceSettings
-from counter.voice.announcer import Announcer, SilentOutput
+from hall.ui.voice.announcer import Announcer, SilentOutput
 
 pytestmark = pytest.mark.broker
 WAIT = 5000

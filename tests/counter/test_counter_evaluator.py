@@ -10,7 +10,7 @@ from clerks import DEMO_PIN
 from counter.evaluator import EvaluatorWindow
 from counter.ratings_store import Rating, RatingsStore
 from counter.settings import CounterSettings, EvaluatorSettings
-from hall.qt import QLabel, QPushButton, Qt
+from hall.ui.qt import QLabel, QPushButton, Qt
 
 pytestmark = pytest.mark.broker
 WAIT = 5000

@@ -42,7 +42,7 @@ from counter.caller import CallerWindow
 from counter.display import WindowDisplay
 from counter.evaluator import EvaluatorWindow
 from counter.settings import BoardSettings, CounterSettings, DisplaySettings, EvaluatorSettings
-from hall.qt import QPushButton, Qt
+from hall.ui.qt import QPushButton, Qt
 from sync import topics
 from sync.inbound import REJECTS
 
@@ -434,7 +434,8 @@ def test_no_link_restarts_or_logs_a_traceback_while_every_topic_is_stormed(
     link_errors = [
         r
         for r in caplog.records
-        if r.name in ("sync.mqtt", "hall.qtlink", "counter.fanout") and r.levelno >= logging.WARNING
+        if r.name in ("sync.mqtt", "hall.ui.qtlink", "counter.fanout")
+        and r.levelno >= logging.WARNING
     ]
     assert link_errors == [], [r.getMessage() for r in link_errors]
     for app in apps:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from clerks import DEMO_PIN
 
-from kiosk.engine.clock import FakeClock
+from hall.core.clock import FakeClock
 from kiosk.engine.config import load_hall_config
 from kiosk.engine.engine import QueueEngine
 from kiosk.engine.errors import EngineError

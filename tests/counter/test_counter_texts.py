@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from counter.texts import clock_text, wait_text, window_model
-from counter.voice.clips import ALL_CLIPS
+from hall.ui.voice.clips import ALL_CLIPS
 
 BASE = {
     "window": "3",

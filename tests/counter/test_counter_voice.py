@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from counter.voice.clips import ALL_CLIPS, CLIPS, SAMPLE_RATE
-from counter.voice.generate import generate, main
-from counter.voice.pack import VoicePack, VoicePackError, read_wav
-from counter.voice.phrases import PhraseError, number, phrase_for_call, window_number
+from hall.ui.voice.clips import ALL_CLIPS, CLIPS, SAMPLE_RATE
+from hall.ui.voice.generate import generate, main
+from hall.ui.voice.pack import VoicePack, VoicePackError, read_wav
+from hall.ui.voice.phrases import PhraseError, number, phrase_for_call, window_number
 
 DIGITS = "零一二三四五六七八九"
 

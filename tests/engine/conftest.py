@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from clerks import TEST_PIN_HASH
 
-from kiosk.engine.clock import FakeClock
+from hall.core.clock import FakeClock
 from kiosk.engine.config import HallConfig, load_hall_config, parse_hall_config
 from kiosk.engine.engine import QueueEngine
 

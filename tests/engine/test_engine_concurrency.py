@@ -58,7 +58,7 @@ CALLER = textwrap.dedent(
     """
     import sys
     from datetime import datetime
-    from kiosk.engine.clock import FakeClock
+    from hall.core.clock import FakeClock
     from kiosk.engine.config import load_hall_config
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.errors import EngineError
@@ -108,7 +108,7 @@ ISSUER = textwrap.dedent(
     """
     import sys
     from datetime import datetime
-    from kiosk.engine.clock import FakeClock
+    from hall.core.clock import FakeClock
     from kiosk.engine.config import load_hall_config
     from kiosk.engine.engine import QueueEngine
     cfg = load_hall_config(sys.argv[1])

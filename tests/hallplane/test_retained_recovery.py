@@ -20,7 +20,7 @@ import pytest
 from clerks import DEMO_PIN
 
 from counter.evaluator import EvaluatorWindow
-from hall.qtlink import QtLink
+from hall.ui.qtlink import QtLink
 from kiosk.engine.service import EngineService
 from sync import topics
 from sync.broker import PERSISTENCE_FILE, Mosquitto

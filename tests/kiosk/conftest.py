@@ -16,12 +16,12 @@ from drivers.idcard import SamSimulator
 from drivers.keys.simulator import SimulatedKeyboard
 from drivers.printer import open_printer
 from drivers.printer.sim import PrinterSimulator
+from hall.core.clock import FakeClock
 from hall.core.pins import hash_pin
-from hall.qt import QPushButton, Qt, QWidget
-from hall.qtlink import QtLink
+from hall.ui.qt import QPushButton, Qt, QWidget
+from hall.ui.qtlink import QtLink
 from kiosk.app import KioskWindow
 from kiosk.devices import DeviceSpecs, KioskDevices
-from kiosk.engine.clock import FakeClock
 from kiosk.engine.engine import QueueEngine
 from kiosk.engine.service import EngineService
 from kiosk.settings import KioskSettings
@@ -79,7 +79,7 @@ class Kiosk:
 
     def texts(self) -> str:
         """Every visible text on the screen, one string (what a person reads)."""
-        from hall.qt import QLabel
+        from hall.ui.qt import QLabel
 
         parts = [w.text() for w in self.window.findChildren(QLabel) if w.isVisible()]
         parts += [w.text() for w in self.window.findChildren(QPushButton) if w.isVisible()]

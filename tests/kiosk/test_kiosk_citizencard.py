@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.citizencard.vcard import CardContents
-from hall.privacy import person_key
+from hall.core.privacy import person_key
 
 pytestmark = [pytest.mark.broker, pytest.mark.pcsc]
 

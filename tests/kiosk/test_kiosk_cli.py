@@ -100,7 +100,7 @@ def device(broker):
 @pytest.mark.slow
 @pytest.mark.broker
 def test_bench_startup_reports_one_line_per_measure():
-    from kiosk.bench import run
+    from hall.bench.startup import run
 
     lines = run(argparse.Namespace(quick=True))
     startup = lines[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.idcard import make_card
-from hall.privacy import person_key
+from hall.core.privacy import person_key
 from kiosk.appointment import make_code
 
 pytestmark = pytest.mark.broker
@@ -217,7 +217,7 @@ def test_guessing_the_staff_pin_locks_it_and_alerts_staff(kiosk):
 def test_without_a_staff_pin_the_staff_panel_is_refused(
     make_kiosk, kiosk_settings, monkeypatch, caplog
 ):
-    from hall.qt import Qt
+    from hall.ui.qt import Qt
 
     kiosk = make_kiosk(settings=kiosk_settings.with_(staff_pin_hash=None))
     kiosk.tap("common-gjj-query")

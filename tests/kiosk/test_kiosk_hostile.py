@@ -121,7 +121,7 @@ def test_the_kiosks_link_restarts_nothing_and_logs_no_traceback(kiosk, storm, ca
     link_warnings = [
         r.getMessage()
         for r in caplog.records
-        if r.name in ("sync.mqtt", "hall.qtlink", "kiosk.app") and r.levelno >= logging.WARNING
+        if r.name in ("sync.mqtt", "hall.ui.qtlink", "kiosk.app") and r.levelno >= logging.WARNING
     ]
     assert link_warnings == [], link_warnings
     kiosk.tap("common-rs-proof")

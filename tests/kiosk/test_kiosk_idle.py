@@ -8,7 +8,7 @@ import gc
 import pytest
 
 from drivers.idcard import IdCard, make_card
-from hall.qt import QLabel
+from hall.ui.qt import QLabel
 
 pytestmark = pytest.mark.broker
 

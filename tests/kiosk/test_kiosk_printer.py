@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hall.qt import Qt
+from hall.ui.qt import Qt
 
 pytestmark = pytest.mark.broker
 

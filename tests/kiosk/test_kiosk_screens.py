@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.idcard import make_card
-from hall.qt import QLabel
+from hall.ui.qt import QLabel
 
 PORTRAIT, LANDSCAPE = (1080, 1920), (1920, 1080)
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from drivers.citizencard import CitizenCard
 from drivers.idcard import make_card
 from drivers.printer import build_ticket
-from hall.privacy import person_key
+from hall.core.privacy import person_key
 from kiosk.appointment import AppointmentError, check_in, make_code, parse_code
 from kiosk.catalog import guide_lines, parse_board, parse_catalog
 from kiosk.engine.config import load_hall_config

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hall.appliance import Notifier, QtWatchdog, run_daemon
+from hall.core.appliance import Notifier, run_daemon
+from hall.ui.app import QtWatchdog
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "halls" / "demo.yaml"

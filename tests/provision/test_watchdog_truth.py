@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
-import hall.appliance
-from hall.appliance import Notifier, Probe, QtWatchdog
+import hall.core.appliance
 from hall.cli import build_parser
+from hall.core.appliance import Notifier, Probe
+from hall.ui.app import QtWatchdog
 from sync import topics
 from sync.mqtt import MqttLink
 
@@ -87,8 +88,8 @@ def watchdog_env(notify: Any) -> dict[str, str]:
 
 @pytest.fixture
 def systemd(notify: Any, monkeypatch: pytest.MonkeyPatch) -> Pings:
-    """The process's notifier (``hall.appliance.notifier()``) speaks to the fake socket."""
-    monkeypatch.setattr(hall.appliance, "_shared", Notifier(watchdog_env(notify)))
+    """The process's notifier (``hall.core.appliance.notifier()``) speaks to the fake socket."""
+    monkeypatch.setattr(hall.core.appliance, "_shared", Notifier(watchdog_env(notify)))
     return Pings(notify)
 
 
@@ -269,7 +270,7 @@ def test_the_engines_probe_is_answered_not_refused(broker, notify, tmp_path, cap
 @DEAD_THREAD
 @pytest.mark.parametrize("part", ["network", "dispatcher"])
 def test_qt_app_stops_pinging_when_its_links_thread_dies(qtbot, broker, notify, part):
-    from hall.qtlink import QtLink
+    from hall.ui.qtlink import QtLink
 
     link = MqttLink(
         host=broker.host, port=broker.port, hall_id="demo-hall", device_id="display-1"
@@ -315,10 +316,10 @@ def test_qt_app_stops_pinging_when_its_links_thread_dies(qtbot, broker, notify, 
 def test_a_stuck_request_worker_makes_the_qt_link_not_alive(qtbot, monkeypatch):
     """QtLink's request workers are the app's other threads: one busy long past its
     request's timeout means the screen waits for answers that never come."""
-    import hall.qtlink
-    from hall.qtlink import QtLink
+    import hall.ui.qtlink
+    from hall.ui.qtlink import QtLink
 
-    monkeypatch.setattr(hall.qtlink, "STUCK_AFTER_S", 0.2)
+    monkeypatch.setattr(hall.ui.qtlink, "STUCK_AFTER_S", 0.2)
     release = threading.Event()
 
     class HangingLink:

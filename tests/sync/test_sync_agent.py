@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sync_helpers import FAST, HALL, ROOT, wait_for
 
-from kiosk.engine.config import load_hall_config
+from kiosk.engine.config import check_hall_document, load_hall_config
 from sync import health, topics
 from sync.broker import Mosquitto, free_port
 from sync.client import BrokerAddress
@@ -55,7 +55,7 @@ def test_config_down_applied_atomically_and_a_rejection_reported_upstream(
         reloaded.set()
 
     registry.register("reload", reload)
-    applier = ConfigApplier(HALL, "engine", tmp_path / "config")
+    applier = ConfigApplier(HALL, "engine", tmp_path / "config", hall_check=check_hall_document)
     center = make_center(address)
     make_agent(address, device_db, config=applier, commands=registry)
 

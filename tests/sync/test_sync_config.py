@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kiosk.engine.config import load_hall_config
+from kiosk.engine.config import check_hall_document, load_hall_config
 from sync.config_apply import ConfigApplier, write_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +18,9 @@ DEMO = yaml.safe_load((ROOT / "assets" / "halls" / "demo.yaml").read_text(encodi
 
 @pytest.fixture
 def applier(tmp_path: Path) -> ConfigApplier:
-    return ConfigApplier("demo-hall", "display-1", tmp_path / "config")
+    return ConfigApplier(
+        "demo-hall", "display-1", tmp_path / "config", hall_check=check_hall_document
+    )
 
 
 def doc(version: int, **sections):
@@ -103,7 +105,13 @@ def test_a_registered_validator_can_refuse_a_section(tmp_path):
         if any(k.startswith("KEY_F") for k in keys):
             raise ValueError("keys: this evaluator has no F keys")
 
-    a = ConfigApplier("demo-hall", "evaluator-1", tmp_path, validators={"keys": no_f_keys})
+    a = ConfigApplier(
+        "demo-hall",
+        "evaluator-1",
+        tmp_path,
+        validators={"keys": no_f_keys},
+        hall_check=check_hall_document,
+    )
     out = a.apply("device", doc(1, keys={"KEY_F1": "rate_1"}))
     assert out.status == "rejected" and out.reason == "keys: this evaluator has no F keys"
 

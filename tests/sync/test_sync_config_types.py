@@ -11,7 +11,7 @@ import pytest
 from hall_config_cases import demo, range_cases, reference_cases, wrong_type_cases
 from sync_helpers import HALL
 
-from kiosk.engine.config import load_hall_config
+from kiosk.engine.config import check_hall_document, load_hall_config
 from sync.commands import CommandRegistry
 from sync.config_apply import ConfigApplier
 
@@ -21,7 +21,9 @@ CASES = [c for c in wrong_type_cases() + range_cases() + reference_cases() if c[
 
 @pytest.fixture
 def applied(tmp_path) -> ConfigApplier:
-    applier = ConfigApplier("demo-hall", "engine", tmp_path / "config")
+    applier = ConfigApplier(
+        "demo-hall", "engine", tmp_path / "config", hall_check=check_hall_document
+    )
     assert applier.apply("hall", {"version": 1, "hall": demo()}).status == "applied"
     return applier
 
@@ -48,7 +50,7 @@ def test_the_center_hears_the_rejection_with_the_path(
     reloaded = threading.Event()
     registry = CommandRegistry()
     registry.register("reload", lambda cmd: reloaded.set())
-    applier = ConfigApplier(HALL, "engine", tmp_path / "config")
+    applier = ConfigApplier(HALL, "engine", tmp_path / "config", hall_check=check_hall_document)
     center = make_center(address)
     make_agent(address, device_db, config=applier, commands=registry)
     center.publish_config(HALL, {"version": 2, "hall": demo()})

@@ -90,7 +90,7 @@ def test_message_shows_a_banner_on_the_window_display_then_goes_away(
     qtbot, qapp, broker: Mosquitto, engine_service, relay, screenshots: Path
 ):
     from counter.display import WindowDisplay
-    from hall.qtlink import QtLink
+    from hall.ui.qtlink import QtLink
 
     # Started after the display subscribed: the broker confirms those before "connected".
     link = MqttLink(
@@ -144,7 +144,7 @@ def test_message_shows_a_banner_on_the_window_display_then_goes_away(
 
 
 def test_qtlink_runs_control_handlers_on_the_gui_thread(qtbot, qapp, broker: Mosquitto):
-    from hall.qtlink import QtLink
+    from hall.ui.qtlink import QtLink
 
     link = MqttLink(
         host=broker.host, port=broker.port, hall_id=HALL, device_id="display-9", role="display"

@@ -37,6 +37,7 @@ from hostile import COUNTED_KINDS, HOSTILE, RawPublisher, Recorder, hostile_json
 from hypothesis import HealthCheck, given, settings
 from sync_helpers import FAST, HALL, ROOT, DeviceDb, wait_for
 
+from kiosk.engine.config import check_hall_document
 from sync import inbound, topics
 from sync.agent import SyncAgent
 from sync.broker import Mosquitto
@@ -161,7 +162,7 @@ def downlink(
     reloads: list[dict[str, Any]] = []
     registry = CommandRegistry()
     registry.register("reload", lambda cmd: reloads.append(cmd.args) or {"reloads": len(reloads)})
-    applier = ConfigApplier(HALL, DEVICE, tmp_path / "config")
+    applier = ConfigApplier(HALL, DEVICE, tmp_path / "config", hall_check=check_hall_document)
     center = make_center(address, confirm=True)
     agent = make_agent(
         address,

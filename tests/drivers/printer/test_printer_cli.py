@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 
 from drivers.printer import cli
-from drivers.printer.bench import run as bench_run
 from drivers.printer.printer import open_printer
 from drivers.printer.sim import PrinterSimulator, run_standalone
 from drivers.printer.transport import (
@@ -20,6 +19,7 @@ from drivers.printer.transport import (
     SerialTransport,
     UsbTransport,
 )
+from hall.bench.ticket import run as bench_run
 
 
 def png_width(path: Path) -> int:
@@ -135,7 +135,7 @@ def test_bench_reports_sizes_and_time() -> None:
 
 def test_bench_tickets_are_the_kiosks_own() -> None:
     """Masked name, people ahead, the item's location and the follow-the-queue QR."""
-    from drivers.printer.bench import demo_tickets
+    from hall.bench.ticket import demo_tickets
 
     tickets = demo_tickets()
     assert len({t.item_id for t in tickets}) == len(tickets) == 10

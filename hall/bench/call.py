@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hall.bench import percentile
+from hall.core.stats import percentile
 from sync.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def _engine_process(
     config: dict[str, Any], db: str, host: str, port: int, tickets: int, ready: Any, stop: Any
 ) -> None:
     """The queue host: a hall with every window logged in and tickets waiting."""
-    from kiosk.engine.clock import FakeClock
+    from hall.core.clock import FakeClock
     from kiosk.engine.config import parse_hall_config
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.service import EngineService
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     calls = 200 if quick else 1000
     rate = float(getattr(args, "rate", 0) or RATE_PER_S)
     logging.getLogger("sync.mqtt").setLevel(logging.WARNING)
-    logging.getLogger("hall.qtlink").setLevel(logging.ERROR)
+    logging.getLogger("hall.ui.qtlink").setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="hall-bench-call-"))
     broker = Mosquitto(workdir=work / "broker", persistence=False).start()
     ctx = mp.get_context("spawn")  # before Qt exists in this process
@@ -215,8 +215,8 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
     from counter.caller import CallerWindow
     from counter.display import WindowDisplay
     from drivers.keys.simulator import press_events
-    from hall.qt import QApplication, QTimer
-    from hall.qtlink import QtLink
+    from hall.ui.qt import QApplication, QTimer
+    from hall.ui.qtlink import QtLink
 
     app = QApplication.instance() or QApplication(["hall-bench"])
     hall = hall_config()["hall"]["id"]

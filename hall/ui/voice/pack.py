@@ -14,7 +14,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from counter.voice.clips import CHANNELS, CLIPS, SAMPLE_RATE, SAMPLE_WIDTH
+from hall.ui.voice.clips import CHANNELS, CLIPS, SAMPLE_RATE, SAMPLE_WIDTH
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "assets" / "voice" / "default"
 

@@ -39,7 +39,7 @@ from drivers.printer.escpos_codec import build_ticket
 from drivers.printer.profiles import PROFILES, PrinterProfile, get_profile
 from drivers.printer.stream import iter_ops
 from drivers.printer.ticket import TicketData, layout_for, layout_lines, sample_ticket
-from hall.bench import percentile
+from hall.core.stats import percentile
 
 DEMO_HALL = Path(__file__).resolve().parents[2] / "assets" / "halls" / "demo.yaml"
 CHARSETS = ("gb2312", "gb18030")
@@ -57,9 +57,9 @@ class DemoTicket:
 
 def demo_tickets(hall: Path = DEMO_HALL) -> list[DemoTicket]:
     """One ticket per item of the demo hall, as the kiosk would print it."""
-    from hall.privacy import mask_name, person_key
+    from hall.core.clock import FakeClock
+    from hall.core.privacy import mask_name, person_key
     from kiosk.catalog import parse_catalog
-    from kiosk.engine.clock import FakeClock
     from kiosk.engine.config import load_hall_config
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.service import EngineService, _issued

@@ -1,7 +1,7 @@
 """``hall bench startup``: how fast the kiosk (and the other apps) show their first frame,
 how much memory they take, and the kiosk's touch-to-ticket-bytes latency.
 
-* Startup: each app starts in a fresh ``python -m kiosk.bench --child APP`` process
+* Startup: each app starts in a fresh ``python -m hall.bench.startup --child APP`` process
   (Qt offscreen) against a running broker + engine.  ``first_frame_ms`` runs from
   just before the process is spawned to the end of the window's first paint;
   ``ready_ms`` until the first frame that shows the catalogue; ``rss_mb`` is the
@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hall.bench import percentile
+from hall.core.stats import percentile
 
 OTHER_APPS = ("caller", "display", "board", "evaluator")
 SIZES = {
@@ -61,7 +61,7 @@ class _Hall:
     """A broker and an engine (fake clock on a working morning) for the benches."""
 
     def __init__(self, workdir: Path) -> None:
-        from kiosk.engine.clock import FakeClock
+        from hall.core.clock import FakeClock
         from kiosk.engine.config import load_hall_config
         from kiosk.engine.engine import QueueEngine
         from kiosk.engine.service import EngineService
@@ -94,7 +94,7 @@ class _Hall:
 
 def _child(app_name: str, broker: str) -> int:
     """Runs in the fresh process: build the app, report its first painted frame."""
-    from hall.qt import QApplication, QtCore, QTimer
+    from hall.ui.qt import QApplication, QtCore, QTimer
 
     qapp = QApplication.instance() or QApplication(["bench"])
     report: dict[str, Any] = {}
@@ -159,7 +159,7 @@ def _child(app_name: str, broker: str) -> int:
 def _counter_window(app_name: str, broker: str, stops: list[Any]) -> Any:
     """One of the window-side apps, built as ``hall <app>`` builds it."""
     from counter.settings import load_settings
-    from hall.qtlink import QtLink
+    from hall.ui.qtlink import QtLink
     from sync.connect import parse_hostport
     from sync.mqtt import MqttLink
 
@@ -200,7 +200,7 @@ def _startup_once(app_name: str, broker: str) -> dict[str, Any]:
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     started = time.time()
     proc = subprocess.run(
-        [sys.executable, "-m", "kiosk.bench", "--child", app_name, "--broker", broker],
+        [sys.executable, "-m", "hall.bench.startup", "--child", app_name, "--broker", broker],
         capture_output=True,
         text=True,
         timeout=60,
@@ -242,7 +242,7 @@ def _other_apps() -> list[str]:
 
 
 def _click(widget: Any) -> None:
-    from hall.qt import QApplication, QPoint, Qt, QtCore, QtGui
+    from hall.ui.qt import QApplication, QPoint, Qt, QtCore, QtGui
 
     local = QtCore.QPointF(widget.rect().center())
     scene = QtCore.QPointF(widget.mapToGlobal(QPoint(int(local.x()), int(local.y()))))
@@ -259,7 +259,7 @@ def _click(widget: Any) -> None:
 
 
 def _spin_until(done: Callable[[], bool], timeout: float) -> bool:
-    from hall.qt import QApplication, QtCore
+    from hall.ui.qt import QApplication, QtCore
 
     deadline = time.monotonic() + timeout
     while not done():
@@ -272,8 +272,8 @@ def _spin_until(done: Callable[[], bool], timeout: float) -> bool:
 def touch_to_ticket(hall: _Hall, samples: int, workdir: Path) -> dict[str, Any]:
     from drivers.printer import open_printer
     from drivers.printer.sim import PrinterSimulator
-    from hall.qt import QApplication, QPushButton
-    from hall.qtlink import QtLink
+    from hall.ui.qt import QApplication, QPushButton
+    from hall.ui.qtlink import QtLink
     from kiosk.app import KioskWindow
     from kiosk.settings import KioskSettings
     from sync.mqtt import MqttLink
@@ -358,7 +358,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kiosk.bench")
+    parser = argparse.ArgumentParser(prog="python -m hall.bench.startup")
     parser.add_argument("--child", required=True)
     parser.add_argument("--broker", required=True)
     ns = parser.parse_args(argv)

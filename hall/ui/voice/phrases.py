@@ -7,7 +7,7 @@ numbers are read as numbers ("十二号窗口").  A recall starts with "再次�
 
 from __future__ import annotations
 
-from counter.voice.clips import CLIPS, digit_clip, letter_clip
+from hall.ui.voice.clips import CLIPS, digit_clip, letter_clip
 
 
 class PhraseError(ValueError):

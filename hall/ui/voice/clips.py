@@ -1,7 +1,7 @@
 """Every clip of a voice pack, as data: file name, what it says, what espeak-ng is given.
 
 A pack is a folder of ``<name>.wav`` files, one per clip below.  The default
-pack is generated with espeak-ng at build time (``counter.voice.generate``);
+pack is generated with espeak-ng at build time (``hall.ui.voice.generate``);
 a recorded pack uses the same file names (see ``assets/voice/README.md``).
 
 ``say`` is the text given to espeak-ng.  It is written in pinyin with tone

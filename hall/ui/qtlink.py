@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from hall.qt import QObject, Signal, Slot
+from hall.ui.qt import QObject, Signal, Slot
 from sync.mqtt import LinkError, Message, MqttLink
 
 log = logging.getLogger(__name__)

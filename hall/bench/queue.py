@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hall.bench import percentile
-from kiosk.engine.clock import FakeClock
+from hall.core.clock import FakeClock
+from hall.core.stats import percentile
 from kiosk.engine.config import parse_hall_config
 from kiosk.engine.engine import QueueEngine
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from counter.voice.pack import VoicePack, VoicePackError, read_wav
-from counter.voice.phrases import PhraseError, phrase_for_call
-from hall.qt import QObject, QtCore, QTimer, Signal
+from hall.ui.qt import QObject, QtCore, QTimer, Signal
+from hall.ui.voice.pack import VoicePack, VoicePackError, read_wav
+from hall.ui.voice.phrases import PhraseError, phrase_for_call
 
 __all__ = [
     "Announcement",
@@ -83,7 +83,7 @@ class QtAudioOutput(QObject):
             log.warning("%s; calls are shown but not heard", message)
 
     def play(self, wav: bytes, done: Done) -> None:
-        from hall.qt import qt_multimedia
+        from hall.ui.qt import qt_multimedia
 
         m = qt_multimedia()
         self._done = done
@@ -114,7 +114,7 @@ class QtAudioOutput(QObject):
         self._sink.start(self._buffer)
 
     def _on_state(self, state: Any) -> None:
-        from hall.qt import qt_multimedia
+        from hall.ui.qt import qt_multimedia
 
         m = qt_multimedia()
         if self._sink is None:

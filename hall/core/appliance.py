@@ -7,7 +7,7 @@ datagrams on the Unix socket named by ``$NOTIFY_SOCKET`` (the sd_notify
 protocol, spoken here with the socket module: no extra dependency).  Outside
 systemd (no ``$NOTIFY_SOCKET``) everything here does nothing.
 
-* Qt roles: :class:`QtWatchdog` sends ``READY=1`` from the running event loop
+* Qt roles: :class:`hall.ui.app.QtWatchdog` sends ``READY=1`` from the running event loop
   and pings from a ``QTimer`` on the GUI thread at half of ``$WATCHDOG_USEC``,
   so a hung UI (a blocked event loop) stops the pings and systemd restarts it.
 * Daemons: :func:`run_daemon` waits for SIGTERM/SIGINT, stops in reverse
@@ -31,11 +31,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Notifier", "Probe", "QtWatchdog", "notifier", "run_daemon"]
+__all__ = ["Notifier", "Probe", "holds", "notifier", "run_daemon"]
 
 
 class Notifier:
@@ -126,70 +125,6 @@ def notifier() -> Notifier:
         return _shared
 
 
-class QtWatchdog:
-    """READY from the running event loop; WATCHDOG pings from a timer on the GUI thread.
-
-    Create and :meth:`start` it on the GUI thread once the window is shown;
-    :meth:`stop` (sends ``STOPPING=1``) when shutting down.  ``alive`` (called
-    on the GUI thread before each ping) can veto pings, e.g. when a part the
-    app cannot do without is stuck.
-    """
-
-    def __init__(
-        self,
-        notify: Notifier | None = None,
-        *,
-        status: str | None = None,
-        alive: Callable[[], bool] | None = None,
-    ) -> None:
-        self.notifier = notify or notifier()
-        self._status = status
-        self._alive = alive
-        self._timer: Any = None
-        self._healthy = True  # for the log: say when it changes, not at every tick
-        self.pings = 0
-
-    def start(self) -> QtWatchdog:
-        from hall.qt import QTimer
-
-        if not self.notifier.enabled:
-            return self
-        QTimer.singleShot(0, self._ready)  # runs once the event loop turns
-        interval = self.notifier.watchdog_interval_s
-        if interval is not None:
-            self._timer = QTimer()
-            self._timer.setInterval(max(1, int(interval * 1000)))
-            self._timer.timeout.connect(self._ping)
-            self._timer.start()
-        return self
-
-    def _ready(self) -> None:
-        self.notifier.ready(self._status)
-        self._ping()  # a first ping at once: the interval starts now, not at the first tick
-
-    def _ping(self) -> None:
-        healthy = _holds(self._alive)
-        if healthy != self._healthy:
-            if healthy:
-                log.info("watchdog: the app is alive again; pinging")
-            else:
-                log.warning(
-                    "watchdog: the app reports itself not alive; not pinging "
-                    "(systemd restarts it after WatchdogSec)"
-                )
-            self._healthy = healthy
-        if not healthy:
-            return
-        if self.notifier.watchdog_interval_s is not None and self.notifier.watchdog():
-            self.pings += 1
-
-    def stop(self, status: str | None = None) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        self.notifier.stopping(status)
-
-
 def run_daemon(
     stops: list[Callable[[], None]],
     *,
@@ -219,7 +154,7 @@ def run_daemon(
         n.ready(status)
         while True:
             if interval is not None:
-                healthy = _holds(alive)
+                healthy = holds(alive)
                 if healthy:
                     n.watchdog()
                 if healthy != was_healthy:
@@ -245,7 +180,7 @@ def run_daemon(
     return 0
 
 
-def _holds(alive: Callable[[], bool] | None) -> bool:
+def holds(alive: Callable[[], bool] | None) -> bool:
     """``alive()``, where no check holds and a check that raises does not."""
     if alive is None:
         return True

@@ -1,6 +1,6 @@
-"""Build the default voice pack: ``python -m counter.voice.generate DIR [--force]``.
+"""Build the default voice pack: ``python -m hall.ui.voice.generate DIR [--force]``.
 
-One WAV per clip of ``counter.voice.clips`` (22050 Hz, mono, 16-bit): speech
+One WAV per clip of ``hall.ui.voice.clips`` (22050 Hz, mono, 16-bit): speech
 from espeak-ng (Mandarin, fed pinyin), silence trimmed and loudness
 normalised with sox; the chime is a two-tone 叮咚 synthesised with sox.
 Existing files are kept unless ``--force`` (a technician may have replaced
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from counter.voice.clips import ALL_CLIPS, CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, Clip
+from hall.ui.voice.clips import ALL_CLIPS, CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, Clip
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ def generate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m counter.voice.generate",
+        prog="python -m hall.ui.voice.generate",
         description="build the default voice pack with espeak-ng",
     )
     parser.add_argument("directory", help="where to write the clips (assets/voice/default)")

@@ -1,7 +1,9 @@
 """``hall bench NAME``: benchmarks print exactly one JSON line of figures.
 
-Each benchmark is a function ``run(args) -> dict`` in the module that owns the
-code it measures.  CI never asserts on these numbers; people read them.
+Each benchmark is a function ``run(args) -> dict`` in a module of this package,
+named after the benchmark; it measures the code of the floors below and, in the
+same run, the floor it is bounded by.  CI never asserts on these numbers;
+people read them.
 """
 
 from __future__ import annotations
@@ -9,25 +11,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import sys
 
 BENCHES: dict[str, str] = {
-    "queue": "kiosk.engine.bench:run",
-    "ticket": "drivers.printer.bench:run",
-    "startup": "kiosk.bench:run",
-    "call": "counter.bench:run",
-    "sync": "sync.bench:run",
+    "queue": "hall.bench.queue:run",
+    "ticket": "hall.bench.ticket:run",
+    "startup": "hall.bench.startup:run",
+    "call": "hall.bench.call:run",
+    "sync": "hall.bench.sync:run",
 }
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """The nearest-rank percentile (``pct`` in 0..100) of ``values``; 0.0 when empty."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
-    return ordered[rank - 1]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,4 +1,4 @@
-"""The one place that imports Qt.  Everything else does ``from hall.qt import ...``.
+"""The one place that imports Qt.  Everything else does ``from hall.ui.qt import ...``.
 
 Keeping Qt behind one module lets the domain code import without Qt and lets
 us switch bindings or set platform defaults in one place.
