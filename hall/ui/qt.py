@@ -7,6 +7,7 @@ us switch bindings or set platform defaults in one place.
 from __future__ import annotations
 
 import os
+from types import ModuleType
 
 # A headless machine (CI, a box with no screen) gets the offscreen platform
 # unless the caller chose one.
@@ -71,7 +72,7 @@ __all__ = [
 ]
 
 
-def qt_multimedia():  # type: ignore[no-untyped-def]
+def qt_multimedia() -> ModuleType:
     """QtMultimedia (PySide6-Addons), imported on first use: loading it probes audio backends."""
     from PySide6 import QtMultimedia
 

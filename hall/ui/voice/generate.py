@@ -200,7 +200,7 @@ def generate(
             for _ in pool.map(build, todo):
                 pass
     version = _run([espeak, "--version"]).strip()
-    manifest = {
+    manifest: dict[str, object] = {
         "pack": "default",
         "generator": f"{version}; voice {voice}; sox",
         "format": {"rate": SAMPLE_RATE, "channels": CHANNELS, "bits": SAMPLE_WIDTH * 8},
