@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -78,3 +81,44 @@ def command_errors(payload: Any) -> str | None:
             path = "/".join(str(p) for p in error.absolute_path) or "(root)"
             return f"{path}: {error.message}"
     raise ContractError("the contract has no command channel")
+
+
+@dataclass(frozen=True)
+class CommandRule:
+    """Who may send a hall-plane command, and whether it changes the queue."""
+
+    roles: frozenset[str]
+    mutating: bool = False
+
+
+@functools.cache
+def commands() -> Mapping[str, CommandRule]:
+    """The commands of the hall plane: the contract's ``cmd`` enum, each with its rule
+    from the ``x-commands`` table beside it (the one place they are defined)."""
+    cmd = _document()["components"]["schemas"]["command"]["properties"]["cmd"]
+    table: dict[str, Any] = cmd.get("x-commands") or {}
+    if set(table) != set(cmd["enum"]):
+        raise ContractError(
+            "the command enum and its x-commands table differ: "
+            f"{sorted(set(table) ^ set(cmd['enum']))}"
+        )
+    return MappingProxyType(
+        {
+            name: CommandRule(frozenset(rule["roles"]), bool(rule.get("mutating", False)))
+            for name, rule in table.items()
+        }
+    )
+
+
+def role_commands() -> dict[str, frozenset[str]]:
+    """role -> the commands a device of that role may send."""
+    roles: dict[str, set[str]] = {}
+    for name, rule in commands().items():
+        for role in rule.roles:
+            roles.setdefault(role, set()).add(name)
+    return {role: frozenset(names) for role, names in roles.items()}
+
+
+def mutating_commands() -> frozenset[str]:
+    """The commands that change the queue (state is published after them)."""
+    return frozenset(name for name, rule in commands().items() if rule.mutating)

@@ -50,7 +50,9 @@ from evdev import ecodes
 from hall.core import schema
 from hall.core.schema import Problem, Text
 
-#: Actions a clerk keypad can send (DOMAIN.md: the counter commands).
+#: Actions a clerk keypad can send: each is a hall-plane command the caller role may
+#: send (the contract's x-commands table in sync/asyncapi.yaml, which drivers do not
+#: read; tests/hall/test_command_table.py holds the two together).
 CALLER_ACTIONS: tuple[str, ...] = (
     "call_next",
     "recall",

@@ -23,55 +23,16 @@ from kiosk.engine.engine import CallResult, Issued, QueueEngine, Ticket
 from kiosk.engine.errors import EngineError
 from kiosk.engine.hours import issue_window
 from sync import topics
-from sync.contract import command_errors
+from sync.contract import command_errors, mutating_commands, role_commands
 from sync.mqtt import Message, MqttLink
 
 log = logging.getLogger(__name__)
 
 MAX_COMMAND_BYTES = 4096
-MUTATING = frozenset(
-    {
-        "issue",
-        "call_next",
-        "recall",
-        "start",
-        "finish",
-        "no_show",
-        "requeue",
-        "transfer",
-        "pause",
-        "resume",
-        "login",
-        "logout",
-        "rate",
-        "staff_status",
-    }
-)
-ROLE_COMMANDS: dict[str, frozenset[str]] = {
-    "kiosk": frozenset({"issue", "estimate", "requeue", "ticket_status", "board"}),
-    "caller": frozenset(
-        {
-            "call_next",
-            "recall",
-            "start",
-            "finish",
-            "no_show",
-            "transfer",
-            "pause",
-            "resume",
-            "login",
-            "logout",
-            "window_view",
-            "requeue",
-            "board",
-            "staff_status",
-        }
-    ),
-    "display": frozenset({"window_view", "board"}),
-    "board": frozenset({"board", "window_view"}),
-    "evaluator": frozenset({"rate", "window_view"}),
-    "monitor": frozenset({"statistics", "board", "window_view", "ticket_status", "estimate"}),
-}
+# Which commands change the queue and which role may send which: the contract's
+# x-commands table (sync/asyncapi.yaml), beside its cmd enum.
+MUTATING = mutating_commands()
+ROLE_COMMANDS: dict[str, frozenset[str]] = role_commands()
 WINDOW_BOUND_ROLES = frozenset({"caller", "evaluator"})
 # A caller's commands that need a clerk logged in at its window (besides those the engine
 # checks itself: call_next, recall, start, finish, no_show, transfer, pause, ...).
