@@ -1,16 +1,17 @@
 """The queue-ticket kiosk (取号机): one full-screen window from idle to printed ticket.
 
-``KioskWindow`` wires the screens (``kiosk.screens``) to the hall plane (the
-engine's retained catalogue and board, the ``issue`` command), the printer
-(``kiosk.printing``), the card readers and scanner (signals of
-``window.bridge``, fed by ``kiosk.devices``), voice prompts and the staff
-health board.  Taps and programmatic calls take the same path::
+``KioskWindow`` draws the state of a :class:`kiosk.flow.KioskFlow` (the kiosk's rules,
+plain Python) in the screens (``kiosk.screens``) and forwards to it what happens: taps,
+the hall plane (the engine's retained catalogue and board, the answer to ``issue``),
+the printer (``kiosk.printing``), the card readers and scanner (signals of
+``window.bridge``, fed by ``kiosk.devices``).  Taps and programmatic calls take the
+same path::
 
     window = KioskWindow(qtlink, settings, printer=open_printer("serial:...?profile=80mm"))
     window.resize(1080, 1920); window.show()
     window.take_ticket("gjj-query")          # == tapping the item, then 取号
 
-Personal data lives only in ``window.session`` and is forgotten when the
+Personal data lives only in ``window.session`` (the flow's) and is forgotten when the
 visit ends (ticket done, 首页, or ``idle_timeout_s`` without a touch).
 """
 
@@ -24,7 +25,6 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hall.core import pins
 from hall.core.clock import CHINA
 from hall.ui.qt import (
     QApplication,
@@ -40,21 +40,18 @@ from hall.ui.qt import (
     Signal,
     Slot,
 )
-from kiosk import appointment as appt
-from kiosk.catalog import Catalog, QueueLoad, parse_board, parse_catalog
+from kiosk.catalog import Catalog, QueueLoad, parse_catalog
+from kiosk.flow import PIN_LOCK_S, PIN_MAX_FAILURES, PIN_WINDOW_S, KioskFlow, StaffEntry
 from kiosk.health import HealthBoard
-from kiosk.identify import IdentityError, ephemeral_salt, from_citizen_card, from_id_card
 from kiosk.printing import NO_PRINTER_ZH, PrintOutcome, PrintService
-from kiosk.refusals import REFUSALS
 from kiosk.screens import SCREENS, Screen
 from kiosk.screens.home import HomeScreen
-from kiosk.screens.staff import StaffScreen
 from kiosk.screens.widgets import button, label
-from kiosk.session import Refused, Session
+from kiosk.session import Session
 from kiosk.settings import KioskSettings
 from kiosk.texts import tr
 from kiosk.theme import Theme
-from kiosk.ticketing import IssuedTicket, IssueRequest, green_reason, issued_from_result
+from kiosk.ticketing import IssuedTicket
 from kiosk.voice import VoicePrompts
 
 if TYPE_CHECKING:
@@ -66,14 +63,10 @@ from kiosk.devices import DeviceBridge
 
 log = logging.getLogger(__name__)
 
-# Staff PIN guessing: this many wrong PINs within the window lock it for a while.
-PIN_MAX_FAILURES = 5
-PIN_WINDOW_S = 600.0
-PIN_LOCK_S = 300.0
+__all__ = ["PIN_LOCK_S", "PIN_MAX_FAILURES", "PIN_WINDOW_S", "KioskWindow"]
 
 ISSUE_TIMEOUT_S = 5.0
 STAFF_HOLD_MS = 2000  # press and hold the hall name this long for the staff panel
-BACK_TARGETS = {"items": "home", "message": "home", "ticket": "home"}
 ACTIVITY_EVENTS = frozenset(
     {
         QtCore.QEvent.Type.MouseButtonPress,
@@ -81,6 +74,19 @@ ACTIVITY_EVENTS = frozenset(
         QtCore.QEvent.Type.KeyPress,
     }
 )
+
+
+class _WindowClock:
+    """The flow's clock: the window's wall clock and its (replaceable) monotonic time."""
+
+    def __init__(self, window: KioskWindow) -> None:
+        self._window = window
+
+    def now(self) -> datetime:
+        return self._window._clock()
+
+    def monotonic(self) -> float:
+        return self._window.monotonic()
 
 
 class KioskWindow(QWidget):
@@ -94,6 +100,9 @@ class KioskWindow(QWidget):
     (default: silent).  ``health``: the staff health board (default: one
     writing ``settings.status_file``).  ``clock``: aware "now" (tests).
     ``catalog``: a catalogue payload to start with (previews, no link).
+
+    The rules live in ``window.flow`` (:class:`kiosk.flow.KioskFlow`); the public
+    methods here forward to it.
     """
 
     screen_changed = Signal(str)
@@ -119,31 +128,33 @@ class KioskWindow(QWidget):
         self.settings = settings or KioskSettings()
         self.link = link
         self._clock = clock or (lambda: datetime.now(CHINA))
+        self.monotonic: Callable[[], float] = time.monotonic  # tests move it
         self.voice = voice or VoicePrompts(enabled=False)
         self.health = health or HealthBoard(
             self.settings.device_id, self.settings.status_file, now=self._clock
         )
-        self.person_salt = self.settings.salt or self._ephemeral_salt()
-        self.lang = self.settings.language
         self.theme = Theme(elderly=self.settings.elderly_mode, portrait=True)
-        self.catalog: Catalog | None = parse_catalog(catalog) if catalog else None
-        self.loads: dict[str, QueueLoad] = {}
-        self.session = Session()
-        self.issuing = False
-        self.link_up = False
-        self._greeted = False
-        self._hold_started: float | None = None
 
         self.bridge = DeviceBridge(self)
+        self.printing = PrintService(printer, self.health, self)
+        self.flow = KioskFlow(
+            self.settings,
+            clock=_WindowClock(self),
+            view=self,
+            printer=self.printing,
+            send_issue=self._send_issue if link is not None else None,
+            say=self.voice.say,
+            report=self.health.report,
+            catalog=parse_catalog(catalog) if catalog else None,
+            on_issued=self.ticket_issued.emit,
+            on_finished=self.ticket_finished.emit,
+        )
+        # Devices and the printer worker signal from their threads: the window's slots
+        # bring each signal to the GUI thread before the flow hears it.
         self.bridge.id_card.connect(self._on_id_card)
         self.bridge.citizen_card.connect(self._on_citizen_card)
         self.bridge.card_error.connect(self._on_card_error)
         self.bridge.scanned.connect(self._on_scanned)
-
-        self.printing = PrintService(printer, self.health, self)
-        self.monotonic: Callable[[], float] = time.monotonic  # tests move it
-        self._pin_failures: list[float] = []
-        self._pin_locked_until = 0.0
         self.printing.ticket_printed.connect(self._on_ticket_printed)
         self.printing.guide_printed.connect(self._on_guide_printed)
         self.printing.state_changed.connect(self._on_printer_state)
@@ -167,6 +178,45 @@ class KioskWindow(QWidget):
             app.installEventFilter(self)
         if link is not None:
             self._attach_link(link)
+
+    # ------------------------------------------------------------------ the flow's state
+
+    @property
+    def session(self) -> Session:
+        return self.flow.session
+
+    @property
+    def lang(self) -> str:
+        return self.flow.lang
+
+    @property
+    def catalog(self) -> Catalog | None:
+        return self.flow.catalog
+
+    @property
+    def loads(self) -> dict[str, QueueLoad]:
+        return self.flow.loads
+
+    @property
+    def issuing(self) -> bool:
+        return self.flow.issuing
+
+    @property
+    def link_up(self) -> bool:
+        return self.flow.link_up
+
+    @property
+    def person_salt(self) -> bytes:
+        return self.flow.person_salt
+
+    @property
+    def staff(self) -> StaffEntry:
+        return self.flow.staff
+
+    @property
+    def staff_pin_set(self) -> bool:
+        """False when this kiosk has no staff PIN: the staff panel is refused."""
+        return self.flow.staff_pin_set
 
     # ------------------------------------------------------------------ frame
 
@@ -247,20 +297,60 @@ class KioskWindow(QWidget):
             week = "一二三四五六日"[now.weekday()]
             self.clock_label.setText(f"{now.month}月{now.day}日 周{week} {now:%H:%M}")
 
+    # ------------------------------------------------------------------ View (for the flow)
+
+    def draw_screen(self, name: str) -> None:
+        previous = self.stack.currentWidget()
+        screen = self.screens[name]
+        screen.refresh()
+        self.stack.setCurrentWidget(screen)
+        if isinstance(previous, Screen) and previous is not screen:
+            previous.clear()  # nothing personal stays in a hidden screen
+        self.footer.setVisible(name != "home")
+        self.back_button.setVisible(name not in ("ticket", "message"))
+        self.home_button.setVisible(name not in ("ticket", "message"))
+        self.screen_changed.emit(name)
+
+    def redraw(self) -> None:
+        self.screen_widget().refresh()
+
+    def restyle(self) -> None:
+        theme = dataclasses.replace(self.theme, elderly=self.flow.elderly)
+        if theme != self.theme:
+            self.theme = theme
+        self._apply_theme()
+
+    def relabel(self) -> None:
+        self._update_chrome()
+
+    def loads_changed(self) -> None:
+        home = self.screens["home"]
+        if isinstance(home, HomeScreen):
+            home.update_loads()
+
+    def forget(self) -> None:
+        for screen in self.screens.values():
+            screen.clear()
+
+    def arm_idle(self, seconds: float | None) -> None:
+        if seconds is None:
+            self.idle_timer.stop()  # already idle: nothing to forget
+        else:
+            self.idle_timer.start(int(seconds * 1000))
+
     # ------------------------------------------------------------------ context for screens
 
     def now(self) -> datetime:
         return self._clock()
 
     def printer_usable(self) -> bool:
-        return self.printing.usable
+        return self.flow.printer_usable()
 
     def printer_state(self) -> str:
-        last = self.printing.last
-        return "正常" if last.ok else (last.user_message or last.state)
+        return self.flow.printer_state()
 
     def unprinted(self) -> list[IssuedTicket]:
-        return list(self.printing.unprinted.values())
+        return self.flow.unprinted()
 
     @property
     def screen_name(self) -> str:
@@ -273,118 +363,42 @@ class KioskWindow(QWidget):
     # ------------------------------------------------------------------ navigation
 
     def show_screen(self, name: str) -> None:
-        previous = self.stack.currentWidget()
-        screen = self.screens[name]
-        screen.refresh()
-        self.stack.setCurrentWidget(screen)
-        if isinstance(previous, Screen) and previous is not screen:
-            previous.clear()  # nothing personal stays in a hidden screen
-        self.footer.setVisible(name != "home")
-        self.back_button.setVisible(name not in ("ticket", "message"))
-        self.home_button.setVisible(name not in ("ticket", "message"))
-        self._restart_idle()
-        self.screen_changed.emit(name)
+        self.flow.show(name)
 
     def rerender(self) -> None:
-        self.screen_widget().refresh()
+        self.redraw()
 
     def open_category(self, queue_id: str) -> None:
-        self.session.category = queue_id
-        self.session.item = None
-        self.show_screen("items")
-        self.voice.say("choose_item")
+        self.flow.open_category(queue_id)
 
     def open_item(self, item_id: str) -> None:
-        if self.catalog is None:
-            return
-        item = self.catalog.item(item_id)
-        self.session.item = item_id
-        self.session.category = item.queue
-        self.session.guide_printed = None
-        self.show_screen("guide")
+        self.flow.open_item(item_id)
 
     def go_back(self) -> None:
-        name = self.screen_name
-        s = self.session
-        if name == "identify":
-            s.pending_item = None
-            s.appointment = None
-        target = BACK_TARGETS.get(name)
-        if target is None:  # guide, identify, staff
-            if name == "guide":
-                target = "items" if s.category else "home"
-            else:
-                target = "guide" if s.item else "home"
-        if target == "home":
-            self.go_home()
-        else:
-            self.show_screen(target)
+        self.flow.go_back()
 
     def go_home(self) -> None:
         """End the visit: forget the person, back to the first screen."""
-        self.session.clear()
-        self.show_screen("home")
+        self.flow.go_home()
 
     @Slot()
     def go_idle(self) -> None:
         """Nobody touched the kiosk for a while: forget everything, reset language and mode."""
-        log.info("kiosk idle: back to the first screen, visit data cleared")
-        self.session.clear()
-        for screen in self.screens.values():
-            screen.clear()
-        if isinstance(self.screens["staff"], StaffScreen):
-            self.screens["staff"].reset()
-        self.lang = self.settings.language
-        theme = dataclasses.replace(self.theme, elderly=self.settings.elderly_mode)
-        if theme != self.theme:
-            self.theme = theme
-        self._apply_theme()
-        self._greeted = False
-        self.show_screen("home")
-        self.idle_timer.stop()
-
-    def _restart_idle(self) -> None:
-        name = self.screen_name
-        s = self.settings
-        if name == "ticket":
-            timeout = (
-                s.problem_timeout_s
-                if self.session.print_state == "failed"
-                else (s.ticket_timeout_s)
-            )
-        elif name == "message":
-            timeout = s.message_timeout_s
-        elif (
-            name == "home"
-            and self.session.identity is None
-            and self.lang == s.language
-            and self.theme.elderly == s.elderly_mode
-        ):
-            self.idle_timer.stop()  # already idle: nothing to forget
-            return
-        else:
-            timeout = s.idle_timeout_s
-        self.idle_timer.start(int(timeout * 1000))
+        self.flow.go_idle()
 
     # ------------------------------------------------------------------ toggles
 
     def toggle_language(self) -> None:
-        self.set_language("en" if self.lang == "zh" else "zh")
+        self.flow.toggle_language()
 
     def set_language(self, lang: str) -> None:
-        self.lang = lang
-        self._update_chrome()
-        self.rerender()
-        self._restart_idle()
+        self.flow.set_language(lang)
 
     def toggle_elderly(self) -> None:
-        self.set_elderly(not self.theme.elderly)
+        self.flow.toggle_elderly()
 
     def set_elderly(self, on: bool) -> None:
-        self.theme = dataclasses.replace(self.theme, elderly=on)
-        self._apply_theme()
-        self.rerender()
-        self._restart_idle()
+        self.flow.set_elderly(on)
 
     def resizeEvent(self, event: QtCore.QEvent) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
@@ -398,31 +412,16 @@ class KioskWindow(QWidget):
         kind = event.type()
         if watched is self.hall_label:
             if kind == QtCore.QEvent.Type.MouseButtonPress:
-                self._hold_started = self._mono()
-            elif kind == QtCore.QEvent.Type.MouseButtonRelease and self._hold_started is not None:
-                held = self._mono() - self._hold_started
-                self._hold_started = None
-                if held * 1000 >= STAFF_HOLD_MS:
-                    self.open_staff_panel()
+                self.flow.hall_name_pressed()
+            elif kind == QtCore.QEvent.Type.MouseButtonRelease:
+                self.flow.hall_name_released(STAFF_HOLD_MS / 1000)
         if (
             kind in ACTIVITY_EVENTS
             and isinstance(watched, QWidget)
             and (watched is self or self.isAncestorOf(watched))
         ):
-            self._activity()
+            self.flow.touched()
         return False
-
-    @staticmethod
-    def _mono() -> float:
-        import time
-
-        return time.monotonic()
-
-    def _activity(self) -> None:
-        if not self._greeted and self.screen_name == "home":
-            self._greeted = True
-            self.voice.say("welcome")
-        self._restart_idle()
 
     # ------------------------------------------------------------------ hall link
 
@@ -439,146 +438,53 @@ class KioskWindow(QWidget):
 
     @Slot(bool)
     def _on_link_changed(self, up: bool) -> None:
-        self.link_up = up
-        self.health.report(
-            "link", "ok" if up else "offline", "" if up else "hall broker unreachable"
-        )
-        self.link_label.setVisible(not up)
+        self.flow.link_changed(up)
 
     def _on_catalog(self, message: Message) -> None:
-        if not isinstance(message.payload, dict):
-            return
-        try:
-            catalog = parse_catalog(message.payload)
-        except (KeyError, TypeError, ValueError) as exc:
-            log.error("catalogue from the engine unusable: %s", exc)
-            return
-        changed = catalog != self.catalog
-        self.catalog = catalog
-        if changed:
-            log.info("catalogue version %s: %d items", catalog.version, len(catalog.items))
-            self._update_chrome()
-            if self.screen_name == "home":
-                self.rerender()
+        self.flow.catalog_received(message.payload)
 
     def _on_board(self, message: Message) -> None:
-        if not isinstance(message.payload, dict):
-            return
-        self.loads = parse_board(message.payload)
-        home = self.screens["home"]
-        if isinstance(home, HomeScreen) and self.screen_name == "home":
-            home.update_loads()
+        self.flow.board_received(message.payload)
+
+    def _send_issue(self, command: dict[str, Any], answer: Callable[[bool, Any], None]) -> None:
+        from sync import topics
+
+        assert self.link is not None
+        self.link.request(
+            topics.command(self.link.hall_id, self.link.device_id),
+            command,
+            answer,
+            timeout=ISSUE_TIMEOUT_S,
+        )
 
     # ------------------------------------------------------------------ taking a ticket
 
     def take_ticket(self, item_id: str | None = None) -> None:
         """Take a ticket for ``item_id`` (default: the item on screen): the 取号 tap."""
-        if self.issuing:
-            return
-        if self.catalog is None:
-            self.refuse("no_catalog")
-            return
-        item_id = item_id or self.session.item or self.session.pending_item
-        if item_id is None:
-            return
-        try:
-            item = self.catalog.item(item_id)
-        except KeyError:
-            self.refuse("unknown_item")
-            return
-        self.session.item = item_id
-        self.session.category = item.queue
-        if item.requires_id and self.session.identity is None:
-            self.ask_identity(item_id)
-            return
-        self._issue(item_id)
+        self.flow.take_ticket(item_id)
 
     def ask_identity(self, item_id: str) -> None:
-        self.session.pending_item = item_id
-        self.show_screen("identify")
-        self.voice.say("swipe_id")
-
-    def _issue(self, item_id: str) -> None:
-        from sync import topics
-
-        s = self.session
-        request = IssueRequest(
-            item=item_id,
-            identity=s.identity,
-            priority_reason=green_reason(s.identity, s.staff_reason, self.settings.elderly_age),
-            appointment=s.appointment,
-        )
-        if self.link is None or not self.link_up:
-            self.refuse("link_down")
-            return
-        self.issuing = True
-        if self.screen_name == "guide":
-            self.rerender()
-        log.info(
-            "issuing a ticket for %s%s",
-            item_id,
-            f" ({request.priority_reason})" if request.priority_reason else "",
-        )
-        self.link.request(
-            topics.command(self.link.hall_id, self.link.device_id),
-            request.command(),
-            self._on_issued,
-            timeout=ISSUE_TIMEOUT_S,
-        )
-
-    def _on_issued(self, ok: bool, result: Any) -> None:
-        self.issuing = False
-        if not ok:
-            error = result if isinstance(result, dict) else {}
-            code = str(error.get("code", "internal"))
-            log.info("ticket refused: %s (%s)", code, error.get("message", ""))
-            if code == "id_required" and self.session.item:
-                self.ask_identity(self.session.item)
-                return
-            self.refuse(code, error.get("data") or {}, str(error.get("message_zh", "")))
-            return
-        assert self.catalog is not None
-        ticket = issued_from_result(
-            result, self.catalog, qr_base=self.settings.qr_base_url, now=self.now()
-        )
-        s = self.session
-        s.ticket = ticket
-        s.print_state, s.print_message = "printing", ""
-        s.pending_item = None
-        s.appointment = None
-        log.info("ticket %s issued (%d ahead)", ticket.code, ticket.ahead)
-        self.printing.print_ticket(ticket)
-        self.show_screen("ticket")
-        self.ticket_issued.emit(ticket)
+        self.flow.ask_identity(item_id)
 
     @Slot(str, object, object)
     def _on_ticket_printed(self, ticket_id: str, outcome: PrintOutcome, _t: object) -> None:
-        s = self.session
-        ticket = s.ticket
-        if ticket is not None and ticket.ticket_id == ticket_id:
-            s.print_state = "ok" if outcome.ok else "failed"
-            s.print_message = outcome.user_message
-            self.voice.say("take_ticket" if outcome.ok else "paper_out")
-            if self.screen_name == "ticket":
-                self.rerender()
-                self._restart_idle()
-            self.ticket_finished.emit(ticket, outcome)
-        if self.screen_name == "staff":
-            self.rerender()
+        self.flow.ticket_printed(ticket_id, outcome)
+
+    @Slot(object)
+    def _on_guide_printed(self, outcome: PrintOutcome) -> None:
+        self.flow.guide_printed(outcome)
+
+    @Slot(object)
+    def _on_printer_state(self, outcome: PrintOutcome) -> None:
+        self.flow.printer_changed(outcome)
 
     def retry_print(self) -> None:
         """Print the ticket on screen again (after staff fixed the printer)."""
-        ticket = self.session.ticket
-        if ticket is None:
-            return
-        if not self.printing.reprint(ticket.ticket_id):
-            self.printing.print_ticket(ticket)
-        self.session.print_state = "printing"
-        self.rerender()
+        self.flow.retry_print()
 
     def reprint(self, ticket_id: str) -> None:
         """Staff panel: reprint an unprinted ticket."""
-        self.printing.reprint(ticket_id)
+        self.flow.reprint(ticket_id)
 
     @Slot(object)
     def reprint_command(self, args: dict[str, Any]) -> Future[Any]:
@@ -635,224 +541,54 @@ class KioskWindow(QWidget):
         job.add_done_callback(finished)
         return answer
 
-    def _on_printer_state(self, outcome: PrintOutcome) -> None:
-        was_usable = getattr(self, "_printer_usable_shown", True)
-        self._printer_usable_shown = outcome.ok
-        if outcome.ok != was_usable and self.screen_name == "guide":
-            self.rerender()
-        # Paper is back while the citizen still looks at an unprinted ticket: print it.
-        ticket = self.session.ticket
-        if (
-            outcome.ok
-            and ticket is not None
-            and self.screen_name == "ticket"
-            and self.session.print_state == "failed"
-            and ticket.ticket_id in self.printing.unprinted
-        ):
-            self.retry_print()
-
     def print_guide(self) -> None:
-        if self.catalog is None or self.session.item is None:
-            return
-        self.printing.print_guide(self.catalog.item(self.session.item), self.catalog.hall_name)
-
-    @Slot(object)
-    def _on_guide_printed(self, outcome: PrintOutcome) -> None:
-        self.session.guide_printed = outcome.ok
-        self.session.print_message = outcome.user_message
-        if self.screen_name == "guide":
-            self.rerender()
+        self.flow.print_guide()
 
     # ------------------------------------------------------------------ refusals
 
     def refuse(self, code: str, data: dict[str, Any] | None = None, message_zh: str = "") -> None:
-        self.session.refusal = Refused(code, dict(data or {}), message_zh)
-        self.show_screen("message")
-        refusal = REFUSALS.get(code)
-        self.voice.say(refusal.voice if refusal else "sorry")
+        self.flow.refuse(code, data, message_zh)
 
     def refusal_action(self, action: str) -> None:
-        s = self.session
-        if action == "identify":
-            item = s.pending_item or s.item
-            if item:
-                self.ask_identity(item)
-            else:
-                self.go_home()
-        elif action == "normal":
-            s.appointment = None
-            if s.item:
-                self.open_item(s.item)
-            else:
-                self.go_home()
-        elif action == "back":
-            self.show_screen("guide" if s.item else "home")
-        else:
-            self.go_home()
+        self.flow.refusal_action(action)
 
     # ------------------------------------------------------------------ identification
 
-    def _identified(self, make: Callable[[], Any]) -> None:
-        try:
-            identity = make()
-        except IdentityError as exc:
-            log.info("card not usable: %s", exc)
-            self.refuse("card_invalid")
-            return
-        if self.screen_name in ("ticket", "message") and self.session.pending_item is None:
-            self.session.clear()  # a new person at the kiosk
-            self.screen_widget().clear()
-        self.session.identity = identity
-        log.info("citizen identified by %s", identity.source)
-        if identity.elderly(self.settings.elderly_age):
-            self.voice.say("green_channel")
-        name = self.screen_name
-        if self.session.pending_item and name in ("identify", "message"):
-            self._issue(self.session.pending_item)
-        elif name in ("ticket", "message"):
-            self.show_screen("home")
-        elif name != "staff":
-            self.rerender()
-            self._restart_idle()
-
     @Slot(object)
     def _on_id_card(self, card: Any) -> None:
-        today = self.now().date()
-        self._identified(lambda: from_id_card(card, self.person_salt, today))
+        self.flow.id_card(card)
 
     @Slot(object)
     def _on_citizen_card(self, card: Any) -> None:
-        today = self.now().date()
-        self._identified(lambda: from_citizen_card(card, self.person_salt, today))
+        self.flow.citizen_card(card)
 
     @Slot(str, str)
     def _on_card_error(self, code: str, detail: str) -> None:
-        log.info("card problem at the kiosk: %s (%s)", code, detail)
-        if self.screen_name in ("home", "items", "guide", "identify", "message"):
-            self.refuse(code)
+        self.flow.card_error(code, detail)
 
     @Slot(str)
     def _on_scanned(self, text: str) -> None:
-        """A code from the scanner: an appointment check-in."""
-        s = self.session
-        if not appt.is_appointment_code(text):
-            self.refuse("appointment_invalid")
-            return
-        now = self.now()
-        try:
-            booking = appt.parse_code(text, now.tzinfo or CHINA)
-            item_id = booking.item or s.item or s.pending_item
-            if item_id is None:
-                raise appt.AppointmentError("appointment_item", "no item chosen")
-            if self.catalog is None:
-                raise appt.AppointmentError("no_catalog", "catalogue not loaded")
-            try:
-                self.catalog.item(item_id)
-            except KeyError:
-                raise appt.AppointmentError(
-                    "appointment_invalid", f"unknown item {item_id!r}"
-                ) from None
-            s.item = item_id
-            appt.check_in(
-                booking,
-                now,
-                early_min=self.settings.appointment_early_min,
-                late_min=self.settings.appointment_late_min,
-            )
-        except appt.AppointmentError as exc:
-            log.info("appointment code refused: %s", exc)
-            self.refuse(exc.code, dict(exc.data))
-            return
-        log.info("appointment %s checks in", booking.ref)
-        s.appointment = dataclasses.replace(booking, item=item_id)
-        self.take_ticket(item_id)
+        self.flow.scanned(text)
 
     # ------------------------------------------------------------------ staff
 
-    def _ephemeral_salt(self) -> bytes:
-        """No hall salt configured: a random one, and everyone is told (see kiosk.identify)."""
-        log.error(
-            "kiosk %s: no person salt configured (HALL_SALT_FILE / salt_file): per-person "
-            "limits count only this kiosk's tickets until it restarts; copy the hall's salt "
-            "from the queue host with `hall provision --person-salt-file FILE`",
-            self.settings.device_id,
-        )
-        self.health.report(
-            "person_salt",
-            "missing",
-            "no hall salt: per-person limits hold only on this kiosk until it restarts",
-        )
-        return ephemeral_salt()
-
-    @property
-    def staff_pin_set(self) -> bool:
-        """False when this kiosk has no staff PIN: the staff panel is refused."""
-        return self.settings.staff_pin_hash is not None
-
-    def _no_staff_pin(self) -> None:
-        log.warning(
-            "kiosk %s: the staff panel was asked for but no staff PIN is configured; "
-            "set one with `hall provision` (see docs/technician.md)",
-            self.settings.device_id,
-        )
-
     def open_green_channel(self) -> None:
-        if not self.staff_pin_set:
-            self._no_staff_pin()
-        self.session.staff_mode = "green"
-        staff = self.screens["staff"]
-        if isinstance(staff, StaffScreen):
-            staff.reset()
-        self.show_screen("staff")
+        self.flow.open_green_channel()
 
     def open_staff_panel(self) -> None:
         """Staff service (reprints, printer state): press and hold the hall name."""
-        if not self.staff_pin_set:
-            self._no_staff_pin()
-        self.session.staff_mode = "service"
-        staff = self.screens["staff"]
-        if isinstance(staff, StaffScreen):
-            staff.reset()
-        self.show_screen("staff")
+        self.flow.open_staff_panel()
+
+    def staff_choose(self, reason: str) -> None:
+        self.flow.staff_choose(reason)
+
+    def staff_key(self, key: str) -> None:
+        self.flow.staff_key(key)
 
     def confirm_staff(self, reason: str | None, pin: str) -> str | None:
-        """Check the staff PIN; None when accepted, else the message to show.
-
-        The PIN is compared with its stored hash (``hall.core.pins``: scrypt, constant-time
-        compare); a kiosk without one refuses.  Never logged."""
-        stored = self.settings.staff_pin_hash
-        if stored is None:
-            self._no_staff_pin()
-            return tr("no_staff_pin", self.lang)
-        green = self.session.staff_mode == "green"
-        if green and reason is None:
-            return tr("choose_reason", self.lang)
-        now = self.monotonic()
-        if now < self._pin_locked_until:
-            return tr("pin_locked", self.lang)
-        if not pins.verify_pin(pin, stored):
-            log.warning("wrong staff PIN entered at kiosk %s", self.settings.device_id)
-            self._pin_failures = [t for t in self._pin_failures if now - t < PIN_WINDOW_S]
-            self._pin_failures.append(now)
-            if len(self._pin_failures) >= PIN_MAX_FAILURES:
-                # A citizen guessing the PIN for the green channel: stop and tell staff.
-                self._pin_locked_until = now + PIN_LOCK_S
-                self._pin_failures.clear()
-                self.health.report(
-                    "staff_pin",
-                    "locked",
-                    f"{PIN_MAX_FAILURES} wrong staff PINs; locked for "
-                    f"{PIN_LOCK_S // 60:.0f} minutes",
-                )
-                return tr("pin_locked", self.lang)
-            return tr("pin_wrong", self.lang)
-        self._pin_failures.clear()
-        if green:
-            self.session.staff_reason = reason
-            log.info("green channel (%s) confirmed by staff", reason)
-            self.voice.say("green_channel")
-            self.show_screen("guide" if self.session.item else "home")
-        return None
+        """Check the staff PIN; None when accepted, else the message to show
+        (see :meth:`kiosk.flow.KioskFlow.confirm_staff`)."""
+        return self.flow.confirm_staff(reason, pin)
 
     # ------------------------------------------------------------------ lifecycle
 

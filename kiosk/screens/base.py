@@ -16,6 +16,7 @@ from kiosk.texts import tr
 
 if TYPE_CHECKING:
     from kiosk.catalog import Catalog, QueueLoad
+    from kiosk.flow import StaffEntry
     from kiosk.session import Session
     from kiosk.settings import KioskSettings
     from kiosk.theme import Theme
@@ -24,14 +25,21 @@ if TYPE_CHECKING:
 class Context(Protocol):
     """What screens read from and call on (the :class:`~kiosk.app.KioskWindow`)."""
 
-    lang: str
     theme: Theme
-    catalog: Catalog | None
-    loads: dict[str, QueueLoad]
-    session: Session
     settings: KioskSettings
-    issuing: bool
 
+    @property
+    def lang(self) -> str: ...
+    @property
+    def catalog(self) -> Catalog | None: ...
+    @property
+    def loads(self) -> dict[str, QueueLoad]: ...
+    @property
+    def session(self) -> Session: ...
+    @property
+    def issuing(self) -> bool: ...
+    @property
+    def staff(self) -> StaffEntry: ...
     @property
     def staff_pin_set(self) -> bool: ...
     def now(self) -> datetime: ...
@@ -49,6 +57,8 @@ class Context(Protocol):
     def refusal_action(self, action: str) -> None: ...
     def confirm_staff(self, reason: str | None, pin: str) -> str | None: ...
     def reprint(self, ticket_id: str) -> None: ...
+    def staff_choose(self, reason: str) -> None: ...
+    def staff_key(self, key: str) -> None: ...
 
 
 class Screen(QWidget):

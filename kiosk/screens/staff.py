@@ -13,26 +13,13 @@ STAFF_REASONS = ("disabled", "pregnant", "military")
 class StaffScreen(Screen):
     name = "staff"
 
-    def __init__(self, ctx):  # type: ignore[no-untyped-def]
-        super().__init__(ctx)
-        self.reason: str | None = None
-        self.pin = ""
-        self.error = ""
-        self.unlocked = False
-
-    def reset(self) -> None:
-        self.reason, self.pin, self.error, self.unlocked = None, "", "", False
-
-    def clear(self) -> None:
-        self.reset()
-        super().clear()
-
     def build(self, layout: QVBoxLayout) -> None:
+        entry = self.ctx.staff  # the keypad's state lives in the flow (kiosk.flow.StaffEntry)
         service = self.ctx.session.staff_mode == "service"
         portrait = self.ctx.theme.portrait
         title = self.t("staff_menu_title") if service else self.t("staff_title")
         layout.addWidget(label(title, "h1", name="staff-title"))
-        if service and self.unlocked:
+        if service and entry.unlocked:
             self._service(layout)
             return
         if not self.ctx.staff_pin_set:  # nothing to type a PIN against: say who sets it
@@ -49,15 +36,15 @@ class StaffScreen(Screen):
                 b = button(
                     self.t(f"reason_{reason}"),
                     "secondary",
-                    lambda r=reason: self._choose(r),
+                    lambda r=reason: self.ctx.staff_choose(r),
                     name=f"reason-{reason}",
                 )
                 b.setCheckable(True)
-                b.setChecked(self.reason == reason)
+                b.setChecked(entry.reason == reason)
                 row.addWidget(b)
             left.addLayout(row)
-        if self.error:
-            left.addWidget(label(self.error, "warn", name="staff-error"))
+        if entry.error:
+            left.addWidget(label(entry.error, "warn", name="staff-error"))
         if portrait:
             layout.addLayout(left)
             layout.addWidget(self._keypad())
@@ -72,7 +59,8 @@ class StaffScreen(Screen):
 
     def _keypad(self) -> QWidget:
         box, b = panel()
-        shown = "●" * len(self.pin) if self.pin else self.t("pin")
+        pin = self.ctx.staff.pin
+        shown = "●" * len(pin) if pin else self.t("pin")
         b.addWidget(label(shown, "h1", center=True, name="pin-display"))
         keys = QGridLayout()
         keys.setSpacing(14)
@@ -80,7 +68,9 @@ class StaffScreen(Screen):
         for n, key in enumerate(labels):
             text = self.t(key) if key in ("clear", "confirm") else key
             keys.addWidget(
-                button(text, "key", lambda k=key: self._key(k), name=f"key-{key}"), n // 3, n % 3
+                button(text, "key", lambda k=key: self.ctx.staff_key(k), name=f"key-{key}"),
+                n // 3,
+                n % 3,
             )
         b.addLayout(keys)
         return box
@@ -107,25 +97,3 @@ class StaffScreen(Screen):
             )
             layout.addLayout(row)
         layout.addItem(spacer())
-
-    def _choose(self, reason: str) -> None:
-        self.reason = reason
-        self.error = ""
-        self.refresh()
-
-    def _key(self, key: str) -> None:
-        if key == "clear":
-            self.pin, self.error = "", ""
-        elif key == "confirm":
-            error = self.ctx.confirm_staff(self.reason, self.pin)
-            self.pin = ""
-            if error is None:
-                self.error = ""
-                if self.ctx.session.staff_mode == "service":
-                    self.unlocked = True
-                    self.refresh()
-                return  # the window moved on
-            self.error = error
-        elif len(self.pin) < 8:
-            self.pin += key
-        self.refresh()
