@@ -1,6 +1,6 @@
 """Pure codec for the social-security (SSSE) card: APDUs, status words, TLV records.
 
-Bytes in, objects out; no PC/SC, no I/O.  The card layout (DESIGN.md):
+Bytes in, objects out; no PC/SC, no I/O.  The card layout (docs/protocols/citizencard.md):
 
 * application ``SSSE``: AID ``73 78 31 2E 73 68 2E C9 E7 BB E1 B1 A3 D5 CF``
   (``"sx1.sh."`` + ``社会保障`` in GBK);

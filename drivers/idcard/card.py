@@ -5,7 +5,7 @@ Read reply data (after ``SW1 SW2 SW3 = 00 00 90``)::
     text_len(2 BE) | photo_len(2 BE) [| fp_len(2 BE)] | text | wlt [| fp]
 
 The 256-byte text block is UCS-2LE, space padded; byte offsets below are
-from DESIGN.md.  Three layouts share it, told apart by bytes 248-250:
+from docs/protocols/idcard.md.  Three layouts share it, told apart by bytes 248-250:
 spaces = resident ID card, ``J`` = Hong Kong/Macao/Taiwan residence permit,
 ``I`` = foreign permanent resident card.
 """

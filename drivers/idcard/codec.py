@@ -1,6 +1,6 @@
 """GA 467 SAM framing: pure functions and frozen frames, bytes in, objects out.
 
-Frame on the wire (DESIGN.md, "Resident ID card reader")::
+Frame on the wire (docs/protocols/idcard.md, "Frame")::
 
     AA AA AA 96 69 | LEN (2, big-endian, unsigned) | payload | CHK
 

@@ -12,7 +12,7 @@ from drivers.citizencard.errors import CardReadFailed, RecordFormatError
 H = bytes.fromhex
 
 
-# -- commands, as DESIGN.md writes them -------------------------------------
+# -- commands, as docs/protocols/citizencard.md writes them ----------------
 
 
 def test_select_ssse_application() -> None:

@@ -31,7 +31,7 @@ def ucs2(text: str, width: int) -> bytes:
 
 
 def resident_block(**fields: str) -> bytes:
-    """A resident text block assembled by hand from DESIGN.md's byte offsets."""
+    """A resident text block assembled by hand from docs/protocols/idcard.md's byte offsets."""
     f = {
         "name": "张三",
         "sex": "1",

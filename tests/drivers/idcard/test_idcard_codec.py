@@ -17,7 +17,7 @@ HOST_VECTORS = {
     "reset": H("AAAAAA9669 0003 10FF EC"),
     "status": H("AAAAAA9669 0003 11FF ED"),
     "sam_id": H("AAAAAA9669 0003 12FF EE"),
-    "find": H("AAAAAA9669 0003 2001 22"),  # DESIGN.md's example
+    "find": H("AAAAAA9669 0003 2001 22"),  # docs/protocols/idcard.md's example
     "select": H("AAAAAA9669 0003 2002 21"),
     "read": H("AAAAAA9669 0003 3001 32"),
     "read_fp": H("AAAAAA9669 0003 3010 23"),

@@ -51,7 +51,7 @@ def test_sizes_and_bold_exact_bytes() -> None:
 
 
 def test_python_escpos_alone_prints_cjk_punctuation_as_question_marks() -> None:
-    """Why the codec owns the Chinese path (DESIGN.md): the library's own text()."""
+    """Why the codec owns the Chinese path (docs/protocols/printer.md): the library's text()."""
     dummy = Dummy()
     dummy.text("，。：")
     assert dummy.output.endswith(b"???")
