@@ -1,12 +1,12 @@
 """Running one window-side app as a device: start order, full screen, clean stop on SIGTERM.
 
-Start: settings, the Qt application, the hall link (connecting in the
-background: the screen never waits for the network), the app's widget, its
-keys, then ``READY=1`` and watchdog pings to systemd from the GUI thread
-(``hall.core.appliance.QtWatchdog``; the units are ``Type=notify``).  Stop
-(SIGTERM, SIGINT or the window closing): the app's own shutdown (keys,
-timers, rating delivery), then the Qt link, then the MQTT link (which
-publishes ``offline``), in that order.
+Start: settings, then the lifecycle of every screen app
+(:func:`hall.ui.app.run_qt_app`): the Qt application, the hall link (connecting in
+the background: the screen never waits for the network), the app's widget, its
+keys, then ``READY=1`` and watchdog pings to systemd from the GUI thread (the units
+are ``Type=notify``).  Stop (SIGTERM, SIGINT or the window closing): the app's own
+shutdown (keys, timers, rating delivery), then the Qt link, then the MQTT link
+(which publishes ``offline``), in that order.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +22,6 @@ from counter.settings import CounterSettings, SettingsError, load_settings
 from hall.ui.voice.announcer import Announcer
 from hall.ui.voice.pack import DEFAULT_PACK, VoicePack
 from sync.connect import link_from_args
-from sync.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
 
@@ -70,66 +68,42 @@ def run(
     args: argparse.Namespace,
     *,
     role: str,
-    device_id: str,
-    title: str,
+    name: str,
     build: Build,
     size: tuple[int, int],
 ) -> int:
+    """Run the ``role`` app of ``args.window`` (if the role has one) as a device.
+
+    The device id defaults to ``{role}-{window}`` (``board-1`` without a window); the
+    window title is ``name`` after the window's number (``3号窗口 叫号器``).
+    """
     try:
         settings = load_settings(args.settings)
     except SettingsError as exc:
         log.error("%s", exc)
         return EXIT_CONFIG
-    from hall.ui.app import QtWatchdog
-    from hall.ui.qt import QApplication, QTimer
-    from hall.ui.qtlink import QtLink
+    from hall.ui.app import run_qt_app
 
-    app = QApplication.instance() or QApplication(["hall-" + role])
-    stopping: list[str] = []
+    window = getattr(args, "window", None)
+    device_id = args.device or f"{role}-{window or 1}"
 
-    def on_signal(signum: int, _frame: object) -> None:
-        stopping.append(signal.Signals(signum).name)
-        log.info("received %s, stopping", stopping[-1])
-        app.quit()
-
-    # Handlers first: a SIGTERM during start-up must still stop the app cleanly.
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    link: MqttLink = link_from_args(args, device_id=device_id, role=role)
-    link.start(wait=None)
-    qtlink = QtLink(link)
-    widget = None
-    try:
+    def build_widget(qtlink: Any, stops: list[Any]) -> Any:
         widget = build(qtlink, settings)
-        widget.setWindowTitle(title)
-        if args.windowed:
-            widget.resize(*size)
-            widget.show()
-        else:
-            widget.showFullScreen()
-        # Python runs signal handlers between bytecodes: let it in regularly.
-        tick = QTimer()
-        tick.start(200)
-        tick.timeout.connect(lambda: None)
-        QTimer.singleShot(0, lambda: stopping and app.quit())  # a signal before exec()
-        # systemd (Type=notify, WatchdogSec): READY once the event loop runs, then pings
-        # from a GUI-thread timer while the link's threads run, so a hung screen (or one
-        # whose MQTT thread died) is restarted.
-        systemd = QtWatchdog(status=f"{role} {device_id}", alive=qtlink.alive).start()
+
+        def stop_widget() -> None:
+            widget.shutdown()
+            widget.close()
+
+        stops.append(stop_widget)
+        widget.setWindowTitle(f"{window}号窗口 {name}" if window else name)
         tune_for_latency()
         log.info("%s %s started (broker %s)", role, device_id, args.broker)
-        code = app.exec()
-        tick.stop()
-        systemd.stop(f"{role} {device_id} stopping")
-        return 0 if stopping else int(code)
-    finally:
-        if widget is not None:
-            try:
-                widget.shutdown()
-                widget.close()
-            except Exception:
-                log.exception("error while stopping the %s", role)
-        qtlink.close()
-        link.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        log.info("%s %s stopped", role, device_id)
+        return widget
+
+    return run_qt_app(
+        build_widget,
+        link=link_from_args(args, device_id=device_id, role=role),
+        name=f"hall-{role}",
+        status=f"{role} {device_id}",
+        size=size if args.windowed else None,
+    )

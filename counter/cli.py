@@ -58,25 +58,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run_evaluator)
 
 
+def _with_keys(args: argparse.Namespace, widget: Any) -> Any:
+    """The widget, reading ``--keys`` if given."""
+    if args.keys:
+        widget.keys_from(args.keys)
+    return widget
+
+
 def run_caller(args: argparse.Namespace) -> int:
     from counter.app import run
 
     def build(qtlink: Any, settings: Any) -> Any:
         from counter.caller import CallerWindow
 
-        w = CallerWindow(qtlink, args.window, settings=settings)
-        if args.keys:
-            w.keys_from(args.keys)
-        return w
+        return _with_keys(args, CallerWindow(qtlink, args.window, settings=settings))
 
-    return run(
-        args,
-        role="caller",
-        device_id=args.device or f"caller-{args.window}",
-        title=f"{args.window}号窗口 叫号器",
-        build=build,
-        size=(1024, 768),
-    )
+    return run(args, role="caller", name="叫号器", build=build, size=(1024, 768))
 
 
 def run_display(args: argparse.Namespace) -> int:
@@ -94,14 +91,7 @@ def run_display(args: argparse.Namespace) -> int:
         )
 
     size = (1280, 160) if args.layout == "led" else (1280, 720)
-    return run(
-        args,
-        role="display",
-        device_id=args.device or f"display-{args.window}",
-        title=f"{args.window}号窗口 显示屏",
-        build=build,
-        size=size,
-    )
+    return run(args, role="display", name="显示屏", build=build, size=size)
 
 
 def run_board(args: argparse.Namespace) -> int:
@@ -112,14 +102,7 @@ def run_board(args: argparse.Namespace) -> int:
 
         return HallBoard(qtlink, settings=settings, announcer=announcer_for(settings, "board"))
 
-    return run(
-        args,
-        role="board",
-        device_id=args.device or "board-1",
-        title="大厅叫号大屏",
-        build=build,
-        size=(1280, 720),
-    )
+    return run(args, role="board", name="大厅叫号大屏", build=build, size=(1280, 720))
 
 
 def run_evaluator(args: argparse.Namespace) -> int:
@@ -129,16 +112,7 @@ def run_evaluator(args: argparse.Namespace) -> int:
         from counter.evaluator import EvaluatorWindow
 
         voice = make_announcer(settings) if settings.voice.evaluator_prompts else None
-        w = EvaluatorWindow(qtlink, args.window, args.db, settings=settings, voice=voice)
-        if args.keys:
-            w.keys_from(args.keys)
-        return w
+        widget = EvaluatorWindow(qtlink, args.window, args.db, settings=settings, voice=voice)
+        return _with_keys(args, widget)
 
-    return run(
-        args,
-        role="evaluator",
-        device_id=args.device or f"evaluator-{args.window}",
-        title=f"{args.window}号窗口 评价器",
-        build=build,
-        size=(1280, 800),
-    )
+    return run(args, role="evaluator", name="评价器", build=build, size=(1280, 800))

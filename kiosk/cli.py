@@ -2,8 +2,8 @@
 
 Start order: settings -> hall link (in the background: the UI never waits for
 the network) -> printer -> window -> card readers and scanner.  Stop order is
-the reverse.  Exit codes: 0 stopped by a signal, 2 bad settings, 3 the printer
-spec is wrong.
+the reverse (the lifecycle of every screen app: :func:`hall.ui.app.run_qt_app`).
+Exit codes: 0 stopped by a signal, 2 bad settings, 3 the printer spec is wrong.
 """
 
 from __future__ import annotations
@@ -22,24 +22,44 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# Options a unit's environment sets (kiosk.env): (option, variable, help).
+_ENV_OPTIONS = (
+    (
+        "--settings",
+        "HALL_KIOSK_SETTINGS",
+        "kiosk settings YAML (see kiosk/settings.py for the keys)",
+    ),
+    (
+        "--printer",
+        "HALL_PRINTER",
+        "printer spec, e.g. serial:/dev/hall-printer?baud=9600&profile=80mm",
+    ),
+    ("--idcard", "HALL_IDCARD", "ID card reader serial port, e.g. /dev/hall-idcard"),
+    ("--scanner", "HALL_SCANNER", "barcode scanner input device, e.g. by-id:usb-...-event-kbd"),
+    (
+        "--salt-file",
+        "HALL_SALT_FILE",
+        "the hall's secret for person keys (same on every kiosk; made on the queue host)",
+    ),
+    (
+        "--staff-pin-file",
+        "HALL_STAFF_PIN_FILE",
+        "this kiosk's staff PIN, as its hash (written by `hall provision`)",
+    ),
+    ("--status-file", "HALL_KIOSK_STATUS", "JSON health file for staff and monitoring"),
+    (
+        "--health-db",
+        "HALL_SYNC_DB",
+        "device database of the sync agent: device health goes into its heartbeat",
+    ),
+)
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("kiosk", help="run the queue-ticket kiosk (touch UI)")
-    p.add_argument(
-        "--settings",
-        default=os.environ.get("HALL_KIOSK_SETTINGS"),
-        help="kiosk settings YAML (see kiosk/settings.py for the keys)",
-    )
+    for option, variable, text in _ENV_OPTIONS:
+        p.add_argument(option, default=os.environ.get(variable), help=text)
     p.add_argument("--device", default=None, help="this kiosk's device id (default kiosk-1)")
-    p.add_argument(
-        "--printer",
-        default=os.environ.get("HALL_PRINTER"),
-        help="printer spec, e.g. serial:/dev/hall-printer?baud=9600&profile=80mm",
-    )
-    p.add_argument(
-        "--idcard",
-        default=os.environ.get("HALL_IDCARD"),
-        help="ID card reader serial port, e.g. /dev/hall-idcard",
-    )
     p.add_argument(
         "--citizencard",
         nargs="?",
@@ -47,31 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=None,
         metavar="READER",
         help="watch PC/SC readers for citizen cards (optionally one reader name)",
-    )
-    p.add_argument(
-        "--scanner",
-        default=os.environ.get("HALL_SCANNER"),
-        help="barcode scanner input device, e.g. by-id:usb-...-event-kbd",
-    )
-    p.add_argument(
-        "--salt-file",
-        default=os.environ.get("HALL_SALT_FILE"),
-        help="the hall's secret for person keys (same on every kiosk; made on the queue host)",
-    )
-    p.add_argument(
-        "--staff-pin-file",
-        default=os.environ.get("HALL_STAFF_PIN_FILE"),
-        help="this kiosk's staff PIN, as its hash (written by `hall provision`)",
-    )
-    p.add_argument(
-        "--status-file",
-        default=os.environ.get("HALL_KIOSK_STATUS"),
-        help="JSON health file for staff and monitoring",
-    )
-    p.add_argument(
-        "--health-db",
-        default=os.environ.get("HALL_SYNC_DB"),
-        help="device database of the sync agent: device health goes into its heartbeat",
     )
     p.add_argument(
         "--voice-dir", default=None, help="voice pack folder (default assets/voice/default)"
@@ -126,18 +121,22 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 def build(args: argparse.Namespace, stops: list[Any]) -> tuple[KioskWindow, KioskDevices]:
     """Everything ``hall kiosk`` runs, built in start order; each started part's stop is
     appended to ``stops`` at once (so a failure half-way still stops what started)."""
+    from hall.ui.app import connect_link
+
+    settings = settings_from_args(args)
+    link = link_from_args(args, device_id=settings.device_id, role="kiosk")
+    return build_on(connect_link(link, stops), settings, args, stops)
+
+
+def build_on(
+    qtlink: Any, settings: Any, args: argparse.Namespace, stops: list[Any]
+) -> tuple[KioskWindow, KioskDevices]:
+    """The kiosk's printer, window and devices on a running hall link (see :func:`build`)."""
     from drivers.printer import open_printer
-    from hall.ui.qtlink import QtLink
     from kiosk.app import KioskWindow
     from kiosk.devices import DeviceSpecs, KioskDevices
     from kiosk.voice import default_prompts
 
-    settings = settings_from_args(args)
-    link = link_from_args(args, device_id=settings.device_id, role="kiosk")
-    link.start(wait=None)
-    stops.append(link.stop)
-    qtlink = QtLink(link)
-    stops.append(qtlink.close)
     printer = open_printer(args.printer) if args.printer else None
     voice = default_prompts(args.voice_dir, enabled=not args.no_voice)
     window = KioskWindow(qtlink, settings, printer=printer, voice=voice)
@@ -155,63 +154,33 @@ def build(args: argparse.Namespace, stops: list[Any]) -> tuple[KioskWindow, Kios
     )
     stops.append(devices.stop)
     devices.start()
+    log.info("kiosk %s running", settings.device_id)
     return window, devices
 
 
 def main(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
-    from hall.ui.app import QtWatchdog
-    from hall.ui.qt import QApplication, QTimer
+    from hall.ui.app import run_qt_app
     from kiosk.settings import SettingsError
 
-    # SIGTERM/SIGINT may come at any time, even during start-up: note it, and let a
-    # timer on the GUI thread end the event loop (Python runs handlers between bytecodes,
-    # so the timer also keeps the interpreter awake while Qt waits).
-    stopping = threading.Event()
-    previous = {
-        s: signal.signal(s, lambda *_: stopping.set()) for s in (signal.SIGTERM, signal.SIGINT)
-    }
-    app = QApplication.instance() or QApplication(["hall-kiosk"])
-    stops: list[Any] = []
     try:
-        try:
-            window, _devices = build(args, stops)
-        except SettingsError as exc:
-            log.error("%s", exc)
-            return 2
-        except ValueError as exc:  # a printer spec that does not parse
-            log.error("kiosk: %s", exc)
-            return 3
+        settings = settings_from_args(args)
+        device_id = settings.device_id
+        size = None
         if args.window:
             width, _, height = args.window.partition("x")
-            window.resize(int(width), int(height))
-            window.show()
-        else:
-            window.showFullScreen()
-        log.info("kiosk %s running", window.settings.device_id)
-        watchdog = QTimer()
-        watchdog.timeout.connect(lambda: stopping.is_set() and app.quit())
-        watchdog.start(200)
-        # systemd: READY once the event loop runs, pings from the GUI thread (hall.core.appliance)
-        # while the hall link's threads run (a dead MQTT thread would leave the screen mute)
-        qtlink = window.link
-        assert qtlink is not None  # build() always makes one
-        systemd = QtWatchdog(
-            status=f"kiosk {window.settings.device_id}", alive=qtlink.alive
-        ).start()
-        if not stopping.is_set():
-            app.exec()
-        watchdog.stop()
-        systemd.stop()
-        log.info("kiosk %s stopping", window.settings.device_id)
-        return 0
-    finally:
-        for stop in reversed(stops):
-            try:
-                stop()
-            except Exception:
-                log.exception("error while stopping the kiosk")
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            size = (int(width), int(height))
+        # systemd: READY once the event loop runs, pings from the GUI thread while the
+        # hall link's threads run (a dead MQTT thread would leave the screen mute)
+        return run_qt_app(
+            lambda qtlink, stops: build_on(qtlink, settings, args, stops)[0],
+            link=link_from_args(args, device_id=device_id, role="kiosk"),
+            name="hall-kiosk",
+            status=f"kiosk {device_id}",
+            size=size,
+        )
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return 2
+    except ValueError as exc:  # a printer spec that does not parse
+        log.error("kiosk: %s", exc)
+        return 3

@@ -1,17 +1,186 @@
-"""What every screen app shares to run as an appliance: the systemd watchdog on the
-GUI thread (:class:`QtWatchdog`; the notifier itself is :mod:`hall.core.appliance`)."""
+"""What every screen app shares to run as an appliance: one lifecycle
+(:func:`run_qt_app`) and the systemd watchdog on the GUI thread (:class:`QtWatchdog`;
+the notifier itself is :mod:`hall.core.appliance`).
+
+:func:`run_qt_app` is how ``hall kiosk`` and the window-side apps (``hall caller``,
+``display``, ``board``, ``evaluator``) run: SIGTERM/SIGINT handled from the first moment
+(even during start-up), the QApplication with the hall's CJK font, the hall link
+connecting in the background (the screen never waits for the network), the app's
+window full screen (or at a size), ``READY=1`` once the event loop runs and watchdog
+pings while the link's threads run, then on a signal ``STOPPING=1`` and every part's
+stop, last started first, each once.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hall.core.appliance import Notifier, holds, notifier
 
+if TYPE_CHECKING:
+    from hall.ui.qtlink import QtLink
+    from sync.mqtt import MqttLink
+
 log = logging.getLogger(__name__)
 
-__all__ = ["QtWatchdog"]
+__all__ = ["CJK_FONT", "QtWatchdog", "connect_link", "run_qt_app", "run_stops"]
+
+#: The hall's screens speak Chinese: the application font when the system has it.
+CJK_FONT = "WenQuanYi Micro Hei"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+Stop = Callable[[], Any]
+#: ``build(qtlink, stops) -> window``: builds the app's window on the hall link; appends
+#: each part's stop to ``stops`` as soon as the part runs (a failure half-way still stops
+#: what started).
+Build = Callable[["QtLink", list[Stop]], Any]
+
+
+def run_qt_app(
+    build: Build,
+    *,
+    link: MqttLink,
+    name: str,
+    status: str,
+    size: tuple[int, int] | None = None,
+    alive: Callable[[], bool] | None = None,
+) -> int:
+    """Run a screen app until SIGTERM/SIGINT (0) or its event loop ends (its exit code).
+
+    ``link`` (not started yet) connects in the background and is wrapped in a
+    :class:`~hall.ui.qtlink.QtLink` for ``build``; ``name`` is the process's Qt
+    application name (``hall-kiosk``), ``status`` what systemd shows (``caller
+    caller-3``).  The window is shown at ``size`` or full screen.  The watchdog pings
+    while the link's threads run and ``alive()`` (optional) holds.  An exception from
+    ``build`` propagates once what had started is stopped.
+    """
+    from hall.ui.qt import QApplication
+
+    stops: list[Stop] = []
+    with _StopSignals() as signals:  # first: a SIGTERM during start-up still stops cleanly
+        app = QApplication.instance() or QApplication([name])
+        _use_font(app, CJK_FONT)
+        try:
+            qtlink = connect_link(link, stops)
+            window = build(qtlink, stops)
+            if size is None:
+                window.showFullScreen()
+            else:
+                window.resize(*size)
+                window.show()
+
+            def healthy() -> bool:
+                return qtlink.alive() and holds(alive)
+
+            systemd = QtWatchdog(status=status, alive=healthy).start()
+            signals.end(app)  # after the watchdog: its READY comes first even then
+            code = app.exec()
+            systemd.stop(f"{status} stopping")
+            log.info("%s stopping (%s)", status, signals.received or f"exit code {code}")
+            return 0 if signals.received else int(code)
+        finally:
+            run_stops(stops, what=status)
+            log.info("%s stopped", status)
+
+
+def connect_link(link: MqttLink, stops: list[Stop]) -> QtLink:
+    """Start ``link`` in the background (the UI never waits for the network) and wrap it
+    for the GUI thread; their stops go on ``stops`` (the Qt link's first to run)."""
+    from hall.ui.qtlink import QtLink
+
+    link.start(wait=None)
+    stops.append(link.stop)
+    qtlink = QtLink(link)
+    stops.append(qtlink.close)
+    return qtlink
+
+
+def run_stops(stops: list[Stop], *, what: str) -> None:
+    """Run ``stops`` last first, each taken off the list as it runs (so each runs once);
+    a failing stop is logged and the others still run."""
+    while stops:
+        stop = stops.pop()
+        try:
+            stop()
+        except Exception:
+            log.exception("error while stopping %s", what)
+
+
+def _use_font(app: Any, family: str) -> None:
+    from hall.ui.qt import QFont, QFontDatabase
+
+    if family in QFontDatabase.families():  # asking for a missing family makes Qt warn
+        app.setFont(QFont(family))
+
+
+class _StopSignals:
+    """SIGTERM and SIGINT end the Qt event loop cleanly, whenever they come.
+
+    Python runs its signal handlers only between bytecodes, which never come while Qt
+    waits in C++.  The C-level handler also writes the signal's number to a socket
+    (:func:`signal.set_wakeup_fd`) that a ``QSocketNotifier`` watches: the event loop
+    wakes at once and quits.  A signal before the loop runs is remembered
+    (``received``) and ends the loop as soon as it has started (and said READY).
+    """
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._app: Any = None
+        self._notifier: Any = None
+        self._previous: dict[int, Any] = {}
+        self._previous_fd = -1
+        self._read, self._write = socket.socketpair()
+
+    def __enter__(self) -> _StopSignals:
+        for sock in (self._read, self._write):
+            sock.setblocking(False)
+        self._previous = {s: signal.signal(s, self._on_signal) for s in STOP_SIGNALS}
+        self._previous_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        return self
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self._note(signum)
+
+    def _note(self, signum: int) -> None:
+        if self.received is None:
+            self.received = signal.Signals(signum).name
+            log.info("received %s, stopping", self.received)
+        if self._app is not None:
+            self._app.quit()
+
+    def end(self, app: Any) -> None:
+        """From now on a stop signal (or one that came already) ends ``app``'s loop."""
+        from hall.ui.qt import QtCore, QTimer
+
+        self._app = app
+        self._notifier = QtCore.QSocketNotifier(
+            self._read.fileno(), QtCore.QSocketNotifier.Type.Read
+        )
+        self._notifier.activated.connect(self._wake)
+        QTimer.singleShot(0, self._wake)  # one that came between the check and exec()
+
+    def _wake(self, *_args: object) -> None:
+        try:
+            numbers = self._read.recv(64)
+        except BlockingIOError:
+            numbers = b""
+        for signum in numbers:
+            if signum in STOP_SIGNALS:
+                self._note(signum)
+        if self.received is not None:
+            self._app.quit()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._previous_fd)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._read.close()
+        self._write.close()
 
 
 class QtWatchdog:
