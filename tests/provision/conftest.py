@@ -10,16 +10,13 @@
 
 from __future__ import annotations
 
-import os
-import select
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fake_systemd import NotifySocket
 
 from drivers.idcard import SamSimulator, make_card
 from drivers.printer.sim import PrinterSimulator
@@ -32,48 +29,10 @@ STARTUP_TIMEOUT = 15.0
 CARD_TIMEOUT = 5.0
 
 
-class NotifySocket:
-    """What a unit's process tells systemd, received on a socket we bound."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.messages: list[str] = []
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"NOTIFY_SOCKET": str(self.path)}
-
-    def count(self, field: str) -> int:
-        return sum(1 for m in self.messages for line in m.split("\n") if line == field)
-
-    def wait_for(self, predicate: Callable[[NotifySocket], bool], timeout: float) -> bool:
-        """Receive datagrams until ``predicate(self)`` holds or ``timeout`` passes."""
-        deadline = time.monotonic() + timeout
-        while not predicate(self):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            ready, _, _ = select.select([self.sock], [], [], left)
-            if ready:
-                self.messages.append(self.sock.recv(4096).decode())
-        return True
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.fixture
-def notify(tmp_path: Path) -> Iterator[NotifySocket]:
-    # a short path: Unix socket names are limited to 108 bytes
-    path = Path(f"/tmp/hall-notify-{os.getpid()}-{time.monotonic_ns()}.sock")
-    sock = NotifySocket(path)
-    try:
+def notify() -> Iterator[NotifySocket]:
+    with NotifySocket.temporary() as sock:
         yield sock
-    finally:
-        sock.close()
-        path.unlink(missing_ok=True)
 
 
 @pytest.fixture
