@@ -68,7 +68,7 @@ class _Hall:
         from sync.broker import Mosquitto
         from sync.mqtt import MqttLink
 
-        demo = Path(__file__).resolve().parents[1] / "assets" / "halls" / "demo.yaml"
+        demo = Path(__file__).resolve().parents[2] / "assets" / "halls" / "demo.yaml"
         self.broker = Mosquitto(workdir=workdir / "broker", persistence=False).start()
         config = load_hall_config(demo)
         self.clock = FakeClock(datetime(2026, 11, 23, 9, 30))
@@ -196,7 +196,7 @@ def _counter_window(app_name: str, broker: str, stops: list[Any]) -> Any:
 
 def _startup_once(app_name: str, broker: str) -> dict[str, Any]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HALL_VALIDATE_CONTRACT="0")
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     started = time.time()
     proc = subprocess.run(
