@@ -15,16 +15,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from evdev import InputEvent
 
 from counter import fanout
+from counter.caller_flow import (
+    STAFF_NO_MAX,
+    CallerFlow,
+    KeypadLogin,
+    allowed_buttons,
+    error_text,
+)
 from counter.keys import KeyBridge, key_hint
 from counter.settings import STAFF_STATUSES, CounterSettings
-from counter.texts import WindowModel, empty_model, window_model
+from counter.texts import WindowSide, window_model
 from drivers.keys import Opener, open_input_device
+from hall.core.clock import Clock, SystemClock
 from hall.ui.qt import (
     QGridLayout,
     QHBoxLayout,
@@ -42,23 +49,6 @@ from sync import topics
 from sync.mqtt import Message
 
 log = logging.getLogger(__name__)
-
-# Keypad login: after the login key, digits type the 工号, then Enter, the PIN, Enter.
-DIGIT_KEYS = {f"KEY_{d}": str(d) for d in range(10)} | {f"KEY_KP{d}": str(d) for d in range(10)}
-ENTER_KEYS = frozenset({"KEY_KPENTER", "KEY_ENTER"})
-DELETE_KEYS = frozenset({"KEY_KPDOT", "KEY_BACKSPACE", "KEY_DOT", "KEY_DELETE"})
-ENTRY_TIMEOUT_MS = 30_000  # no key for this long: the keypad login is dropped
-STAFF_NO_MAX = 20
-
-
-@dataclass
-class KeypadLogin:
-    """A login being typed on the keypad: the 工号, then the PIN (never shown)."""
-
-    staff_no: str = ""
-    pin: str = ""
-    stage: str = "staff_no"  # then "pin"
-
 
 STYLE = """
 QWidget { font-family: "WenQuanYi Micro Hei"; font-size: 20px; color: #0f172a; }
@@ -86,7 +76,7 @@ QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; }
 """
 
 
-class CallerWindow(QWidget):
+class CallerWindow(WindowSide, QWidget):
     """Signals: ``command_done(cmd, ok, result_or_error)``, ``state_applied(state)``."""
 
     command_done = Signal(str, bool, object)
@@ -98,26 +88,24 @@ class CallerWindow(QWidget):
         window_id: str,
         *,
         settings: CounterSettings | None = None,
+        clock: Clock | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.qtlink = qtlink
-        self.window_id = window_id
-        self.settings = settings or CounterSettings()
-        self.model: WindowModel = empty_model(window_id)
-        self.state: dict[str, Any] | None = None
+        self._attach(qtlink, window_id, settings)
         self.catalog: dict[str, Any] = {}
         self.message = ""
         self.message_kind = ""
         self._in_flight: set[str] = set()
         self._last_clerk = ""
         self._unsubscribe: list[Callable[[], None]] = []
-        self.entry: KeypadLogin | None = None
+        self.keys = KeyBridge(self.settings.caller_keys, self)
+        self.flow = CallerFlow(
+            clock=clock or SystemClock(), show=self._show, login=self.login, typing=self.keys.typing
+        )
         self._entry_timer = QTimer(self)
         self._entry_timer.setSingleShot(True)
-        self._entry_timer.setInterval(ENTRY_TIMEOUT_MS)
-        self._entry_timer.timeout.connect(self._entry_timed_out)
-        self.keys = KeyBridge(self.settings.caller_keys, self)
+        self._entry_timer.timeout.connect(self._entry_tick)
         self.keys.pressed.connect(self._on_key)
         self.keys.status.connect(self._on_key_status)
         self._build()
@@ -347,17 +335,20 @@ class CallerWindow(QWidget):
         self.waiting_list.clear()
         self.waiting_list.addItems(list(m.waiting_codes))
         self.staff_status_label.setText(f"当前：{m.staff_status}" if m.staff_status else "")
-        logged_in = m.status != "closed"
-        self.logout_button.setEnabled(logged_in)
-        for b in (self.call_button, self.pause_button):
-            b.setEnabled(logged_in and m.status != "paused")
-        self.recall_button.setEnabled(bool(m.code and m.called))
-        self.start_button.setEnabled(bool(m.code and m.called))
-        self.no_show_button.setEnabled(bool(m.code and m.called))
-        self.finish_button.setEnabled(bool(m.code and not m.called))
-        self.transfer_button.setEnabled(bool(m.code))
-        self.resume_button.setEnabled(m.status == "paused")
-        self.staff_status_button.setEnabled(logged_in)
+        allowed = allowed_buttons(m)
+        for name, button in (
+            ("logout", self.logout_button),
+            ("call_next", self.call_button),
+            ("pause", self.pause_button),
+            ("recall", self.recall_button),
+            ("start", self.start_button),
+            ("no_show", self.no_show_button),
+            ("finish", self.finish_button),
+            ("transfer", self.transfer_button),
+            ("resume", self.resume_button),
+            ("staff_status", self.staff_status_button),
+        ):
+            button.setEnabled(allowed[name])
 
     def _show(self, kind: str, text: str) -> None:
         self.message, self.message_kind = text, kind
@@ -383,7 +374,7 @@ class CallerWindow(QWidget):
                 text = ok_text(result)
                 self._show("error" if text.startswith("!") else "ok", text.lstrip("!"))
             else:
-                self._show("error", _error_text(result))
+                self._show("error", error_text(result, LINK_DOWN_ZH))
             self.command_done.emit(cmd, ok, result)
 
         self.qtlink.request(self._topic, payload, reply)
@@ -477,72 +468,34 @@ class CallerWindow(QWidget):
 
     # ------------------------------------------------------------------ keypad
 
+    @property
+    def entry(self) -> KeypadLogin | None:
+        """The keypad login being typed, if any."""
+        return self.flow.entry
+
     def _on_key(self, key: str, action: str) -> None:
         """A key pressed on the keypad: part of a keypad login being typed, or an action."""
-        if self.entry is not None:
-            self._entry_key(key)
+        if self.flow.typing_login:
+            self.flow.key(key)
+            self._arm_entry_timer()
         elif action:
             self.perform(action)
 
     def start_keypad_login(self) -> None:
         """The login key: the keypad's digits now type the 工号, then the PIN."""
-        self.entry = KeypadLogin()
-        self.keys.typing(True)
-        self._entry_timer.start()
-        self._show_entry()
+        self.flow.start_keypad_login()
+        self._arm_entry_timer()
 
-    def _entry_key(self, key: str) -> None:
-        entry = self.entry
-        assert entry is not None
-        self._entry_timer.start()
-        digit = DIGIT_KEYS.get(key)
-        if digit is not None:
-            if entry.stage == "staff_no" and len(entry.staff_no) < STAFF_NO_MAX:
-                entry.staff_no += digit
-            elif entry.stage == "pin" and len(entry.pin) < 8:
-                entry.pin += digit
-        elif key in DELETE_KEYS:
-            if entry.stage == "pin":
-                entry.pin = entry.pin[:-1]
-            else:
-                entry.staff_no = entry.staff_no[:-1]
-        elif key in ENTER_KEYS:
-            if entry.stage == "staff_no":
-                if entry.staff_no:
-                    entry.stage = "pin"
-            else:
-                self._end_entry()
-                self.login(entry.staff_no, entry.pin)
-                return
-        else:  # any other key: the clerk changed their mind
-            self._end_entry()
-            self._show("info", "已取消键盘登录")
-            return
-        self._show_entry()
-
-    def _show_entry(self) -> None:
-        entry = self.entry
-        assert entry is not None
-        if entry.stage == "staff_no":
-            self._show(
-                "info",
-                f"键盘登录：输入工号 {entry.staff_no or '_'}，按回车确认（. 删除一位，其他键取消）",
-            )
+    def _arm_entry_timer(self) -> None:
+        left = self.flow.time_left()
+        if left is None:
+            self._entry_timer.stop()
         else:
-            self._show(
-                "info",
-                f"工号 {entry.staff_no}：输入密码 {'●' * len(entry.pin) or '_'}，按回车登录",
-            )
+            self._entry_timer.start(max(1, int(left * 1000 + 0.999)))
 
-    def _end_entry(self) -> None:
-        self.entry = None
-        self._entry_timer.stop()
-        self.keys.typing(False)
-
-    def _entry_timed_out(self) -> None:
-        if self.entry is not None:
-            self._end_entry()
-            self._show("info", "键盘登录已超时，请重新按登录键")
+    def _entry_tick(self) -> None:
+        self.flow.tick()
+        self._arm_entry_timer()
 
     def perform(self, action: str) -> None:
         """A keypad action (same as the buttons)."""
@@ -572,14 +525,4 @@ class CallerWindow(QWidget):
 
 
 def _error_text(error: Any) -> str:
-    if not isinstance(error, dict):
-        return LINK_DOWN_ZH
-    text = str(error.get("message_zh") or LINK_DOWN_ZH)
-    data = error.get("data") or {}
-    if error.get("code") == "recall_cooldown" and data.get("retry_after_s"):
-        text += f"（{int(float(data['retry_after_s']) + 0.99)} 秒后可重呼）"
-    elif error.get("code") == "clerk_locked" and data.get("retry_after_s"):
-        text += f"（约 {max(1, round(float(data['retry_after_s']) / 60))} 分钟后可再试）"
-    elif error.get("code") == "wrong_pin" and data.get("attempts_left"):
-        text += f"（再错 {int(data['attempts_left'])} 次将锁定）"
-    return text
+    return error_text(error, LINK_DOWN_ZH)

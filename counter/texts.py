@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from counter.settings import CounterSettings
+
 STATUS_ZH = {"serving": "办理中", "idle": "空闲", "paused": "暂停服务", "closed": "未开放"}
 WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 RATING_ZH = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
@@ -132,3 +134,21 @@ def clock_text(now: datetime) -> tuple[str, str]:
         f"{now.year}年{now.month}月{now.day}日 {WEEKDAYS_ZH[now.weekday()]}",
         now.strftime("%H:%M:%S"),
     )
+
+
+class WindowSide:
+    """What every window-side screen of one window starts with (the caller, the evaluator):
+    its hall link, its window, the settings, and the model before the first state."""
+
+    qtlink: Any
+    window_id: str
+    settings: CounterSettings
+    model: WindowModel
+    state: dict[str, Any] | None
+
+    def _attach(self, qtlink: Any, window_id: str, settings: CounterSettings | None) -> None:
+        self.qtlink = qtlink
+        self.window_id = window_id
+        self.settings = settings or CounterSettings()
+        self.model = empty_model(window_id)
+        self.state = None
