@@ -1,36 +1,78 @@
-"""A paho client for the central plane, owned by one thread.
+"""The one paho-mqtt wrapper: every MQTT client of hall-edge is made and closed here.
 
-The sync agent and the center each drive their client from their own thread
-with ``client.loop()``: callbacks run on that same thread, so no lock is held
-while publishing and paho's background thread is not used.  A new client is
-made for every connection, so paho's in-memory session never re-sends on its
-own: the outbox (agent) decides what goes out again after a reconnect.
+Both planes build on it: the hall plane's :class:`sync.mqtt.MqttLink` (paho's
+network thread, ``connect_async``) and the central plane's sync agent, center
+and monitor (one thread owns the client and drives ``client.loop()``; a new
+client for every connection, so paho's in-memory session never re-sends on its
+own: the outbox decides what goes out again after a reconnect).
+
+What lives here, once:
+
+* client creation: MQTT v5, the client id, clean start and the session expiry,
+  inflight and queue bounds, reconnect delays, the Last Will;
+* TLS (CA, client certificate and key) and credentials (a password or a
+  password file, read once);
+* JSON encoding, the contract check of what is sent (``HALL_VALIDATE_CONTRACT=1``)
+  and decoding of what is received through ``sync.inbound`` (bounds, strict
+  parsing, the AsyncAPI contract) into a :class:`Message`;
+* publish / subscribe helpers and MQTT v5 properties;
+* closing: paho 2.x keeps its wake-up socketpair (and, after a failed TLS
+  handshake, an SSL socket) open unless told; :func:`close` always is.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from sync.mqtt import TlsSettings
+from sync import inbound
+
+MAX_PAYLOAD = 64 * 1024  # a rejected payload larger than this is not kept in its Message
 
 
-class CenterLinkError(RuntimeError):
+class LinkError(RuntimeError):
+    """The broker could not be reached or the connection dropped."""
+
+
+class CenterLinkError(LinkError):
     """The central broker could not be reached, refused us, or dropped the link."""
 
 
 @dataclass(frozen=True)
+class TlsSettings:
+    ca_file: str
+    cert_file: str | None = None
+    key_file: str | None = None
+
+
+def read_password_file(path: str | Path) -> str:
+    """A password kept in a file (one line; surrounding whitespace is not part of it)."""
+    return Path(path).read_text(encoding="utf-8").strip()
+
+
+def password_from(password: str | None, password_file: str | Path | None) -> str | None:
+    """The password to log in with: a password file, read here once (every reconnect
+    uses what was read), wins over a password given inline."""
+    return read_password_file(password_file) if password_file else password
+
+
+@dataclass(frozen=True)
 class BrokerAddress:
-    """Where a central broker is and how to prove who we are."""
+    """Where a broker is and how to prove who we are."""
 
     host: str
     port: int
@@ -52,20 +94,124 @@ class Will:
     retain: bool = True
 
 
+@dataclass(frozen=True)
+class Message:
+    """A received message, decoded and checked (see :func:`decode`)."""
+
+    topic: str
+    payload: Any  # decoded JSON (dict/list/str/...) or None if not JSON
+    raw: bytes
+    retain: bool
+    response_topic: str | None = None
+    correlation: bytes | None = None
+    error: str | None = None  # why the payload could not be decoded
+    error_kind: str = ""  # sync.inbound's short name for that reason (counted)
+
+
+# ---------------------------------------------------------------------- JSON, contract
+
+
 def validating() -> bool:
     """Tests set HALL_VALIDATE_CONTRACT=1: every message is checked against the contract."""
     return os.environ.get("HALL_VALIDATE_CONTRACT") == "1"
 
 
-def check_contract(topic: str, payload: bytes) -> None:
+def check_contract(topic: str, payload: Any) -> None:
+    """With :func:`validating`, check a message sent (an object, or its JSON bytes)."""
     if validating():
         from sync.contract import validate
 
-        validate(topic, json.loads(payload))
+        validate(topic, json.loads(payload) if isinstance(payload, bytes | bytearray) else payload)
 
 
 def encode(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(
+    topic: str,
+    raw: bytes | bytearray,
+    *,
+    retain: bool = False,
+    response_topic: str | None = None,
+    correlation: bytes | None = None,
+    empty_ok: bool = True,
+) -> Message:
+    """Bounded, strict decoding and validation against the contract (sync.inbound).
+
+    Never raises for what a peer sent: a payload that fails has ``error`` and
+    ``error_kind`` set and ``payload`` None.  An empty payload (a cleared
+    retained message) decodes to None, without an error when ``empty_ok``.
+    """
+    raw = bytes(raw)
+    if not raw and empty_ok:
+        return Message(topic, None, raw, retain, response_topic, correlation)
+    try:
+        payload = inbound.check(topic, raw)
+    except inbound.Rejected as exc:
+        kept = raw if len(raw) <= MAX_PAYLOAD else b""
+        return Message(topic, None, kept, retain, response_topic, correlation, exc.reason, exc.kind)
+    return Message(topic, payload, raw, retain, response_topic, correlation)
+
+
+def decode_message(msg: mqtt.MQTTMessage, *, empty_ok: bool = True) -> Message:
+    """:func:`decode` for what paho received, with its response topic and correlation data."""
+    props = getattr(msg, "properties", None)
+    response_topic = getattr(props, "ResponseTopic", None) if props else None
+    correlation = getattr(props, "CorrelationData", None) if props else None
+    return decode(
+        msg.topic,
+        msg.payload,
+        retain=bool(msg.retain),
+        response_topic=response_topic,
+        correlation=None if correlation is None else bytes(correlation),
+        empty_ok=empty_ok,
+    )
+
+
+# ---------------------------------------------------------------------- properties
+
+
+def _properties(packet_type: int) -> Properties:
+    return Properties(packet_type)  # type: ignore[no-untyped-call]  # paho leaves it untyped
+
+
+def publish_props(
+    *,
+    response_topic: str | None = None,
+    correlation: bytes | None = None,
+    expiry_s: int | None = None,
+) -> Properties | None:
+    if response_topic is None and correlation is None and expiry_s is None:
+        return None
+    props = _properties(PacketTypes.PUBLISH)
+    if response_topic is not None:
+        props.ResponseTopic = response_topic
+    if correlation is not None:
+        props.CorrelationData = correlation
+    if expiry_s is not None:
+        props.MessageExpiryInterval = expiry_s
+    return props
+
+
+def _connect_options(address: BrokerAddress, session_expiry_s: int) -> dict[str, Any]:
+    """A session expiry of 0 is a clean start; any other keeps the session that long."""
+    props = _properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = session_expiry_s
+    return {
+        "keepalive": address.keepalive,
+        "clean_start": session_expiry_s == 0,
+        "properties": props,
+    }
+
+
+# ---------------------------------------------------------------------- clients
+
+
+def client_id(base: str, *, session_expiry_s: int) -> str:
+    """A persistent session is named by a stable id; a clean one gets a unique suffix,
+    so two processes of one device never take each other's connection."""
+    return base if session_expiry_s else f"{base}-{uuid.uuid4().hex[:6]}"
 
 
 def new_client(
@@ -75,15 +221,24 @@ def new_client(
     will: Will | None = None,
     max_inflight: int = 20,
     max_queued: int = 1000,
+    reconnect_delay: tuple[int, int] | None = None,
 ) -> mqtt.Client:
+    """A paho client with the address's credentials and TLS, not yet connected.
+
+    ``reconnect_delay`` (min, max seconds) lets paho's network thread reconnect
+    on its own (the hall plane); without it a lost connection stays lost and the
+    owner makes a new client (the central plane).
+    """
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt.MQTTv5,
-        reconnect_on_failure=False,
+        reconnect_on_failure=reconnect_delay is not None,
     )
     client.max_inflight_messages_set(max_inflight)
     client.max_queued_messages_set(max_queued)  # paho's default is unlimited RAM
+    if reconnect_delay is not None:
+        client.reconnect_delay_set(min_delay=reconnect_delay[0], max_delay=reconnect_delay[1])
     if address.username:
         client.username_pw_set(address.username, address.password)
     if address.tls:
@@ -98,13 +253,19 @@ def new_client(
     return client
 
 
+def connect_async(client: mqtt.Client, address: BrokerAddress, *, session_expiry_s: int) -> None:
+    """Connect from paho's network thread (then ``client.loop_start()``): the only way
+    paho does not leave a socket behind when the thread is stopped before it connected."""
+    client.connect_async(address.host, address.port, **_connect_options(address, session_expiry_s))
+
+
 def connect(
     client: mqtt.Client, address: BrokerAddress, *, session_expiry_s: int, timeout: float = 10.0
 ) -> bool:
-    """Connect with a persistent session (clean_start false); return ``session_present``.
+    """Connect from the calling thread; return the broker's ``session_present``.
 
     Blocks (driving ``client.loop``) until the CONNACK or ``timeout``; raises
-    :class:`CenterLinkError` with what to check.
+    :class:`CenterLinkError` with what to check.  Sets ``client.on_connect``.
     """
     result: dict[str, Any] = {}
 
@@ -113,17 +274,9 @@ def connect(
         result["session_present"] = bool(flags.session_present)
 
     client.on_connect = on_connect
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = session_expiry_s
     where = address.describe()
     try:
-        client.connect(
-            address.host,
-            address.port,
-            keepalive=address.keepalive,
-            clean_start=session_expiry_s == 0,
-            properties=props,
-        )
+        client.connect(address.host, address.port, **_connect_options(address, session_expiry_s))
     except ssl.SSLError as exc:
         _close_failed_tls_socket(exc)
         raise CenterLinkError(
@@ -153,13 +306,28 @@ def connect(
     return bool(result["session_present"])
 
 
-def close(client: mqtt.Client) -> None:
-    """Say goodbye if still connected and make sure the socket is closed."""
-    if client.is_connected():
-        client.disconnect()  # sends DISCONNECT: the broker drops the Last Will
+def no_delay(client: mqtt.Client) -> None:
+    """Small request/response messages: do not let Nagle hold them back."""
     sock = client.socket()
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def close(client: mqtt.Client, *, network_thread: bool = False) -> None:
+    """Say goodbye if still connected and close every socket paho holds.
+
+    ``network_thread``: the client ran ``loop_start()``; stop its thread too
+    (``disconnect()`` first, so a thread still trying to reconnect gives up).
+    """
+    if network_thread:
+        client.disconnect()
+        client.loop_stop()
+    elif client.is_connected():
+        client.disconnect()  # sends DISCONNECT: the broker drops the Last Will
+    sock = client.socket()  # never connected, or the loop ended first
     if sock is not None:
         sock.close()
+    client._reset_sockets()  # paho 2.x keeps its wake-up socketpair open otherwise
 
 
 def _close_failed_tls_socket(exc: BaseException) -> None:
@@ -173,19 +341,37 @@ def _close_failed_tls_socket(exc: BaseException) -> None:
         tb = tb.tb_next
 
 
-def publish_props(
+# ---------------------------------------------------------------------- publish, subscribe
+
+
+def publish(
+    client: mqtt.Client,
+    topic: str,
+    payload: Any,
     *,
-    response_topic: str | None = None,
-    correlation: bytes | None = None,
-    expiry_s: int | None = None,
-) -> Properties | None:
-    if response_topic is None and correlation is None and expiry_s is None:
-        return None
-    props = Properties(PacketTypes.PUBLISH)
-    if response_topic is not None:
-        props.ResponseTopic = response_topic
-    if correlation is not None:
-        props.CorrelationData = correlation
-    if expiry_s is not None:
-        props.MessageExpiryInterval = expiry_s
-    return props
+    qos: int = 1,
+    retain: bool = False,
+    properties: Properties | None = None,
+    check: bool | None = None,
+) -> mqtt.MQTTMessageInfo:
+    """Publish ``payload``: an object is JSON-encoded; bytes are sent as they are.
+
+    ``check`` (default: for an object, not for bytes) checks it against the
+    contract first when :func:`validating`; an empty payload is never checked.
+    """
+    raw = isinstance(payload, bytes | bytearray)
+    if (not raw if check is None else check) and payload != b"":
+        check_contract(topic, payload)
+    data = bytes(payload) if raw else encode(payload)
+    return client.publish(topic, data, qos=qos, retain=retain, properties=properties)
+
+
+def subscribe(
+    client: mqtt.Client, topic_filters: Sequence[str | tuple[str, int]], *, qos: int = 1
+) -> tuple[Any, int | None]:
+    """Subscribe to every filter (each ``qos``, or its own) in one SUBSCRIBE: ``(rc, mid)``."""
+    if not topic_filters:
+        return mqtt.MQTT_ERR_SUCCESS, None
+    wanted = [(f, qos) if isinstance(f, str) else f for f in topic_filters]
+    rc, mid = client.subscribe([(f, SubscribeOptions(qos=q)) for f, q in wanted])
+    return rc, mid

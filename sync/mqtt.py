@@ -1,6 +1,8 @@
 """The hall plane's MQTT link: one small class every role uses.
 
-* MQTT v5 over paho-mqtt 2.x; paho's network thread owns the socket.
+* MQTT v5 over paho-mqtt 2.x; paho's network thread owns the socket.  The
+  client itself (TLS, credentials, session, reconnect delays), JSON, the
+  contract checks and closing come from ``sync.client``, the one paho wrapper.
 * Requests carry a response topic and correlation data and wait with a
   timeout; a lost connection fails every pending request with the reason.
 * Incoming messages are handed to one dispatcher thread, so handlers may
@@ -17,67 +19,45 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
-import socket
-import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from sync import inbound, topics
+from sync import client as paho
+from sync import topics
+from sync.client import MAX_PAYLOAD, LinkError, Message, TlsSettings
 from sync.health import report_rejections_to
 from sync.inbound import REJECTS, response_topic_allowed
 
+__all__ = [
+    "MAX_PAYLOAD",
+    "LinkError",
+    "Message",
+    "MqttLink",
+    "RequestTimeout",
+    "TlsSettings",
+    "bad_request",
+]
+
 log = logging.getLogger(__name__)
 
-MAX_PAYLOAD = 64 * 1024
-Handler = Callable[["Message"], None]
-RequestHandler = Callable[["Message"], dict[str, Any]]
-
-
-class LinkError(RuntimeError):
-    """The broker could not be reached or the connection dropped."""
+Handler = Callable[[Message], None]
+RequestHandler = Callable[[Message], dict[str, Any]]
 
 
 class RequestTimeout(LinkError):
     """No response arrived in time."""
-
-
-@dataclass(frozen=True)
-class Message:
-    topic: str
-    payload: Any  # decoded JSON (dict/list/str/...) or None if not JSON
-    raw: bytes
-    retain: bool
-    response_topic: str | None = None
-    correlation: bytes | None = None
-    error: str | None = None  # why the payload could not be decoded
-    error_kind: str = ""  # sync.inbound's short name for that reason (counted)
-
-
-@dataclass(frozen=True)
-class TlsSettings:
-    ca_file: str
-    cert_file: str | None = None
-    key_file: str | None = None
-
-
-def _validating() -> bool:
-    return os.environ.get("HALL_VALIDATE_CONTRACT") == "1"
 
 
 class MqttLink:
@@ -90,6 +70,7 @@ class MqttLink:
         device_id: str,
         username: str | None = None,
         password: str | None = None,
+        password_file: str | Path | None = None,
         tls: TlsSettings | None = None,
         keepalive: int = 15,
         presence: bool = True,
@@ -98,29 +79,20 @@ class MqttLink:
     ) -> None:
         self.host, self.port = host, port
         self.hall_id, self.device_id, self.role = hall_id, device_id, role
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"{device_id}-{uuid.uuid4().hex[:6]}" if session_expiry_s == 0 else device_id,
-            protocol=mqtt.MQTTv5,
-        )
-        self._client.max_queued_messages_set(10000)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
-        if username:
-            self._client.username_pw_set(username, password)
-        if tls:
-            self._client.tls_set(
-                ca_certs=tls.ca_file,
-                certfile=tls.cert_file,
-                keyfile=tls.key_file,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
-        self._keepalive = keepalive
+        password = paho.password_from(password, password_file)
+        self._address = paho.BrokerAddress(host, port, username, password, tls, keepalive)
         self._session_expiry_s = session_expiry_s
         self._presence_topic = topics.presence(hall_id, device_id) if presence else None
+        will = None
         if self._presence_topic:
-            self._client.will_set(
-                self._presence_topic, self._presence_payload("offline"), qos=1, retain=True
-            )
+            will = paho.Will(self._presence_topic, self._presence_payload("offline"))
+        self._client = paho.new_client(
+            self._address,
+            paho.client_id(device_id, session_expiry_s=session_expiry_s),
+            will=will,
+            max_queued=10000,
+            reconnect_delay=(1, 10),
+        )
         self._reply_topic = topics.reply(hall_id, device_id)
         # Roles with a device database count what they drop into its health table.
         report_rejections_to(os.environ.get("HALL_HEALTH_DB"), role or device_id)
@@ -143,8 +115,8 @@ class MqttLink:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _presence_payload(self, status: str) -> str:
-        return json.dumps(
+    def _presence_payload(self, status: str) -> bytes:
+        return paho.encode(
             {
                 "device": self.device_id,
                 "role": self.role,
@@ -159,15 +131,7 @@ class MqttLink:
             target=self._dispatch_loop, name=f"mqtt-dispatch-{self.device_id}", daemon=True
         )
         self._dispatcher.start()
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self._session_expiry_s
-        self._client.connect_async(
-            self.host,
-            self.port,
-            keepalive=self._keepalive,
-            clean_start=self._session_expiry_s == 0,
-            properties=props,
-        )
+        paho.connect_async(self._client, self._address, session_expiry_s=self._session_expiry_s)
         self._client.loop_start()
         if wait is not None and not self.connected.wait(wait):
             self.stop()
@@ -187,14 +151,7 @@ class MqttLink:
                 info.wait_for_publish(2)
             except (RuntimeError, ValueError):
                 log.warning("could not publish offline presence for %s", self.device_id)
-        self._client.disconnect()
-        self._client.loop_stop()
-        sock = self._client.socket()  # never connected, or the loop ended first
-        if sock is not None:
-            sock.close()
-        reset = getattr(self._client, "_reset_sockets", None)
-        if reset is not None:  # paho 2.x keeps its wake-up socketpair open after loop_stop
-            reset()
+        paho.close(self._client, network_thread=True)
         self._fail_pending("link stopped")
         self._inbox.put(None)
         if self._dispatcher:
@@ -209,17 +166,13 @@ class MqttLink:
             log.error("broker %s:%s refused the connection: %s", self.host, self.port, reason)
             return
         log.info("connected to broker %s:%s as %s", self.host, self.port, self.device_id)
-        sock = client.socket()
-        if isinstance(sock, socket.socket):
-            # Small request/response messages: do not let Nagle hold them back.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        filters = [(self._reply_topic, SubscribeOptions(qos=1))] + [
-            (topic_filter, SubscribeOptions(qos=qos))
-            for topic_filter, (qos, _handler) in list(self._subs.items())
+        paho.no_delay(client)
+        filters = [(self._reply_topic, 1)] + [
+            (topic_filter, qos) for topic_filter, (qos, _handler) in list(self._subs.items())
         ]
         # "Connected" only once the broker confirmed the subscriptions: a
         # request sent before its reply topic is subscribed would be lost.
-        _rc, self._connect_sub_mid = client.subscribe(filters)
+        _rc, self._connect_sub_mid = paho.subscribe(client, filters)
         if self._presence_topic:
             client.publish(
                 self._presence_topic, self._presence_payload("online"), qos=1, retain=True
@@ -271,17 +224,14 @@ class MqttLink:
             )
 
     def _receive(self, msg: mqtt.MQTTMessage) -> None:
-        props = getattr(msg, "properties", None)
-        response_topic = getattr(props, "ResponseTopic", None) if props else None
-        correlation = getattr(props, "CorrelationData", None) if props else None
-        message = _decode(msg.topic, msg.payload, bool(msg.retain), response_topic, correlation)
+        message = paho.decode_message(msg)
         if message.error:
             REJECTS.count(f"link {self.device_id}", message.error_kind, msg.topic, message.error)
         if msg.topic == self._reply_topic:
-            if correlation is None:
+            if message.correlation is None:
                 return
             with self._pending_lock:
-                future = self._pending.pop(bytes(correlation), None)
+                future = self._pending.pop(message.correlation, None)
             if future is not None and not future.done():
                 future.set_result(message)
             return
@@ -320,12 +270,9 @@ class MqttLink:
         retain: bool = False,
         properties: Properties | None = None,
     ) -> mqtt.MQTTMessageInfo:
-        data = payload if isinstance(payload, bytes) else _encode(payload)
-        if _validating() and not isinstance(payload, bytes):
-            from sync.contract import validate
-
-            validate(topic, payload)
-        return self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
+        return paho.publish(
+            self._client, topic, payload, qos=qos, retain=retain, properties=properties
+        )
 
     def subscribe(
         self, topic_filter: str, handler: Handler, *, qos: int = 1, timeout: float = 5.0
@@ -339,7 +286,7 @@ class MqttLink:
         if not self.connected.is_set():
             return  # subscribed, and confirmed, on connect
         confirmed = threading.Event()
-        _rc, mid = self._client.subscribe(topic_filter, options=SubscribeOptions(qos=qos))
+        _rc, mid = paho.subscribe(self._client, [topic_filter], qos=qos)
         if mid is None:  # the connection dropped meanwhile: on_connect subscribes again
             return
         with self._pending_lock:
@@ -361,10 +308,11 @@ class MqttLink:
         future: Future[Message] = Future()
         with self._pending_lock:
             self._pending[correlation] = future
-        props = Properties(PacketTypes.PUBLISH)
-        props.ResponseTopic = self._reply_topic
-        props.CorrelationData = correlation
-        props.MessageExpiryInterval = max(1, int(timeout) + 1)
+        props = paho.publish_props(
+            response_topic=self._reply_topic,
+            correlation=correlation,
+            expiry_s=max(1, int(timeout) + 1),
+        )
         self.publish(topic, payload, qos=1, properties=props)
         try:
             message = future.result(timeout)
@@ -405,9 +353,7 @@ class MqttLink:
             else:
                 response = handler(message)
             if target:
-                props = Properties(PacketTypes.PUBLISH)
-                if message.correlation is not None:
-                    props.CorrelationData = message.correlation
+                props = paho.publish_props(correlation=message.correlation)
                 self.publish(target, response, qos=1, properties=props)
 
         self._served.add(topic_filter)
@@ -461,26 +407,3 @@ def bad_request(reason: str) -> dict[str, Any]:
             "message_zh": "指令格式错误，已拒绝",
         },
     }
-
-
-def _encode(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _decode(
-    topic: str,
-    raw: bytes | bytearray,
-    retain: bool,
-    response_topic: str | None,
-    correlation: bytes | None,
-) -> Message:
-    """Bounded, strict decoding and validation against the contract (sync.inbound)."""
-    raw = bytes(raw)
-    if not raw:  # a cleared retained message
-        return Message(topic, None, raw, retain, response_topic, correlation, None)
-    try:
-        payload = inbound.check(topic, raw)
-    except inbound.Rejected as exc:
-        kept = raw if len(raw) <= MAX_PAYLOAD else b""
-        return Message(topic, None, kept, retain, response_topic, correlation, exc.reason, exc.kind)
-    return Message(topic, payload, raw, retain, response_topic, correlation, None)
