@@ -58,21 +58,11 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from sync import client as paho
 from sync import health, inbound, outbox, topics
 from sync.backoff import Backoff
-from sync.client import (
-    BrokerAddress,
-    CenterLinkError,
-    Will,
-    check_contract,
-    close,
-    connect,
-    encode,
-    new_client,
-    publish_props,
-)
+from sync.client import BrokerAddress, CenterLinkError
 from sync.commands import Command, CommandError, CommandRegistry, failed, ok
 from sync.config_apply import ConfigApplier
 from sync.inbound import REJECTS, response_topic_allowed
@@ -229,7 +219,7 @@ class SyncAgent:
                 self.last_turn = time.monotonic()
                 client = self._new_client()
                 try:
-                    present = connect(
+                    present = paho.connect(
                         client,
                         self.center,
                         session_expiry_s=self.settings.session_expiry_s,
@@ -246,7 +236,7 @@ class SyncAgent:
                     log.exception("sync agent %s: %s", self.device_id, exc)
                     self._note_error(f"{type(exc).__name__}: {exc}")
                 finally:
-                    close(client)
+                    paho.close(client)
                 if not self._stop.is_set():
                     self._wait_offline(backoff.next())
         finally:
@@ -309,16 +299,16 @@ class SyncAgent:
     # ------------------------------------------------------------------ connection
 
     def _presence(self, status: str) -> bytes:
-        return encode(
+        return paho.encode(
             {"device": self.device_id, "role": "sync", "status": status, "ts": _now_iso()}
         )
 
     def _new_client(self) -> mqtt.Client:
         w = self.settings.window
-        client = new_client(
+        client = paho.new_client(
             self.center,
             self.client_id,
-            will=Will(self._t["presence"], self._presence("offline")),
+            will=paho.Will(self._t["presence"], self._presence("offline")),
             max_inflight=w + 16,
             max_queued=w + 1100,
         )
@@ -346,8 +336,7 @@ class SyncAgent:
         retain: bool = False,
         props: Any = None,
     ) -> int | None:
-        check_contract(topic, payload)
-        info = client.publish(topic, payload, qos=1, retain=retain, properties=props)
+        info = paho.publish(client, topic, payload, retain=retain, properties=props, check=True)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             self._lost = True
             return None
@@ -357,11 +346,10 @@ class SyncAgent:
     def _session(self, client: mqtt.Client, session_present: bool) -> bool:
         """One connection; returns True if it delivered something (resets the backoff)."""
         t = self._t
-        for topic in (t["hall_config"], t["device_config"], t["cmd"]):
-            client.subscribe(topic, options=SubscribeOptions(qos=1))
+        wanted = [t["hall_config"], t["device_config"], t["cmd"]]
         if self.settings.ack == "center":
-            client.subscribe(t["ack"], options=SubscribeOptions(qos=1))
-            client.subscribe(t["resend"], options=SubscribeOptions(qos=1))
+            wanted += [t["ack"], t["resend"]]
+        paho.subscribe(client, wanted)
         self._inflight.clear()
         if session_present:
             self._sent = self._acked  # everything without a PUBACK goes again
@@ -553,15 +541,10 @@ class SyncAgent:
 
     def _on_message(self, client: mqtt.Client, m: mqtt.MQTTMessage) -> None:
         t = self._t
-        raw = bytes(m.payload)
-        payload: Any = None
-        error = kind = ""
-        if raw:
-            try:
-                payload = inbound.check(m.topic, raw)
-            except inbound.Rejected as exc:
-                error, kind = exc.reason, exc.kind
-                REJECTS.count(f"sync agent {self.device_id}", exc.kind, m.topic, exc.reason)
+        message = paho.decode_message(m)
+        payload, error, kind = message.payload, message.error or "", message.error_kind
+        if error:
+            REJECTS.count(f"sync agent {self.device_id}", kind, m.topic, error)
         if m.topic in (t["ack"], t["resend"]):
             if not isinstance(payload, dict) or payload.get("stream") != self._stream:
                 return  # another database's stream (a replaced device) or garbage
@@ -585,14 +568,12 @@ class SyncAgent:
             if kind == "contract":
                 # Well-formed JSON but no valid document: the applier checks it against
                 # the contract itself and reports why with the document's version.
-                payload, error = inbound.parse(raw, limit=inbound.max_bytes(m.topic)), ""
+                payload = inbound.parse(bytes(m.payload), limit=inbound.max_bytes(m.topic))
+                error = ""
             self._on_config(scope, payload, error)
             return
         if m.topic == t["cmd"]:
-            props = getattr(m, "properties", None)
-            response_topic = getattr(props, "ResponseTopic", None) if props else None
-            correlation = getattr(props, "CorrelationData", None) if props else None
-            self._on_command(client, payload, error, response_topic, correlation)
+            self._on_command(client, payload, error, message.response_topic, message.correlation)
 
     def _on_config(self, scope: str, payload: Any, error: str = "") -> None:
         if self.config is None:
@@ -651,7 +632,7 @@ class SyncAgent:
         answer = self.commands.handle(command)
         if response_topic:
             try:
-                self._outgoing.put_nowait((response_topic, encode(answer), correlation))
+                self._outgoing.put_nowait((response_topic, paho.encode(answer), correlation))
             except queue.Full:
                 log.error(
                     "sync agent %s: too many answers waiting; dropped %s's",
@@ -667,9 +648,8 @@ class SyncAgent:
         answer: dict[str, Any],
     ) -> None:
         if response_topic:
-            self._publish(
-                client, response_topic, encode(answer), props=publish_props(correlation=correlation)
-            )
+            props = paho.publish_props(correlation=correlation)
+            self._publish(client, response_topic, paho.encode(answer), props=props)
 
     def _send_outgoing(self, client: mqtt.Client) -> None:
         while True:
@@ -678,7 +658,8 @@ class SyncAgent:
             except queue.Empty:
                 return
             try:
-                self._publish(client, topic, payload, props=publish_props(correlation=correlation))
+                props = paho.publish_props(correlation=correlation)
+                self._publish(client, topic, payload, props=props)
             except Exception as exc:  # one answer never stops the agent's loop either
                 REJECTS.count(f"sync agent {self.device_id}", "internal", topic, type(exc).__name__)
 
@@ -715,7 +696,7 @@ class SyncAgent:
         )
         self._put("health", snap)
         if client is not None:
-            self._publish(client, self._t["health"], encode(snap), retain=True)
+            self._publish(client, self._t["health"], paho.encode(snap), retain=True)
         self._next_heartbeat = time.monotonic() + self.settings.heartbeat_s
         return snap
 

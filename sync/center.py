@@ -32,20 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from sync import client as paho
 from sync import inbound, topics
 from sync.backoff import Backoff
-from sync.client import (
-    BrokerAddress,
-    CenterLinkError,
-    check_contract,
-    close,
-    connect,
-    encode,
-    new_client,
-    publish_props,
-)
+from sync.client import BrokerAddress, CenterLinkError
 from sync.inbound import REJECTS
 from sync.ingest import Key, Released, StreamOrder
 from sync.wire import Batch, BatchError, decode_batch
@@ -318,11 +309,11 @@ class Center:
     ) -> None:
         """Publish a retained config document (``hall`` scope, or one ``device``)."""
         topic = topics.device_config(hall, device) if device else topics.hall_config(hall)
-        self._publish_and_wait(topic, encode(document), retain=True, timeout=timeout)
+        self._publish_and_wait(topic, document, retain=True, timeout=timeout)
 
     def clear_config(self, hall: str, *, device: str | None = None) -> None:
         topic = topics.device_config(hall, device) if device else topics.hall_config(hall)
-        self._publish_and_wait(topic, b"", retain=True, timeout=5.0, check=False)
+        self._publish_and_wait(topic, b"", retain=True, timeout=5.0)
 
     def command(
         self,
@@ -337,17 +328,18 @@ class Center:
         correlation = uuid.uuid4().bytes
         future: Future[Any] = Future()
         self._pending[correlation] = future
-        payload = encode({"cmd": cmd, "args": args or {}, "id": correlation.hex()})
+        payload = {"cmd": cmd, "args": args or {}, "id": correlation.hex()}
         topic = topics.sync_command(hall, device)
-        props = publish_props(
+        props = paho.publish_props(
             response_topic=topics.sync_reply(hall, device),
             correlation=correlation,
             expiry_s=max(1, int(timeout) + 1),
         )
-        check_contract(topic, payload)
+        paho.check_contract(topic, payload)  # here, in the caller's thread
+        data = paho.encode(payload)
 
         def task(c: mqtt.Client) -> None:
-            c.publish(topic, payload, qos=1, properties=props)
+            paho.publish(c, topic, data, properties=props)
 
         self._tasks.put(task)
         try:
@@ -357,15 +349,15 @@ class Center:
         finally:
             self._pending.pop(correlation, None)
 
-    def _publish_and_wait(
-        self, topic: str, payload: bytes, *, retain: bool, timeout: float, check: bool = True
-    ) -> None:
-        if check:
-            check_contract(topic, payload)
+    def _publish_and_wait(self, topic: str, payload: Any, *, retain: bool, timeout: float) -> None:
+        """``payload``: a document (checked against the contract here) or b"" (clears it)."""
+        if payload != b"":
+            paho.check_contract(topic, payload)
+            payload = paho.encode(payload)
         done: Future[None] = Future()
 
         def task(c: mqtt.Client) -> None:
-            info = c.publish(topic, payload, qos=1, retain=retain)
+            info = paho.publish(c, topic, payload, retain=retain)
             self._acks_wanted[info.mid] = done
 
         self._tasks.put(task)
@@ -379,24 +371,26 @@ class Center:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.last_turn = time.monotonic()
-            client = new_client(self.broker, self.client_id, max_inflight=100, max_queued=10000)
+            client = paho.new_client(
+                self.broker, self.client_id, max_inflight=100, max_queued=10000
+            )
             # PUBACK only after the batch is committed to the store (see _process).
             client.manual_ack_set(True)
             client.on_message = lambda _c, _u, m: self._incoming.append(m)
             client.on_publish = self._on_publish
             try:
-                present = connect(client, self.broker, session_expiry_s=self.session_expiry_s)
+                present = paho.connect(client, self.broker, session_expiry_s=self.session_expiry_s)
             except CenterLinkError as exc:
                 self.last_error = str(exc)
                 log.warning("%s", exc)
-                close(client)
+                paho.close(client)
                 self._stop.wait(self._backoff.next())
                 continue
             self._backoff.reset()
             try:
                 self._session(client, present)
             finally:
-                close(client)
+                paho.close(client)
                 self.connected.clear()
                 for f in self._acks_wanted.values():
                     if not f.done():
@@ -415,13 +409,15 @@ class Center:
 
     def _session(self, client: mqtt.Client, session_present: bool) -> None:
         h = self.hall
-        for topic in (
-            topics.sync_events_filter(h),
-            f"hall/{h}/dev/+/sync/health",
-            f"hall/{h}/dev/+/sync/presence",
-            f"hall/{h}/dev/+/sync/reply",
-        ):
-            client.subscribe(topic, options=SubscribeOptions(qos=1))
+        paho.subscribe(
+            client,
+            [
+                topics.sync_events_filter(h),
+                f"hall/{h}/dev/+/sync/health",
+                f"hall/{h}/dev/+/sync/presence",
+                f"hall/{h}/dev/+/sync/reply",
+            ],
+        )
         log.info(
             "center %s connected to %s (session %s)",
             self.client_id,
@@ -519,37 +515,32 @@ class Center:
     def _ack(self, client: mqtt.Client, key: Key, mark: int) -> None:
         hall, device, stream = key
         topic = topics.sync_ack(hall, device)
-        payload = encode({"stream": stream, "seq": mark, "at": _now()})
-        check_contract(topic, payload)
-        client.publish(topic, payload, qos=1, retain=True)
+        paho.publish(client, topic, {"stream": stream, "seq": mark, "at": _now()}, retain=True)
 
     def _request_resend(self, client: mqtt.Client, key: Key, after: int) -> None:
         hall, device, stream = key
         topic = topics.sync_resend(hall, device)
-        payload = encode({"stream": stream, "after": after})
-        check_contract(topic, payload)
         self.resend_requests += 1
         log.info("asking %s/%s to send again after %d", hall, device, after)
-        client.publish(topic, payload, qos=1)
+        paho.publish(client, topic, {"stream": stream, "after": after})
 
     def _on_reply(self, m: mqtt.MQTTMessage) -> None:
-        props = getattr(m, "properties", None)
-        correlation = getattr(props, "CorrelationData", None) if props else None
-        future = self._pending.get(bytes(correlation)) if correlation else None
+        message = paho.decode_message(m, empty_ok=False)
+        future = self._pending.get(message.correlation) if message.correlation else None
         if future is None or future.done():
             return
-        try:
-            future.set_result(inbound.check(m.topic, m.payload))
-        except inbound.Rejected as exc:
-            REJECTS.count(f"center {self.client_id}", exc.kind, m.topic, exc.reason)
-            future.set_exception(CenterLinkError(f"unreadable answer: {exc.reason}"))
+        if message.error:
+            REJECTS.count(f"center {self.client_id}", message.error_kind, m.topic, message.error)
+            future.set_exception(CenterLinkError(f"unreadable answer: {message.error}"))
+        else:
+            future.set_result(message.payload)
 
     def _on_status(self, hall: str, device: str, leaf: str, m: mqtt.MQTTMessage) -> None:
-        try:
-            payload = inbound.check(m.topic, m.payload)
-        except inbound.Rejected as exc:
-            REJECTS.count(f"center {self.client_id}", exc.kind, m.topic, exc.reason)
+        message = paho.decode_message(m, empty_ok=False)
+        if message.error:
+            REJECTS.count(f"center {self.client_id}", message.error_kind, m.topic, message.error)
             return
+        payload = message.payload
         self.store.save_status(hall, device, leaf, json.dumps(payload, ensure_ascii=False), _now())
         if self.on_status:
             self.on_status(leaf, payload)
