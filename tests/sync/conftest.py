@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_helpers import AS_ROOT, FAST, HALL, ROOT, DeviceDb
+from sync_helpers import AS_ROOT, FAST, HALL, ROOT, DeviceDb, wait_for
 
 from sync.agent import SyncAgent
 from sync.broker import Mosquitto, free_port
@@ -84,6 +84,14 @@ class AgentProcess:
     def kill9(self) -> None:
         self.proc.kill()
         self.proc.wait(10)
+
+    def wait_connected(self, timeout: float = 20) -> None:
+        """Until the agent says it is connected to the center (it subscribes first)."""
+        wait_for(
+            lambda: "connected to" in self.log.read_text(errors="replace"),
+            timeout,
+            "the agent connected to the center",
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:

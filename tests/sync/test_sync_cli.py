@@ -130,6 +130,7 @@ def test_center_commands_and_config_through_the_command_line(
         "message",
     )
     center = ["--center", f"{broker.host}:{broker.port}", "--hall", HALL]
+    agent.wait_connected()  # a command sent before the agent subscribed is never seen
     try:
         done = hall(
             "monitor",
