@@ -24,11 +24,9 @@ whitespace, hence values that become arguments may not contain any.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ import yaml
 from pydantic import BeforeValidator
 
 from hall.core import schema
+from hall.core.files import atomic_write
 from hall.core.schema import Problem
 
 __all__ = [
@@ -680,40 +679,13 @@ def write_atomic(
     mode: int = 0o644,
     group: int | None = None,
 ) -> bool:
-    """Replace ``path`` with ``text`` atomically (temp file, fsync, rename, fsync the folder).
+    """Replace ``path`` with ``text`` atomically (:func:`hall.core.files.atomic_write`).
 
     Returns False (and writes nothing) when the file already holds exactly
     ``text`` (so re-running provisioning changes no timestamps).  ``group``:
     the file's group (needs root), e.g. ``hall`` for secrets the units read.
     """
-    target = Path(path)
-    data = text.encode() if isinstance(text, str) else text
-    with contextlib.suppress(OSError):
-        st = target.stat()
-        same_owner = group is None or st.st_gid == group
-        if same_owner and (st.st_mode & 0o777) == mode and target.read_bytes() == data:
-            return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            if group is not None:
-                os.fchown(f.fileno(), -1, group)
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return True
+    return atomic_write(path, text, mode=mode, group=group, only_if_changed=True)
 
 
 # --------------------------------------------------------------------------- units

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from hall import device_config as dc
+from hall.core.files import replace_durably
 from hall.provision.hardware import local_udev_rule
 from hall.provision.layout import (
     EXIT_CONFIG,
@@ -345,7 +346,7 @@ def import_databases(source: Path, layout: Layout, out: TextIO) -> list[Path]:
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 target.with_name(target.name + suffix).unlink()
-        os.replace(tmp, target)
+        replace_durably(tmp, target)  # fsync the copy, rename, fsync the folder
         copied.append(target)
         print(f"  已导入 imported {db} -> {target}", file=out)
     if not copied:

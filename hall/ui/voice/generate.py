@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from hall.core.files import atomic_write
 from hall.ui.voice.clips import ALL_CLIPS, CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, Clip
 
 log = logging.getLogger(__name__)
@@ -193,8 +194,7 @@ def generate(
                 make_chime(sox, part, work)
             else:
                 make_speech(espeak, sox, voice, clip, part, work)
-            shutil.copyfile(part, target / f".{clip.name}.wav.part")
-            os.replace(target / f".{clip.name}.wav.part", target / f"{clip.name}.wav")
+            atomic_write(target / f"{clip.name}.wav", part.read_bytes())
 
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             for _ in pool.map(build, todo):
@@ -210,11 +210,9 @@ def generate(
             if (target / f"{c.name}.wav").is_file()
         },
     }
-    tmp_manifest = target / ".manifest.json.part"
-    tmp_manifest.write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    atomic_write(
+        target / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"
     )
-    os.replace(tmp_manifest, target / "manifest.json")
     log.info("voice pack %s: %d clips made, %d kept", target, len(todo), len(clips) - len(todo))
     return manifest
 
