@@ -69,24 +69,32 @@ class _Hall:
         from sync.mqtt import MqttLink
 
         demo = Path(__file__).resolve().parents[2] / "assets" / "halls" / "demo.yaml"
-        self.broker = Mosquitto(workdir=workdir / "broker", persistence=False).start()
-        config = load_hall_config(demo)
-        self.clock = FakeClock(datetime(2026, 11, 23, 9, 30))
-        self.engine = QueueEngine(config, workdir / "engine.db", clock=self.clock)
-        self.link = MqttLink(
-            host=self.broker.host,
-            port=self.broker.port,
-            hall_id=config.hall_id,
-            device_id="engine",
-            role="engine",
-        ).start()
-        self.service = EngineService(self.engine, self.link)
-        self.service.start()
+        self._stops: list[Any] = []
+        try:
+            self.broker = Mosquitto(workdir=workdir / "broker", persistence=False).start()
+            self._stops.append(self.broker.close)
+            config = load_hall_config(demo)
+            self.clock = FakeClock(datetime(2026, 11, 23, 9, 30))
+            self.engine = QueueEngine(config, workdir / "engine.db", clock=self.clock)
+            self._stops.append(self.engine.close)
+            self.link = MqttLink(
+                host=self.broker.host,
+                port=self.broker.port,
+                hall_id=config.hall_id,
+                device_id="engine",
+                role="engine",
+            ).start()
+            self._stops.append(self.link.stop)
+            self.service = EngineService(self.engine, self.link)
+            self.service.start()
+            self._stops.append(self.service.stop)
+        except BaseException:
+            self.close()  # a failed set-up leaves no broker behind
+            raise
 
     def close(self) -> None:
-        self.link.stop()
-        self.engine.close()
-        self.broker.close()
+        while self._stops:
+            self._stops.pop()()
 
 
 # --------------------------------------------------------------------------- startup
