@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from hall.ui.app import CJK_FONT
 from hall.ui.qt import QColor, QFont, QPainter, QPixmap, QRect, Qt, QtGui
 
 log = logging.getLogger(__name__)
 
-FONT_FAMILY = "WenQuanYi Micro Hei"
+FONT_FAMILY = CJK_FONT  # one name for every screen (hall.ui.app)
 
 # A government hall palette: deep blue ground, white text, amber numbers.
 BG = QColor("#0a2a5c")

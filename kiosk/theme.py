@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FONT_FAMILY = "WenQuanYi Micro Hei"
+from hall.ui.app import CJK_FONT
+
+FONT_FAMILY = CJK_FONT  # one name for every screen (hall.ui.app)
 
 
 @dataclass(frozen=True)
