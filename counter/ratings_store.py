@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from hall.core import db
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ratings (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,6 +51,14 @@ CREATE TABLE IF NOT EXISTS ratings (
 CREATE INDEX IF NOT EXISTS ratings_state ON ratings(state, seq);
 CREATE INDEX IF NOT EXISTS ratings_clerk ON ratings(clerk_id, rated_at);
 """
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+
+
+MIGRATIONS = [_v1]  # by PRAGMA user_version (hall.core.db.migrate)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class RatingsStoreError(RuntimeError):
@@ -79,20 +88,7 @@ class Rating:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Rating:
-        return cls(
-            rating_id=row["rating_id"],
-            ticket_id=row["ticket_id"],
-            window_id=row["window_id"],
-            level=row["level"],
-            rated_at=row["rated_at"],
-            code=row["code"],
-            clerk_id=row["clerk_id"],
-            reasons=tuple(json.loads(row["reasons"])),
-            contact=row["contact"],
-            state=row["state"],
-            attempts=row["attempts"],
-            last_error=row["last_error"],
-        )
+        return db.from_row(cls, row, reasons=tuple(json.loads(row["reasons"])))
 
     def command(self) -> dict[str, Any]:
         """The ``rate`` command for the engine (see sync/asyncapi.yaml)."""
@@ -117,22 +113,8 @@ class RatingsStore:
         self.path = Path(path)
         self._lock = threading.RLock()
         try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=10
-            )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-            if version > SCHEMA_VERSION:
-                raise RatingsStoreError(
-                    f"{self.path} has schema version {version}, newer than this software "
-                    f"({SCHEMA_VERSION}): update hall-edge on this evaluator"
-                )
-            self._conn.executescript(SCHEMA)
-            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._conn = db.connect(path, synchronous="FULL", rows=True)
+            db.migrate(self._conn, MIGRATIONS, self._conn, name=str(self.path))
             # A crash on the reasons page keeps the press: what was chosen is sent.
             self._conn.execute("UPDATE ratings SET state='pending' WHERE state='draft'")
         except sqlite3.Error as exc:
@@ -146,13 +128,8 @@ class RatingsStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
+                with db.transaction(self._conn) as conn:
+                    yield conn
             except sqlite3.IntegrityError:
                 raise
             except sqlite3.Error as exc:

@@ -59,6 +59,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from hall.core import db
 from sync import client as paho
 from sync import health, inbound, outbox, topics
 from sync.backoff import Backoff
@@ -261,13 +262,8 @@ class SyncAgent:
     # ------------------------------------------------------------------ database
 
     def _open_db(self) -> None:
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(self.db_path), isolation_level=None, timeout=30, check_same_thread=False
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
         # Losing the agent's own last commit on a power cut only means sending again.
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = db.connect(self.db_path, synchronous="NORMAL", timeout=30)
         outbox.ensure_schema(conn)
         health.ensure_schema(conn)
         self._conn = conn
@@ -280,13 +276,8 @@ class SyncAgent:
     @contextmanager
     def _txn(self) -> Iterator[sqlite3.Connection]:
         assert self._conn is not None
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with db.transaction(self._conn) as conn:
+            yield conn
 
     def _put(self, kind: str, payload: dict[str, Any]) -> None:
         with self._txn() as c:

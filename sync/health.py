@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hall.core import db
 from hall.core.privacy import redact
 from hall.core.version import __version__
 from sync import outbox
@@ -142,9 +143,9 @@ class RejectionSink:
         if not counts:
             return
         try:
-            conn = sqlite3.connect(self.db_path, timeout=5)
+            conn = db.connect(self.db_path, timeout=5, synchronous="NORMAL")
             try:
-                with conn:
+                with db.transaction(conn):
                     record_rejections(conn, self.process, counts)
             finally:
                 conn.close()

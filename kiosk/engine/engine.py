@@ -22,10 +22,11 @@ from typing import Any
 
 from hall.core import pins
 from hall.core.clock import Clock, SystemClock
+from hall.core.db import from_row, transaction
 from kiosk.engine.config import HallConfig, Queue, Window
 from kiosk.engine.errors import EngineError
 from kiosk.engine.hours import issue_window
-from kiosk.engine.store import Checkpointer, open_db, transaction
+from kiosk.engine.store import Checkpointer, open_db
 from sync import health as sync_health
 from sync import outbox
 
@@ -65,25 +66,7 @@ class Ticket:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Ticket:
-        return cls(
-            id=row["id"],
-            code=row["code"],
-            queue_id=row["queue_id"],
-            item_id=row["item_id"],
-            status=row["status"],
-            priority=row["priority"],
-            priority_reason=row["priority_reason"],
-            issued_at=row["issued_at"],
-            business_date=row["business_date"],
-            window_id=row["window_id"],
-            clerk_id=row["clerk_id"],
-            call_count=row["call_count"],
-            called_at=row["called_at"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            masked_name=row["masked_name"],
-            target_window=row["target_window"],
-        )
+        return from_row(cls, row)
 
     def public(self) -> dict[str, Any]:
         """What may leave the engine: no person key, the name only masked."""

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
+from hall.core import db as core_db
 from sync import outbox
 
 log = logging.getLogger(__name__)
@@ -151,29 +151,21 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 def open_db(path: str | Path) -> sqlite3.Connection:
     """Open (creating or migrating) the engine database."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    conn = core_db.connect(path, synchronous="FULL", foreign_keys=True, rows=True)
     # Checkpoints run on a background connection (Checkpointer), not inside
     # a citizen's or a clerk's commit: they were the whole p99 of call-next.
     conn.execute("PRAGMA wal_autocheckpoint=0")
-    conn.execute("PRAGMA foreign_keys=ON")
     migrate(conn)
     return conn
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    db = sqlite_utils.Database(conn)
-    for target, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        # sqlite-utils commits each DDL statement itself, so a step is written
-        # to be idempotent (IF NOT EXISTS): a crash mid-step re-runs it safely.
-        step(db)
-        conn.execute(f"PRAGMA user_version={target}")
-    return len(MIGRATIONS)
+    # sqlite-utils commits each DDL statement itself, so a step is written
+    # to be idempotent (IF NOT EXISTS): a crash mid-step re-runs it safely.
+    # A newer database still opens (an engine rolled back to the release before).
+    return core_db.migrate(
+        conn, MIGRATIONS, sqlite_utils.Database(conn), name="engine database", allow_newer=True
+    )
 
 
 class Checkpointer:
@@ -195,7 +187,7 @@ class Checkpointer:
         return self
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        conn = core_db.connect(self.path, wal=False)  # the engine made it WAL
         try:
             while not self._stop.wait(self.interval_s):
                 try:
@@ -209,15 +201,3 @@ class Checkpointer:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(5)
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

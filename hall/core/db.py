@@ -1,0 +1,115 @@
+"""SQLite as every hall database uses it: opening, transactions, migrations.
+
+* :func:`connect`: autocommit mode (``isolation_level=None``: the caller opens
+  transactions itself), WAL, a ``synchronous`` level, a busy timeout; the folder
+  is made first.
+* :func:`transaction`: ``BEGIN IMMEDIATE`` … ``COMMIT``, ``ROLLBACK`` on any
+  exception, so a state change and its outbox event commit together.
+* :func:`migrate`: numbered steps run in order from the database's
+  ``PRAGMA user_version`` (step 1 takes a new database to version 1, …); each step
+  runs once, and the version is written after it.  A step must be idempotent
+  (``IF NOT EXISTS``): a crash after its DDL but before the version re-runs it.
+* :func:`from_row`: a dataclass from a row whose columns are named as its fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["SchemaTooNew", "connect", "from_row", "migrate", "transaction", "user_version"]
+
+T = TypeVar("T")
+
+
+class SchemaTooNew(sqlite3.DatabaseError):
+    """The database was written by newer software (its ``user_version`` is higher)."""
+
+
+def connect(
+    path: str | os.PathLike[str],
+    *,
+    synchronous: str = "FULL",
+    timeout: float = 10.0,
+    wal: bool = True,
+    foreign_keys: bool = False,
+    rows: bool = False,
+    check_same_thread: bool = False,
+) -> sqlite3.Connection:
+    """Open ``path`` (``":memory:"`` too) in autocommit mode.
+
+    ``synchronous``: ``FULL`` (a commit is on disk when it returns) or ``NORMAL``
+    (with WAL, a power cut may lose the last commits but never corrupts).
+    ``timeout``: seconds to wait for another connection's lock.  ``rows``:
+    :class:`sqlite3.Row` rows (by column name).
+    """
+    name = os.fspath(path)
+    if name != ":memory:":
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        name, isolation_level=None, check_same_thread=check_same_thread, timeout=timeout
+    )
+    try:
+        if rows:
+            conn.row_factory = sqlite3.Row
+        if wal:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        if foreign_keys:
+            conn.execute("PRAGMA foreign_keys=ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception (autocommit connections)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    steps: Sequence[Callable[[T], None]],
+    on: T,
+    *,
+    name: str = "database",
+    allow_newer: bool = False,
+) -> int:
+    """Run the ``steps`` the database has not had yet, each called with ``on``.
+
+    Returns the schema version.  A database newer than ``steps`` raises
+    :class:`SchemaTooNew` naming ``name``, unless ``allow_newer``.
+    """
+    version = user_version(conn)
+    if version > len(steps) and not allow_newer:
+        raise SchemaTooNew(
+            f"{name} has schema version {version}, newer than this software "
+            f"({len(steps)}): update hall-edge on this device"
+        )
+    for target, step in enumerate(steps[version:], start=version + 1):
+        step(on)
+        conn.execute(f"PRAGMA user_version={target}")
+    return max(version, len(steps))
+
+
+def from_row(cls: type[T], row: sqlite3.Row, **values: Any) -> T:
+    """``cls`` built from ``row`` by field name; ``values`` give (converted) fields."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    return cls(**{f.name: values[f.name] if f.name in values else row[f.name] for f in fields})
