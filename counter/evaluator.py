@@ -16,21 +16,21 @@ shows, and a ``RatingSender`` delivers it to the engine until acknowledged.
 from __future__ import annotations
 
 import logging
-import uuid
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from counter import fanout, paint
+from counter.evaluator_flow import PAGES, PHONE_MAX, EvaluatorFlow
 from counter.keys import KeyBridge
 from counter.rating_sender import RatingSender
-from counter.ratings_store import AlreadyRated, Rating, RatingsStore, RatingsStoreError
+from counter.ratings_store import Rating, RatingsStore
 from counter.settings import CounterSettings
-from counter.texts import RATING_ZH, WindowModel, empty_model, window_model
+from counter.texts import RATING_ZH, WindowSide
 from drivers.keys import Opener, open_input_device, rating_level
 from hall.core.clock import Clock, SystemClock
-from hall.core.privacy import mask_phone
 from hall.ui.qt import (
     QGridLayout,
     QHBoxLayout,
@@ -51,9 +51,8 @@ from sync.mqtt import Message
 
 log = logging.getLogger(__name__)
 
-PAGES = ("idle", "prompt", "reasons", "thanks")
+__all__ = ["PAGES", "PHONE_MAX", "EvaluatorWindow"]
 LEVEL_COLOURS = {1: "#15803d", 2: "#4d7c0f", 3: "#a16207", 4: "#c2410c", 5: "#b91c1c"}
-PHONE_MAX = 12
 
 STYLE = """
 QWidget { font-family: "WenQuanYi Micro Hei"; color: #ffffff; }
@@ -74,13 +73,27 @@ QPushButton#skip { background: #475569; border: none; }
 """
 
 
+class _LoopClock:
+    """The flow's clock in the app: wall time from the injected clock (ratings, stale
+    finishes), monotonic time from the event loop's, which the page timer runs on."""
+
+    def __init__(self, wall: Clock) -> None:
+        self.wall = wall
+
+    def now(self) -> datetime:
+        return self.wall.now()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
 class _Relay(QObject):
     """Brings the sender thread's acknowledgements to the GUI thread."""
 
     acked = Signal(object, bool)
 
 
-class EvaluatorWindow(QWidget):
+class EvaluatorWindow(WindowSide, QWidget):
     """Signals: ``page_changed(name)``, ``rating_recorded(Rating)`` (after the durable
     commit, before 谢谢), ``rating_acked(Rating, duplicate)``, ``state_applied(state)``."""
 
@@ -101,29 +114,28 @@ class EvaluatorWindow(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.qtlink = qtlink
-        self.window_id = window_id
-        self.settings = settings or CounterSettings()
+        self._attach(qtlink, window_id, settings)
         self.clock: Clock = clock or SystemClock()
         self.voice = voice
         self.store = RatingsStore(db_path)
-        self.model: WindowModel = empty_model(window_id)
-        self.state: dict[str, Any] | None = None
         self.closed = False
-        self.page = "idle"
-        self.prompt_ticket: dict[str, Any] | None = None
-        self.prompt_clerk: str | None = None
-        self.draft: Rating | None = None
-        self.answered = False  # one rating per prompt (key storms, double taps)
-        self.ignored_presses = 0
-        self.phone_digits = ""
-        self._skipped: set[str] = set()
+        self.flow = EvaluatorFlow(
+            window_id,
+            self.store,
+            settings=self.settings.evaluator,
+            clock=_LoopClock(self.clock),
+            send=self._notify_sender,
+            speak=self._speak
+            if voice is not None and self.settings.voice.evaluator_prompts
+            else None,
+            on_page=self._on_page,
+            on_recorded=self.rating_recorded.emit,
+        )
         self.keys = KeyBridge(self.settings.evaluator_keys, self)
         self.keys.action.connect(self._on_key_action)
-        ev = self.settings.evaluator
-        self._prompt_timer = self._timer(ev.prompt_timeout_s, self._prompt_timed_out)
-        self._reasons_timer = self._timer(ev.reasons_timeout_s, self.submit_reasons)
-        self._thanks_timer = self._timer(ev.thanks_s, lambda: self._go("idle"))
+        self._page_timer = QTimer(self)
+        self._page_timer.setSingleShot(True)
+        self._page_timer.timeout.connect(self._tick)
         self._relay = _Relay(self)
         self._relay.acked.connect(self._on_acked)
         self._build()
@@ -141,15 +153,38 @@ class EvaluatorWindow(QWidget):
             )
         self._render_idle()
 
-    def _timer(self, seconds: float, slot: Any) -> QTimer:
-        t = QTimer(self)
-        t.setSingleShot(True)
-        t.setInterval(max(1, int(seconds * 1000)))
-        t.timeout.connect(slot)
-        return t
-
     def _now_iso(self) -> str:
         return self.clock.now().isoformat(timespec="seconds")
+
+    # What the flow keeps, as the screen shows it.
+    page = property(lambda self: self.flow.page)
+    prompt_ticket = property(lambda self: self.flow.prompt_ticket)
+    prompt_clerk = property(lambda self: self.flow.prompt_clerk)
+    draft = property(lambda self: self.flow.draft)
+    answered = property(lambda self: self.flow.answered)
+    ignored_presses = property(lambda self: self.flow.ignored_presses)
+    phone_digits = property(lambda self: self.flow.phone_digits)
+    chosen_reasons = property(lambda self: list(self.flow.chosen_reasons))
+
+    def _notify_sender(self) -> None:
+        if self.sender is not None:
+            self.sender.notify()
+
+    def _speak(self, clip: str, text: str) -> None:
+        assert self.voice is not None
+        self.voice.say([clip], text=text)
+
+    def _arm_timer(self) -> None:
+        """The page timer, at the flow's time limit (restarted by typing a phone)."""
+        left = self.flow.time_left()
+        if left is None:
+            self._page_timer.stop()
+        else:
+            self._page_timer.start(max(1, int(left * 1000 + 0.999)))
+
+    def _tick(self) -> None:
+        self.flow.tick()
+        self._arm_timer()
 
     # ------------------------------------------------------------------ building
 
@@ -246,6 +281,7 @@ class EvaluatorWindow(QWidget):
             b = QPushButton(text)
             b.setCheckable(True)
             b.setMinimumHeight(80)
+            b.toggled.connect(lambda on, t=text: self.flow.choose_reason(t, on))
             grid.addWidget(b, i // 2, i % 2)
             self.reason_buttons.append(b)
         body.addLayout(grid, 11)
@@ -310,48 +346,47 @@ class EvaluatorWindow(QWidget):
         self.pages[name] = widget
         self.stack.addWidget(widget)
 
-    def _go(self, page: str) -> None:
-        assert page in PAGES
-        for t in (self._prompt_timer, self._reasons_timer, self._thanks_timer):
-            t.stop()
-        self.page = page
-        if page == "idle":
-            self.prompt_ticket = None
-            self.draft = None
-            self._render_idle()
-        elif page == "prompt":
-            self._prompt_timer.start()
-        elif page == "reasons":
-            self._reasons_timer.start()
-        elif page == "thanks":
-            self._thanks_timer.start()
+    def _on_page(self, page: str) -> None:
+        """The flow entered ``page``: draw it, then tell (``page_changed``)."""
+        self._arm_timer()
+        if page == "reasons":
+            ev = self.settings.evaluator
+            for b in self.reason_buttons:
+                b.setVisible(ev.ask_reasons)
+            self.phone_box.setVisible(ev.ask_contact)
+        self._draw()
         self.stack.setCurrentWidget(self.pages[page])
         self.page_changed.emit(page)
 
+    def _draw(self) -> None:
+        """The current page from the flow's state."""
+        f = self.flow
+        if f.page == "idle":
+            self._render_idle()
+        elif f.page == "prompt":
+            self.prompt_info.setText(f.prompt_info)
+        elif f.page == "reasons":
+            for b in self.reason_buttons:
+                b.setChecked(b.text() in f.chosen_reasons)
+            self.phone_label.setText(f.phone_text)
+            self.reasons_error.setText(f.reasons_error)
+        elif f.page == "thanks":
+            self.thanks_title.setText(f.thanks_title)
+            self.thanks_info.setText(f.thanks_info)
+
     def _render_idle(self) -> None:
-        m = self.model
-        self.idle_window.setText(f"{m.name}  {m.department}".strip())
-        if m.clerk_name or m.staff_no:
-            self.idle_name.setText(m.clerk_name)
-            self.idle_staff.setText(f"工号 {m.staff_no}")
+        view = self.flow.idle_view()
+        m = self.flow.model
+        self.idle_window.setText(view.window)
+        self.idle_name.setText(view.name)
+        self.idle_staff.setText(view.staff)
+        self.idle_summary.setText(view.summary)
+        if view.clerk:
             self.photo_label.setPixmap(
                 paint.photo(m.photo, m.clerk_name, 280, self.settings.display.photo_dir)
             )
-            s = self.store.summary(self._clerk_id(), self.clock.now().date().isoformat())
-            if s["count"]:
-                pct = f" · 满意率 {s['satisfied_pct']}%" if s["satisfied_pct"] is not None else ""
-                self.idle_summary.setText(f"今日评价 {s['count']} 次{pct}")
-            else:
-                self.idle_summary.setText("今日暂无评价")
         else:
-            self.idle_name.setText("窗口暂未开放" if m.status == "closed" else "")
-            self.idle_staff.setText("")
-            self.idle_summary.setText("")
             self.photo_label.setPixmap(paint.avatar("评", 280))
-
-    def _clerk_id(self) -> str | None:
-        clerk = (self.state or {}).get("clerk")
-        return str(clerk["id"]) if isinstance(clerk, dict) and clerk.get("id") else None
 
     # ------------------------------------------------------------------ window state
 
@@ -365,58 +400,18 @@ class EvaluatorWindow(QWidget):
             self.apply_state(message.payload, live=live)
 
     def apply_state(self, state: Mapping[str, Any], *, live: bool = True) -> None:
-        self.state = dict(state)
-        self.model = window_model(state)
-        if self.page == "idle":
+        was_idle = self.flow.page == "idle"  # the clerk shows also under a new prompt
+        self.flow.apply_state(state, live=live)
+        self.state, self.model = self.flow.state, self.flow.model
+        if was_idle:
             self._render_idle()
-        finished = state.get("last_finished")
-        if isinstance(finished, dict) and finished.get("ticket_id"):
-            self._consider(finished, live=live)
         self.state_applied.emit(self.state)
 
-    def _consider(self, finished: Mapping[str, Any], *, live: bool) -> None:
-        ticket_id = str(finished["ticket_id"])
-        if self.prompt_ticket and self.prompt_ticket["ticket_id"] == ticket_id:
-            return
-        if ticket_id in self._skipped or self.store.has_ticket(ticket_id):
-            return
-        if not live and self._stale(finished):
-            self._skipped.add(ticket_id)  # finished long before this evaluator started
-            return
-        self._close_current_prompt()
-        self.prompt(finished)
-
-    def _stale(self, finished: Mapping[str, Any]) -> bool:
-        try:
-            at = datetime.fromisoformat(str(finished.get("finished_at")))
-            now = self.clock.now()
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=now.tzinfo)
-            return (now - at).total_seconds() > self.settings.evaluator.stale_after_s
-        except (TypeError, ValueError):
-            return True
-
-    def _close_current_prompt(self) -> None:
-        """A new citizen finished before the last one answered."""
-        if self.page == "prompt" and not self.answered:
-            self._record_unrated()
-        elif self.page == "reasons":
-            self.submit_reasons(show_thanks=False)
-
-    # ------------------------------------------------------------------ rating
+    # ------------------------------------------------------------------ presses
 
     def prompt(self, finished: Mapping[str, Any]) -> None:
         """Ask for a rating of ``finished`` (a window state's ``last_finished``)."""
-        self.prompt_ticket = dict(finished)
-        self.prompt_clerk = finished.get("clerk") or self._clerk_id()
-        self.answered = False
-        self.ignored_presses = 0
-        m = self.model
-        who = f"{m.clerk_name}（工号 {m.staff_no}）" if m.clerk_name else m.name
-        self.prompt_info.setText(f"{finished.get('code', '')} 号 · {m.name} · {who}")
-        self._go("prompt")
-        if self.voice is not None and self.settings.voice.evaluator_prompts:
-            self.voice.say(["please_rate"], text="请对本次服务进行评价")
+        self.flow.prompt(finished)
 
     def _on_key_action(self, action: str) -> None:
         level = rating_level(action)
@@ -425,142 +420,20 @@ class EvaluatorWindow(QWidget):
 
     def rate(self, level: int) -> None:
         """A press of level 1..5 (button or USB key); only the first per prompt counts."""
-        if self.page != "prompt" or self.answered or self.prompt_ticket is None:
-            self.ignored_presses += 1
-            log.debug("rating press %d ignored on page %s", level, self.page)
-            return
-        self.answered = True
-        rating = self._rating(level)
-        ask = level >= 4 and (
-            self.settings.evaluator.ask_reasons or self.settings.evaluator.ask_contact
-        )
-        if not self._commit(rating, draft=ask):
-            return
-        if ask:
-            self.draft = rating
-            self._open_reasons()
-        else:
-            self._thanks(level)
-
-    def _rating(self, level: int | None) -> Rating:
-        assert self.prompt_ticket is not None
-        return Rating(
-            rating_id=str(uuid.uuid4()),
-            ticket_id=str(self.prompt_ticket["ticket_id"]),
-            window_id=self.window_id,
-            level=level,
-            rated_at=self._now_iso(),
-            code=self.prompt_ticket.get("code"),
-            clerk_id=self.prompt_clerk,
-        )
-
-    def _commit(self, rating: Rating, *, draft: bool = False) -> bool:
-        """Durably store the rating; False (and an error on screen) if that failed."""
-        try:
-            self.store.record(rating, draft=draft)
-        except AlreadyRated:
-            log.info("ticket %s was rated on this device already", rating.ticket_id)
-            self._go("idle")
-            return False
-        except RatingsStoreError as exc:
-            log.error("%s", exc)
-            self.thanks_title.setText("评价未能保存")
-            self.thanks_info.setText(exc.user_message)
-            self._go("thanks")
-            return False
-        log.info(
-            "rating %s recorded: ticket %s level %s", rating.rating_id, rating.code, rating.level
-        )
-        self.rating_recorded.emit(rating)
-        if not draft and self.sender is not None:
-            self.sender.notify()
-        return True
-
-    def _record_unrated(self) -> None:
-        if self.prompt_ticket is None:
-            return
-        self.answered = True
-        self._commit(self._rating(None))
-
-    def _prompt_timed_out(self) -> None:
-        """Nobody pressed: recorded as unrated (never as a default level)."""
-        if self.page == "prompt" and not self.answered:
-            self._record_unrated()
-            self._go("idle")
-
-    def _thanks(self, level: int | None) -> None:
-        self.thanks_title.setText("谢谢您的评价！")
-        self.thanks_info.setText(f"您的评价：{RATING_ZH[level]}" if level else "")
-        self._go("thanks")
-        if self.voice is not None and self.settings.voice.evaluator_prompts:
-            self.voice.say(["thanks"], text="谢谢您的评价")
-
-    # ------------------------------------------------------------------ reasons, phone
-
-    def _open_reasons(self) -> None:
-        for b in self.reason_buttons:
-            b.setChecked(False)
-            b.setVisible(self.settings.evaluator.ask_reasons)
-        self.phone_box.setVisible(self.settings.evaluator.ask_contact)
-        self.phone_digits = ""
-        self.reasons_error.setText("")
-        self._render_phone()
-        self._go("reasons")
+        self.flow.rate(level)
 
     def phone_key(self, key: str) -> None:
-        if key == "删除":
-            self.phone_digits = self.phone_digits[:-1]
-        elif key == "清空":
-            self.phone_digits = ""
-        elif key.isdigit() and len(self.phone_digits) < PHONE_MAX:
-            self.phone_digits += key
-        self.reasons_error.setText("")
-        self._render_phone()
-        if self.page == "reasons":
-            self._reasons_timer.start()  # still typing: keep the page
-
-    def _render_phone(self) -> None:
-        d = self.phone_digits
-        self.phone_label.setText(f"{mask_phone(d)}（{len(d)}位）" if d else "未填写")
-
-    @property
-    def chosen_reasons(self) -> list[str]:
-        return [b.text() for b in self.reason_buttons if b.isChecked()]
+        self.flow.phone_key(key)
+        self._arm_timer()  # still typing: keep the page
+        self._draw()
 
     def submit_reasons(self, *, show_thanks: bool = True) -> None:
-        """Keep the reasons and the phone (also on timeout: the level stays as pressed)."""
-        if self.page != "reasons" or self.draft is None:
-            return
-        contact: str | None = self.phone_digits or None
-        if contact and not 7 <= len(contact) <= PHONE_MAX:
-            if show_thanks and self._reasons_timer.isActive():
-                self.reasons_error.setText("号码位数不对，请检查或清空后提交")
-                return
-            contact = None  # timed out with half a number: keep the rating, drop the number
-        self._finish_draft(self.chosen_reasons, contact, show_thanks=show_thanks)
+        """Keep the reasons and the phone (the level stays as pressed)."""
+        self.flow.submit_reasons(show_thanks=show_thanks)
+        self._draw()
 
     def skip_reasons(self) -> None:
-        if self.page == "reasons" and self.draft is not None:
-            self._finish_draft([], None, show_thanks=True)
-
-    def _finish_draft(self, reasons: list[str], contact: str | None, *, show_thanks: bool) -> None:
-        draft = self.draft
-        assert draft is not None
-        try:
-            self.store.complete(draft.rating_id, reasons=reasons, contact=contact)
-        except RatingsStoreError as exc:
-            log.error("%s", exc)
-        self.draft = None
-        if self.sender is not None:
-            self.sender.notify()
-        log.info(
-            "rating %s: %d reasons, contact %s",
-            draft.rating_id,
-            len(reasons),
-            "given" if contact else "none",
-        )
-        if show_thanks:
-            self._thanks(draft.level)
+        self.flow.skip_reasons()
 
     # ------------------------------------------------------------------ delivery, keys
 
@@ -568,7 +441,7 @@ class EvaluatorWindow(QWidget):
         if self.closed:
             return
         self.rating_acked.emit(rating, duplicate)
-        if self.page == "idle":
+        if self.flow.page == "idle":
             self._render_idle()
 
     def keys_from(self, spec: str, *, opener: Opener = open_input_device) -> None:
@@ -583,8 +456,7 @@ class EvaluatorWindow(QWidget):
         for stop in self._unsubscribe:
             stop()
         self.keys.close()
-        for t in (self._prompt_timer, self._reasons_timer, self._thanks_timer):
-            t.stop()
+        self._page_timer.stop()
         if self.sender is not None:
             self.sender.stop()
         self.store.close()
