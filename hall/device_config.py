@@ -37,6 +37,7 @@ from pydantic import BeforeValidator
 
 from hall.core import schema
 from hall.core.files import atomic_write
+from hall.core.net import format_hostport, parse_hostport
 from hall.core.schema import Problem
 
 __all__ = [
@@ -86,7 +87,6 @@ ALL_HALL_UNITS = (*ROLE_UNIT.values(), SYNC_UNIT)
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _WINDOW_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
-_HOST_RE = re.compile(r"^[A-Za-z0-9._:\[\]-]+$")
 
 
 class ConfigError(schema.ConfigError):
@@ -132,15 +132,8 @@ def _check_bool(value: Any) -> bool:
 
 
 def _check_hostport(value: Any) -> str:
-    text = _text(value)
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = text, "1883"
-    if not host or not _HOST_RE.match(host):
-        raise ValueError(f"{text!r}: expected HOST:PORT, e.g. 192.168.1.10:1883")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{text!r}: the port must be a number 1..65535")
-    return f"{host}:{int(port)}"
+    host, port = parse_hostport(_text(value), 1883)
+    return format_hostport(host, port)
 
 
 def _check_path(value: Any) -> str:

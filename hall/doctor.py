@@ -413,8 +413,8 @@ class Doctor:
         key: str | None,
     ) -> str | None:
         """None if the broker accepts the login, else why not."""
+        from hall.core.net import parse_hostport
         from sync.client import BrokerAddress, CenterLinkError, close, connect, new_client
-        from sync.connect import parse_hostport
         from sync.mqtt import TlsSettings
 
         host, port = parse_hostport(address)

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hall.core.net import hostport_arg
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +27,7 @@ def add_center_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--center",
         default=os.environ.get("HALL_CENTER", "127.0.0.1:1883"),
+        type=hostport_arg,
         help="central broker HOST:PORT (env HALL_CENTER)",
     )
     g.add_argument(
@@ -54,8 +57,8 @@ def add_center_args(p: argparse.ArgumentParser) -> None:
 
 
 def center_address(args: argparse.Namespace) -> Any:
+    from hall.core.net import parse_hostport
     from sync.client import BrokerAddress
-    from sync.connect import parse_hostport
     from sync.mqtt import TlsSettings
 
     host, port = parse_hostport(args.center)
@@ -117,6 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument(
         "--hall-broker",
         default=os.environ.get("HALL_BROKER"),
+        type=hostport_arg,
         help="hall broker HOST:PORT for relaying commands to this device's app",
     )
     c.add_argument(
@@ -200,7 +204,7 @@ def sync_main(args: argparse.Namespace) -> int:
     stops = []
     link = None
     if args.hall_broker:
-        from sync.connect import parse_hostport
+        from hall.core.net import parse_hostport
         from sync.mqtt import LinkError, MqttLink
 
         host, port = parse_hostport(args.hall_broker)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from hall.core.net import hostport_arg, parse_hostport
 from sync.mqtt import MqttLink, TlsSettings
 
 
@@ -13,6 +14,7 @@ def add_broker_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--broker",
         default=os.environ.get("HALL_BROKER", "127.0.0.1:1883"),
+        type=hostport_arg,
         help="hall broker HOST:PORT (default 127.0.0.1:1883, env HALL_BROKER)",
     )
     g.add_argument(
@@ -23,16 +25,6 @@ def add_broker_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--ca-file", default=os.environ.get("HALL_MQTT_CA"))
     g.add_argument("--cert-file", default=os.environ.get("HALL_MQTT_CERT"))
     g.add_argument("--key-file", default=os.environ.get("HALL_MQTT_KEY"))
-
-
-def parse_hostport(value: str, default_port: int = 1883) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host:
-        return value, default_port
-    try:
-        return host, int(port)
-    except ValueError:
-        raise SystemExit(f"--broker expects HOST:PORT, got {value!r}") from None
 
 
 def link_from_args(

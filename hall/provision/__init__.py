@@ -75,8 +75,8 @@ def device_online(
     runs it), False if not, None if the broker cannot be asked."""
     import queue
 
+    from hall.core.net import parse_hostport
     from sync import topics
-    from sync.connect import parse_hostport
     from sync.mqtt import LinkError, MqttLink, TlsSettings
 
     host, port = parse_hostport(config.broker_address)

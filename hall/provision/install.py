@@ -19,6 +19,7 @@ from typing import TextIO
 
 from hall import device_config as dc
 from hall.core.files import replace_durably
+from hall.core.net import parse_hostport
 from hall.provision.hardware import local_udev_rule
 from hall.provision.layout import (
     EXIT_CONFIG,
@@ -251,8 +252,8 @@ def _install_broker(
             "password_file /etc/mosquitto/hall.passwd": "#password_file /etc/mosquitto/hall.passwd",
             "acl_file /etc/mosquitto/hall.acl": "#acl_file /etc/mosquitto/hall.acl",
         }
-    port = config.broker_address.rpartition(":")[2]
-    if port != "1883":
+    port = parse_hostport(config.broker_address, 1883)[1]
+    if port != 1883:
         replace["listener 1883"] = f"listener {port}"
     conf_changed = inst.copy_source(
         "mosquitto/hall.conf", "/etc/mosquitto/conf.d/hall.conf", replace=replace
