@@ -1,17 +1,21 @@
 """Named errors of the citizen-card driver.
 
-Each error carries an English ``str()`` for logs (what happened, which reader,
-what to check) and a short Chinese ``user_message`` for the kiosk screen.
-Personal data never goes into either.
+Each error (a :class:`drivers.errors.DeviceError`) carries an English ``str()``
+for logs (what happened, which reader, what to check), a short Chinese
+``user_message`` for the kiosk screen and a ``code``.  Personal data never goes
+into any of them.
 """
 
 from __future__ import annotations
 
+from drivers.errors import DeviceError
 
-class CitizenCardError(Exception):
-    """Base class: something stopped us from reading a citizen card."""
 
-    user_message: str = "读卡失败，请联系工作人员"
+class CitizenCardError(DeviceError, code="citizencard", user_message="读卡失败，请联系工作人员"):
+    """Base class: something stopped us from reading a citizen card.
+
+    ``reader``: the PC/SC reader's name (also ``device``); ``sw``: the card's status word.
+    """
 
     def __init__(
         self,
@@ -21,44 +25,36 @@ class CitizenCardError(Exception):
         sw: int | None = None,
         user_message: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, device=reader, user_message=user_message)
         self.reader = reader
         self.sw = sw
-        if user_message is not None:
-            self.user_message = user_message
 
 
-class NoReader(CitizenCardError):
+class NoReader(CitizenCardError, code="no_reader", user_message="读卡器未连接，请联系工作人员"):
     """pcscd is not running, or no (matching) PC/SC reader is attached."""
 
-    user_message = "读卡器未连接，请联系工作人员"
 
-
-class NoCard(CitizenCardError):
+class NoCard(CitizenCardError, code="no_card", user_message="请插入社会保障卡/市民卡"):
     """The reader is there but holds no card (or the card was pulled out)."""
 
-    user_message = "请插入社会保障卡/市民卡"
 
-
-class PinRequired(CitizenCardError):
+class PinRequired(
+    CitizenCardError, code="pin_required", user_message="此卡需要输入密码，请到人工窗口办理"
+):
     """The card answered 6982/6983: its personal data is behind a PIN."""
 
-    user_message = "此卡需要输入密码，请到人工窗口办理"
 
-
-class WrongCard(CitizenCardError):
+class WrongCard(
+    CitizenCardError, code="wrong_card", user_message="此卡不是社会保障卡/市民卡，请更换卡片"
+):
     """SELECT of the SSSE application failed: not a social-security card."""
 
-    user_message = "此卡不是社会保障卡/市民卡，请更换卡片"
 
-
-class CardReadFailed(CitizenCardError):
+class CardReadFailed(CitizenCardError, code="read_failed", user_message="读卡失败，请重新插卡"):
     """The card is a citizen card but a command failed or returned garbage."""
 
-    user_message = "读卡失败，请重新插卡"
 
-
-class RecordFormatError(CardReadFailed):
+class RecordFormatError(CardReadFailed, code="record_format"):
     """A record's bytes do not parse as TLV.
 
     Raised by the pure codec.  The message holds the record's header bytes in

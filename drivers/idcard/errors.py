@@ -1,33 +1,32 @@
 """The ID-card driver's few named errors.
 
-Every error has an English ``str()`` for logs (what happened, which port,
-what to check) and a short Chinese ``user_message`` for the kiosk screen.
-None of them ever carries a name or an ID number.
+Every error (a :class:`drivers.errors.DeviceError`) has an English ``str()`` for
+logs (what happened, which port, what to check), a short Chinese ``user_message``
+for the kiosk screen and a ``code``.  None of them ever carries a name or an ID
+number.
 """
 
 from __future__ import annotations
 
+from drivers.errors import DeviceError
 
-class IdCardError(Exception):
-    """Base class: anything the ID-card reader driver raises on purpose."""
 
-    user_message = "身份证读卡器故障，请联系工作人员"
+class IdCardError(DeviceError, code="idcard", user_message="身份证读卡器故障，请联系工作人员"):
+    """Base class: anything the ID-card reader driver raises on purpose (``port``: its port)."""
 
     def __init__(self, message: str, *, port: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, device=port)
         self.port = port
 
 
-class NoCard(IdCardError):
+class NoCard(IdCardError, code="no_card", user_message="未检测到身份证，请将身份证放在感应区"):
     """The reader answered "no card" (SW3 0x80)."""
 
-    user_message = "未检测到身份证，请将身份证放在感应区"
 
-
-class ReaderNotFound(IdCardError):
+class ReaderNotFound(
+    IdCardError, code="no_reader", user_message="未连接身份证读卡器，请联系工作人员"
+):
     """The serial port cannot be opened (missing, unplugged, no permission)."""
-
-    user_message = "未连接身份证读卡器，请联系工作人员"
 
     def __init__(self, port: str, reason: str) -> None:
         super().__init__(
@@ -39,10 +38,10 @@ class ReaderNotFound(IdCardError):
         self.reason = reason
 
 
-class ReaderTimeout(IdCardError):
+class ReaderTimeout(
+    IdCardError, code="no_answer", user_message="身份证读卡器无响应，请联系工作人员"
+):
     """The reader did not answer a command in time."""
-
-    user_message = "身份证读卡器无响应，请联系工作人员"
 
     def __init__(self, port: str, command: str, timeout: float) -> None:
         super().__init__(
@@ -54,10 +53,10 @@ class ReaderTimeout(IdCardError):
         self.timeout = timeout
 
 
-class ReaderDisconnected(IdCardError):
+class ReaderDisconnected(
+    IdCardError, code="disconnected", user_message="身份证读卡器已断开，请联系工作人员"
+):
     """The serial port failed while open: the cable was pulled or the adapter reset."""
-
-    user_message = "身份证读卡器已断开，请联系工作人员"
 
     def __init__(self, port: str, reason: str) -> None:
         super().__init__(
@@ -67,10 +66,8 @@ class ReaderDisconnected(IdCardError):
         self.reason = reason
 
 
-class ProtocolError(IdCardError):
+class ProtocolError(IdCardError, code="protocol", user_message="身份证读卡器通信异常，请重试"):
     """The reader's answer made no sense (bad frames, unexpected status)."""
-
-    user_message = "身份证读卡器通信异常，请重试"
 
 
 class FrameError(ProtocolError):
@@ -89,20 +86,18 @@ class LengthError(FrameError):
     """The LEN field of a frame is impossible or disagrees with the frame size."""
 
 
-class CardReadFailed(IdCardError):
+class CardReadFailed(IdCardError, code="read_failed", user_message="读卡失败，请重新放置身份证"):
     """A card is present but selecting or reading it failed (moved, damaged, auth)."""
-
-    user_message = "读卡失败，请重新放置身份证"
 
     def __init__(self, message: str, *, port: str | None = None, sw3: int | None = None) -> None:
         super().__init__(message, port=port)
         self.sw3 = sw3
 
 
-class InvalidCard(IdCardError, ValueError):
+class InvalidCard(
+    IdCardError, ValueError, code="invalid_card", user_message="身份证信息无效，请到人工窗口办理"
+):
     """The card data read back is not a valid ID document (layout, check digit, dates).
 
     Also a ``ValueError``: ``IdCard.birth_date`` / ``age_on`` raise it for a birth
     field that is not a date (e.g. on a ``masked()`` card)."""
-
-    user_message = "身份证信息无效，请到人工窗口办理"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from drivers.errors import DeviceError
 
-class KeyDeviceError(Exception):
+
+class KeyDeviceError(DeviceError, code="key_device", user_message="按键设备未连接，请检查USB连接"):
     """An input device cannot be found or opened; ``hint`` says what to check."""
+
+    device: str
 
     def __init__(
         self,
@@ -12,9 +16,11 @@ class KeyDeviceError(Exception):
         *,
         device: str,
         hint: str = "",
-        user_message: str = "按键设备未连接，请检查USB连接",
+        user_message: str | None = None,
     ) -> None:
-        self.device = device
+        super().__init__(
+            f"{message} ({device}){'; ' + hint if hint else ''}",
+            device=device,
+            user_message=user_message,
+        )
         self.hint = hint
-        self.user_message = user_message
-        super().__init__(f"{message} ({device}){'; ' + hint if hint else ''}")

@@ -1,20 +1,23 @@
 """Why a ticket could not be printed: few named errors that carry data.
 
-``str(err)`` is the English line for the log (which printer, what to check);
-``err.user_message`` is the short Chinese line for the kiosk screen.
+Each is a :class:`drivers.errors.DeviceError`: ``str(err)`` is the English line
+for the log (which printer, what to check); ``err.user_message`` is the short
+Chinese line for the kiosk screen; ``err.code`` the kiosk's printer state
+(``paper_out``, ``cover_open``, ``offline``, ``disconnected``, ``no_answer``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drivers.errors import DeviceError
 from drivers.printer.status import PrinterStatus
 
 
-class PrinterError(Exception):
+class PrinterError(DeviceError, code="error", user_message="打印机故障，请联系工作人员"):
     """Base class.  ``device`` is the printer spec (``serial:/dev/hall-printer``)."""
 
-    user_message = "打印机故障，请联系工作人员"
+    device: str
 
     def __init__(
         self,
@@ -25,36 +28,35 @@ class PrinterError(Exception):
         status: PrinterStatus | None = None,
     ) -> None:
         full = f"{device}: {message}" + (f"; check {check}" if check else "")
-        super().__init__(full)
-        self.device = device
+        super().__init__(full, device=device)
         self.check = check
         self.status = status
 
 
-class PrinterOffline(PrinterError):
-    user_message = "打印机暂停工作，请联系工作人员"
+class PrinterOffline(PrinterError, code="offline", user_message="打印机暂停工作，请联系工作人员"):
+    """The printer's status says offline or an error (cutter jam, head too hot)."""
 
 
-class PaperOut(PrinterError):
-    user_message = "打印机缺纸，请联系工作人员"
+class PaperOut(PrinterError, code="paper_out", user_message="打印机缺纸，请联系工作人员"):
+    """The printer's status says its paper is out."""
 
 
-class CoverOpen(PrinterError):
-    user_message = "打印机纸仓盖未关好，请联系工作人员"
+class CoverOpen(PrinterError, code="cover_open", user_message="打印机纸仓盖未关好，请联系工作人员"):
+    """The printer's status says its paper cover is open."""
 
 
-class PrinterNotFound(PrinterError):
-    user_message = "未连接打印机，请联系工作人员"
+class PrinterNotFound(
+    PrinterError, code="disconnected", user_message="未连接打印机，请联系工作人员"
+):
+    """The printer's link cannot be opened (no device, no permission)."""
 
 
-class PrinterDisconnected(PrinterNotFound):
+class PrinterDisconnected(PrinterNotFound, user_message="打印机连接中断，请联系工作人员"):
     """The link went away mid-session (cable pulled, printer powered off)."""
 
-    user_message = "打印机连接中断，请联系工作人员"
 
-
-class PrinterTimeout(PrinterError):
-    user_message = "打印机无响应，请联系工作人员"
+class PrinterTimeout(PrinterError, code="no_answer", user_message="打印机无响应，请联系工作人员"):
+    """The printer took no data or did not answer a status query in time."""
 
 
 @dataclass(frozen=True)
