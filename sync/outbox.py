@@ -16,6 +16,7 @@ are never dropped before the broker has them, and the caller raises an alarm.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import uuid
@@ -180,15 +181,7 @@ class Backlog:
     oldest_ts: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "events": self.events,
-            "business": self.business,
-            "health": self.health,
-            "bytes": self.bytes,
-            "first_seq": self.first_seq,
-            "last_seq": self.last_seq,
-            "oldest_ts": self.oldest_ts,
-        }
+        return dataclasses.asdict(self)
 
 
 # Per-row overhead beyond the payload (id, kind, ts, envelope) used for the size bound.

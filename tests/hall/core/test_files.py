@@ -20,32 +20,24 @@ def test_writes_bytes_and_text_and_creates_the_folder(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["conf.yaml"]
 
 
-def test_a_failed_rename_leaves_the_old_file_whole_and_no_temporary_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [("replace", "No space left on device"), ("fsync", "Input/output error")],
+)
+def test_a_crash_mid_write_leaves_the_old_file_whole_and_no_temporary_file(
+    tmp_path, monkeypatch, step, error
+):
     target = tmp_path / "hall.yaml"
     target.write_bytes(b"old content")
 
-    def crash(src, dst):
-        raise OSError(28, "No space left on device")
+    def crash(*args):
+        raise OSError(5, error)
 
-    monkeypatch.setattr(files.os, "replace", crash)
-    with pytest.raises(OSError, match="No space"):
-        atomic_write(target, b"new content that never lands")
+    monkeypatch.setattr(files.os, step, crash)  # the rename, or the fsync before it, fails
+    with pytest.raises(OSError, match=error):
+        atomic_write(target, b"new content that never lands", mode=0o600)
     assert target.read_bytes() == b"old content"
     assert [p.name for p in tmp_path.iterdir()] == ["hall.yaml"]
-
-
-def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
-    target = tmp_path / "versions.json"
-    target.write_bytes(b"{}")
-
-    def crash(fd):
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(files.os, "fsync", crash)
-    with pytest.raises(OSError, match="Input/output"):
-        atomic_write(target, b'{"hall": 3}')
-    assert target.read_bytes() == b"{}"
-    assert [p.name for p in tmp_path.iterdir()] == ["versions.json"]
 
 
 def test_mode_given_or_kept(tmp_path):
