@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from drivers.errors import DeviceError
 
+UNPLUGGED = "按键设备未连接，请检查USB连接"
 
-class KeyDeviceError(DeviceError, code="key_device", user_message="按键设备未连接，请检查USB连接"):
+
+class KeyDeviceError(DeviceError, code="key_device", user_message=UNPLUGGED):
     """An input device cannot be found or opened; ``hint`` says what to check."""
 
     device: str
@@ -16,7 +18,7 @@ class KeyDeviceError(DeviceError, code="key_device", user_message="按键设备�
         *,
         device: str,
         hint: str = "",
-        user_message: str | None = None,
+        user_message: str = UNPLUGGED,
     ) -> None:
         super().__init__(
             f"{message} ({device}){'; ' + hint if hint else ''}",
