@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hall.core.files import atomic_write
+
 log = logging.getLogger(__name__)
 
 OK_STATES = frozenset({"ok", "absent", "starting"})
@@ -110,11 +112,9 @@ class HealthBoard:
 
     def _write_locked(self, path: Path) -> None:
         data = json.dumps(self.snapshot(), ensure_ascii=False, indent=1)
-        tmp = path.with_name(path.name + ".tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(data, encoding="utf-8")
-            tmp.replace(path)
+            atomic_write(path, data)
         except OSError as exc:
             log.error("cannot write kiosk status file %s: %s", path, exc)
 

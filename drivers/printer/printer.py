@@ -51,6 +51,7 @@ from drivers.printer.transport import (
     UsbTransport,
 )
 from hall.core import schema
+from hall.core.net import parse_hostport
 
 log = logging.getLogger(__name__)
 
@@ -307,13 +308,10 @@ def open_printer(spec: str, **kwargs: object) -> TicketPrinter:
                 f"printer spec {spec!r}: expected usb:VID:PID in hex, e.g. usb:0416:5011"
             ) from None
     elif scheme == "tcp":
-        host, port = target, 9100
-        if target.startswith("["):  # [::1]:9100
-            host, _, tail = target[1:].partition("]")
-            port = int(tail[1:]) if tail.startswith(":") else 9100
-        elif target.count(":") == 1:
-            host, port_text = target.split(":")
-            port = int(port_text)
+        try:
+            host, port = parse_hostport(target, 9100)
+        except ValueError as exc:
+            raise ValueError(f"printer spec {spec!r}: {exc}") from None
         transport = NetworkTransport(host, port)
     elif scheme == "file":
         transport = FileTransport(target)

@@ -167,8 +167,8 @@ def _child(app_name: str, broker: str) -> int:
 def _counter_window(app_name: str, broker: str, stops: list[Any]) -> Any:
     """One of the window-side apps, built as ``hall <app>`` builds it."""
     from counter.settings import load_settings
+    from hall.core.net import parse_hostport
     from hall.ui.qtlink import QtLink
-    from sync.connect import parse_hostport
     from sync.mqtt import MqttLink
 
     host, port = parse_hostport(broker)
