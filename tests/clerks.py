@@ -8,5 +8,5 @@ from hall.demo import DEMO_PIN
 
 __all__ = ["DEMO_PIN", "TEST_PIN", "TEST_PIN_HASH"]
 
-TEST_PIN = "4321"  # every clerk of the small test halls (tests/engine/conftest.py small_hall)
+TEST_PIN = "4321"  # every clerk of the small test halls (tests/kiosk/engine/conftest.py small_hall)
 TEST_PIN_HASH = hash_pin(TEST_PIN, n=2**10)  # the smallest work factor accepted: quick tests

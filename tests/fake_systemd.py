@@ -2,7 +2,7 @@
 
 ``NotifySocket.temporary()`` binds a Unix datagram socket; pass its ``env`` to a
 process (``NOTIFY_SOCKET``) and wait for its datagrams.  The ``notify`` fixture of
-tests/provision and tests/hall/ui's lifecycle test use it.
+tests/hall/ (provision, appliance, watchdog) and the lifecycle test use it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 from hall.core.appliance import Notifier, run_daemon
 from hall.ui.app import QtWatchdog
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "assets" / "halls" / "demo.yaml"
 
 

@@ -16,7 +16,7 @@ from clerks import DEMO_PIN
 
 from kiosk.engine.errors import EngineError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _called_ticket_ids(engine) -> Counter:

@@ -21,7 +21,7 @@ from hall.doctor import OK, PROBLEM, SKIP, WARN, Doctor, main
 from hall.provision import Probe, provision
 from sync import outbox
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 11, 23, 10, 0)
 
 

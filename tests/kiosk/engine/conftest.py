@@ -12,7 +12,7 @@ from hall.core.clock import FakeClock
 from kiosk.engine.config import HallConfig, load_hall_config, parse_hall_config
 from kiosk.engine.engine import QueueEngine
 
-DEMO = Path(__file__).resolve().parents[2] / "assets" / "halls" / "demo.yaml"
+DEMO = Path(__file__).resolve().parents[3] / "assets" / "halls" / "demo.yaml"
 MONDAY_0930 = datetime(2026, 11, 23, 9, 30)
 
 

@@ -29,7 +29,7 @@ from hall.core.privacy import (
     unredacted,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 _WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 

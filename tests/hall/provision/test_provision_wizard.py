@@ -24,7 +24,7 @@ from hall.core.pins import verify_pin
 from hall.provision import Probe, provision
 from sync.mqtt import MqttLink
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VPCD = "Virtual PCD 00 00"
 
 
