@@ -21,7 +21,7 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from hall.core.privacy import UNMASKED_WARNING, redact, unredacted
+from hall.core.privacy import personal_output, redact
 
 if TYPE_CHECKING:
     from drivers.citizencard.vcard import VirtualCard
@@ -120,11 +120,7 @@ def cmd_read(args: argparse.Namespace) -> int:
         print(redact(f"hall citizencard read: {exc.user_message}: {exc}"), file=sys.stderr)
         return code
     data = card.to_json_dict(mask=False)
-    if args.unmasked:
-        print(UNMASKED_WARNING, file=sys.stderr, flush=True)
-        out = unredacted(sys.stdout)
-    else:
-        data, out = redact(data), sys.stdout
+    data, out = personal_output(data, unmasked=args.unmasked)
     if args.json:
         print(json.dumps(data, ensure_ascii=False), file=out)
     else:

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from hall.core.privacy import UNMASKED_WARNING, redact, unredacted
+from hall.core.privacy import personal_output, redact
 
 if TYPE_CHECKING:
     from drivers.idcard.card import IdCard
@@ -150,11 +150,7 @@ def cmd_read(args: argparse.Namespace) -> int:
     except IdCardError as exc:
         return _fail(exc)
     fields = card.to_json_dict(mask=False)
-    if args.unmasked:
-        print(UNMASKED_WARNING, file=sys.stderr, flush=True)
-        out = unredacted(sys.stdout)
-    else:
-        fields, out = redact(fields), sys.stdout
+    fields, out = personal_output(fields, unmasked=args.unmasked)
     if args.json:
         print(json.dumps(fields, ensure_ascii=False), file=out)
     else:

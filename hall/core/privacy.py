@@ -63,6 +63,7 @@ import calendar
 import hashlib
 import hmac
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any, TextIO, TypeVar
 
@@ -471,3 +472,13 @@ def unredacted(stream: TextIO) -> TextIO:
         stream.flush()
         return unredacted(stream.unredacted)
     return stream
+
+
+def personal_output(data: T, *, unmasked: bool) -> tuple[T, TextIO]:
+    """What a technician's read command prints and where: ``data`` masked on stdout, or,
+    with ``--unmasked``, in full on the stream under the masking (after the warning on
+    stderr)."""
+    if unmasked:
+        print(UNMASKED_WARNING, file=sys.stderr, flush=True)
+        return data, unredacted(sys.stdout)
+    return redact(data), sys.stdout
