@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hall.core.clock import CHINA
+from hall.demo_apps import DEMO_PIN
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +39,6 @@ DEMO_HALL = ROOT / "assets" / "halls" / "demo.yaml"
 
 # The demo hall's secrets, for the demo only (a provisioned device never has them:
 # `hall provision` sets each kiosk's staff PIN and makes each hall's salt).
-DEMO_PIN = "2580"  # the demo kiosk's staff PIN and every demo clerk's (assets/halls/demo.yaml)
-DEMO_SALT = b"hall-edge-demo-salt"  # the demo kiosk's person-key secret
 
 
 class ScaledClock:

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+DEMO_PIN = "2580"  # the demo kiosk's staff PIN and every demo clerk's (assets/halls/demo.yaml)
+DEMO_SALT = b"hall-edge-demo-salt"  # the demo kiosk's person-key secret
+
 log = logging.getLogger(__name__)
 
 
@@ -109,7 +112,6 @@ class DemoApps:
         from drivers.printer import open_printer
         from drivers.printer.sim import PrinterSimulator
         from hall.core.pins import hash_pin
-        from hall.demo import DEMO_PIN, DEMO_SALT
         from kiosk.app import KioskWindow
         from kiosk.devices import DeviceSpecs, KioskDevices
         from kiosk.settings import KioskSettings

@@ -4,7 +4,7 @@ test halls' own.  Only hashes go into a hall config (hall.core.pins)."""
 from __future__ import annotations
 
 from hall.core.pins import hash_pin
-from hall.demo import DEMO_PIN
+from hall.demo_apps import DEMO_PIN
 
 __all__ = ["DEMO_PIN", "TEST_PIN", "TEST_PIN_HASH"]
 

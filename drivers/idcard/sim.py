@@ -428,21 +428,3 @@ def _wait_drained(port_fd: int, timeout: float) -> bool:
             return True
         time.sleep(0.0001)
     return False
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m drivers.idcard.sim ...`` == ``hall idcard sim ...``."""
-    import argparse
-
-    from drivers.idcard import cli
-    from hall.core.logs import setup_logging
-
-    setup_logging()
-    parser = argparse.ArgumentParser(prog="python -m drivers.idcard")
-    cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["idcard", "sim", *(argv if argv is not None else sys.argv[1:])])
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

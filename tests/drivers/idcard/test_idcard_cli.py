@@ -186,7 +186,7 @@ def test_sim_process_and_read_process(tmp_path: Path) -> None:
     """The demo path: ``hall idcard sim`` in one process, ``hall idcard read`` in another."""
     link = tmp_path / "hall-idcard"
     sim = subprocess.Popen(
-        [sys.executable, "-m", "drivers.idcard.sim", "--link", str(link), "--insert"],
+        [sys.executable, "-m", "hall.cli", "idcard", "sim", "--link", str(link), "--insert"],
         cwd=ROOT,
         env=os.environ | {"PYTHONPATH": str(ROOT)},
         stdin=subprocess.PIPE,

@@ -14,7 +14,7 @@ import pytest
 from hall import device_config as dc
 from hall.cli import build_parser
 from hall.core.pins import verify_pin
-from hall.demo import DEMO_PIN
+from hall.demo_apps import DEMO_PIN
 from hall.provision import Probe, provision
 from hall.provision.layout import EXIT_CONFIG, EXIT_OK
 from kiosk.cli import settings_from_args
