@@ -397,38 +397,54 @@ def test_sync_agent_stops_pinging_when_its_loop_thread_dies(broker, systemd, tmp
 
 
 @pytest.mark.broker
-@pytest.mark.slow
-def test_sync_agent_stops_pinging_while_its_loop_is_stuck(broker, systemd, tmp_path, monkeypatch):
-    main, agents = sync_main(broker, tmp_path, monkeypatch)
+def stuck_loop_stops_pings(
+    systemd: Any,
+    main: Any,
+    role: Callable[[], Any],
+    step: str,
+    name: str,
+    connected: Callable[[Any], threading.Event] | None = None,
+) -> None:
+    """Make one step of a daemon's loop hang (its thread lives, its loop does not turn):
+    the pings stop; let it go: they come back."""
     release = threading.Event()
 
     def operator() -> None:
         try:
             wait_healthy(systemd)
-            agent = agents[0]
-            assert agent.connected.wait(SETTLE_S)
-            maintenance = agent._maintenance
+            target = role()
+            if connected is not None:
+                assert connected(target).wait(SETTLE_S)
+            original = getattr(target, step)
             stuck = threading.Event()
 
             def hanging(client: Any) -> None:
                 stuck.set()
-                release.wait(SETTLE_S)  # the thread lives, its loop does not turn
-                maintenance(client)
+                release.wait(SETTLE_S)
+                original(client)
 
-            agent._maintenance = hanging
+            setattr(target, step, hanging)
             assert stuck.wait(SETTLE_S)
             broken_at = time.monotonic()
             systemd.assert_stopped(broken_at)
-            assert agent._thread.is_alive()
-            agent._maintenance = maintenance
+            assert target._thread.is_alive()
+            setattr(target, step, original)
         finally:
             release.set()
         back = time.monotonic()
         assert systemd.wait_until(lambda: len(systemd.after(back)) >= 2), (
-            "the agent turns again but does not ping"
+            f"the {name} turns again but does not ping"
         )
 
     assert run_daemon_role(main, operator) == 0
+
+
+@pytest.mark.slow
+def test_sync_agent_stops_pinging_while_its_loop_is_stuck(broker, systemd, tmp_path, monkeypatch):
+    main, agents = sync_main(broker, tmp_path, monkeypatch)
+    stuck_loop_stops_pings(
+        systemd, main, lambda: agents[0], "_maintenance", "agent", lambda a: a.connected
+    )
 
 
 # --------------------------------------------------------------------------- the probe
@@ -514,31 +530,4 @@ def monitor_main(
 @pytest.mark.slow
 def test_monitor_stops_pinging_while_its_loop_is_stuck(broker, systemd, tmp_path, monkeypatch):
     main, centers = monitor_main(broker, tmp_path, monkeypatch)
-    release = threading.Event()
-
-    def operator() -> None:
-        try:
-            wait_healthy(systemd)
-            center = centers[0]
-            process = center._process
-            stuck = threading.Event()
-
-            def hanging(client: Any) -> None:
-                stuck.set()
-                release.wait(SETTLE_S)  # the thread lives, its loop does not turn
-                process(client)
-
-            center._process = hanging
-            assert stuck.wait(SETTLE_S)
-            broken_at = time.monotonic()
-            systemd.assert_stopped(broken_at)
-            assert center._thread.is_alive()
-            center._process = process
-        finally:
-            release.set()
-        back = time.monotonic()
-        assert systemd.wait_until(lambda: len(systemd.after(back)) >= 2), (
-            "the monitor turns again but does not ping"
-        )
-
-    assert run_daemon_role(main, operator) == 0
+    stuck_loop_stops_pings(systemd, main, lambda: centers[0], "_process", "monitor")
