@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hall.core.appliance import run_stops
 from hall.core.clock import CHINA
 from hall.demo_apps import DEMO_PIN
 
@@ -425,10 +426,6 @@ def main(args: argparse.Namespace) -> int:
         print(f"hall demo: report in {report_path}, screenshots in {args.screenshots}")
         return 0
     finally:
-        for stop in reversed(stops):
-            try:
-                stop()
-            except Exception:
-                log.exception("demo: error while stopping")
+        run_stops(stops, what="the demo")
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -31,10 +31,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Notifier", "Probe", "holds", "notifier", "run_daemon"]
+__all__ = ["Notifier", "Probe", "holds", "notifier", "run_daemon", "run_stops"]
 
 
 class Notifier:
@@ -125,6 +126,17 @@ def notifier() -> Notifier:
         return _shared
 
 
+def run_stops(stops: list[Callable[[], Any]], *, what: str) -> None:
+    """Run ``stops`` last first, each taken off the list as it runs (so each runs once);
+    a failing stop is logged and the others still run."""
+    while stops:
+        stop = stops.pop()
+        try:
+            stop()
+        except Exception:
+            log.exception("error while stopping %s", what)
+
+
 def run_daemon(
     stops: list[Callable[[], None]],
     *,
@@ -170,11 +182,7 @@ def run_daemon(
                 break
         n.stopping()
     finally:
-        for stop in reversed(stops):
-            try:
-                stop()
-            except Exception:
-                log.exception("error while stopping")
+        run_stops(list(stops), what="the daemon")
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 0

@@ -19,7 +19,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hall.core.appliance import Notifier, holds, notifier
+from hall.core.appliance import Notifier, holds, notifier, run_stops
 
 if TYPE_CHECKING:
     from hall.ui.qtlink import QtLink
@@ -96,17 +96,6 @@ def connect_link(link: MqttLink, stops: list[Stop]) -> QtLink:
     qtlink = QtLink(link)
     stops.append(qtlink.close)
     return qtlink
-
-
-def run_stops(stops: list[Stop], *, what: str) -> None:
-    """Run ``stops`` last first, each taken off the list as it runs (so each runs once);
-    a failing stop is logged and the others still run."""
-    while stops:
-        stop = stops.pop()
-        try:
-            stop()
-        except Exception:
-            log.exception("error while stopping %s", what)
 
 
 def _use_font(app: Any, family: str) -> None:
