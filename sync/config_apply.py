@@ -38,6 +38,7 @@ Validator = Callable[[Any], None]  # raises ValueError saying what is wrong
 # sync never imports the engine) and returns its hall id; raises ValueError saying
 # every problem.
 HallCheck = Callable[[Any], str]
+CONFIG_MODE = 0o640  # applied config files: the roles' user and group ``hall`` read them
 SECTIONS = ("hall", "voice", "keys", "settings")
 
 
@@ -150,7 +151,8 @@ class ConfigApplier:
             return Outcome(scope, "rejected", version, reason)
         assert version is not None
         for path, data in files:
-            write_atomic(path, data)
+            # the hall config names the staff (phones, PIN hashes): owner and group only
+            write_atomic(path, data, mode=CONFIG_MODE)
         self._remember(scope, "applied", version)
         names = tuple(str(p) for p, _ in files)
         log.info("applied %s config version %d (%s)", scope, version, ", ".join(names))

@@ -34,6 +34,8 @@ def test_a_valid_hall_config_is_written_where_the_engine_reads_it(applier):
     assert out.status == "applied" and out.version == 7
     cfg = load_hall_config(applier.hall_config_path)
     assert cfg.version == 7 and cfg.notices == ("今日下午16:00起暂停办理公积金业务",)
+    # it names the staff (phones, PIN hashes): nobody outside the owner and group reads it
+    assert applier.hall_config_path.stat().st_mode & 0o777 == 0o640
     assert out.event() == (
         "config_applied",
         {"scope": "hall", "version": 7, "files": [str(applier.hall_config_path)]},
