@@ -96,8 +96,9 @@ def test_every_kiosk_module_is_on_the_apps_floor():
 
 
 def test_every_top_floor_module_is_named():
-    """hall/ holds the ground floor (core), the Qt plumbing (ui) and the top floor: the
-    top floor's modules are named one by one, so a new one must be added there."""
+    """hall/ holds the ground floor (core), the Qt plumbing (ui), the web app (web) and the
+    top floor: the top floor's modules are named one by one, so a new one must be added
+    there."""
     config = configparser.ConfigParser()
     config.read(ROOT / ".importlinter", encoding="utf-8")
     top = config["importlinter:contract:floors"]["layers"].strip().splitlines()[0]
@@ -108,5 +109,5 @@ def test_every_top_floor_module_is_named():
         if (p.suffix == ".py" and p.stem != "__init__")
         or (p.is_dir() and (p / "__init__.py").exists())
     }
-    missing = modules - named - {"hall.core", "hall.ui"}
+    missing = modules - named - {"hall.core", "hall.ui", "hall.web"}  # lower floors
     assert not missing, f"add to .importlinter's top floor: {sorted(missing)}"

@@ -53,7 +53,7 @@ Weekday = Annotated[int, Field(strict=True, ge=1, le=7)]  # ISO: Monday = 1 ... 
 
 ItemKind = Literal["即办件", "承诺件"]  # on the spot, or within a promised time
 WindowKind = Literal["comprehensive", "specialised"]  # 综合窗口, 专窗
-Role = Literal["kiosk", "caller", "display", "board", "evaluator", "engine", "monitor"]
+Role = Literal["kiosk", "caller", "display", "board", "evaluator", "engine", "monitor", "web"]
 PolicyStep = Literal["green", "appointment", "longest_wait"]
 QueuePreference = Literal["longest_wait", "queue_order"]
 
