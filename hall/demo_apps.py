@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 DEMO_PIN = "2580"  # the demo kiosk's staff PIN and every demo clerk's (assets/halls/demo.yaml)
+DEMO_MANAGER_PASSWORD = "hall-demo-2580"  # the demo manager's console password (demo.yaml)
 DEMO_SALT = b"hall-edge-demo-salt"  # the demo kiosk's person-key secret
 
 log = logging.getLogger(__name__)

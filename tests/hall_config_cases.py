@@ -45,6 +45,9 @@ SECTIONS: list[tuple[type, str, tuple[str | int, ...]]] = [
     (hc.Policy, "policy", ("policy",)),
     (hc.Limits, "limits", ("limits",)),
     (hc.StaffLogin, "staff_login", ("staff_login",)),
+    (hc.Web, "web", ("web",)),
+    (hc.Manager, "managers[0]", ("managers", 0)),
+    (hc.Alerts, "alerts", ("alerts",)),
 ]
 
 
@@ -192,7 +195,24 @@ def reference_cases() -> list[tuple[str, dict[str, Any], str]]:
         ("window-id-twice", _edit(twice("windows", "id")), "windows[6].id"),
         ("staff-id-twice", _edit(twice("staff", "id")), "staff[6].id"),
         ("staff-no-twice", _edit(twice("staff", "staff_no")), "staff[6].staff_no"),
-        ("device-id-twice", _edit(twice("devices", "id")), "devices[11].id"),
+        ("device-id-twice", _edit(twice("devices", "id")), "devices[12].id"),
+        ("manager-id-twice", _edit(twice("managers", "id")), "managers[1].id"),
+        ("manager-account-twice", _edit(twice("managers", "account")), "managers[1].account"),
+        (
+            "ticket-url-without-token",
+            _edit(lambda d: d["web"].update(ticket_url="http://hall.local/q/{hall}")),
+            "web.ticket_url",
+        ),
+        (
+            "ticket-url-unknown-field",
+            _edit(lambda d: d["web"].update(ticket_url="http://x/{token}/{ticket}")),
+            "web.ticket_url",
+        ),
+        (
+            "remind-ahead-ascending",
+            _edit(lambda d: d["web"].update(remind_ahead=[2, 5])),
+            "web.remind_ahead",
+        ),
         (
             "prefix-twice",
             _edit(lambda d: d["queues"][1].update(prefix="A")),

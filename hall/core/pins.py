@@ -32,13 +32,18 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 
 __all__ = [
+    "PASSWORD_MAX",
+    "PASSWORD_MIN",
     "PinHash",
     "PinHashText",
     "check_hash",
+    "check_password",
     "check_pin",
     "generate_pin",
+    "hash_password",
     "hash_pin",
     "parse",
+    "verify_password",
     "verify_pin",
 ]
 
@@ -49,6 +54,7 @@ KEY_BYTES = 32
 MIN_N, MAX_N = 2**10, 2**18
 MAX_R, MAX_P = 16, 4
 PIN_MIN, PIN_MAX = 4, 8
+PASSWORD_MIN, PASSWORD_MAX = 8, 128  # a hall manager's console password
 
 _FORM = re.compile(
     r"^scrypt\$n=(?P<n>[0-9]{1,7}),r=(?P<r>[0-9]{1,2}),p=(?P<p>[0-9]{1,2})"
@@ -160,6 +166,45 @@ def verify_pin(pin: Any, stored: str | PinHash) -> bool:
     except ValueError:
         ok_form = False
     derived = target.derive(text)  # derived even for a malformed PIN: same time either way
+    return hmac.compare_digest(derived, target.key) and ok_form
+
+
+def check_password(password: Any) -> str:
+    """``password`` if it is text of 8-128 characters, else ``ValueError`` (never showing it).
+
+    A hall manager's console password (``managers[].password_hash``): stored in the same
+    scrypt form as a PIN, so :func:`parse`, :func:`check_hash` and ``PinHashText`` read it.
+    """
+    if not isinstance(password, str):
+        raise ValueError("a password is text")
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise ValueError(
+            f"a password has {PASSWORD_MIN}-{PASSWORD_MAX} characters, this one has {len(password)}"
+        )
+    if password != password.strip() or any(not c.isprintable() for c in password):
+        raise ValueError("a password has no leading or trailing blanks and no control characters")
+    return password
+
+
+def hash_password(password: str, *, n: int = N, r: int = R, p: int = P) -> str:
+    """The stored form of a manager's ``password`` (checked first), fresh random salt."""
+    check_password(password)
+    _check_parameters(n, r, p)
+    salt = secrets.token_bytes(SALT_BYTES)
+    return str(PinHash(n, r, p, salt, _scrypt(password, salt, n, r, p, KEY_BYTES)))
+
+
+def verify_password(password: Any, stored: str | PinHash) -> bool:
+    """Does ``password`` match ``stored``?  Like :func:`verify_pin`: constant-time compare,
+    the same work for a malformed password (it is just wrong)."""
+    target = stored if isinstance(stored, PinHash) else parse(stored)
+    text = password if isinstance(password, str) and len(password) <= PASSWORD_MAX else ""
+    ok_form = True
+    try:
+        check_password(text)
+    except ValueError:
+        ok_form = False
+    derived = target.derive(text)
     return hmac.compare_digest(derived, target.key) and ok_form
 
 

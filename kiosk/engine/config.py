@@ -189,6 +189,55 @@ class StaffLogin:
     idle_logout_min: Annotated[float, Field(strict=True, ge=0)] = 30.0
 
 
+DEFAULT_TICKET_URL = "http://hall.local/t/{token}"  # the hall's guest network (hall web)
+#: A "few ahead" threshold of the citizen's page and the ticket_progress events.
+AheadThreshold = Annotated[int, Field(strict=True, ge=1, le=50)]
+#: A manager's login name at the console.
+Account = Annotated[str, Field(strict=True, pattern=r"^[a-z0-9._-]{2,32}$")]
+AlertMinutes = Annotated[float, Field(strict=True, ge=0)]  # 0: the rule is off
+AlertCount = Annotated[int, Field(strict=True, ge=0)]  # 0: the rule is off
+
+
+@schema.schema
+@dataclass(frozen=True)
+class Web:
+    """The web role (``hall web``): the citizen's page the ticket's QR opens."""
+
+    # The QR on the ticket: must hold {token}; {hall} is allowed.
+    ticket_url: Annotated[str, Field(strict=True, min_length=8, max_length=200)] = (
+        DEFAULT_TICKET_URL
+    )
+    # "few ahead" thresholds, descending: ticket_progress "ahead" events, the page's sound.
+    remind_ahead: Annotated[tuple[AheadThreshold, ...], Field(max_length=5)] = (5, 2)
+
+
+@schema.schema
+@dataclass(frozen=True)
+class Manager:
+    """A hall manager's console account (hall web's /console); the password only hashed
+    (``hall.core.pins.hash_password``: the scrypt form of the staff PINs)."""
+
+    id: Id
+    name: Name
+    account: Account
+    password_hash: PinHashText | None = field(default=None, repr=False)
+
+
+@schema.schema
+@dataclass(frozen=True)
+class Alerts:
+    """The console's alert rules (0 / false switches one off)."""
+
+    waiting_over: AlertCount = 20  # a queue with more than N waiting
+    longest_wait_min: AlertMinutes = 30.0  # a queue whose longest wait exceeds M minutes
+    no_open_window: Bool = True  # people waiting and no open window serves the queue
+    idle_window_min: AlertMinutes = 5.0  # an open window idle for N min while its queues wait
+    clerk_away_min: AlertMinutes = 15.0  # a window paused / clerk away longer than N min
+    on_the_spot_over: Bool = True  # a 即办件 served longer than policy.on_the_spot_limit_min
+    bad_rating: Bool = True  # a 不满意/非常不满意 rating not yet acknowledged by a manager
+    show_on_board: Bool = False  # also show the alerts' Chinese lines on the hall board
+
+
 @schema.schema
 @dataclass(frozen=True)
 class HallHeader:
@@ -212,6 +261,9 @@ class HallDocument:
     limits: Section[Limits] = field(default_factory=Limits)
     staff_login: Section[StaffLogin] = field(default_factory=StaffLogin)
     notices: tuple[Name, ...] = ()
+    web: Section[Web] = field(default_factory=Web)
+    managers: tuple[Manager, ...] = ()
+    alerts: Section[Alerts] = field(default_factory=Alerts)
     version: AtLeastOne = 1
 
 
@@ -229,6 +281,9 @@ class HallConfig:
     limits: Limits = field(default_factory=Limits)
     staff_login: StaffLogin = field(default_factory=StaffLogin)
     notices: tuple[str, ...] = ()
+    web: Web = field(default_factory=Web)
+    managers: tuple[Manager, ...] = ()
+    alerts: Alerts = field(default_factory=Alerts)
     version: int = 1
 
     def queue(self, queue_id: str) -> Queue:
@@ -260,6 +315,12 @@ class HallConfig:
 
     def device(self, device_id: str) -> Device | None:
         return next((d for d in self.devices if d.id == device_id), None)
+
+    def manager(self, manager_id: str) -> Manager | None:
+        return next((m for m in self.managers if m.id == manager_id), None)
+
+    def manager_account(self, account: str) -> Manager | None:
+        return next((m for m in self.managers if m.account == account), None)
 
     def items_of(self, queue_id: str) -> tuple[Item, ...]:
         return tuple(i for i in self.items if i.queue == queue_id)
@@ -295,6 +356,19 @@ def _cross_references(doc: HallDocument) -> Iterator[Problem]:
     yield from _unique("staff", "id", (s.id for s in doc.staff))
     yield from _unique("staff", "staff_no", (s.staff_no for s in doc.staff))
     yield from _unique("devices", "id", (d.id for d in doc.devices))
+    yield from _unique("managers", "id", (m.id for m in doc.managers))
+    yield from _unique("managers", "account", (m.account for m in doc.managers))
+    url = doc.web.ticket_url
+    if "{token}" not in url:
+        yield Problem("web.ticket_url", "must contain {token} (the ticket's own page)")
+    else:
+        try:
+            url.format(token="t", hall="h")
+        except (KeyError, IndexError, ValueError):
+            yield Problem("web.ticket_url", "only {token} and {hall} may be filled in")
+    ahead = doc.web.remind_ahead
+    if list(ahead) != sorted(set(ahead), reverse=True):
+        yield Problem("web.remind_ahead", "thresholds are listed from the largest down, once each")
     queue_ids = [q.id for q in doc.queues]
     window_ids = [w.id for w in doc.windows]
     for n, q in enumerate(doc.queues):
@@ -364,6 +438,9 @@ def parse_hall_config(data: Any, *, source: str = "") -> HallConfig:
         limits=doc.limits,
         staff_login=doc.staff_login,
         notices=doc.notices,
+        web=doc.web,
+        managers=doc.managers,
+        alerts=doc.alerts,
         version=doc.version,
     )
 
@@ -400,6 +477,8 @@ def load_hall_config(path: str | Path) -> HallConfig:
 
 
 __all__ = [
+    "DEFAULT_TICKET_URL",
+    "Alerts",
     "ConfigError",
     "Device",
     "Extended",
@@ -408,10 +487,12 @@ __all__ = [
     "Hours",
     "Item",
     "Limits",
+    "Manager",
     "Policy",
     "Queue",
     "Staff",
     "StaffLogin",
+    "Web",
     "Window",
     "check_hall_document",
     "load_hall_config",
