@@ -122,3 +122,24 @@ def role_commands() -> dict[str, frozenset[str]]:
 def mutating_commands() -> frozenset[str]:
     """The commands that change the queue (state is published after them)."""
     return frozenset(name for name, rule in commands().items() if rule.mutating)
+
+
+@functools.cache
+def _component_validator(name: str) -> Draft202012Validator:
+    doc = _document()
+    if name not in doc["components"]["schemas"]:
+        raise ContractError(f"the contract has no schema {name!r}")
+    registry: Registry = Registry().with_resource(
+        _URN, Resource.from_contents(doc, default_specification=DRAFT202012)
+    )
+    return Draft202012Validator({"$ref": f"{_URN}#/components/schemas/{name}"}, registry=registry)
+
+
+def schema_errors(name: str, payload: Any) -> str | None:
+    """Why ``payload`` does not fit the contract's schema ``name`` (for example the outbox
+    events' ``ticketProgressEvent``), or None."""
+    error = next(iter(_component_validator(name).iter_errors(payload)), None)
+    if error is None:
+        return None
+    path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    return f"{path}: {error.message}"

@@ -45,6 +45,8 @@ BUSINESS_KINDS = frozenset(
         "config_applied",
         "config_rejected",
         "alarm",
+        "ticket_progress",  # #13: milestones for the citizen's reminders (no personal data)
+        "manager_action",  # #13: a hall manager's change from the console
     }
 )
 HEALTH_KINDS = frozenset({"health"})

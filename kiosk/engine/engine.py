@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -23,7 +25,8 @@ from typing import Any
 from hall.core import pins
 from hall.core.clock import Clock, SystemClock
 from hall.core.db import from_row, transaction
-from kiosk.engine.config import HallConfig, Queue, Window
+from kiosk.engine import manager as rules
+from kiosk.engine.config import HallConfig, Manager, Queue, Window
 from kiosk.engine.errors import EngineError
 from kiosk.engine.hours import issue_window
 from kiosk.engine.store import Checkpointer, open_db
@@ -42,6 +45,19 @@ PRIORITY_REASONS = {
 GREEN_REASONS = frozenset({"elderly", "disabled", "pregnant", "military"})
 OPEN_STATUSES = ("waiting", "called", "serving")
 STAFF_STATUSES = ("在岗", "暂离", "外出", "学习", "休假")  # 工作人员去向牌
+TOKEN_FORM = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # a ticket's follow-page token
+MAX_PROGRESS_TOKENS = 100
+NOTICE_MAX_CHARS = 80
+NOTICE_MAX_MIN = 480
+# A password never reaches the engine's log or an error; this work is done for an unknown
+# account too, so that the time of a refusal does not tell which accounts exist.
+_NO_MANAGER: list[str] = []
+
+
+def _no_manager_hash() -> str:
+    if not _NO_MANAGER:
+        _NO_MANAGER.append(pins.hash_password("no-such-manager-account"))
+    return _NO_MANAGER[0]
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,8 @@ class Ticket:
     finished_at: str | None
     masked_name: str | None
     target_window: str | None
+    # The follow page's secret: never in public(), a view, an announcement or a log line.
+    token: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Ticket:
@@ -90,6 +108,18 @@ class Issued:
     ticket: Ticket
     ahead: int
     est_wait_min: int
+    # The citizen's page for this ticket (web.ticket_url with its token): the ticket's QR.
+    # It carries the secret token: it goes only to the kiosk that prints it.
+    follow_url: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class _DayWindow:
+    """A manager's changes to one window for today (``window_day``)."""
+
+    queues: tuple[str, ...] | None = None
+    closed: bool = False
+    closed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +203,42 @@ class QueueEngine:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value WHERE excluded.value > value",
             (day,),
         )
+
+    def follow_url(self, token: str) -> str:
+        """The citizen's page of the ticket with ``token`` (``web.ticket_url``)."""
+        return self.config.web.ticket_url.format(token=token, hall=self.config.hall_id)
+
+    def _day_windows(self) -> dict[str, _DayWindow]:
+        """Today's manager changes to the windows (one query; none on a new business day)."""
+        known = {q.id for q in self.config.queues}
+        out: dict[str, _DayWindow] = {}
+        for r in self.conn.execute(
+            "SELECT window_id, queues, closed, closed_by FROM window_day WHERE business_date=?",
+            (self.business_date(),),
+        ):
+            queues = None
+            if r["queues"]:
+                queues = tuple(q for q in json.loads(r["queues"]) if q in known) or None
+            out[r["window_id"]] = _DayWindow(queues, bool(r["closed"]), r["closed_by"])
+        return out
+
+    def window_queues(
+        self, window_id: str, day: dict[str, _DayWindow] | None = None
+    ) -> tuple[str, ...]:
+        """The queues ``window_id`` serves today: a manager's choice, else the hall config's."""
+        changed = (self._day_windows() if day is None else day).get(window_id)
+        if changed is not None and changed.queues:
+            return changed.queues
+        return self._window(window_id).queues
+
+    def effective_queues(self) -> dict[str, tuple[str, ...]]:
+        """Every window's queues today (one query)."""
+        day = self._day_windows()
+        return {w.id: self.window_queues(w.id, day) for w in self.config.windows}
+
+    def closed_by_manager(self, window_id: str) -> bool:
+        changed = self._day_windows().get(window_id)
+        return bool(changed and changed.closed)
 
     def _queue(self, queue_id: str) -> Queue:
         try:
@@ -295,11 +361,12 @@ class QueueEngine:
             width = max(3, len(str(queue.last_number)))
             ticket_id = str(uuid.uuid4())
             code = f"{queue.prefix}{number:0{width}d}"
+            token = secrets.token_urlsafe(16)  # 128 random bits: the follow page's secret
             self.conn.execute(
                 "INSERT INTO tickets (id, business_date, queue_id, number, code, item_id, status,"
                 " priority, priority_reason, appointment_start, appointment_end, person_key,"
-                " masked_name, issued_at, sort_key) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?)",
+                " masked_name, issued_at, sort_key, token) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     ticket_id,
                     day,
@@ -315,6 +382,7 @@ class QueueEngine:
                     masked_name,
                     now.isoformat(timespec="seconds"),
                     self._next_sort_key(),
+                    token,
                 ),
             )
             ticket = self._ticket(ticket_id)
@@ -324,7 +392,11 @@ class QueueEngine:
                 "ticket_issued",
                 {**self._event_ticket(ticket), "ahead": ahead, "est_wait_min": est},
             )
-        return Issued(ticket=ticket, ahead=ahead, est_wait_min=est)
+            self._progress(ticket, "issued", ahead=ahead)
+            self._mark_reminded(ticket.id, ahead)
+        return Issued(
+            ticket=ticket, ahead=ahead, est_wait_min=est, follow_url=self.follow_url(token)
+        )
 
     def _check_person(self, day: str, queue_id: str, person_key: str) -> None:
         limits = self.config.limits
@@ -400,15 +472,31 @@ class QueueEngine:
             return queue.avg_service_min
         return sum(durations) / len(durations)
 
-    def open_windows_for(self, queue_id: str) -> int:
+    def open_window_counts(self) -> dict[str, int]:
+        """queue id -> the windows open for it now: a clerk logged in and not paused, not
+        closed by a manager, serving the queue today (two queries)."""
         open_ids = {
             r[0] for r in self.conn.execute("SELECT window_id FROM windows WHERE status='open'")
         }
-        return sum(1 for w in self.config.windows if queue_id in w.queues and w.id in open_ids)
+        day = self._day_windows()
+        counts: dict[str, int] = {}
+        for w in self.config.windows:
+            changed = day.get(w.id)
+            if w.id not in open_ids or (changed is not None and changed.closed):
+                continue
+            for q in self.window_queues(w.id, day):
+                counts[q] = counts.get(q, 0) + 1
+        return counts
 
-    def _estimate_minutes(self, queue: Queue, ahead: int) -> int:
-        windows = self.open_windows_for(queue.id) or sum(
-            1 for w in self.config.windows if queue.id in w.queues
+    def open_windows_for(self, queue_id: str) -> int:
+        return self.open_window_counts().get(queue_id, 0)
+
+    def _estimate_minutes(
+        self, queue: Queue, ahead: int, open_counts: dict[str, int] | None = None
+    ) -> int:
+        counts = self.open_window_counts() if open_counts is None else open_counts
+        windows = counts.get(queue.id, 0) or sum(
+            1 for queues in self.effective_queues().values() if queue.id in queues
         )
         return math.ceil(ahead * self.average_service_min(queue) / max(1, windows))
 
@@ -490,7 +578,7 @@ class QueueEngine:
             self._logout_locked(window_id, w["clerk_id"], now, reason="replaced")
         self.conn.execute(
             "UPDATE windows SET status='open', clerk_id=?, pause_reason=NULL, "
-            "staff_status=NULL, updated_at=? WHERE window_id=?",
+            "staff_status=NULL, away_since=NULL, updated_at=? WHERE window_id=?",
             (clerk_id, now, window_id),
         )
         if w["clerk_id"] != clerk_id:
@@ -605,7 +693,8 @@ class QueueEngine:
         self._logout_locked(window_id, clerk_id, now, reason=reason)
         self.conn.execute(
             "UPDATE windows SET status='closed', clerk_id=NULL, pause_reason=NULL, "
-            "current_ticket=NULL, staff_status=NULL, updated_at=? WHERE window_id=?",
+            "current_ticket=NULL, staff_status=NULL, away_since=NULL, updated_at=? "
+            "WHERE window_id=?",
             (now, window_id),
         )
         self._memo.setdefault(window_id, _WindowMemo()).last_active_mono = None
@@ -684,9 +773,9 @@ class QueueEngine:
             w = self._open_window(window_id, allow_paused=True)
             now = self._now().isoformat(timespec="seconds")
             self.conn.execute(
-                "UPDATE windows SET status='paused', pause_reason=?, updated_at=? "
-                "WHERE window_id=?",
-                (reason[:40], now, window_id),
+                "UPDATE windows SET status='paused', pause_reason=?, updated_at=?, "
+                "away_since=coalesce(away_since, ?) WHERE window_id=?",
+                (reason[:40], now, now, window_id),
             )
             self._event(
                 "window_paused",
@@ -702,7 +791,7 @@ class QueueEngine:
             now = self._now().isoformat(timespec="seconds")
             self.conn.execute(
                 "UPDATE windows SET status='open', pause_reason=NULL, staff_status=NULL, "
-                "updated_at=? WHERE window_id=?",
+                "away_since=NULL, updated_at=? WHERE window_id=?",
                 (now, window_id),
             )
             self._event("window_resumed", {"window": window_id, "clerk": w["clerk_id"], "at": now})
@@ -715,9 +804,12 @@ class QueueEngine:
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id, allow_paused=True)
             now = self._now().isoformat(timespec="seconds")
+            back = status == "在岗" and w["status"] != "paused"
             self.conn.execute(
-                "UPDATE windows SET staff_status=?, updated_at=? WHERE window_id=?",
-                (status, now, window_id),
+                "UPDATE windows SET staff_status=?, updated_at=?, "
+                "away_since=CASE WHEN ? THEN NULL ELSE coalesce(away_since, ?) END "
+                "WHERE window_id=?",
+                (status, now, back, now, window_id),
             )
             self._event(
                 "staff_status",
@@ -749,6 +841,15 @@ class QueueEngine:
         self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id)
+            if self.closed_by_manager(window_id):
+                raise EngineError(
+                    "window_closed",
+                    f"window {window_id} was closed by the hall manager: it calls no new "
+                    "ticket (its current one can still be finished)",
+                    zh="window_closed_by_manager",
+                    window=window_id,
+                    closed_by_manager=True,
+                )
             finished = None
             if w["current_ticket"]:
                 cur = self._ticket(w["current_ticket"])
@@ -793,18 +894,23 @@ class QueueEngine:
                     "called_at": now,
                 },
             )
+            self._progress(ticket, "called", window=window_id)
+            self._remind_ahead({ticket.queue_id})
             self._memo.setdefault(window_id, _WindowMemo()).last_call_mono = self.clock.monotonic()
         return CallResult(ticket=ticket, window_id=window_id, finished=finished)
 
-    def _head(self, window: Window, where: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
-        """The oldest waiting ticket for the window that matches ``where``.
+    def _head(
+        self, window: Window, queues: tuple[str, ...], where: str, params: tuple[Any, ...]
+    ) -> sqlite3.Row | None:
+        """The oldest waiting ticket for the window (serving ``queues`` today) that matches
+        ``where``.
 
         One indexed ``LIMIT 1`` query per queue (an ``IN`` over queues would
         sort every waiting ticket), plus the tickets transferred to this window.
         """
         day = self.business_date()
         candidates = []
-        for q in window.queues:
+        for q in queues:
             row = self.conn.execute(
                 "SELECT * FROM tickets WHERE status='waiting' AND business_date=? "
                 f"AND queue_id=? AND target_window IS NULL AND {where} "
@@ -829,19 +935,21 @@ class QueueEngine:
         now = self._now()
         early = (now + timedelta(minutes=policy.appointment_early_min)).isoformat()
         late = (now - timedelta(minutes=policy.appointment_late_min)).isoformat()
-        normal_head = self._head(window, "priority='normal'", ())
+        queues = self.window_queues(window.id)  # a manager's choice today, from this call on
+        normal_head = self._head(window, queues, "priority='normal'", ())
         capped = streak >= policy.max_priority_in_row and normal_head is not None
         for step in policy.order:
             if step == "green" and not capped:
-                row = self._head(window, "priority='green'", ())
+                row = self._head(window, queues, "priority='green'", ())
             elif step == "appointment" and not capped:
                 row = self._head(
                     window,
+                    queues,
                     "priority='appointment' AND appointment_start<=? AND appointment_end>=?",
                     (early, late),
                 )
             elif step == "longest_wait":
-                row = normal_head if capped else self._head(window, "1=1", ())
+                row = normal_head if capped else self._head(window, queues, "1=1", ())
             else:
                 continue
             if row is not None:
@@ -962,6 +1070,7 @@ class QueueEngine:
                 "on_the_spot_overdue": overdue,
             },
         )
+        self._progress(ticket, "finished", window=window_id)
         return ticket
 
     def no_show(self, window_id: str) -> Ticket:
@@ -985,6 +1094,7 @@ class QueueEngine:
             "ticket_no_show",
             {**self._event_ticket(ticket), "window": window_id, "call_count": ticket.call_count},
         )
+        self._progress(ticket, "no_show", window=window_id)
         return ticket
 
     def requeue(self, code: str) -> Issued:
@@ -1027,8 +1137,10 @@ class QueueEngine:
             ticket = self._ticket(row["id"])
             ahead = self._ahead(ticket)
             self._event("ticket_requeued", {**self._event_ticket(ticket), "ahead": ahead})
+            self._remind_ahead({ticket.queue_id})
             est = self._estimate_minutes(self._queue(ticket.queue_id), ahead)
-        return Issued(ticket=ticket, ahead=ahead, est_wait_min=est)
+        url = self.follow_url(ticket.token) if ticket.token else ""
+        return Issued(ticket=ticket, ahead=ahead, est_wait_min=est, follow_url=url)
 
     def transfer(
         self, window_id: str, *, to_queue: str | None = None, to_window: str | None = None
@@ -1069,6 +1181,7 @@ class QueueEngine:
                     "at": now,
                 },
             )
+            self._remind_ahead({ticket.queue_id})
         return ticket
 
     # ------------------------------------------------------------------ ratings
@@ -1156,17 +1269,19 @@ class QueueEngine:
                 current = t
         staff = self.config.staff_member(w["clerk_id"]) if w["clerk_id"] else None
         day = self.business_date()
-        marks = ",".join("?" * len(window.queues))
+        changed = self._day_windows().get(window_id)
+        queues = changed.queues if changed is not None and changed.queues else window.queues
+        marks = ",".join("?" * len(queues))
         waiting = self.conn.execute(
             "SELECT code FROM tickets WHERE status='waiting' AND business_date=? AND "
             f"((queue_id IN ({marks}) AND target_window IS NULL) OR target_window=?) "
             "ORDER BY priority='normal', sort_key LIMIT 10",
-            (day, *window.queues, window_id),
+            (day, *queues, window_id),
         ).fetchall()
         waiting_count = self.conn.execute(
             "SELECT count(*) FROM tickets WHERE status='waiting' AND business_date=? AND "
             f"((queue_id IN ({marks}) AND target_window IS NULL) OR target_window=?)",
-            (day, *window.queues, window_id),
+            (day, *queues, window_id),
         ).fetchone()[0]
         if w["status"] == "closed":
             status = "closed"
@@ -1179,15 +1294,18 @@ class QueueEngine:
             "ORDER BY finished_at DESC, rowid DESC LIMIT 1",
             (window_id, day),
         ).fetchone()
-        items = [i.name for q in window.queues for i in self.config.items_of(q)]
+        items = [i.name for q in queues for i in self.config.items_of(q)]
         return {
             "window": window.id,
             "name": window.name,
             "department": window.department,
             "kind": window.kind,
-            "queues": list(window.queues),
+            "queues": list(queues),  # today's (a manager may have changed them)
             "items": items[:12],
             "status": status,
+            # 本窗口已暂停叫号: a manager closed it for today (its current ticket may finish)
+            "closed_by_manager": bool(changed is not None and changed.closed),
+            "notice": self._notice_public(),
             "pause_reason": w["pause_reason"],
             "clerk": None
             if staff is None and not w["clerk_id"]
@@ -1241,6 +1359,15 @@ class QueueEngine:
             "ORDER BY called_at DESC, rowid DESC LIMIT ?",
             (day, recent),
         ).fetchall()
+        open_counts = self.open_window_counts()
+        extra: dict[str, Any] = {"notice": self._notice_public()}
+        if self.config.alerts.show_on_board:
+            extra["alerts"] = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT text_zh FROM alerts WHERE acked_by IS NULL ORDER BY since, key LIMIT 10"
+                )
+            ]
         return {
             "hall": self.config.hall_id,
             "hall_name": self.config.hall_name,
@@ -1251,13 +1378,16 @@ class QueueEngine:
                     "name": q.name,
                     "prefix": q.prefix,
                     "waiting": int(counts.get(q.id, 0)),
-                    "est_wait_min": self._estimate_minutes(q, int(counts.get(q.id, 0))),
-                    "open_windows": self.open_windows_for(q.id),
+                    "est_wait_min": self._estimate_minutes(
+                        q, int(counts.get(q.id, 0)), open_counts
+                    ),
+                    "open_windows": open_counts.get(q.id, 0),
                 }
                 for q in self.config.queues
             ],
             "recent_calls": [{"code": r[0], "window": r[1], "at": r[2]} for r in calls],
             "notices": list(self.config.notices),
+            **extra,
         }
 
     def statistics(self, day: date | None = None) -> dict[str, Any]:
@@ -1352,3 +1482,830 @@ class QueueEngine:
         if t.status == "waiting":
             out["ahead"] = self._ahead(t)
         return out
+
+    # ------------------------------------------------------------------ the citizen's page
+
+    def _progress(self, t: Ticket, milestone: str, **extra: Any) -> None:
+        """A ``ticket_progress`` event (inside the caller's transaction): the token and the
+        milestone, never personal data (no name, no person key, no ticket id)."""
+        if not t.token:  # a ticket issued before tokens existed
+            return
+        self._event(
+            "ticket_progress",
+            {
+                "token": t.token,
+                "code": t.code,
+                "queue": t.queue_id,
+                "business_date": t.business_date,
+                "milestone": milestone,
+                **extra,
+                "at": self._now().isoformat(timespec="seconds"),
+            },
+        )
+
+    def _threshold(self, ahead: int) -> int | None:
+        """The smallest ``web.remind_ahead`` threshold that ``ahead`` is within, or None."""
+        within = [t for t in self.config.web.remind_ahead if ahead <= t]
+        return min(within) if within else None
+
+    def _mark_reminded(self, ticket_id: str, ahead: int) -> None:
+        """A ticket issued already few ahead: its ``issued`` event said so, no ``ahead``
+        event for the thresholds it is already within."""
+        threshold = self._threshold(ahead)
+        if threshold is not None:
+            self.conn.execute(
+                "UPDATE tickets SET reminded_ahead=? WHERE id=?", (threshold, ticket_id)
+            )
+
+    def _remind_ahead(self, queue_ids: set[str]) -> None:
+        """``ahead`` milestones for the tickets of ``queue_ids`` that came within a threshold
+        of ``web.remind_ahead`` (once per ticket per threshold; a ticket that jumps over
+        several gets one event, for the smallest).  Reads only the first max(threshold)+1
+        waiting tickets of each queue, in the order ``ahead`` counts them."""
+        thresholds = self.config.web.remind_ahead
+        if not thresholds:
+            return
+        limit = max(thresholds) + 1
+        day = self.business_date()
+        for queue_id in sorted(queue_ids):
+            cols = "id, code, queue_id, token, reminded_ahead, business_date"
+            first = self.conn.execute(
+                f"SELECT {cols} FROM tickets WHERE status='waiting' AND business_date=? "
+                "AND queue_id=? AND priority IN ('green', 'appointment') "
+                "ORDER BY sort_key LIMIT ?",
+                (day, queue_id, limit),
+            ).fetchall()
+            rows = list(first)
+            if len(rows) < limit:
+                rows += self.conn.execute(
+                    f"SELECT {cols} FROM tickets WHERE status='waiting' AND business_date=? "
+                    "AND queue_id=? AND priority='normal' ORDER BY sort_key LIMIT ?",
+                    (day, queue_id, limit - len(rows)),
+                ).fetchall()
+            for ahead, r in enumerate(rows):
+                threshold = self._threshold(ahead)
+                if threshold is None or not r["token"]:
+                    continue
+                if r["reminded_ahead"] is not None and r["reminded_ahead"] <= threshold:
+                    continue
+                self.conn.execute(
+                    "UPDATE tickets SET reminded_ahead=? WHERE id=?", (threshold, r["id"])
+                )
+                self._event(
+                    "ticket_progress",
+                    {
+                        "token": r["token"],
+                        "code": r["code"],
+                        "queue": r["queue_id"],
+                        "business_date": r["business_date"],
+                        "milestone": "ahead",
+                        "ahead": ahead,
+                        "threshold": threshold,
+                        "at": self._now().isoformat(timespec="seconds"),
+                    },
+                )
+
+    def progress(self, tokens: list[str]) -> dict[str, Any]:
+        """The citizen's page for each of ``tokens`` (at most 100): where is the ticket now?
+
+        Unknown, malformed and other-day tokens are simply absent.  No personal data: no
+        name, no person key, no ticket id.  ``ahead`` comes from one ordered query per
+        queue, not one per ticket.
+        """
+        if not isinstance(tokens, list) or len(tokens) > MAX_PROGRESS_TOKENS:
+            raise EngineError(
+                "bad_request", f"progress takes a list of at most {MAX_PROGRESS_TOKENS} tokens"
+            )
+        wanted = sorted({t for t in tokens if isinstance(t, str) and TOKEN_FORM.match(t)})
+        day = self.business_date()
+        out: dict[str, Any] = {
+            "business_date": day,
+            "remind_ahead": list(self.config.web.remind_ahead),
+            "tickets": {},
+        }
+        if not wanted:
+            return out
+        with self._lock:
+            marks = ",".join("?" * len(wanted))
+            rows = self.conn.execute(
+                f"SELECT * FROM tickets WHERE business_date=? AND token IN ({marks})",
+                (day, *wanted),
+            ).fetchall()
+            tickets = [Ticket.from_row(r) for r in rows]
+            waiting_queues = {t.queue_id for t in tickets if t.status == "waiting"}
+            position: dict[str, int] = {}
+            for queue_id in sorted(waiting_queues):
+                order = self.conn.execute(
+                    "SELECT id FROM tickets WHERE status='waiting' AND business_date=? "
+                    "AND queue_id=? ORDER BY priority='normal', sort_key",
+                    (day, queue_id),
+                ).fetchall()
+                position.update((r[0], n) for n, r in enumerate(order))
+            rated = set()
+            if tickets:
+                marks = ",".join("?" * len(tickets))
+                rated = {
+                    r[0]
+                    for r in self.conn.execute(
+                        f"SELECT ticket_id FROM ratings WHERE ticket_id IN ({marks}) "
+                        "AND level IS NOT NULL",
+                        [t.id for t in tickets],
+                    )
+                }
+            open_counts = self.open_window_counts() if waiting_queues else {}
+            per_queue: dict[str, float] = {}
+            for t in tickets:
+                assert t.token is not None
+                out["tickets"][t.token] = self._progress_view(
+                    t, position.get(t.id), t.id in rated, open_counts, per_queue
+                )
+        return out
+
+    def _progress_view(
+        self,
+        t: Ticket,
+        ahead: int | None,
+        rated: bool,
+        open_counts: dict[str, int],
+        service_min: dict[str, float],
+    ) -> dict[str, Any]:
+        try:
+            queue: Queue | None = self.config.queue(t.queue_id)
+        except KeyError:
+            queue = None
+        item = None
+        if t.item_id:
+            try:
+                item = self.config.item(t.item_id)
+            except KeyError:
+                item = None
+        est = None
+        if t.status == "waiting" and ahead is not None and queue is not None:
+            if queue.id not in service_min:
+                service_min[queue.id] = self.average_service_min(queue)
+            windows = open_counts.get(queue.id, 0) or sum(
+                1 for w in self.config.windows if queue.id in w.queues
+            )
+            est = math.ceil(ahead * service_min[queue.id] / max(1, windows))
+        window_name = None
+        if t.window_id:
+            try:
+                window_name = self.config.window(t.window_id).name
+            except KeyError:
+                window_name = t.window_id
+        shown_window = t.status in ("called", "serving", "done")
+        return {
+            "code": t.code,
+            "queue": t.queue_id,
+            "queue_name": queue.name if queue else t.queue_id,
+            "queue_name_en": queue.name_en if queue else "",
+            "item": t.item_id,
+            "item_name": item.name if item else (queue.name if queue else ""),
+            "item_name_en": (item.name_en if item else "") or (queue.name_en if queue else ""),
+            "status": t.status,
+            "ahead": ahead if t.status == "waiting" else None,
+            "est_wait_min": est,
+            "window": t.window_id if shown_window else None,
+            "window_name": window_name if shown_window else None,
+            "called_at": t.called_at,
+            "call_count": t.call_count,
+            "issued_at": t.issued_at,
+            "rated": rated,
+        }
+
+    # ------------------------------------------------------------------ the manager's console
+
+    def _minutes_since(self, iso: str | None) -> float | None:
+        if not iso:
+            return None
+        try:
+            then = datetime.fromisoformat(iso)
+        except ValueError:
+            return None
+        now = self._now()
+        if then.tzinfo is None and now.tzinfo is not None:
+            then = then.replace(tzinfo=now.tzinfo)
+        elif then.tzinfo is not None and now.tzinfo is None:
+            then = then.replace(tzinfo=None)
+        return max(0.0, (now - then).total_seconds() / 60)
+
+    def _snapshot(
+        self, *, service_times: bool = False
+    ) -> tuple[
+        list[rules.QueueLoad], list[rules.WindowLoad], list[rules.BadRating], dict[str, Any]
+    ]:
+        """The hall now, for the alert rules and the console (a handful of queries)."""
+        day = self.business_date()
+        waiting: dict[str, tuple[int, str | None]] = {
+            r[0]: (int(r[1]), r[2])
+            for r in self.conn.execute(
+                "SELECT queue_id, count(*), min(issued_at) FROM tickets "
+                "WHERE status='waiting' AND business_date=? GROUP BY queue_id",
+                (day,),
+            )
+        }
+        open_counts = self.open_window_counts()
+        queues = []
+        for q in self.config.queues:
+            count, oldest = waiting.get(q.id, (0, None))
+            queues.append(
+                rules.QueueLoad(
+                    id=q.id,
+                    name=q.name,
+                    name_en=q.name_en,
+                    waiting=count,
+                    longest_wait_min=round(self._minutes_since(oldest) or 0.0, 1),
+                    avg_service_min=self.average_service_min(q)
+                    if service_times
+                    else q.avg_service_min,
+                    open_windows=open_counts.get(q.id, 0),
+                )
+            )
+        rows = {r["window_id"]: r for r in self.conn.execute("SELECT * FROM windows")}
+        current_ids = [r["current_ticket"] for r in rows.values() if r["current_ticket"]]
+        current: dict[str, sqlite3.Row] = {}
+        if current_ids:
+            marks = ",".join("?" * len(current_ids))
+            current = {
+                r["id"]: r
+                for r in self.conn.execute(
+                    f"SELECT * FROM tickets WHERE id IN ({marks}) "
+                    "AND status IN ('called', 'serving')",
+                    current_ids,
+                )
+            }
+        day_windows = self._day_windows()
+        limit = self.config.policy.on_the_spot_limit_min
+        windows = []
+        extra: dict[str, Any] = {"rows": rows, "current": current, "day": day_windows}
+        for w in self.config.windows:
+            row = rows.get(w.id)
+            changed = day_windows.get(w.id)
+            closed = bool(changed and changed.closed)
+            has_clerk = bool(row is not None and row["clerk_id"] and row["status"] != "closed")
+            status = "closed"
+            if has_clerk and not closed:
+                status = "paused" if row is not None and row["status"] == "paused" else "open"
+            cur = current.get(row["current_ticket"]) if row is not None else None
+            served = limit_min = None
+            over = False
+            if cur is not None:
+                kind = ""
+                if cur["item_id"]:
+                    try:
+                        kind = self.config.item(cur["item_id"]).kind
+                    except KeyError:
+                        kind = ""
+                limit_min = limit if kind == "即办件" else None
+                if cur["status"] == "serving":
+                    served = round(self._minutes_since(cur["started_at"]) or 0.0, 1)
+                    over = limit_min is not None and served > limit_min
+            away = None
+            away_now = row is not None and (
+                row["status"] == "paused"
+                or bool(row["staff_status"] and row["staff_status"] != "在岗")
+            )
+            if has_clerk and away_now and row is not None:
+                away = self._minutes_since(row["away_since"] or row["updated_at"])
+            idle = None
+            if status == "open" and cur is None and row is not None:
+                idle = round(self._minutes_since(row["updated_at"]) or 0.0, 1)
+            windows.append(
+                rules.WindowLoad(
+                    id=w.id,
+                    name=w.name,
+                    queues=self.window_queues(w.id, day_windows),
+                    status=status,
+                    closed_by_manager=closed,
+                    has_clerk=has_clerk,
+                    busy=cur is not None,
+                    idle_min=idle,
+                    away_min=None if away is None else round(away, 1),
+                    current_code=cur["code"] if cur is not None else None,
+                    current_over=over,
+                    served_min=served,
+                    limit_min=limit_min,
+                )
+            )
+        bad = [
+            rules.BadRating(
+                rating_id=r[0],
+                code=r[1],
+                window=r[2],
+                window_name=self._window_name(r[2]),
+                level=int(r[3]),
+            )
+            for r in self.conn.execute(
+                "SELECT r.rating_id, t.code, r.window_id, r.level FROM ratings r "
+                "JOIN tickets t ON t.id=r.ticket_id WHERE t.business_date=? AND r.level>=4 "
+                "ORDER BY r.received_at, r.rating_id",
+                (day,),
+            )
+        ]
+        return queues, windows, bad, extra
+
+    def _window_name(self, window_id: str | None) -> str:
+        if not window_id:
+            return ""
+        try:
+            return self.config.window(window_id).name
+        except KeyError:
+            return window_id
+
+    def _current_alerts(self, snapshot: tuple[Any, ...] | None = None) -> list[rules.Alert]:
+        queues, windows, bad, _extra = snapshot or self._snapshot()
+        acked = frozenset(
+            r[0]
+            for r in self.conn.execute(
+                "SELECT key FROM alert_acks WHERE business_date=?", (self.business_date(),)
+            )
+        )
+        return rules.evaluate(self.config.alerts, queues, windows, bad, acked)
+
+    def evaluate_alerts(self) -> list[dict[str, Any]]:
+        """Raise the alerts whose rule is crossed now and clear those that are over: each
+        change an ``alarm`` event (code ``hall_alert``) in the outbox.  Called after every
+        mutating command and by the service's periodic sweep; the changes."""
+        changes: list[dict[str, Any]] = []
+        with self._lock:
+            now_alerts = {a.key: a for a in self._current_alerts()}
+            stored = {r["key"]: r for r in self.conn.execute("SELECT * FROM alerts")}
+            if set(now_alerts) == set(stored) and all(
+                stored[k]["text_zh"] == a.text_zh for k, a in now_alerts.items()
+            ):
+                return changes
+            now = self._now().isoformat(timespec="seconds")
+            with transaction(self.conn):
+                for key, a in now_alerts.items():
+                    if key in stored:
+                        if stored[key]["text_zh"] != a.text_zh:
+                            self.conn.execute(
+                                "UPDATE alerts SET text_zh=?, text_en=? WHERE key=?",
+                                (a.text_zh, a.text_en, key),
+                            )
+                        continue
+                    self.conn.execute(
+                        "INSERT INTO alerts (key, kind, since, text_zh, text_en, queue_id, "
+                        "window_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (key, a.kind, now, a.text_zh, a.text_en, a.queue, a.window),
+                    )
+                    change = self._alert_event(a, "raised")
+                    changes.append(change)
+                for key, r in stored.items():
+                    if key in now_alerts:
+                        continue
+                    self.conn.execute("DELETE FROM alerts WHERE key=?", (key,))
+                    gone = rules.Alert(
+                        key, r["kind"], r["text_zh"], r["text_en"], r["queue_id"], r["window_id"]
+                    )
+                    changes.append(self._alert_event(gone, "cleared"))
+        for change in changes:
+            log.info("alert %s %s: %s", change["state"], change["key"], change["message"])
+        return changes
+
+    def _alert_event(self, a: rules.Alert, state: str) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "code": "hall_alert",
+            "state": state,
+            "kind": a.kind,
+            "key": a.key,
+            "message": a.text_en,
+        }
+        if a.queue is not None:
+            payload["queue"] = a.queue
+        if a.window is not None:
+            payload["window"] = a.window
+        self._event("alarm", payload)
+        return payload
+
+    def overview(self) -> dict[str, Any]:
+        """The hall manager's console: queues, windows, the day's figures, the alerts,
+        the recommendation and the notice (no personal data, no tokens)."""
+        with self._lock:
+            snapshot = self._snapshot(service_times=True)
+            queues, windows, _bad, extra = snapshot
+            alerts = self._current_alerts(snapshot)
+            stored = {
+                r["key"]: r for r in self.conn.execute("SELECT key, since, acked_by FROM alerts")
+            }
+            now = self._now().isoformat(timespec="seconds")
+            recommendation = rules.recommend(self.config.alerts, queues, windows)
+            open_counts = {q.id: q.open_windows for q in queues}
+            return {
+                "business_date": self.business_date(),
+                "now": now,
+                "queues": [
+                    {
+                        "id": q.id,
+                        "name": q.name,
+                        "name_en": q.name_en,
+                        "waiting": q.waiting,
+                        "longest_wait_min": q.longest_wait_min,
+                        "est_wait_min": self._estimate_minutes(
+                            self.config.queue(q.id), q.waiting, open_counts
+                        ),
+                        "open_windows": q.open_windows,
+                    }
+                    for q in queues
+                ],
+                "windows": [self._console_window(w, extra) for w in windows],
+                "figures": self._figures(),
+                "alerts": [
+                    a.public(stored[a.key]["since"] if a.key in stored else now)
+                    for a in alerts
+                    if not (a.key in stored and stored[a.key]["acked_by"])
+                ],
+                "recommendation": recommendation.public() if recommendation else None,
+                "notice": self._notice(),
+            }
+
+    def _console_window(self, w: rules.WindowLoad, extra: dict[str, Any]) -> dict[str, Any]:
+        row = extra["rows"].get(w.id)
+        cur = extra["current"].get(row["current_ticket"]) if row is not None else None
+        clerk = None
+        if row is not None and row["clerk_id"] and row["status"] != "closed":
+            staff = self.config.staff_member(row["clerk_id"])
+            clerk = {
+                "id": row["clerk_id"],
+                "name": staff.name if staff else "",
+                "staff_no": staff.staff_no if staff else row["clerk_id"],
+            }
+        current = None
+        if cur is not None:
+            item = None
+            if cur["item_id"]:
+                try:
+                    item = self.config.item(cur["item_id"])
+                except KeyError:
+                    item = None
+            current = {
+                "code": cur["code"],
+                "item_name": item.name if item else "",
+                "kind": item.kind if item else None,
+                "status": cur["status"],
+                "served_min": w.served_min,
+                "limit_min": w.limit_min,
+                "over": w.current_over,
+            }
+        return {
+            "id": w.id,
+            "name": w.name,
+            "queues": list(w.queues),
+            "configured_queues": list(self.config.window(w.id).queues),
+            "status": w.status,
+            "closed_by_manager": w.closed_by_manager,
+            "pause_reason": row["pause_reason"] if row is not None else None,
+            "clerk": clerk,
+            "staff_status": (
+                row["staff_status"] or {"open": "在岗", "paused": "暂离"}.get(row["status"])
+            )
+            if row is not None
+            else None,
+            "current": current,
+            "idle_min": w.idle_min,
+        }
+
+    def _figures(self) -> dict[str, Any]:
+        day = self.business_date()
+        rows = self.conn.execute(
+            "SELECT status, queue_id, issued_at, first_called_at FROM tickets "
+            "WHERE business_date=?",
+            (day,),
+        ).fetchall()
+        counts = {"issued": len(rows), "served": 0, "no_show": 0, "waiting": 0}
+        waits: list[float] = []
+        by_hour: dict[str, dict[int, list[float]]] = {}
+        for r in rows:
+            if r["status"] == "done":
+                counts["served"] += 1
+            elif r["status"] == "no_show":
+                counts["no_show"] += 1
+            elif r["status"] == "waiting":
+                counts["waiting"] += 1
+            wait = self._seconds(r["issued_at"], r["first_called_at"])
+            if wait is None:
+                continue
+            waits.append(wait / 60)
+            hour = datetime.fromisoformat(r["issued_at"]).hour
+            by_hour.setdefault(r["queue_id"], {}).setdefault(hour, []).append(wait / 60)
+        levels = dict(
+            self.conn.execute(
+                "SELECT r.level, count(*) FROM ratings r JOIN tickets t ON t.id=r.ticket_id "
+                "WHERE t.business_date=? AND r.level IS NOT NULL GROUP BY r.level",
+                (day,),
+            ).fetchall()
+        )
+        rated = sum(levels.values())
+        ratings: dict[str, Any] = {str(n): int(levels.get(n, 0)) for n in range(1, 6)}
+        # 满意率: 非常满意, 满意 and 基本满意 (1-3) of the ratings given
+        ratings["satisfied_pct"] = (
+            round(100 * sum(levels.get(n, 0) for n in (1, 2, 3)) / rated, 1) if rated else None
+        )
+        return {
+            **counts,
+            "avg_wait_min": round(sum(waits) / len(waits), 1) if waits else None,
+            "ratings": ratings,
+            "waits_by_hour": {
+                q: [
+                    {
+                        "hour": hour,
+                        "avg_wait_min": round(sum(v) / len(v), 1),
+                        "count": len(v),
+                    }
+                    for hour, v in sorted(hours.items())
+                ]
+                for q, hours in sorted(by_hour.items())
+            },
+        }
+
+    # ------------------------------------------------------------------ notices
+
+    def _notice(self) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key='notice'").fetchone()
+        if row is None:
+            return None
+        try:
+            notice: dict[str, Any] = json.loads(row[0])
+            until = datetime.fromisoformat(notice["until"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        now = self._now()
+        if until.tzinfo is None and now.tzinfo is not None:
+            until = until.replace(tzinfo=now.tzinfo)
+        if until <= now:
+            return None
+        return notice
+
+    def _notice_public(self) -> dict[str, Any] | None:
+        """The notice as the board and the window displays show it (no manager id)."""
+        notice = self._notice()
+        return None if notice is None else {"text": notice["text"], "until": notice["until"]}
+
+    def notice(self) -> dict[str, Any] | None:
+        """The manager's notice now on the board and the displays ({text, until}), or None
+        (none posted, or it expired)."""
+        with self._lock:
+            return self._notice_public()
+
+    # ------------------------------------------------------------------ manager actions
+
+    def _manager(self, manager_id: Any) -> Manager:
+        """The manager a web command names (the web role authenticated them)."""
+        found = self.config.manager(manager_id) if isinstance(manager_id, str) else None
+        if found is None:
+            raise EngineError(
+                "unknown_manager", "the command names no manager of this hall's config"
+            )
+        return found
+
+    def _manager_action(self, m: Manager, action: str, **fields: Any) -> None:
+        self._event(
+            "manager_action",
+            {
+                "manager": m.id,
+                "action": action,
+                **fields,
+                "at": self._now().isoformat(timespec="seconds"),
+            },
+        )
+
+    def manager_login(self, account: Any, password: Any) -> dict[str, Any]:
+        """Check a manager's console login (account + password, ``managers`` of the hall
+        config).  The password is never logged or put into an error.  ``staff_login``'s
+        ``max_failures`` wrong passwords in a row lock the account for ``lockout_min`` and
+        raise an ``alarm`` (code ``manager_locked``)."""
+        policy = self.config.staff_login
+        m = self.config.manager_account(account) if isinstance(account, str) else None
+        if m is None or m.password_hash is None:
+            pins.verify_password(password, _no_manager_hash())  # the same work either way
+            raise EngineError(
+                "login_failed",
+                "wrong account or password",
+                attempts_left=policy.max_failures - 1,
+            )
+        row = self.conn.execute(
+            "SELECT locked_until FROM manager_auth WHERE manager_id=?", (m.id,)
+        ).fetchone()
+        if row is not None and row["locked_until"]:
+            left = (datetime.fromisoformat(row["locked_until"]) - self._now()).total_seconds()
+            if left > 0:
+                raise EngineError(
+                    "manager_locked",
+                    f"manager account locked after wrong passwords for {left:.0f}s more",
+                    retry_after_s=round(left),
+                )
+        if not pins.verify_password(password, m.password_hash):
+            self._manager_login_failed(m)
+        with self._lock, transaction(self.conn):
+            auth = self.conn.execute(
+                "SELECT alarmed FROM manager_auth WHERE manager_id=?", (m.id,)
+            ).fetchone()
+            if auth is not None:
+                self.conn.execute("DELETE FROM manager_auth WHERE manager_id=?", (m.id,))
+                if auth["alarmed"]:
+                    self._event(
+                        "alarm",
+                        {"code": "manager_locked", "state": "cleared", "manager": m.id},
+                    )
+            self._manager_action(m, "login")
+        return {"manager": {"id": m.id, "name": m.name}}
+
+    def _manager_login_failed(self, m: Manager) -> None:
+        policy = self.config.staff_login
+        now = self._now()
+        with self._lock, transaction(self.conn):
+            row = self.conn.execute(
+                "SELECT failures, alarmed FROM manager_auth WHERE manager_id=?", (m.id,)
+            ).fetchone()
+            failures = (row["failures"] if row else 0) + 1
+            locked = failures >= policy.max_failures
+            until = (now + timedelta(minutes=policy.lockout_min)) if locked else None
+            self.conn.execute(
+                "INSERT INTO manager_auth (manager_id, failures, locked_until, alarmed) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(manager_id) DO UPDATE SET "
+                "failures=excluded.failures, locked_until=excluded.locked_until, "
+                "alarmed=excluded.alarmed",
+                (
+                    m.id,
+                    0 if locked else failures,
+                    until.isoformat(timespec="seconds") if until else None,
+                    1 if locked or (row and row["alarmed"]) else 0,
+                ),
+            )
+            message = (
+                f"{policy.max_failures} wrong passwords in a row for manager {m.id}: "
+                f"locked for {policy.lockout_min:g} minutes"
+            )
+            if locked:
+                self._event(
+                    "alarm",
+                    {
+                        "code": "manager_locked",
+                        "state": "raised",
+                        "message": message,
+                        "manager": m.id,
+                        "until": until.isoformat(timespec="seconds") if until else None,
+                    },
+                )
+        if locked:
+            log.error("ALARM manager_locked: %s", message)
+            raise EngineError(
+                "manager_locked",
+                f"manager account locked after {policy.max_failures} wrong passwords",
+                retry_after_s=round(policy.lockout_min * 60),
+            )
+        log.warning(
+            "wrong password for manager %s (%d of %d before the lock)",
+            m.id,
+            failures,
+            policy.max_failures,
+        )
+        raise EngineError(
+            "login_failed",
+            "wrong account or password",
+            attempts_left=policy.max_failures - failures,
+        )
+
+    def _set_window_day(self, window_id: str, **changes: Any) -> None:
+        day = self.business_date()
+        self._set_business_date(day)
+        now = self._now().isoformat(timespec="seconds")
+        self.conn.execute(
+            "INSERT OR IGNORE INTO window_day (business_date, window_id, closed, updated_at) "
+            "VALUES (?, ?, 0, ?)",
+            (day, window_id, now),
+        )
+        for column, value in changes.items():
+            assert column in ("queues", "closed", "closed_by")
+            self.conn.execute(
+                f"UPDATE window_day SET {column}=?, updated_at=? "
+                "WHERE business_date=? AND window_id=?",
+                (value, now, day, window_id),
+            )
+
+    def set_window_queues(self, manager: Any, window_id: str, queues: Any) -> dict[str, Any]:
+        """窗口动态调整: the queues ``window_id`` serves today, from its next call on."""
+        m = self._manager(manager)
+        self._window(window_id)
+        if not isinstance(queues, list) or not 1 <= len(queues) <= rules.MAX_WINDOW_QUEUES:
+            raise EngineError(
+                "bad_request", f"a window serves 1 to {rules.MAX_WINDOW_QUEUES} queues"
+            )
+        for q in queues:
+            self._queue(q)
+        if len(set(queues)) != len(queues):
+            raise EngineError("bad_request", "a queue is listed twice")
+        with self._lock, transaction(self.conn):
+            self._set_window_day(window_id, queues=json.dumps(queues))
+            self._manager_action(m, "set_window_queues", window=window_id, queues=list(queues))
+        log.info("manager %s: window %s serves %s today", m.id, window_id, ",".join(queues))
+        return {"window": window_id, "queues": list(self.window_queues(window_id))}
+
+    def close_window(self, manager: Any, window_id: str) -> dict[str, Any]:
+        """The window calls no new ticket today (its current one can still be finished)."""
+        return self._set_closed(manager, window_id, True)
+
+    def open_window(self, manager: Any, window_id: str) -> dict[str, Any]:
+        """Lift a manager's close of the window."""
+        return self._set_closed(manager, window_id, False)
+
+    def _set_closed(self, manager: Any, window_id: str, closed: bool) -> dict[str, Any]:
+        m = self._manager(manager)
+        self._window(window_id)
+        action = "close_window" if closed else "open_window"
+        with self._lock, transaction(self.conn):
+            self._set_window_day(
+                window_id, closed=1 if closed else 0, closed_by=m.id if closed else None
+            )
+            self._manager_action(m, action, window=window_id)
+        log.info("manager %s: %s %s", m.id, action, window_id)
+        return {"window": window_id, "closed_by_manager": closed}
+
+    def move_ticket(self, manager: Any, code: Any, to_queue: Any) -> dict[str, Any]:
+        """A waiting ticket moves to another queue keeping its place (its sort key)."""
+        m = self._manager(manager)
+        if not isinstance(code, str) or not isinstance(to_queue, str):
+            raise EngineError("bad_request", "move_ticket needs a ticket code and a queue")
+        self._queue(to_queue)
+        with self._lock, transaction(self.conn):
+            day = self.business_date()
+            row = self.conn.execute(
+                "SELECT * FROM tickets WHERE business_date=? AND code=?", (day, code.upper())
+            ).fetchone()
+            if row is None:
+                raise EngineError("not_found", f"no ticket {code!r} today", ticket=code)
+            if row["status"] != "waiting":
+                raise EngineError(
+                    "not_waiting",
+                    f"{row['code']} is {row['status']}: only a waiting ticket moves",
+                    ticket=row["code"],
+                    status=row["status"],
+                )
+            if row["queue_id"] == to_queue and row["target_window"] is None:
+                raise EngineError("bad_request", f"{row['code']} already waits in {to_queue}")
+            self.conn.execute(
+                "UPDATE tickets SET queue_id=?, target_window=NULL WHERE id=?",
+                (to_queue, row["id"]),
+            )
+            ticket = self._ticket(row["id"])
+            self._manager_action(
+                m,
+                "move_ticket",
+                code=ticket.code,
+                from_queue=row["queue_id"],
+                to_queue=to_queue,
+            )
+            self._remind_ahead({row["queue_id"], to_queue})
+            ahead = self._ahead(ticket)
+        log.info("manager %s: %s moved %s -> %s", m.id, ticket.code, row["queue_id"], to_queue)
+        return {"ticket": ticket.public(), "ahead": ahead, "from_queue": row["queue_id"]}
+
+    def post_notice(self, manager: Any, text: Any, minutes: Any = 60) -> dict[str, Any] | None:
+        """A notice on the board and every window display for ``minutes`` (1..480);
+        an empty text takes the notice down."""
+        m = self._manager(manager)
+        if not isinstance(text, str) or len(text.strip()) > NOTICE_MAX_CHARS:
+            raise EngineError("bad_request", f"a notice is text of at most {NOTICE_MAX_CHARS}")
+        if (
+            not isinstance(minutes, int)
+            or isinstance(minutes, bool)
+            or not 1 <= minutes <= NOTICE_MAX_MIN
+        ):
+            raise EngineError("bad_request", f"a notice lasts 1 to {NOTICE_MAX_MIN} minutes")
+        text = " ".join(text.split())  # one line: no control characters, no layout tricks
+        with self._lock, transaction(self.conn):
+            if not text:
+                self.conn.execute("DELETE FROM meta WHERE key='notice'")
+                self._manager_action(m, "post_notice", text="")
+                return None
+            until = (self._now() + timedelta(minutes=minutes)).isoformat(timespec="seconds")
+            notice = {"text": text, "until": until, "manager": m.id}
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('notice', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (json.dumps(notice, ensure_ascii=False),),
+            )
+            self._manager_action(m, "post_notice", text=text, until=until)
+        return notice
+
+    def ack_alert(self, manager: Any, alert: Any) -> dict[str, Any]:
+        """The manager saw an alert: it leaves the console (a bad rating acknowledged is
+        followed up and does not come back; another alert returns if raised again)."""
+        m = self._manager(manager)
+        if not isinstance(alert, str):
+            raise EngineError("bad_request", "ack_alert needs an alert key")
+        with self._lock, transaction(self.conn):
+            row = self.conn.execute("SELECT key FROM alerts WHERE key=?", (alert,)).fetchone()
+            current = {a.key for a in self._current_alerts()}
+            if row is None and alert not in current:
+                raise EngineError("unknown_alert", "no such alert now", alert=alert)
+            now = self._now().isoformat(timespec="seconds")
+            self.conn.execute("UPDATE alerts SET acked_by=? WHERE key=?", (m.id, alert))
+            if alert.startswith("bad_rating:"):
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO alert_acks (key, business_date, manager_id, at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (alert, self.business_date(), m.id, now),
+                )
+            self._manager_action(m, "ack_alert", alert=alert)
+        return {"alert": alert, "acked": True}

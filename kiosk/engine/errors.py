@@ -32,6 +32,12 @@ MESSAGES_ZH: dict[str, str] = {
     "not_found": "未找到该号码",
     "invalid_state": "该号码当前状态不允许此操作",
     "requeue_limit": "该号码已重新排队过一次，请重新取号",
+    "window_closed_by_manager": "本窗口已暂停叫号",
+    "unknown_manager": "管理员账号无效，请重新登录",
+    "login_failed": "账号或密码错误，请重新输入",
+    "manager_locked": "密码错误次数过多，该账号已暂时锁定，请稍后再试",
+    "not_waiting": "该号码当前不在等候中，无法调整",
+    "unknown_alert": "该提醒已不存在",
     "bad_request": "请求格式错误",
     "unauthorised": "该设备无权执行此操作",
     "internal": "系统内部错误，请联系技术人员",
@@ -41,11 +47,13 @@ MESSAGES_ZH: dict[str, str] = {
 class EngineError(Exception):
     """A refused command; nothing changed.  ``code`` is stable and machine-readable."""
 
-    def __init__(self, code: str, message: str, **data: Any) -> None:
+    def __init__(self, code: str, message: str, *, zh: str | None = None, **data: Any) -> None:
+        """``zh``: the key in :data:`MESSAGES_ZH` when it is not ``code`` (one code with
+        two Chinese lines, e.g. window_closed by a manager: 本窗口已暂停叫号)."""
         super().__init__(message)
         self.code = code
         self.message = message
-        self.message_zh = MESSAGES_ZH.get(code, MESSAGES_ZH["internal"])
+        self.message_zh = MESSAGES_ZH.get(zh or code, MESSAGES_ZH["internal"])
         self.data = data
 
     def to_dict(self) -> dict[str, Any]:

@@ -38,6 +38,23 @@ WINDOW_BOUND_ROLES = frozenset({"caller", "evaluator"})
 # checks itself: call_next, recall, start, finish, no_show, transfer, pause, ...).
 CLERK_COMMANDS = frozenset({"requeue"})
 IDLE_SWEEP_S = 15.0  # how often idle clerks are looked for (staff_login.idle_logout_min)
+# The web role's commands (#13): none names a window of the device's own.
+WEB_COMMANDS = frozenset(
+    {
+        "progress",
+        "overview",
+        "manager_login",
+        "set_window_queues",
+        "open_window",
+        "close_window",
+        "move_ticket",
+        "post_notice",
+        "ack_alert",
+    }
+)
+# Fields a command may carry only as text and only with one command; never repeated in a
+# refusal or a log line (the contract leaves them unconstrained for that reason).
+SECRET_FIELDS = {"pin": "login", "password": "manager_login"}
 
 
 class EngineService:
@@ -52,6 +69,7 @@ class EngineService:
         self.idle_sweep_s = idle_sweep_s
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._notice_seen: dict[str, Any] | None = None
 
     def start(self) -> None:
         self.link.serve(topics.commands_filter(self.hall), self.handle)
@@ -82,14 +100,30 @@ class EngineService:
                 self.on_change()
         return closed
 
+    def sweep(self) -> None:
+        """The periodic sweep: idle clerks logged out, the console's alerts evaluated
+        (raised / cleared alarms to the outbox), an expired notice taken off the screens."""
+        closed = self.sweep_idle()
+        changes = self.engine.evaluate_alerts()
+        notice = self.engine.notice()
+        notice_changed = notice != self._notice_seen
+        if notice_changed:
+            self._notice_seen = notice
+            self.publish_windows([w.id for w in self.engine.config.windows])
+            self.publish_board()
+        elif changes and self.engine.config.alerts.show_on_board:
+            self.publish_board()
+        if (changes or notice_changed) and not closed and self.on_change:
+            self.on_change()
+
     def _sweep_loop(self) -> None:
         while not self._stopping.wait(self.idle_sweep_s):
             try:
-                self.sweep_idle()
+                self.sweep()
             except sqlite3.ProgrammingError:  # the engine was closed: nothing left to do
                 return
             except Exception:
-                log.exception("idle logout sweep failed")
+                log.exception("periodic sweep failed")
 
     def republish_all(self) -> None:
         """Publish the catalogue, every window's state and the board again, changed or not.
@@ -224,7 +258,10 @@ class EngineService:
         )
 
     def _windows_touching(self, queue_ids: set[str]) -> list[str]:
-        return [w.id for w in self.engine.config.windows if queue_ids & set(w.queues)]
+        """The windows serving any of ``queue_ids`` today (a manager may have changed them)."""
+        return [
+            w for w, queues in self.engine.effective_queues().items() if queue_ids & set(queues)
+        ]
 
     # ------------------------------------------------------------------ commands
 
@@ -244,6 +281,10 @@ class EngineService:
             log.exception("command %s from %s failed", _cmd_name(message), device_id)
             return {"ok": False, "error": EngineError("internal", "internal error").to_dict()}
         if cmd["cmd"] in MUTATING:
+            try:
+                self.engine.evaluate_alerts()  # the console's alerts after every change
+            except Exception:  # the change is committed; an alert problem must not hide it
+                log.exception("evaluating the alerts after %s failed", cmd["cmd"])
             try:
                 # The commanding window first: its display is what people watch.
                 own = [w for w in (cmd.get("window"),) if w in touched]
@@ -266,10 +307,13 @@ class EngineService:
         if problem:
             raise EngineError("bad_request", f"invalid command: {problem}")
         cmd: dict[str, Any] = message.payload
-        # The contract leaves ``pin`` unconstrained so that no schema error repeats it;
-        # it is checked here, and the refusal never says what it was.
-        if "pin" in cmd and (cmd["cmd"] != "login" or not isinstance(cmd["pin"], str)):
-            raise EngineError("bad_request", "invalid command: pin is text, sent only with login")
+        # The contract leaves ``pin`` and ``password`` unconstrained so that no schema error
+        # repeats them; they are checked here, and the refusal never says what they were.
+        for secret, only in SECRET_FIELDS.items():
+            if secret in cmd and (cmd["cmd"] != only or not isinstance(cmd[secret], str)):
+                raise EngineError(
+                    "bad_request", f"invalid command: {secret} is text, sent only with {only}"
+                )
         return cmd
 
     def _authorise(self, device_id: str, cmd: dict[str, Any]) -> str:
@@ -299,6 +343,8 @@ class EngineService:
         e = self.engine
         name = cmd["cmd"]
         window = cmd.get("window")
+        if name in WEB_COMMANDS:
+            return self._run_web(cmd)
         if (
             name not in ("issue", "estimate", "requeue", "board", "statistics", "ticket_status")
             and not window
@@ -333,8 +379,7 @@ class EngineService:
             return e.ticket_status(cmd.get("ticket_id", "")), set()
         assert window is not None
         e._window(window)
-        own = e.config.window(window)
-        shared = set(self._windows_touching(set(own.queues))) | {window}
+        shared = set(self._windows_touching(set(e.window_queues(window)))) | {window}
         if name == "window_view":
             return e.window_view(window), set()
         if name == "login":
@@ -383,6 +428,46 @@ class EngineService:
             return e.rate(window=window, **_rating_args(rating)), {window}
         raise EngineError("bad_request", f"unknown command {name!r}")
 
+    def _run_web(self, cmd: dict[str, Any]) -> tuple[Any, set[str]]:
+        """The web role's commands: the citizen's page and the manager's console."""
+        e = self.engine
+        name = cmd["cmd"]
+        if name == "progress":
+            return e.progress(cmd.get("tokens") or []), set()
+        if name == "overview":
+            return e.overview(), set()
+        if name == "manager_login":
+            if not cmd.get("account") or "password" not in cmd:
+                raise EngineError("bad_request", "manager_login needs an account and a password")
+            # the password is checked by the engine, never echoed or logged
+            return e.manager_login(cmd["account"], cmd["password"]), set()
+        if "manager" not in cmd:
+            raise EngineError("bad_request", f"{name} needs the manager's id")
+        manager = cmd["manager"]
+        window: str = cmd.get("window") or ""
+        if name in ("set_window_queues", "open_window", "close_window") and not window:
+            raise EngineError("bad_request", f"{name} needs a window")
+        if name == "set_window_queues":
+            return e.set_window_queues(manager, window, cmd.get("queues")), {window}
+        if name == "open_window":
+            return e.open_window(manager, window), {window}
+        if name == "close_window":
+            return e.close_window(manager, window), {window}
+        if name == "move_ticket":
+            if not cmd.get("code") or not cmd.get("to_queue"):
+                raise EngineError("bad_request", "move_ticket needs a ticket code and to_queue")
+            moved = e.move_ticket(manager, cmd["code"], cmd["to_queue"])
+            queues = {moved["from_queue"], cmd["to_queue"]}
+            return moved, set(self._windows_touching(queues))
+        if name == "post_notice":
+            notice = e.post_notice(manager, cmd.get("text", ""), cmd.get("minutes", 60))
+            return {"notice": notice}, {w.id for w in e.config.windows}
+        if name == "ack_alert":
+            if not cmd.get("alert"):
+                raise EngineError("bad_request", "ack_alert needs an alert key")
+            return e.ack_alert(manager, cmd["alert"]), set()
+        raise EngineError("bad_request", f"unknown command {name!r}")
+
 
 def _rating_args(rating: dict[str, Any]) -> dict[str, Any]:
     allowed = {"rating_id", "ticket_id", "level", "reasons", "contact", "rated_at"}
@@ -408,10 +493,13 @@ def _ticket(t: Ticket | None) -> dict[str, Any] | None:
 
 
 def _issued(issued: Issued) -> dict[str, Any]:
+    """The ``issue`` / ``requeue`` answer.  ``follow_url`` (the ticket's QR) carries the
+    ticket's secret token: it goes only to the kiosk that asked, never into a state."""
     return {
         "ticket": issued.ticket.public(),
         "ahead": issued.ahead,
         "est_wait_min": issued.est_wait_min,
+        "follow_url": issued.follow_url,
     }
 
 

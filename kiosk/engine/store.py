@@ -146,7 +146,65 @@ def _v3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """#13: the citizen's page and the hall manager's console."""
+    tickets = db.table("tickets")
+    # The ticket's secret for its follow page (secrets.token_urlsafe(16)); never published.
+    if "token" not in tickets.columns_dict:
+        tickets.add_column("token", str)
+    # The smallest web.remind_ahead threshold already sent as a ticket_progress event.
+    if "reminded_ahead" not in tickets.columns_dict:
+        tickets.add_column("reminded_ahead", int)
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS tickets_token ON tickets(token)")
+    # Since when a window's clerk is away (paused, or 去向牌 other than 在岗): clerk_away alert.
+    if "away_since" not in db.table("windows").columns_dict:
+        db.table("windows").add_column("away_since", str)
+    # A manager's changes to a window for one business day (窗口动态调整): the queues it
+    # serves today (JSON list; NULL: the hall config's) and whether a manager closed it.
+    db.table("window_day").create(
+        {
+            "business_date": str,
+            "window_id": str,
+            "queues": str,
+            "closed": int,
+            "closed_by": str,
+            "updated_at": str,
+        },
+        pk=("business_date", "window_id"),
+        defaults={"closed": 0},
+        if_not_exists=True,
+    )
+    # Manager console login: wrong passwords in a row per manager, and the lock.
+    db.table("manager_auth").create(
+        {"manager_id": str, "failures": int, "locked_until": str, "alarmed": int},
+        pk="manager_id",
+        defaults={"failures": 0, "alarmed": 0},
+        if_not_exists=True,
+    )
+    # The console's alerts now raised (key: e.g. longest_wait:A), and those a manager
+    # acknowledged (a bad rating acknowledged is followed up: it does not come back).
+    db.table("alerts").create(
+        {
+            "key": str,
+            "kind": str,
+            "since": str,
+            "text_zh": str,
+            "text_en": str,
+            "queue_id": str,
+            "window_id": str,
+            "acked_by": str,
+        },
+        pk="key",
+        if_not_exists=True,
+    )
+    db.table("alert_acks").create(
+        {"key": str, "business_date": str, "manager_id": str, "at": str},
+        pk="key",
+        if_not_exists=True,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 def open_db(path: str | Path) -> sqlite3.Connection:

@@ -217,9 +217,12 @@ def test_every_change_leaves_an_outbox_event_without_personal_data(hall):
     assert kinds == [
         "clerk_login",
         "ticket_issued",
+        "ticket_progress",  # issued (the citizen's reminders, #13)
         "ticket_called",
+        "ticket_progress",  # called
         "service_started",
         "service_finished",
+        "ticket_progress",  # finished
     ]
     payloads = " ".join(r[0] for r in hall.conn.execute("SELECT payload FROM outbox"))
     assert "d" * 32 not in payloads and "张" not in payloads
