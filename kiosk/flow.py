@@ -386,9 +386,7 @@ class KioskFlow:
             self.refuse(code, error.get("data") or {}, str(error.get("message_zh", "")))
             return
         assert self.catalog is not None
-        ticket = issued_from_result(
-            result, self.catalog, qr_base=self.settings.qr_base_url, now=self.clock.now()
-        )
+        ticket = issued_from_result(result, self.catalog, now=self.clock.now())
         s = self.session
         s.ticket = ticket
         s.print_state, s.print_message = "printing", ""

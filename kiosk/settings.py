@@ -10,6 +10,7 @@ reported at once with its path, so a typo never goes unnoticed.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +21,8 @@ from pydantic import Field
 from hall.core import pins, schema
 from hall.core.schema import Bool, Name, Problem, Text
 from kiosk.identify import load_salt
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(schema.ConfigError):
@@ -46,7 +49,6 @@ class KioskSettings:
     ticket_timeout_s: Seconds = 20.0  # the ticket screen stays this long after a good print
     problem_timeout_s: Seconds = 120.0  # ... and this long when the ticket could not be printed
     message_timeout_s: Seconds = 30.0  # refusal messages
-    qr_base_url: Name = "http://hall.local/q/{hall}/{ticket}"  # follow-the-queue URL in the QR
     common_items: tuple[Name, ...] = ()  # item ids for the first screen; default: one per queue
     appointment_early_min: Minutes = 30  # check in from this long before the slot ...
     appointment_late_min: Minutes = 15  # ... until this long after its start
@@ -96,6 +98,13 @@ def settings_from_mapping(
     if "staff_pin" in data:  # the old plain key: say why, not only "unknown key"
         where = f"{at}.staff_pin" if at else "staff_pin"
         raise SettingsError([Problem(where, PLAIN_PIN)], source=source)
+    if "qr_base_url" in data:  # before #13; the QR is now the engine's follow_url
+        data = {k: v for k, v in data.items() if k != "qr_base_url"}
+        log.warning(
+            "%s: qr_base_url is no longer used and is ignored: the ticket's QR is the "
+            "engine's follow_url (the hall config's web.ticket_url)",
+            source,
+        )
     changes: dict[str, Any] = dict(
         schema.check(SETTINGS_FILE, data, source=source, at=at, error=SettingsError)
     )

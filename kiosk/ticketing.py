@@ -7,7 +7,8 @@ salted ``person_key`` and the masked name (``kiosk.identify``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from kiosk.texts import PRIORITY_PRINT
 
 if TYPE_CHECKING:
     from drivers.printer import TicketData
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class IssuedTicket:
     priority: str
     priority_reason: str | None
     location: str
-    qr_url: str
+    qr_url: str = field(default="", repr=False)  # the follow page: it holds the ticket's token
 
     @property
     def priority_label(self) -> str | None:
@@ -82,20 +85,22 @@ class IssuedTicket:
         return PRIORITY_PRINT.get(self.priority_reason)
 
 
-def follow_url(base: str, hall: str, ticket_id: str) -> str:
-    """The URL in the ticket's QR code: where the citizen follows the queue.
+def follow_url(result: dict[str, Any]) -> str:
+    """The URL in the ticket's QR code: the engine's ``follow_url`` from the ``issue`` answer
+    (the citizen's page, ``web.ticket_url`` of the hall config with the ticket's secret
+    token).
 
-    ``base`` may hold ``{hall}`` and ``{ticket}`` placeholders; otherwise the
-    ticket id is appended as the last path segment.
+    Fallback: an engine older than #13 sends none; the ticket then carries no QR (an
+    address that nothing serves is worse than none), and the kiosk says so in its log.
     """
-    if "{ticket}" in base:
-        return base.format(hall=hall, ticket=ticket_id)
-    return f"{base.rstrip('/')}/{ticket_id}"
+    url = result.get("follow_url")
+    if isinstance(url, str) and url.startswith(("http://", "https://")) and len(url) <= 300:
+        return url
+    log.warning("the engine's issue answer has no follow_url: the ticket is printed without a QR")
+    return ""
 
 
-def issued_from_result(
-    result: dict[str, Any], catalog: Catalog, *, qr_base: str, now: datetime
-) -> IssuedTicket:
+def issued_from_result(result: dict[str, Any], catalog: Catalog, *, now: datetime) -> IssuedTicket:
     """Build the ticket from the engine's ``issue`` answer and the catalogue."""
     t = result["ticket"]
     item_id = t.get("item") or ""
@@ -127,7 +132,7 @@ def issued_from_result(
         priority=t.get("priority", "normal"),
         priority_reason=t.get("priority_reason"),
         location=item.location if item else "",
-        qr_url=follow_url(qr_base, catalog.hall, t["id"]),
+        qr_url=follow_url(result),
     )
 
 

@@ -63,12 +63,10 @@ def demo_tickets(hall: Path = DEMO_HALL) -> list[DemoTicket]:
     from kiosk.engine.config import load_hall_config
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.service import EngineService, _issued
-    from kiosk.settings import KioskSettings
     from kiosk.ticketing import issued_from_result, ticket_data
 
     config = load_hall_config(hall)
     clock = FakeClock(datetime(2026, 11, 23, 9, 30))  # a Monday morning
-    settings = KioskSettings()
     salt = os.urandom(16)  # the bench's own: person keys only need to be well-formed here
     with tempfile.TemporaryDirectory(prefix="bench-ticket-") as tmp:
         engine = QueueEngine(config, Path(tmp) / "engine.db", clock=clock)
@@ -85,9 +83,7 @@ def demo_tickets(hall: Path = DEMO_HALL) -> list[DemoTicket]:
                     person_key=person_key(f"11010119900307{n:03d}X", salt),
                     masked_name=mask_name(name),
                 )
-                ticket = issued_from_result(
-                    _issued(issued), catalog, qr_base=settings.qr_base_url, now=clock.now()
-                )
+                ticket = issued_from_result(_issued(issued), catalog, now=clock.now())
                 out.append(DemoTicket(item.id, ticket_data(ticket)))
             return out
         finally:

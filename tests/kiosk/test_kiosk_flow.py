@@ -30,7 +30,8 @@ def test_common_item_takes_two_taps_and_prints(kiosk):
     assert "示范街道为民服务中心".encode(GB) in data
     assert "住房公积金个人账户查询".encode(GB) in data
     assert "前面等候：0 人".encode(GB) in data
-    assert rows[0]["id"].encode() in data  # the follow-the-queue QR carries the ticket id
+    # the QR opens the citizen's page: the engine's follow_url with the ticket's token
+    assert f"http://hall.local/t/{rows[0]['token']}".encode() in data
     kiosk.qtbot.waitUntil(lambda: kiosk.window.session.print_state == "ok")
     assert "D001" in kiosk.texts() and "取号成功" in kiosk.texts()
     assert kiosk.voice.history[-1] == "take_ticket"

@@ -143,6 +143,9 @@ def test_every_item_of_the_demo_hall_prints_as_text_within_a_kilobyte(kiosk, cha
         assert item.name in text and f"办理窗口：{item.location}" in text
         ahead = 12 + sum(i.queue == item.queue for i in catalog.items[:n])
         assert f"前面等候：{ahead} 人" in text
-        assert any(op.name == "qr" for op in ops) and row["id"].encode() in data
+        # the QR opens the citizen's page: the hall's ticket_url with the ticket's token
+        follow = f"http://hall.local/t/{row['token']}".encode()
+        assert any(op.name == "qr" for op in ops) and follow in data
+        assert row["id"].encode() not in data
         if item.id == "hj-residence":  # the ticket of issue 19, to look at
             render_png(data, screenshots / f"ticket-kiosk-{item.id}-{charset}.png", 576)

@@ -224,11 +224,11 @@ def test_ticket_from_the_engine_answer_prints():
         },
         "ahead": 3,
         "est_wait_min": 12,
+        "follow_url": "http://hall.local/t/Zm9sbG93LXRoZS1xdWV1ZQ",
     }
-    ticket = issued_from_result(
-        result, catalog, qr_base="https://q.example/{hall}/{ticket}", now=NOW
-    )
-    assert ticket.qr_url == "https://q.example/demo-hall/t-1"
+    ticket = issued_from_result(result, catalog, now=NOW)
+    assert ticket.qr_url == "http://hall.local/t/Zm9sbG93LXRoZS1xdWV1ZQ"  # the engine's URL
+    assert "Zm9sbG93" not in repr(ticket)  # the token stays out of log lines
     assert ticket.priority_label == "绿色通道 老年人"
     data = build_ticket(ticket_data(ticket), "80mm")
     for text in (
@@ -240,7 +240,32 @@ def test_ticket_from_the_engine_answer_prints():
         "绿色通道 老年人",
     ):
         assert text.encode("gb18030") in data, text
-    assert follow_url("http://h/q/", "x", "t") == "http://h/q/t"
+    assert b"http://hall.local/t/Zm9sbG93LXRoZS1xdWV1ZQ" in data  # in the QR
+
+
+def test_an_answer_without_follow_url_prints_no_qr(caplog):
+    """An engine older than #13 sends no follow_url: no QR rather than a dead address."""
+    assert follow_url({"ticket": {}}) == ""
+    assert follow_url({"follow_url": "javascript:alert(1)"}) == ""
+    assert "no follow_url" in caplog.text
+    catalog = parse_catalog(_catalog_payload())
+    result = {
+        "ticket": {
+            "id": "t-2",
+            "code": "A013",
+            "queue": "A",
+            "item": "hj-birth",
+            "issued_at": "2026-11-23T09:31:00+08:00",
+        },
+        "ahead": 0,
+        "est_wait_min": 0,
+    }
+    ticket = issued_from_result(result, catalog, now=NOW)
+    assert ticket.qr_url == ""
+    from drivers.printer.stream import iter_ops
+
+    ops = iter_ops(build_ticket(ticket_data(ticket), "80mm"))
+    assert not any(op.name == "qr" for op in ops)
 
 
 # -- refusals ---------------------------------------------------------------------------------
