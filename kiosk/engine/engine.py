@@ -1910,11 +1910,14 @@ class QueueEngine:
                 ],
                 "windows": [self._console_window(w, extra) for w in windows],
                 "figures": self._figures(),
-                "alerts": [
-                    a.public(stored[a.key]["since"] if a.key in stored else now)
-                    for a in alerts
-                    if not (a.key in stored and stored[a.key]["acked_by"])
-                ],
+                "alerts": sorted(
+                    (
+                        a.public(stored[a.key]["since"] if a.key in stored else now)
+                        for a in alerts
+                        if not (a.key in stored and stored[a.key]["acked_by"])
+                    ),
+                    key=lambda a: (a["since"], rules.ALERT_KINDS.index(a["kind"]), a["key"]),
+                ),
                 "recommendation": recommendation.public() if recommendation else None,
                 "notice": self._notice(),
             }

@@ -84,3 +84,12 @@ def test_the_staff_pin_file_holds_the_hash(tmp_path):
     with pytest.raises(SettingsError) as err:
         settings_from_mapping({"staff_pin_file": str(path)})
     assert err.value.path == "staff_pin_file" and "5173" not in str(err.value)
+
+
+def test_the_old_qr_base_url_is_ignored_with_a_warning(caplog):
+    """#13: the ticket's QR is the engine's follow_url; an old settings file still loads."""
+    from kiosk.settings import KioskSettings, settings_from_mapping
+
+    settings = settings_from_mapping({"qr_base_url": "http://hall.local/q/{hall}/{ticket}"})
+    assert settings == KioskSettings()
+    assert "qr_base_url is no longer used" in caplog.text

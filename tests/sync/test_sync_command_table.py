@@ -50,3 +50,13 @@ def test_a_table_that_drifts_from_the_enum_is_refused(monkeypatch):
             contract.commands()
     finally:
         contract.commands.cache_clear()
+
+
+def test_only_the_web_role_sends_the_web_commands():
+    web = {"progress", "overview", "manager_login", "set_window_queues", "open_window",
+           "close_window", "move_ticket", "post_notice", "ack_alert"}  # fmt: skip
+    assert ROLE_COMMANDS["web"] == web
+    for role, names in ROLE_COMMANDS.items():
+        if role != "web":
+            assert not names & web, role
+    assert web & MUTATING == web - {"progress", "overview", "manager_login"}

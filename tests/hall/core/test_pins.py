@@ -83,3 +83,32 @@ def test_generated_pins_are_digits_and_vary():
     assert all(len(p) == 6 and p.isdigit() for p in made)
     assert len(made) > 40
     assert len(pins.generate_pin(8)) == 8
+
+
+# -- the hall manager's console passwords (#13): the same stored form ---------------------------
+
+
+def test_a_password_is_stored_like_a_pin_and_checked_in_constant_form():
+    stored = pins.hash_password("hall-demo-2580", **FAST)
+    assert stored.startswith("scrypt$n=1024,") and "hall-demo-2580" not in stored
+    assert pins.check_hash(stored) == stored  # PinHashText reads it
+    assert pins.verify_password("hall-demo-2580", stored)
+    assert not pins.verify_password("hall-demo-2581", stored)
+    assert not pins.verify_password(None, stored)
+    assert not pins.verify_password("x" * 1000, stored)
+    assert not pins.verify_pin("hall-demo-2580", stored)  # a PIN check never accepts it
+
+
+@pytest.mark.parametrize(
+    "password", ["", "short", "1234567", " padded-pass ", "tab\there-x", 12345678]
+)
+def test_a_password_has_eight_printable_characters_or_more(password):
+    with pytest.raises(ValueError) as caught:
+        pins.hash_password(password, **FAST)  # type: ignore[arg-type]
+    if isinstance(password, str) and password:
+        assert password not in str(caught.value)
+
+
+def test_a_pin_is_still_only_digits():
+    with pytest.raises(ValueError):
+        pins.hash_pin("hall-demo-2580")
