@@ -64,6 +64,10 @@ DATA_DIR = "/var/lib/hall"
 VERSION = 1
 ENGINE_USER = "engine"  # the queue engine's broker account on a kiosk that is the queue host
 ENGINE_PASSWORD_FILE = f"{ETC_DIR}/engine.password"
+# the web role's broker password on a queue host that runs it too (its user: web.device)
+WEB_PASSWORD_FILE = f"{ETC_DIR}/web.password"
+# the web role's port: 80, the ticket QR's default address (http://hall.local/t/...) has none
+WEB_PORT = 80
 # a kiosk's staff PIN, only as its hash (hall.core.pins), written by `hall provision`
 STAFF_PIN_FILE = f"{ETC_DIR}/staff-pin"
 
@@ -75,6 +79,7 @@ ROLES: dict[str, str] = {
     "board": "大厅大屏 hall board in the waiting area",
     "evaluator": "评价器 five-button / tablet evaluator at a window",
     "engine": "排队主机 queue host only (engine + hall broker, no screen)",
+    "web": "网页服务 web role only: citizens' queue page and the manager console (no screen)",
 }
 WINDOW_ROLES = ("caller", "display", "evaluator")
 SCREEN_ROLES = ("kiosk", "caller", "display", "board", "evaluator")
@@ -136,6 +141,14 @@ def _check_hostport(value: Any) -> str:
     return format_hostport(host, port)
 
 
+def _check_listen(value: Any) -> str:
+    text = _text(value)
+    if text.isdigit() or text.startswith(":"):  # a port alone: every network of this box
+        text = "0.0.0.0:" + text.lstrip(":")
+    host, port = parse_hostport(text, WEB_PORT)
+    return format_hostport(host, port)
+
+
 def _check_path(value: Any) -> str:
     text = _text(value)
     if not text.startswith("/"):
@@ -191,6 +204,7 @@ class Option:
     roles: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
     queue_host_only: bool = False
+    queue_host_too: bool = False  # used on any queue host as well as by ``roles``
 
     @property
     def field(self) -> str:
@@ -203,6 +217,8 @@ class Option:
     def used_by(self, role: str, queue_host: bool) -> bool:
         if self.queue_host_only and not queue_host:
             return False
+        if self.queue_host_too and queue_host:
+            return True
         return not self.roles or role in self.roles
 
 
@@ -409,6 +425,26 @@ OPTIONS: tuple[Option, ...] = (
         "--engine-config-path",
         queue_host_only=True,
     ),
+    Option(
+        "web.device",
+        _check_id,
+        None,
+        "queue host: also run the web role (citizens' queue page, manager console) as this "
+        "device id of the hall config (e.g. web-1; its own broker user); none: not here",
+        "--web-device",
+        roles=tuple(r for r in ROLES if r != "web"),
+        queue_host_only=True,
+    ),
+    Option(
+        "web.listen",
+        _check_listen,
+        f"0.0.0.0:{WEB_PORT}",
+        "the web role's HOST:PORT (0.0.0.0: every network of this box, the guest network "
+        "for citizens' phones included)",
+        "--web-listen",
+        roles=("web",),
+        queue_host_too=True,
+    ),
 )
 OPTIONS_BY_KEY = {o.key: o for o in OPTIONS}
 SECTIONS = sorted({o.key.partition(".")[0] for o in OPTIONS if "." in o.key})
@@ -446,6 +482,8 @@ class DeviceConfig:
     hardware_keys: str | None = None
     hardware_layout: str = "auto"
     engine_hall_config: str = f"{DATA_DIR}/config/hall.yaml"
+    web_device: str | None = None
+    web_listen: str = f"0.0.0.0:{WEB_PORT}"
 
     def get(self, key: str) -> Any:
         return getattr(self, OPTIONS_BY_KEY[key].field)
@@ -460,6 +498,11 @@ class DeviceConfig:
     @property
     def runs_engine(self) -> bool:
         return self.queue_host or self.role == "engine"
+
+    @property
+    def web_id(self) -> str | None:
+        """The device id the web role runs as on this box (None: no web role here)."""
+        return self.device if self.role == "web" else self.web_device
 
 
 def default_device_id(role: str, window: str | None) -> str:
@@ -560,6 +603,10 @@ def _cross_check(role: str, values: dict[str, Any], problems: list[Problem]) -> 
                         "window", f"role {role} has no window; remove it (or is the role wrong?)"
                     )
                 )
+            elif option.key == "web.device" and role == "web":
+                problems.append(
+                    Problem("web.device", "role web is the web device: its id is 'device'")
+                )
             elif option.queue_host_only:
                 problems.append(
                     Problem(option.key, "only used on the queue host (queue_host: true)")
@@ -586,6 +633,25 @@ def _cross_check(role: str, values: dict[str, Any], problems: list[Problem]) -> 
             problems.append(
                 Problem(f"{section}.password_file", f"a password needs {section}.username")
             )
+    web = values.get("web_device")
+    device = values.get("device") or default_device_id(role, values.get("window"))
+    if web is not None and web in (device, ENGINE_USER):
+        problems.append(
+            Problem(
+                "web.device",
+                f"{web!r} is taken by this box's {'engine' if web == ENGINE_USER else 'role'}: "
+                "the web role is a device of its own (e.g. web-1)",
+            )
+        )
+    listen = values.get("web_listen")
+    if (
+        role != "web"
+        and web is None
+        and listen is not None
+        and listen != OPTIONS_BY_KEY["web.listen"].default
+        and queue_host
+    ):
+        problems.append(Problem("web.listen", "no web role on this box: set web.device too"))
     if values.get("center_address") is None and any(
         values.get(f"center_{k}") for k in ("username", "password_file", "ca_file", "cert_file")
     ):
@@ -693,6 +759,8 @@ def units_for(config: DeviceConfig) -> list[str]:
         units.append(PCSCD_UNIT)
     if config.role != "engine":
         units.append(ROLE_UNIT[config.role])
+    if config.web_device:
+        units.append(ROLE_UNIT["web"])
     if config.center_address:
         units.append(SYNC_UNIT)
     return units
@@ -770,6 +838,10 @@ def unit_environment(
             # the queue host's engine has its own broker account next to the kiosk's
             user = ENGINE_USER if c.broker_username else None
             secret = ENGINE_PASSWORD_FILE if c.broker_username else None
+        elif unit_role == "web" and c.role != "web":
+            # so has the web role it runs: a device of the hall config (web.device)
+            user = c.web_device if c.broker_username else None
+            secret = WEB_PASSWORD_FILE if c.broker_username else None
         if user:
             env["HALL_MQTT_USER"] = user
         password = read_secret(secret, root)
@@ -802,6 +874,10 @@ def unit_environment(
             args += ["--scanner", c.hardware_scanner]
         if c.center_address:  # the sync agent reports the kiosk's health upstream
             args += ["--health-db", sync_db(c)]
+    elif unit_role == "web":
+        web = c.web_id or c.device
+        env["HALL_DEVICE_ID"] = env["HALL_DEVICE"] = web
+        args += ["--device", web, "--listen", c.web_listen]
     elif unit_role in WINDOW_ROLES or unit_role == "board":
         args += ["--device", c.device]
         if c.window:

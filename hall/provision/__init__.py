@@ -395,6 +395,8 @@ def _show(config: dc.DeviceConfig, out: TextIO) -> None:
     print("\n设备配置 device config:", file=out)
     for option in dc.OPTIONS:
         if option.used_by(config.role, config.runs_engine):
+            if option.key == "web.listen" and not config.web_id:
+                continue  # no web role here
             value = config.get(option.key)
             if value not in (None, ""):
                 print(f"  {option.key}: {value}", file=out)

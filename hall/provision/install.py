@@ -146,6 +146,13 @@ def install(
             engine_password_changed = inst.write(
                 dc.ENGINE_PASSWORD_FILE, secrets.token_urlsafe(18) + "\n", mode=0o640, group="hall"
             )
+    web_password_changed = False
+    if config.web_device and config.broker_username:  # the web role this queue host runs
+        secret = layout.path(dc.WEB_PASSWORD_FILE)
+        if not secret.exists():
+            web_password_changed = inst.write(
+                dc.WEB_PASSWORD_FILE, secrets.token_urlsafe(18) + "\n", mode=0o640, group="hall"
+            )
     # the hall's person salt: made once per hall on the queue host, the same on every kiosk
     salt_here = bool(config.salt_file) and layout.path(str(config.salt_file)).exists()
     if config.salt_file and answers.person_salt is not None:
@@ -193,7 +200,7 @@ def install(
         )
     # 6. the queue host's broker and hall config
     if config.runs_engine:
-        _install_broker(inst, config, answers, engine_password_changed)
+        _install_broker(inst, config, answers, engine_password_changed, web_password_changed)
         _install_hall_config(inst, config, answers)
     # 7. data from the box this one replaces
     if import_data is not None:
@@ -242,7 +249,11 @@ def local_rules(
 
 
 def _install_broker(
-    inst: Installer, config: dc.DeviceConfig, answers: Answers, engine_password_changed: bool
+    inst: Installer,
+    config: dc.DeviceConfig,
+    answers: Answers,
+    engine_password_changed: bool,
+    web_password_changed: bool = False,
 ) -> None:
     layout = inst.layout
     replace: dict[str, str] = {}
@@ -271,6 +282,10 @@ def _install_broker(
             engine = dc.read_secret(dc.ENGINE_PASSWORD_FILE, layout.root)
             if engine:
                 accounts.append((dc.ENGINE_USER, engine, engine_password_changed))
+        if config.web_device:
+            web = dc.read_secret(dc.WEB_PASSWORD_FILE, layout.root)
+            if web:
+                accounts.append((config.web_device, web, web_password_changed))
     if not passwd.exists():
         passwd.parent.mkdir(parents=True, exist_ok=True)
         passwd.touch(mode=0o640)

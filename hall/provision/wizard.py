@@ -282,6 +282,7 @@ class Wizard:
                 EXIT_CONFIG,
             )
         self._broker(queue_host)
+        self._web(role, queue_host, hall_file)
         self._center()
         hardware = self._hardware(role)
         if role == "display":
@@ -483,6 +484,48 @@ class Wizard:
             self.values["broker.password_file"] = None
         for key in ("broker.ca_file", "broker.cert_file", "broker.key_file"):
             self.values[key] = self.default(key) if user or key == "broker.ca_file" else None
+
+    def _web(self, role: str, queue_host: bool, hall_file: Path | None) -> None:
+        """The web role: a box of its own (role web) listens; a queue host may run it too,
+        as a device of the hall config with its own broker account (``web.device``)."""
+        listen_question = (
+            "网页服务监听地址 The web role listens on HOST:PORT (port 80: the ticket QR's "
+            "address http://hall.local/...)"
+        )
+        if role == "web":
+            if self.given("web.device"):  # the config check says why not (it is this box)
+                self.values["web.device"] = self.default("web.device")
+            self.value("web.listen", listen_question)
+            return
+        if not queue_host:
+            for key in ("web.device", "web.listen"):
+                if self.given(key):  # the config check says why not (only on a queue host)
+                    self.values[key] = self.default(key)
+            return
+        fallback = None
+        if self.p is not None and "web.device" not in self.old and hall_file is not None:
+            fallback = self._web_device_of(hall_file)  # the hall config's web device
+        web = self.value(
+            "web.device",
+            "同时运行网页服务（市民扫码查看排队进度、大厅管理台）? Also run the web role "
+            "(citizens' queue page, manager console) as device (- : not on this box)",
+            fallback=fallback,
+            optional=True,
+        )
+        if web:
+            self.value("web.listen", listen_question)
+        elif self.given("web.listen"):
+            self.values["web.listen"] = self.default("web.listen")
+
+    @staticmethod
+    def _web_device_of(path: Path) -> str | None:
+        from kiosk.engine.config import ConfigError, load_hall_config
+
+        try:
+            devices = load_hall_config(path).devices
+        except (ConfigError, OSError):
+            return None
+        return next((d.id for d in devices if d.role == "web"), None)
 
     def _center(self) -> None:
         self.center_password: str | None = None

@@ -78,7 +78,7 @@ def test_bad_values_are_explained_all_at_once():
         }
     )
     assert (
-        "role: 'kiosc' is not one of kiosk, caller, display, board, evaluator, engine "
+        "role: 'kiosc' is not one of kiosk, caller, display, board, evaluator, engine, web "
         "(did you mean 'kiosk'?)" in found
     )
     assert any(p.startswith("hall: 'demo hall' is not a valid id") for p in found)

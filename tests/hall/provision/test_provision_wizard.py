@@ -108,6 +108,8 @@ def test_kiosk_wizard_finds_tests_and_configures_every_part(
         "",  # no anonymous logins
         "",  # broker user kiosk-1
         "",  # broker password: make one
+        "",  # the web role too, as the demo hall's web device web-1
+        "8080",  # on port 8080
         "-",  # no center
         "",  # the printer found
         "58mm",  # paper
@@ -151,13 +153,22 @@ def test_kiosk_wizard_finds_tests_and_configures_every_part(
     users = [
         line.split(":")[0] for line in (tree / "etc/mosquitto/hall.passwd").read_text().split()
     ]
-    assert sorted(users) == ["engine", "kiosk-1"]
+    assert sorted(users) == ["engine", "kiosk-1", "web-1"]
+    web = env_of(tree, "web")
+    assert web["HALL_MQTT_USER"] == "web-1"
+    assert web["HALL_MQTT_PASSWORD"] == (tree / "etc/hall/web.password").read_text().strip()
+    assert web["HALL_ARGS"] == "--device web-1 --listen 0.0.0.0:8080"
+    assert config["web"] == {"device": "web-1", "listen": "0.0.0.0:8080"}
     assert (tree / "var/lib/hall/config/hall.yaml").exists()
     wants = tree / "etc/systemd/system/multi-user.target.wants"
-    assert {p.name for p in wants.iterdir()} == {"hall-engine.service", "hall-kiosk.service"}
+    assert {p.name for p in wants.iterdir()} == {
+        "hall-engine.service",
+        "hall-kiosk.service",
+        "hall-web.service",
+    }
     assert (
         "systemctl enable --now mosquitto.service hall-engine.service pcscd.socket "
-        "hall-kiosk.service" in out
+        "hall-kiosk.service hall-web.service" in out
     )
     assert "hall:x:" in (tree / "etc/passwd").read_text()
     assert "********" in out and env_of(tree, "kiosk")["HALL_MQTT_PASSWORD"] not in out
