@@ -9,10 +9,13 @@ Checks (each one ``ok``, ``warn``, ``problem`` or ``skip``):
                paper, the SAM reader's status, the PC/SC reader, input devices);
 * ``broker``   the hall broker accepts this device's login (within a timeout);
 * ``center``   the central broker does (a warning only: the hall works offline);
+* ``web``      the web role (role web, or a queue host's web.device) answers
+               ``GET /healthz`` on its configured local address, connected to the broker;
 * ``clock``    the year is sane, NTP is synchronised (``timedatectl``, if it answers);
 * ``disk``     free space where the data lives;
 * ``outbox``   events waiting for the center, and how old the oldest is;
-* ``versions`` hall-edge, Python, the libraries, the OS (and Mosquitto on the queue host);
+* ``versions`` hall-edge, Python, the libraries, the OS (and Mosquitto on the queue host,
+               the web stack where the web role runs);
 * ``units``    the units run (where systemd runs the machine).
 
 Exit code 0 when nothing is a problem (warnings allowed), 1 otherwise;
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import http.client
 import json
 import os
 import platform
@@ -52,6 +56,7 @@ PACKAGES = (
     "PyYAML",
     "pydantic",
 )
+WEB_PACKAGES = ("starlette", "uvicorn", "Jinja2", "sse-starlette")
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class Doctor:
             ("devices", self.check_devices),
             ("broker", self.check_broker),
             ("center", self.check_center),
+            ("web", self.check_web),
             ("clock", self.check_clock),
             ("disk", self.check_disk),
             ("outbox", self.check_outbox),
@@ -170,6 +176,8 @@ class Doctor:
             value = c.get(key)
             if value and not self.path(value).is_file():
                 problems.append(f"{key}: {value} does not exist")
+        if c.web_device and c.broker_username and not self.path(dc.WEB_PASSWORD_FILE).is_file():
+            problems.append(f"web.device {c.web_device}: {dc.WEB_PASSWORD_FILE} does not exist")
         if c.role == "kiosk":
             problems += self._staff_pin_problems()
         if c.runs_engine:
@@ -225,13 +233,19 @@ class Doctor:
         problems = []
         if hall.hall_id != c.hall:
             problems.append(f"hall config {path} is for hall {hall.hall_id!r}, not {c.hall!r}")
-        if c.role != "engine":
-            ids = _device_ids(path)
-            if ids is not None and c.device not in ids:
-                problems.append(
-                    f"the hall config's devices list has no {c.device!r}: the engine will "
-                    "refuse its commands"
-                )
+        devices = _devices(path)
+        if c.role != "engine" and devices is not None and c.device not in devices:
+            problems.append(
+                f"the hall config's devices list has no {c.device!r}: the engine will "
+                "refuse its commands"
+            )
+        if c.web_device and devices is not None and devices.get(c.web_device) != "web":
+            what = "has no" if c.web_device not in devices else "does not give role web to"
+            problems.append(
+                f"the hall config's devices list {what} {c.web_device!r} (web.device): the "
+                f"engine will refuse the web role's commands; add {{id: {c.web_device}, "
+                "role: web}"
+            )
         return problems
 
     # ------------------------------------------------------------------ devices
@@ -403,6 +417,53 @@ class Doctor:
             fix_zh="检查外网连接、中心地址和本设备的证书/密码（大厅业务不受影响）",
         )
 
+    def check_web(self) -> Check:
+        c = self.config
+        if c is None:
+            return Check("web", SKIP, "no valid device config")
+        if not c.web_id:
+            return Check("web", SKIP, "no web role on this box")
+        url = health_url(c.web_listen)
+        fix = (
+            "`systemctl status hall-web`, why: `journalctl -u hall-web`; is another program "
+            f"on the port (`ss -ltnp | grep {c.web_listen.rpartition(':')[2]}`)?"
+        )
+        fix_zh = (
+            "查看 systemctl status hall-web 和 journalctl -u hall-web；检查端口是否被其他程序占用"
+        )
+        try:
+            status, body = _get_health(url, self.timeout)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", exc)
+            return Check(
+                "web",
+                PROBLEM,
+                f"web role {c.web_id}: nothing answers {url} ({reason})",
+                fix=fix,
+                fix_zh=fix_zh,
+            )
+        details = tuple(f"{key}: {body[key]}" for key in ("broker", "alive") if key in body)
+        if status == 200:
+            return Check("web", OK, f"web role {c.web_id} answers {url}", details)
+        if status == 503 and body.get("broker") is False:
+            return Check(
+                "web",
+                PROBLEM,
+                f"web role {c.web_id} runs but is not connected to the hall broker",
+                details,
+                fix=f"its broker account {c.web_id} (the queue host's hall.passwd) and the "
+                "broker check above; then `systemctl restart hall-web`",
+                fix_zh="检查网页服务的消息服务器账号和上面的 broker 检查，然后重启 hall-web",
+            )
+        return Check(
+            "web",
+            PROBLEM,
+            f"web role {c.web_id}: {url} answered HTTP {status}",
+            details,
+            fix=fix + "; `systemctl restart hall-web`",
+            fix_zh=fix_zh + "，然后重启 hall-web",
+        )
+
     def _mqtt(
         self,
         address: str,
@@ -557,6 +618,12 @@ class Doctor:
                 details.append(f"{package} {metadata.version(package)}")
             except metadata.PackageNotFoundError:
                 missing.append(package)
+        if self.config is not None and self.config.web_id:
+            for package in WEB_PACKAGES:
+                try:
+                    details.append(f"{package} {metadata.version(package)}")
+                except metadata.PackageNotFoundError:
+                    missing.append(package)
         details.append(f"OS {_os_name()}")
         if self.config is not None and self.config.runs_engine:
             details.append(f"mosquitto {_mosquitto_version() or 'not installed'}")
@@ -627,7 +694,8 @@ def _busy(exc: BaseException) -> bool:
     return "busy" in str(exc).lower() or "locked" in str(exc).lower()
 
 
-def _device_ids(path: Path) -> set[str] | None:
+def _devices(path: Path) -> dict[str, str] | None:
+    """The hall config's devices: id -> role (None: the list cannot be read)."""
     import yaml
 
     try:
@@ -637,7 +705,37 @@ def _device_ids(path: Path) -> set[str] | None:
     devices = data.get("devices") if isinstance(data, dict) else None
     if not isinstance(devices, list):
         return None
-    return {str(d.get("id")) for d in devices if isinstance(d, dict)}
+    return {str(d.get("id")): str(d.get("role")) for d in devices if isinstance(d, dict)}
+
+
+def health_url(listen: str) -> str:
+    """``http://HOST:PORT/healthz`` of a ``web.listen`` address: an any-address
+    (``0.0.0.0``, ``::``) is asked on the loopback, never on another box."""
+    from hall.core.net import parse_hostport
+
+    host, port = parse_hostport(listen, dc.WEB_PORT)
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
+
+
+def _get_health(url: str, timeout: float) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, the JSON body or {}) of ``url``; ``OSError`` if nothing answers."""
+    import urllib.error
+    import urllib.request
+
+    # the local address itself: never through an http_proxy of the environment
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            status, raw = response.status, response.read(65536)
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read(65536)
+        exc.close()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = {}
+    return status, body if isinstance(body, dict) else {}
 
 
 def _pcsc_readers() -> list[str] | None:

@@ -352,3 +352,128 @@ def test_json_from_the_command_line(caller):
     assert [c["name"] for c in report["checks"]] == ["config", "clock", "disk"]
     assert report["ok"] is (result.returncode == 0)
     assert set(report["checks"][0]) == {"name", "status", "summary", "details", "fix", "fix_zh"}
+
+
+# ------------------------------------------------------------------ the web role
+
+
+class FakeWeb:
+    """What `hall web` answers on GET /healthz (status, JSON body), on a free local port."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.answer: tuple[int, dict] = (200, {"ok": True, "broker": True, "alive": True})
+        self.paths: list[str] = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.paths.append(self.path)
+                status, body = owner.answer
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def web():
+    server = FakeWeb()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def web_host(provision_args, tree, web):
+    """The queue host (role engine, the demo hall) running the web role as web-1."""
+    provisioned(
+        provision_args,
+        "--role",
+        "engine",
+        "--hall-config",
+        str(ROOT / "assets/halls/demo.yaml"),
+        "--web-device",
+        "web-1",
+        "--web-listen",
+        f"127.0.0.1:{web.port}",
+    )
+    return tree
+
+
+def test_web_answers_its_health_check(web_host, web, monkeypatch):
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # never through a proxy
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    c = check(doctor(web_host), "web")
+    url = f"http://127.0.0.1:{web.port}/healthz"
+    assert (c.status, c.summary) == (OK, f"web role web-1 answers {url}")
+    assert c.details == ("broker: True", "alive: True")
+    assert web.paths == ["/healthz"]
+    assert check(doctor(web_host), "config").status == OK
+    versions = check(doctor(web_host), "versions")
+    assert any(d.startswith("starlette ") for d in versions.details)
+
+
+def test_web_not_connected_to_the_broker_or_not_running(web_host, web):
+    web.answer = (503, {"ok": False, "broker": False, "alive": True})
+    c = check(doctor(web_host), "web")
+    assert (c.status, c.summary) == (
+        PROBLEM,
+        "web role web-1 runs but is not connected to the hall broker",
+    )
+    assert "hall.passwd" in c.fix and c.fix_zh
+    web.answer = (500, {})
+    c = check(doctor(web_host), "web")
+    assert c.status == PROBLEM and c.summary.endswith("answered HTTP 500")
+    web.stop()
+    c = check(doctor(web_host), "web")
+    assert c.status == PROBLEM and "nothing answers" in c.summary
+    assert "Connection refused" in c.summary
+    assert "journalctl -u hall-web" in c.fix and f"grep {web.port}" in c.fix
+    out = io.StringIO()
+    args = type("Args", (), {"only": "web", "json": False})()
+    assert main(args, doctor=doctor(web_host), out=out) == 1
+    assert "  ✗ web       web role web-1: nothing answers" in out.getvalue()
+    assert "处理: 查看 systemctl status hall-web" in out.getvalue()
+
+
+def test_web_something_else_on_the_port(web_host, provision_args, broker):
+    """A port held by another program that does not speak HTTP (here: a broker)."""
+    provisioned(provision_args, "--web-listen", f"127.0.0.1:{broker.port}")
+    c = check(doctor(web_host, timeout=2.0), "web")
+    assert c.status == PROBLEM and "nothing answers" in c.summary
+
+
+def test_web_device_unknown_to_the_hall_and_its_password_missing(web_host):
+    hall = web_host / "var/lib/hall/config/hall.yaml"
+    hall.write_text(hall.read_text().replace("{id: web-1, role: web}", "{id: web-9, role: web}"))
+    (web_host / "etc/hall/web.password").unlink()
+    c = check(doctor(web_host), "config")
+    assert c.status == PROBLEM
+    assert any("devices list has no 'web-1' (web.device)" in d for d in c.details)
+    assert "web.device web-1: /etc/hall/web.password does not exist" in c.details
+
+
+def test_no_web_role_is_skipped_and_any_address_is_asked_locally(caller):
+    from hall.doctor import health_url
+
+    c = check(doctor(caller), "web")
+    assert (c.status, c.summary) == (SKIP, "no web role on this box")
+    assert health_url("0.0.0.0:80") == "http://127.0.0.1:80/healthz"
+    assert health_url("[::]:8080") == "http://[::1]:8080/healthz"
+    assert health_url("192.168.20.1:8080") == "http://192.168.20.1:8080/healthz"
