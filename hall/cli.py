@@ -39,6 +39,7 @@ SUBCOMMANDS: dict[str, str] = {
     "provision": "hall.provision",
     "doctor": "hall.doctor",
     "bench": "hall.bench",
+    "web": "hall.web.cli",
 }
 
 

@@ -1,0 +1,153 @@
+"""Fixtures of the web role's tests: a fake engine link for the unit tests, and the real
+thing (the demo hall's engine on Mosquitto, ``hall web`` served by uvicorn, Debian's
+chromium through selenium) for the browser tests."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+# starlette 1.x prefers httpx2 for its TestClient and warns once, at import, when it finds
+# the httpx the project declares; the client works the same.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    import starlette.testclient  # noqa: F401
+
+TOKEN = "Zm9sbG93LXRoZS1xdWV1ZQ"  # 22 characters, as the engine makes them
+OTHER = "b3RoZXItdGlja2V0LXRva2Vu"
+
+VIEW = {
+    "code": "A012",
+    "queue": "A",
+    "queue_name": "户籍业务",
+    "queue_name_en": "Household registration",
+    "item": "hj-proof",
+    "item_name": "户籍证明",
+    "item_name_en": "Household certificate",
+    "status": "waiting",
+    "ahead": 3,
+    "est_wait_min": 12,
+    "window": None,
+    "window_name": None,
+    "called_at": None,
+    "call_count": 0,
+    "issued_at": "2026-11-23T09:30:00",
+    "rated": False,
+}
+
+OVERVIEW = {
+    "business_date": "2026-11-23",
+    "now": "2026-11-23T09:30:00",
+    "queues": [
+        {
+            "id": "A",
+            "name": "户籍业务",
+            "name_en": "Household",
+            "waiting": 1,
+            "longest_wait_min": 2.0,
+            "est_wait_min": 5,
+            "open_windows": 1,
+        },
+    ],
+    "windows": [],
+    "figures": {
+        "issued": 1,
+        "served": 0,
+        "no_show": 0,
+        "waiting": 1,
+        "avg_wait_min": None,
+        "ratings": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "satisfied_pct": None},
+        "waits_by_hour": {},
+    },
+    "alerts": [],
+    "recommendation": None,
+    "notice": None,
+}
+
+
+class FakeLink:
+    """What the gateway uses of an MqttLink, answering like the engine from ``views``."""
+
+    hall_id = "demo-hall"
+    device_id = "web-1"
+
+    def __init__(self) -> None:
+        self.connected = threading.Event()
+        self.connected.set()
+        self.views: dict[str, dict[str, Any]] = {TOKEN: dict(VIEW)}
+        self.sent: list[dict[str, Any]] = []
+        self.handlers: dict[str, Callable[..., None]] = {}
+        self.listeners: list[Callable[[bool], None]] = []
+        self.lock = threading.Lock()
+        self.fail: str | None = None  # "link": the broker is away
+
+    def subscribe(self, topic_filter: str, handler: Callable[..., None], **_kw: Any) -> None:
+        self.handlers[topic_filter] = handler
+
+    def add_connection_listener(self, listener: Callable[[bool], None]) -> None:
+        self.listeners.append(listener)
+
+    def alive(self) -> bool:
+        return True
+
+    def request(self, _topic: str, payload: dict[str, Any], *, timeout: float = 3.0) -> Any:
+        from sync.mqtt import LinkError
+
+        with self.lock:
+            self.sent.append(dict(payload))
+        if self.fail == "link":
+            raise LinkError("not connected")
+        cmd = payload["cmd"]
+        if cmd == "progress":
+            tickets = {t: self.views[t] for t in payload["tokens"] if t in self.views}
+            return {
+                "ok": True,
+                "result": {
+                    "business_date": "2026-11-23",
+                    "remind_ahead": [5, 2],
+                    "tickets": tickets,
+                },
+            }
+        if cmd == "overview":
+            return {"ok": True, "result": OVERVIEW}
+        if cmd == "manager_login":
+            if payload["account"] == "manager" and payload["password"] == "right-password":
+                return {"ok": True, "result": {"manager": {"id": "mgr-1", "name": "刘主任"}}}
+            if payload["account"] == "locked":
+                return {
+                    "ok": False,
+                    "error": {
+                        "code": "manager_locked",
+                        "message": "locked",
+                        "data": {"retry_after_s": 900},
+                    },
+                }
+            return {
+                "ok": False,
+                "error": {"code": "login_failed", "message": "wrong", "data": {"attempts_left": 4}},
+            }
+        return {"ok": True, "result": {"window": payload.get("window")}}
+
+    def commands(self, name: str) -> list[dict[str, Any]]:
+        return [p for p in self.sent if p["cmd"] == name]
+
+
+@pytest.fixture
+def fake_link() -> FakeLink:
+    return FakeLink()
+
+
+@pytest.fixture
+def client(fake_link: FakeLink) -> Iterator[Any]:
+    from starlette.testclient import TestClient
+
+    from hall.web.app import create_app
+    from hall.web.gateway import Gateway
+
+    app = create_app(Gateway(fake_link, refresh_every_s=3600))
+    with TestClient(app, base_url="http://hall.local") as c:
+        yield c
