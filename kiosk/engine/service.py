@@ -222,6 +222,7 @@ class EngineService:
     def publish_board(self) -> None:
         with self.engine.lock:
             board = self.engine.board_view()
+            self._notice_seen = board.get("notice")  # the sweep takes it down once expired
             self._publish_retained(
                 topics.board(self.hall),
                 {**board, "updated_at": _now_iso(self.engine)},

@@ -184,3 +184,23 @@ def _wait(q: queue.Queue, ok, timeout: float = 5.0):
         if ok(item):
             return item
     raise AssertionError("the expected state was not published")
+
+
+def test_the_sweep_raises_alerts_and_takes_an_expired_notice_down(
+    engine_service, device, hall_clock
+):
+    kiosk, web = device("kiosk-1"), device("web-1")
+    boards: queue.Queue = queue.Queue()
+    web.subscribe(topics.board(HALL), lambda m: boards.put(m.payload))
+    cmd(kiosk, {"cmd": "issue", "item": "mz-dibao", "person_key": "b" * 32})
+    cmd(web, {"cmd": "post_notice", "manager": "mgr-1", "text": "十分钟后暂停取号", "minutes": 1})
+    _wait(boards, lambda b: b.get("notice"))
+    hall_clock.advance(minutes=31)  # the notice is over; C has waited 31 minutes
+    engine_service.sweep()
+    assert _wait(boards, lambda b: b.get("notice") is None)["notice"] is None
+    keys = [a["key"] for a in cmd(web, {"cmd": "overview"})["result"]["alerts"]]
+    assert keys == ["no_open_window:C", "longest_wait:C"]
+    raised = engine_service.engine.conn.execute(
+        "SELECT count(*) FROM outbox WHERE kind='alarm' AND payload LIKE '%hall_alert%'"
+    ).fetchone()[0]
+    assert raised == 2
