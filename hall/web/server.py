@@ -19,6 +19,7 @@ import logging
 import signal
 import threading
 from collections.abc import Generator
+
 import uvicorn
 
 from hall.core.appliance import Notifier, notifier

@@ -88,7 +88,7 @@ def present(view: dict[str, Any], remind_ahead: list[int] | tuple[int, ...]) -> 
             tone="serve",
             status_zh="办理中",
             status_en="Being served",
-            next_zh=f"正在 {win_zh} 为您办理",
+            next_zh=f"正在 {win_zh}为您办理",
             next_en=f"You are being served at {win_en}",
         )
     elif status == "done":
@@ -105,7 +105,7 @@ def present(view: dict[str, Any], remind_ahead: list[int] | tuple[int, ...]) -> 
                 tone="done",
                 status_zh="已办结，请评价",
                 status_en="Done, please rate us",
-                next_zh=f"请在 {win_zh} 的评价器上为本次服务评价",
+                next_zh=f"请在 {win_zh}的评价器上为本次服务评价",
                 next_en=f"Please rate our service on the rating pad at {win_en}",
             )
     else:  # no_show

@@ -151,3 +151,69 @@ def client(fake_link: FakeLink) -> Iterator[Any]:
     app = create_app(Gateway(fake_link, refresh_every_s=3600))
     with TestClient(app, base_url="http://hall.local") as c:
         yield c
+
+
+# ---------------------------------------------------------------- the real thing
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def web(engine_service: Any, device: Callable[..., Any]) -> Iterator[Any]:
+    """``hall web`` as device web-1 on the demo hall's engine and Mosquitto, served by
+    uvicorn on a free port in a thread (``web.url``)."""
+    from hall.core.appliance import Notifier
+    from hall.web.gateway import Gateway
+    from hall.web.server import WebServer
+
+    link = device("web-1", "web")
+    server = WebServer(
+        Gateway(link), host="127.0.0.1", port=0, notify=Notifier({})
+    ).start_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, through Debian's chromedriver (selenium-manager is
+    never asked for anything: both paths are given)."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("chromium and chromium-driver are needed (apt-get install chromium-driver)")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--lang=zh-CN",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-features=Translate,MediaRouter",
+        "--autoplay-policy=no-user-gesture-required",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def viewport(driver: Any, width: int, height: int, *, mobile: bool) -> None:
+    """The page's viewport exactly (screenshots at that size)."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
