@@ -58,7 +58,7 @@ lint: setup
 	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup
-	@for b in queue ticket startup call sync; do $(VENV)/bin/hall bench $$b; done
+	@for b in queue ticket startup call sync web; do $(VENV)/bin/hall bench $$b; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

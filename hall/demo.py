@@ -2,11 +2,13 @@
 
 It starts a private Mosquitto on a free port, the queue engine with the demo
 hall (``assets/halls/demo.yaml``), the device simulators (ID card reader and
-ticket printer on ptys) and every role's app in one Qt process: kiosk, clerk
-caller, window display, hall board and evaluator.  With a screen, a person
-takes a number, calls it, sees it and rates it.  With no screen (or
-``--offscreen``) it runs a scripted day unattended on an accelerated clock
-and writes a report and a screenshot of every app.
+ticket printer on ptys), every role's app in one Qt process (kiosk, clerk
+caller, window display, hall board and evaluator) and ``hall web`` in its own
+process (the tickets' QR codes open its citizen's page; it prints the
+manager console's address).  With a screen, a person takes a number, calls
+it, sees it and rates it.  With no screen (or ``--offscreen``) it runs a
+scripted day unattended on an accelerated clock and writes a report and a
+screenshot of every app and of both web pages.
 
 The engine's clock is a scaled clock that starts at 09:00 on a working day,
 so the demo works on a Sunday night too.
@@ -15,6 +17,7 @@ so the demo works on a Sunday night too.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import logging
@@ -32,7 +35,7 @@ from typing import Any
 
 from hall.core.appliance import run_stops
 from hall.core.clock import CHINA
-from hall.demo_apps import DEMO_PIN
+from hall.demo_apps import DEMO_MANAGER_PASSWORD, DEMO_PIN
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,6 +281,16 @@ class ScriptedHall:
 # --------------------------------------------------------------------------- the apps
 
 
+def _waiting_token(engine: Any) -> str | None:
+    """The page to photograph: a ticket still waiting, else the day's last one."""
+    row = engine.conn.execute(
+        "SELECT token FROM tickets WHERE business_date=? AND token IS NOT NULL "
+        "ORDER BY status='waiting' DESC, sort_key DESC LIMIT 1",
+        (engine.business_date(),),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def _optional(module: str, name: str) -> Any:
     """A role app class if that role is built; the demo runs without it otherwise."""
     try:
@@ -311,6 +324,14 @@ def main(args: argparse.Namespace) -> int:
         flush=True,
     )
 
+    # The tickets' QR codes open the demo's own web role (a hall uses its guest network's name).
+    from hall.demo_web import DemoWeb, free_port
+
+    web_port = free_port()
+    config = dataclasses.replace(
+        config,
+        web=dataclasses.replace(config.web, ticket_url=f"http://127.0.0.1:{web_port}/t/{{token}}"),
+    )
     broker = Mosquitto(workdir=workdir / "broker").start()
     stops: list[Any] = [broker.close]
     try:
@@ -328,6 +349,14 @@ def main(args: argparse.Namespace) -> int:
         service.start()
         stops.append(service.stop)
         print(f"hall demo: broker 127.0.0.1:{broker.port}, hall {config.hall_id}", flush=True)
+        web = DemoWeb(broker, config.hall_id, workdir, web_port)
+        stops.append(web.stop)
+        if web.wait_ready():
+            print(
+                f"hall demo: manager console {web.url}/console (account manager, demo password "
+                f"{DEMO_MANAGER_PASSWORD}); each ticket's QR opens {web.url}/t/…",
+                flush=True,
+            )
 
         # The queue host's sync agent delivers the engine's outbox to "the center",
         # here the same Mosquitto, where a center process stores it de-duplicated.
@@ -412,7 +441,10 @@ def main(args: argparse.Namespace) -> int:
                 "caught_up": delivered,
             },
             "errors": script.report.errors[:20],
-            "screenshots": apps.screenshot(Path(args.screenshots)),
+            "screenshots": apps.screenshot(Path(args.screenshots))
+            + web.screenshots(
+                Path(args.screenshots), _waiting_token(engine), DEMO_MANAGER_PASSWORD
+            ),
         }
         report_path = Path(args.report)
         report_path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ BENCHES: dict[str, str] = {
     "startup": "hall.bench.startup:run",
     "call": "hall.bench.call:run",
     "sync": "hall.bench.sync:run",
+    "web": "hall.bench.web:run",
 }
 
 

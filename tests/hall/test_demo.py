@@ -63,5 +63,8 @@ def test_offscreen_demo_runs_a_day_and_reports(tmp_path, screenshots):
     names = {Path(p).stem for p in data["screenshots"]}
     assert {"kiosk", "caller-1", "display-1", "board", "evaluator-1"} <= names
     assert any(n.startswith("printed-ticket") for n in names)
+    # hall web ran beside the apps: its console's address was printed, both pages photographed
+    assert "manager console http://127.0.0.1:" in proc.stdout
+    assert {"web-ticket", "web-console"} <= names
     for path in data["screenshots"]:
         assert Path(path).stat().st_size > 1000
