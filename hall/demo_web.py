@@ -96,10 +96,13 @@ class DemoWeb:
             desk.find_element(By.ID, "password").send_keys(password)
             desk.find_element(By.ID, "login").click()
             WebDriverWait(desk, 10).until(lambda d: "/console" in d.current_url)
-            WebDriverWait(desk, 10).until(
-                lambda d: d.execute_script("return document.readyState") == "complete"
+            # the live figures arrive over the event stream after the page: wait for them
+            WebDriverWait(desk, 15).until(
+                lambda d: (
+                    d.find_elements(By.CSS_SELECTOR, "#figures dd, #figures dt")
+                    and d.find_elements(By.CSS_SELECTOR, "#live:not(.off)")
+                )
             )
-            time.sleep(1.0)  # the live figures arrive over the event stream after the page
             path = folder / "web-console.png"
             desk.save_screenshot(str(path))
             saved.append(str(path))
