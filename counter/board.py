@@ -3,9 +3,12 @@
 Shows the hall name and the clock, the latest call in big letters (flashing
 when new) with the calls before it, the waiting per queue with an estimated
 wait, the 去向牌 of the windows (clerk and where they are), and the hall's
-notices one after another.  It renders from the retained board, catalogue
-and window states plus the call announcements, and, when the hall makes the
-board its speaker, says each call.
+notices one after another.  The hall manager's notice (the board's ``notice``,
+posted on hall web's console) is an amber banner under the header until its
+``until``; the console's alerts (``alerts``, when the hall config shows them
+on the board) a red line above the notices, one after another.  It renders
+from the retained board, catalogue and window states plus the call
+announcements, and, when the hall makes the board its speaker, says each call.
 """
 
 from __future__ import annotations
@@ -17,7 +20,17 @@ from typing import Any
 
 from counter import fanout, paint
 from counter.settings import CounterSettings
-from counter.texts import call_sentence, clock_text, wait_text, window_model
+from counter.texts import (
+    ALERTS_LABEL,
+    NOTICE_LABEL,
+    Notice,
+    alerts_of,
+    call_sentence,
+    clock_text,
+    notice_of,
+    wait_text,
+    window_model,
+)
 from hall.ui.qt import QPainter, QRect, Qt, QTimer, QWidget, Signal
 from hall.ui.qtlink import QtLink
 from hall.ui.voice.announcer import Announcer
@@ -54,6 +67,10 @@ class HallBoard(QWidget):
         self.windows: dict[str, dict[str, Any]] = {}
         self.notices: list[str] = []
         self.notice_index = 0
+        self.manager_notice: Notice | None = None  # the board's "notice" (hall web)
+        self.notice_px = 0  # the size its text was last drawn at
+        self.alerts: tuple[str, ...] = ()  # the board's "alerts" (alerts.show_on_board)
+        self.alert_index = 0
         self.latest: dict[str, Any] | None = None  # the last call (from the event or the board)
         self._unsubscribe: list[Callable[[], None]] = []
         self.connected = False
@@ -121,6 +138,10 @@ class HallBoard(QWidget):
         self.board = dict(board)
         self.hall_name = str(board.get("hall_name") or self.hall_name)
         self._set_notices(board.get("notices") or [])
+        self.manager_notice = notice_of(board, self._now())
+        alerts = alerts_of(board)
+        if alerts != self.alerts:
+            self.alerts, self.alert_index = alerts, 0
         recent = board.get("recent_calls") or []
         if self.latest is None and recent:
             self.latest = dict(recent[0])
@@ -161,7 +182,25 @@ class HallBoard(QWidget):
     def next_notice(self) -> None:
         if self.notices:
             self.notice_index = (self.notice_index + 1) % len(self.notices)
-            self.update()
+        if self.alerts:
+            self.alert_index = (self.alert_index + 1) % len(self.alerts)
+        self.update()
+
+    @property
+    def notice_text(self) -> str | None:
+        """The manager's notice on screen now (None: none, or it expired)."""
+        n = self.manager_notice
+        return n.text if n is not None and not n.expired(self._now()) else None
+
+    @property
+    def alert_line(self) -> str:
+        """The alert on screen now: 提醒 (2/3)：… (one at a time, like the notices)."""
+        if not self.alerts:
+            return ""
+        text = self.alerts[self.alert_index % len(self.alerts)]
+        if len(self.alerts) == 1:
+            return text
+        return f"({self.alert_index % len(self.alerts) + 1}/{len(self.alerts)}) {text}"
 
     def _flash_step(self) -> None:
         self._flash_ticks -= 1
@@ -238,15 +277,41 @@ class HallBoard(QWidget):
             align=paint.ALIGN_RIGHT,
         )
 
-        body_top = header.bottom() + pad
+        # The hall manager's notice: an amber banner right under the header.
+        manager_notice = self.notice_text
+        banner_h = int(130 * s) if manager_notice else 0
+        if manager_notice:
+            self.notice_px = paint.banner(
+                p,
+                QRect(0, header.bottom() + 1, w, banner_h),
+                NOTICE_LABEL,
+                manager_notice,
+                bg=paint.NOTICE_BG,
+                fg=paint.NOTICE_TEXT,
+                max_px=int(68 * s),
+                pad=pad,
+            )
+        body_top = header.bottom() + banner_h + pad
         strip_h = int(150 * s)
         notice_h = int(96 * s)
-        body_h = h - body_top - strip_h - notice_h - 2 * pad
+        alert_h = int(84 * s) if self.alerts else 0
+        body_h = h - body_top - strip_h - notice_h - alert_h - 2 * pad
         left = QRect(pad, body_top, int(w * 0.55) - pad, body_h)
         right = QRect(left.right() + pad, body_top, w - left.right() - 2 * pad, body_h)
         self._paint_calls(p, left, s)
         self._paint_queues(p, right, s)
         self._paint_windows(p, QRect(pad, left.bottom() + pad, w - 2 * pad, strip_h), s)
+        if self.alerts:
+            paint.banner(
+                p,
+                QRect(0, h - notice_h - alert_h, w, alert_h),
+                ALERTS_LABEL,
+                self.alert_line,
+                bg=paint.ALERT_BG,
+                fg=paint.ALERT_TEXT,
+                max_px=int(46 * s),
+                pad=pad,
+            )
         notice = QRect(0, h - notice_h, w, notice_h)
         p.fillRect(notice, paint.BG_DARK)
         text = self.notices[self.notice_index] if self.notices else ""
@@ -303,12 +368,15 @@ class HallBoard(QWidget):
             if not self.latest
             or (c.get("code"), str(c.get("window")))
             != (self.latest.get("code"), str(self.latest.get("window")))
-        ][:6]
+        ]
         list_top = sentence.bottom() + pad
-        row_h = int((r.bottom() - list_top - pad) / 3)
+        # rows of a readable height only (a notice banner leaves less room): fewer calls
+        rows = max(0, min(3, (r.bottom() - list_top - pad) // max(1, int(64 * s))))
+        calls = calls[: 2 * rows]
+        row_h = int((r.bottom() - list_top - pad) / 3) if rows == 3 else int(64 * s)
         col_w = (r.width() - 3 * pad) // 2
         for i, c in enumerate(calls):
-            col, row = divmod(i, 3)
+            col, row = divmod(i, max(1, rows))
             cell = QRect(
                 r.x() + pad + col * (col_w + pad), list_top + row * row_h, col_w, row_h - int(8 * s)
             )

@@ -9,18 +9,34 @@ call makes the number flash for a few seconds (a ``QTimer``).  Two layouts:
 * ``led`` (1280×160, 640×64 …): one or two lines of big red-on-black text.
 
 ``auto`` picks ``led`` for a strip wider than 4:1, else ``tv``.
+
+The hall manager's notice (the window state's ``notice``, posted on hall web's
+console) is shown until its ``until`` and goes when the field is null: on a TV
+as an amber band under the window's name (the number stays in sight: a notice
+lasts up to 8 hours), on a strip in place of the name line (one line: while no
+number is called), scrolling when it does not fit at a readable size.  The
+center's ``message`` (seconds to minutes) covers the middle, over everything.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from counter import fanout, paint
 from counter.settings import CounterSettings
-from counter.texts import WindowModel, empty_model, window_model
-from hall.ui.qt import QPainter, QPixmap, QRect, Qt, QTimer, QWidget, Signal
+from counter.texts import (
+    NOTICE_LABEL,
+    Notice,
+    WindowModel,
+    comparable_now,
+    empty_model,
+    notice_of,
+    window_model,
+)
+from hall.ui.qt import QPainter, QPixmap, QRect, Qt, QtGui, QTimer, QWidget, Signal
 from hall.ui.qtlink import QtLink
 from hall.ui.voice.announcer import Announcer
 from sync import topics
@@ -33,6 +49,8 @@ LAYOUTS = ("auto", "tv", "led")
 MESSAGE_MAX_CHARS = 60
 MESSAGE_DEFAULT_S = 30
 MESSAGE_MAX_S = 600
+SCROLL_PERIOD_MS = 40  # a notice too long for a strip moves by this often
+MAX_TIMER_MS = 2**31 - 1
 
 
 def message_args(args: Mapping[str, Any]) -> tuple[str, int]:
@@ -80,9 +98,11 @@ class WindowDisplay(QWidget):
         *,
         settings: CounterSettings | None = None,
         announcer: Announcer | None = None,
+        now: Callable[[], datetime] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._now = now or (lambda: datetime.now().astimezone())
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
         self.settings = settings or CounterSettings()
@@ -103,6 +123,15 @@ class WindowDisplay(QWidget):
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
         self._message_timer.timeout.connect(self.clear_message)
+        self.notice: Notice | None = None  # the hall manager's, from the window state
+        self.notice_px = 0  # the size its text was last drawn at
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self._expire_notice)
+        self.scroll_offset = 0  # px: a strip's notice line that does not fit moves left
+        self._scroll = QTimer(self)
+        self._scroll.setInterval(SCROLL_PERIOD_MS)
+        self._scroll.timeout.connect(self._scroll_step)
         self.setWindowTitle(f"{window_id}号窗口 显示屏")
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.qtlink = qtlink
@@ -151,6 +180,7 @@ class WindowDisplay(QWidget):
         before = self.model
         self.state = dict(state)
         self.model = window_model(state)
+        self._set_notice(notice_of(state, self._now()))
         m = self.model
         new_call = (
             live
@@ -193,6 +223,33 @@ class WindowDisplay(QWidget):
         self.message = None
         self.update()
 
+    @property
+    def notice_text(self) -> str | None:
+        """The manager's notice on screen now, or None."""
+        return self.notice.text if self.notice else None
+
+    def _set_notice(self, notice: Notice | None) -> None:
+        if notice == self.notice:
+            return
+        self.notice = notice
+        self.scroll_offset = 0
+        self._notice_timer.stop()
+        if notice is not None:
+            left = (notice.until - comparable_now(self._now(), notice.until)).total_seconds()
+            self._notice_timer.start(min(MAX_TIMER_MS, max(0, int(left * 1000)) + 50))
+        self.update()
+
+    def _expire_notice(self) -> None:
+        if self.notice is not None and self.notice.expired(self._now()):
+            self._set_notice(None)
+        elif self.notice is not None:  # the clock said otherwise: look again later
+            notice, self.notice = self.notice, None
+            self._set_notice(notice)
+
+    def _scroll_step(self) -> None:
+        self.scroll_offset += max(2, self.height() // 24)
+        self.update()
+
     def start_flash(self) -> None:
         self._flash_ticks = max(1, int(self.settings.display.flash_s * 1000 / FLASH_PERIOD_MS))
         self._flash_on = False
@@ -215,6 +272,8 @@ class WindowDisplay(QWidget):
             stop()
         self._flash.stop()
         self._message_timer.stop()
+        self._notice_timer.stop()
+        self._scroll.stop()
         if self.announcer is not None:
             self.announcer.clear()
 
@@ -280,9 +339,23 @@ class WindowDisplay(QWidget):
             max_px=int(60 * s),
         )
 
+        # The hall manager's notice: an amber band under it, the body a little lower.
+        notice_h = int(150 * s) if self.notice else 0
+        if self.notice:
+            self.notice_px = paint.banner(
+                p,
+                QRect(0, top.bottom() + 1, w, notice_h),
+                NOTICE_LABEL,
+                self.notice.text,
+                bg=paint.NOTICE_BG,
+                fg=paint.NOTICE_TEXT,
+                max_px=int(64 * s),
+                pad=pad,
+            )
+
         # Left: the clerk (photo, name, 工号, 去向).
-        body_top = top.bottom() + pad
-        body_h = int(h * 0.62)
+        body_top = top.bottom() + notice_h + pad
+        body_h = int(h * 0.62) - notice_h
         left = QRect(pad, body_top, int(w * 0.26), body_h)
         p.fillRect(left, paint.PANEL)
         photo_size = min(left.width() - 2 * pad, int(body_h * 0.5))
@@ -412,16 +485,52 @@ class WindowDisplay(QWidget):
         lines = self.led_lines()
         band = h // len(lines)
         margin = max(2, int(h * 0.04))
+        scrolling = False
         for i, text in enumerate(lines):
             rect = QRect(margin, i * band + margin // 2, w - 2 * margin, band - margin)
             flashing_line = i == len(lines) - 1 and self.model.called and not self.message
             colour = paint.LED_RED if (self._flash_on or not flashing_line) else paint.LED_DIM
+            if self.notice and text == self.notice.text and self._led_scrolls(text, rect):
+                scrolling = True
+                self._paint_scrolling(p, rect, text, colour)
+                continue
             paint.draw_text(
                 p, rect, text, colour=colour, max_px=int(band * 0.9), min_px=6, bold=True
             )
+        if scrolling and not self._scroll.isActive():
+            self._scroll.start()
+        elif not scrolling and self._scroll.isActive():
+            self._scroll.stop()
+
+    def _led_scrolls(self, text: str, rect: QRect) -> bool:
+        """Would ``text`` shrink below a readable size (¾ of the line) to fit the strip?"""
+        fitted = paint.fitting_font(text, rect, max_px=int(rect.height() * 0.95), bold=True)
+        return fitted.pixelSize() < 0.75 * rect.height()
+
+    def _paint_scrolling(self, p: QPainter, rect: QRect, text: str, colour: Any) -> None:
+        """A line too long for the strip, at full height, moving left and coming round."""
+        f = paint.font(int(rect.height() * 0.9), bold=True)
+        gap = rect.height() * 2
+        span = QtGui.QFontMetrics(f).horizontalAdvance(text) + gap
+        x = rect.x() + rect.width() // 3 - self.scroll_offset % span  # starts in sight
+        p.save()
+        p.setClipRect(rect)
+        p.setFont(f)
+        p.setPen(colour)
+        flags = int(paint.ALIGN_LEFT)
+        while x < rect.right():
+            p.drawText(QRect(x, rect.y(), span, rect.height()), flags, text)
+            x += span
+        p.restore()
 
     def led_lines(self) -> tuple[str, ...]:
-        lines = self.model.led_lines(2 if self.height() >= 96 else 1)
+        count = 2 if self.height() >= 96 else 1
+        lines = self.model.led_lines(count)
         if self.message:  # the center's message takes the last line
             return (*lines[:-1], self.message)
+        if self.notice:  # the manager's notice: the name line; on one line, while no call
+            if count == 2:
+                return (self.notice.text, lines[1])
+            if not self.model.called:
+                return (self.notice.text,)
         return lines

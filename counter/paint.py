@@ -24,6 +24,12 @@ PANEL = QColor("#123a75")
 TEXT = QColor("#ffffff")
 MUTED = QColor("#b8c7e6")
 NUMBER = QColor("#ffd21f")
+# the hall manager's notice: dark text on the number's amber (11.8:1); the console's
+# alerts: white on a deep red (9.3:1) — both above the 7:1 of WCAG AAA
+NOTICE_BG = NUMBER
+NOTICE_TEXT = BG_DARK
+ALERT_BG = QColor("#8b1a1a")
+ALERT_TEXT = TEXT
 LED_RED = QColor("#ff2b1c")
 LED_DIM = QColor("#4a0c08")
 STATUS_COLOURS = {
@@ -120,6 +126,51 @@ def draw_paragraph(
         align=align,
         wrap=True,
     )
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """The WCAG contrast ratio of two colours (1 to 21)."""
+
+    def luminance(c: QColor) -> float:
+        def channel(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+        return (
+            0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF())
+        )
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def banner(
+    p: QPainter,
+    rect: QRect,
+    label: str,
+    text: str,
+    *,
+    bg: QColor,
+    fg: QColor,
+    max_px: int,
+    pad: int,
+) -> int:
+    """A band across the screen: a label in a box, then the text, as large as fits, wrapped
+    when one line would make it too small.  Returns the text's pixel size."""
+    if rect.width() <= 0 or rect.height() <= 0:
+        return 0
+    p.fillRect(rect, bg)
+    inner = rect.adjusted(pad, pad // 3, -pad, -(pad // 3))
+    label_px = min(max_px, int(inner.height() * 0.6))
+    label_w = QtGui.QFontMetrics(font(label_px, bold=True)).horizontalAdvance(label) + pad
+    tag = QRect(inner.x(), inner.y() + (inner.height() - int(label_px * 1.5)) // 2, label_w,
+                int(label_px * 1.5))  # fmt: skip
+    p.fillRect(tag, fg)
+    draw_text(p, tag, label, colour=bg, max_px=label_px, bold=True)
+    body = inner.adjusted(label_w + pad, 0, 0, 0)
+    wrap = fitting_font(text, body, max_px=max_px, bold=True).pixelSize() < 0.75 * max_px
+    f = fitting_font(text, body, max_px=max_px, bold=True, wrap=wrap)
+    draw_text(p, body, text, colour=fg, max_px=max_px, bold=True, align=ALIGN_LEFT, wrap=wrap)
+    return f.pixelSize()
 
 
 def pill(p: QPainter, rect: QRect, text: str, colour: QColor, *, max_px: int) -> None:

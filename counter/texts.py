@@ -112,6 +112,59 @@ def window_model(state: Mapping[str, Any]) -> WindowModel:
     )
 
 
+NOTICE_LABEL = "重要通知"  # the hall manager's notice (hall web's console, cmd post_notice)
+ALERTS_LABEL = "提醒"  # the console's alerts on the board (alerts.show_on_board)
+MAX_BOARD_ALERTS = 10
+
+
+@dataclass(frozen=True)
+class Notice:
+    """The hall manager's notice, shown on the board and every window display until
+    ``until``."""
+
+    text: str
+    until: datetime
+
+    def expired(self, now: datetime) -> bool:
+        return self.until <= comparable_now(now, self.until)
+
+
+def comparable_now(now: datetime, other: datetime) -> datetime:
+    """``now`` in the form ``other`` can be compared with (aware or naive local time)."""
+    if other.tzinfo is None and now.tzinfo is not None:
+        return now.astimezone().replace(tzinfo=None)
+    if other.tzinfo is not None and now.tzinfo is None:
+        return now.astimezone()
+    return now
+
+
+def notice_of(payload: Mapping[str, Any], now: datetime) -> Notice | None:
+    """The manager's notice of a window state or the board (``"notice": {"text", "until"}``),
+    or None: none posted, taken down (null), expired, malformed, or an engine older than
+    hall web that sends no such field."""
+    raw = payload.get("notice")
+    if not isinstance(raw, Mapping):
+        return None
+    text = raw.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        until = datetime.fromisoformat(str(raw.get("until")))
+    except ValueError:
+        return None  # without its end a notice could stay up for ever: not shown
+    notice = Notice(" ".join(text.split()), until)
+    return None if notice.expired(now) else notice
+
+
+def alerts_of(board: Mapping[str, Any]) -> tuple[str, ...]:
+    """The console's alerts the board shows (Chinese lines), or none."""
+    raw = board.get("alerts")
+    if not isinstance(raw, list | tuple):
+        return ()
+    lines = (" ".join(a.split()) for a in raw if isinstance(a, str))
+    return tuple(line for line in lines if line)[:MAX_BOARD_ALERTS]
+
+
 def empty_model(window: str) -> WindowModel:
     """Before the first state arrives (the broker is not reachable yet)."""
     return window_model({"window": window, "status": "closed"})
