@@ -253,9 +253,9 @@
     });
     hours.sort(function (a, b) { return a - b; });
     if (!hours.length) { box.appendChild(el("p", "quiet", "今天还没有等候数据 · No waits yet today")); return; }
-    var W = 520, H = 200, left = 34, bottom = 22, top = 20;
+    var W = 520, H = 160, left = 34, bottom = 22, top = 20;
     var plotH = H - bottom - top, plotW = W - left - 6;
-    max = Math.max(5, Math.ceil(max / 5) * 5);
+    max = Math.max(4, Math.ceil(max / 4) * 4);  // four gridlines, whole minutes
     var s = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "各时段平均等候 Average wait by hour" });
     for (var g = 0; g <= 4; g++) {
       var y = top + plotH - plotH * g / 4;
