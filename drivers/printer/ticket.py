@@ -103,7 +103,7 @@ def _layout(number_size: int, priority_size: int) -> tuple[LineSpec, ...]:
         LineSpec(text="取号时间：{issued_at}"),
         LineSpec("feed"),
         LineSpec("qr", align="center"),
-        LineSpec(text="扫码查看排队进度", align="center"),
+        LineSpec(text="扫码查看排队进度", align="center", when="qr_payload"),
         LineSpec("rule", when="notes"),
         LineSpec("lines", text="notes"),
         LineSpec("rule", when="guide_lines"),

@@ -68,13 +68,14 @@ class TicketScreen(Screen):
                 label(self.t("go_to", where=ticket.location), "value", center=True, name="go-to")
             )
 
-        qr_size = 280 if portrait else (200 if theme.elderly else 260)
-        qr = label("", "body", wrap=False, center=True, name="qr")
-        qr.setPixmap(qr_pixmap(ticket.qr_url, qr_size))
         qr_box = QVBoxLayout()
         qr_box.setSpacing(4)
-        qr_box.addWidget(qr, 0, Qt.AlignmentFlag.AlignHCenter)
-        qr_box.addWidget(label(self.t("follow_qr"), "muted", center=True))
+        if ticket.qr_url:  # none when the engine gave no follow page: no code to nowhere
+            qr_size = 280 if portrait else (200 if theme.elderly else 260)
+            qr = label("", "body", wrap=False, center=True, name="qr")
+            qr.setPixmap(qr_pixmap(ticket.qr_url, qr_size))
+            qr_box.addWidget(qr, 0, Qt.AlignmentFlag.AlignHCenter)
+            qr_box.addWidget(label(self.t("follow_qr"), "muted", center=True))
 
         buttons = QHBoxLayout()
         buttons.setSpacing(18)
