@@ -152,6 +152,8 @@ class QueueEngine:
         self._checkpointer = Checkpointer(db_path).start()
         self._lock = threading.RLock()
         self._memo: dict[str, _WindowMemo] = {}
+        # console logins to accounts that do not exist: name -> (failures, locked until)
+        self._unknown_logins: dict[str, tuple[int, datetime | None]] = {}
         with transaction(self.conn):
             for w in config.windows:
                 self.conn.execute(
@@ -2077,15 +2079,10 @@ class QueueEngine:
         config).  The password is never logged or put into an error.  ``staff_login``'s
         ``max_failures`` wrong passwords in a row lock the account for ``lockout_min`` and
         raise an ``alarm`` (code ``manager_locked``)."""
-        policy = self.config.staff_login
         m = self.config.manager_account(account) if isinstance(account, str) else None
         if m is None or m.password_hash is None:
             pins.verify_password(password, _no_manager_hash())  # the same work either way
-            raise EngineError(
-                "login_failed",
-                "wrong account or password",
-                attempts_left=policy.max_failures - 1,
-            )
+            self._unknown_account_failed(str(account)[:64])
         row = self.conn.execute(
             "SELECT locked_until FROM manager_auth WHERE manager_id=?", (m.id,)
         ).fetchone()
@@ -2112,6 +2109,42 @@ class QueueEngine:
                     )
             self._manager_action(m, "login")
         return {"manager": {"id": m.id, "name": m.name}}
+
+    def _unknown_account_failed(self, account: str) -> None:
+        """A login to an account that does not exist answers exactly as a wrong password
+        does (attempts left counting down, then locked), so the answers never tell which
+        accounts exist.  Counted in memory, for at most the last 1,000 such names."""
+        policy = self.config.staff_login
+        now = self._now()
+        with self._lock:
+            failures, until = self._unknown_logins.pop(account, (0, None))
+            if until is not None and until > now:
+                self._unknown_logins[account] = (failures, until)
+                raise EngineError(
+                    "manager_locked",
+                    "manager account locked after wrong passwords for "
+                    f"{(until - now).total_seconds():.0f}s more",
+                    retry_after_s=round((until - now).total_seconds()),
+                )
+            failures = 0 if until is not None else failures
+            failures += 1
+            locked = failures >= policy.max_failures
+            until = now + timedelta(minutes=policy.lockout_min) if locked else None
+            self._unknown_logins[account] = (failures, until)
+            while len(self._unknown_logins) > 1000:
+                self._unknown_logins.pop(next(iter(self._unknown_logins)))
+        log.warning("console login to an unknown account (%d in a row)", failures)
+        if locked:
+            raise EngineError(
+                "manager_locked",
+                f"manager account locked after {policy.max_failures} wrong passwords",
+                retry_after_s=round(policy.lockout_min * 60),
+            )
+        raise EngineError(
+            "login_failed",
+            "wrong account or password",
+            attempts_left=policy.max_failures - failures,
+        )
 
     def _manager_login_failed(self, m: Manager) -> None:
         policy = self.config.staff_login

@@ -310,6 +310,26 @@ def test_manager_login_locks_after_wrong_passwords(engine, clock):
     assert refused.value.code == "login_failed"
 
 
+def test_an_unknown_account_is_answered_as_a_wrong_password_is(engine, clock):
+    """Guessing account names learns nothing: the same countdown, then the same lock."""
+
+    def answers(account: str) -> list[tuple[str, object]]:
+        out = []
+        for _ in range(6):
+            with pytest.raises(EngineError) as refused:
+                engine.manager_login(account, "wrong-password")
+            out.append((refused.value.code, refused.value.data.get("attempts_left")))
+        return out
+
+    known, unknown = answers("manager"), answers("no-such-manager")
+    assert known == unknown
+    assert unknown[-2:] == [("manager_locked", None), ("manager_locked", None)]
+    clock.advance(minutes=16)  # the lock ends for both alike
+    with pytest.raises(EngineError) as refused:
+        engine.manager_login("no-such-manager", "wrong-password")
+    assert (refused.value.code, refused.value.data["attempts_left"]) == ("login_failed", 4)
+
+
 # -- ticket_progress milestones ---------------------------------------------------------------
 
 
