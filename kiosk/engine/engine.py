@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hall.core import pins
 from hall.core.clock import Clock, SystemClock
@@ -2110,7 +2110,7 @@ class QueueEngine:
             self._manager_action(m, "login")
         return {"manager": {"id": m.id, "name": m.name}}
 
-    def _unknown_account_failed(self, account: str) -> None:
+    def _unknown_account_failed(self, account: str) -> NoReturn:
         """A login to an account that does not exist answers exactly as a wrong password
         does (attempts left counting down, then locked), so the answers never tell which
         accounts exist.  Counted in memory, for at most the last 1,000 such names."""
