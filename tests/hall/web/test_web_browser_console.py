@@ -157,3 +157,38 @@ def test_the_console_live(web, engine_service, device, browser, hall_clock, scre
         )
     )
     browser.save_screenshot(str(screenshots / "web-console-after-actions-1366x768.png"))
+
+
+def test_the_recommendation_applied_with_one_click(
+    web, engine_service, device, browser, hall_clock, screenshots
+):
+    """People have waited for 户籍 20 minutes while window 4 serves only 社保 with nobody
+    waiting: the console proposes that window 4 serve 户籍 too; 采纳 makes it so."""
+    engine = engine_service.engine
+    kiosk, caller = device("kiosk-1"), device("caller-4")
+    cmd(caller, {"cmd": "login", "clerk": "2001", "pin": DEMO_PIN})
+    assert engine.window_queues("4") == ("B",)
+    viewport(browser, *DESKTOP, mobile=False)
+    log_in(browser, web, password=DEMO_MANAGER_PASSWORD)
+    WebDriverWait(browser, 5).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, '#windows tr[data-window="4"]'))
+    )
+    assert not browser.find_element(By.ID, "recommend-panel").is_displayed()
+    for key in "abc":
+        cmd(kiosk, {"cmd": "issue", "item": "hj-birth", "person_key": key * 32})
+    hall_clock.advance(minutes=20)  # over half the 30 minutes of alerts.longest_wait_min
+    WebDriverWait(browser, 20).until(
+        ec.text_to_be_present_in_element((By.ID, "recommend-zh"), "开放4号窗口办理户籍业务")
+    )
+    assert "等候 3 人，最长 20 分钟" in browser.find_element(By.ID, "recommend-zh").text
+    browser.save_screenshot(str(screenshots / "web-console-recommendation-1366x768.png"))
+    click(browser, "#adopt")
+    until(lambda: engine.window_queues("4") == ("B", "A"))
+    # the window's next call takes the 户籍 citizen who waited longest
+    assert cmd(caller, {"cmd": "call_next"})["ticket"]["code"] == "A001"
+    events = [
+        e
+        for e in engine.conn.execute("SELECT kind, payload FROM outbox").fetchall()
+        if e[0] == "manager_action"
+    ]
+    assert any('"set_window_queues"' in e[1] and '"mgr-1"' in e[1] for e in events)
