@@ -351,7 +351,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"hall demo: broker 127.0.0.1:{broker.port}, hall {config.hall_id}", flush=True)
         web = DemoWeb(broker, config.hall_id, workdir, web_port)
         stops.append(web.stop)
-        if web.wait_ready():
+        if web.started():
             print(
                 f"hall demo: manager console {web.url}/console (account manager, demo password "
                 f"{DEMO_MANAGER_PASSWORD}); each ticket's QR opens {web.url}/t/…",

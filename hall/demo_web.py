@@ -10,59 +10,32 @@ console at 1366×768 after the demo manager logged in.
 from __future__ import annotations
 
 import logging
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from hall.web.process import WebProcess, free_port
+
+__all__ = ["DemoWeb", "free_port"]
 
 log = logging.getLogger(__name__)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class DemoWeb:
+class DemoWeb(WebProcess):
     def __init__(self, broker: Any, hall_id: str, workdir: Path, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self._log = open(workdir / "web.log", "wb")  # noqa: SIM115 (open while it runs)
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hall.cli",
-                "web",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--device",
-                "web-1",
-                "--broker",
-                f"{broker.host}:{broker.port}",
-                "--hall",
-                hall_id,
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+        super().__init__(
+            broker=f"{broker.host}:{broker.port}",
+            hall_id=hall_id,
+            log_path=workdir / "web.log",
+            port=port,
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        return True
-            except OSError:
-                time.sleep(0.2)
-        log.error("demo: hall web did not come up (see its log: web.log in the demo's folder)")
-        return False
+    def started(self) -> bool:
+        try:
+            self.wait_ready()
+        except RuntimeError as exc:
+            log.error("demo: %s", exc)
+            return False
+        return True
 
     def screenshots(self, folder: Path, token: str | None, password: str) -> list[str]:
         """The citizen's page of ``token`` and the logged-in console, as PNGs in ``folder``."""
@@ -111,13 +84,3 @@ class DemoWeb:
         finally:
             desk.quit()
         return saved
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()

@@ -26,21 +26,18 @@ import asyncio
 import json
 import logging
 import multiprocessing as mp
-import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hall.bench import call as call_bench
 from hall.core.stats import percentile
+from hall.web.process import WebProcess
 from sync.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
@@ -51,51 +48,20 @@ PHONES = 500
 WAITING_PER_QUEUE = 100
 CALLS = 100
 RATE_PER_S = 4.0  # calls per second over the hall (a real hall: well under 1)
-BENCH_PIN = "1357"  # the bench hall's clerks (a made-up hall, never deployed)
+BENCH_PIN = call_bench.BENCH_PIN
 HALL = "bench-web"
 FLOOR_HALL = "bench-floor"
 
 
 def hall_config() -> dict[str, Any]:
-    from hall.core.pins import hash_pin
-
-    letters = "ABCDE"
-    pin_hash = hash_pin(BENCH_PIN, n=2**10)  # the least work factor: logins are not measured
-    return {
-        "version": 1,
-        "hall": {"id": HALL, "name": "压测大厅"},
-        "queues": [
-            {"id": letters[q], "name": f"业务{q + 1}", "prefix": letters[q], "last_number": 9999}
-            for q in range(QUEUES)
-        ],
-        "items": [
-            {"id": f"item-{q}", "name": f"事项{q + 1}", "queue": letters[q]} for q in range(QUEUES)
-        ],
-        "windows": [
-            {"id": str(w), "name": f"{w}号窗口", "queues": [letters[(w - 1) % QUEUES]]}
-            for w in range(1, WINDOWS + 1)
-        ],
-        "staff": [
-            {
-                "id": str(1000 + w),
-                "name": f"工作人员{w}",
-                "staff_no": str(1000 + w),
-                "pin_hash": pin_hash,
-            }
-            for w in range(1, WINDOWS + 1)
-        ],
-        "devices": [{"id": "web-1", "role": "web"}]
-        + [
-            {"id": f"caller-{w}", "role": "caller", "window": str(w)} for w in range(1, WINDOWS + 1)
-        ],
-        "hours": {
-            "weekdays": [1, 2, 3, 4, 5, 6, 7],
-            "sessions": [["00:00", "23:59"]],
-            "stop_issuing_before_close_min": 0,
-        },
-        "limits": {"per_person_daily": 1000},
-        "web": {"ticket_url": "http://hall.local/t/{token}", "remind_ahead": [5, 2]},
-    }
+    """The call bench's generated hall, smaller, with the web device and its page's URL."""
+    config = call_bench.hall_config(WINDOWS, QUEUES)
+    config["hall"]["id"] = HALL
+    config["devices"] = [{"id": "web-1", "role": "web"}] + [
+        d for d in config["devices"] if d["role"] == "caller"
+    ]
+    config["web"] = {"ticket_url": "http://hall.local/t/{token}", "remind_ahead": [5, 2]}
+    return config
 
 
 def _engine_process(
@@ -134,27 +100,6 @@ def _engine_process(
     service.stop()
     link.stop()
     engine.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"hall web exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"hall web did not answer {url}")
 
 
 class Phones:
@@ -280,39 +225,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ),
     )
     engine.start()
-    web: subprocess.Popen[bytes] | None = None
+    web: WebProcess | None = None
     phones: Phones | None = None
     callers: list[MqttLink] = []
     try:
         tickets: list[tuple[str, str, str]] = tokens_q.get(timeout=180)
         if not ready.wait(60):
             raise RuntimeError("the bench engine did not start")
-        port = _free_port()
-        env = {**os.environ, "HALL_LOG_LEVEL": "WARNING"}
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hall.cli",
-                "web",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--device",
-                "web-1",
-                "--broker",
-                f"{broker.host}:{broker.port}",
-                "--hall",
-                HALL,
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(work / "web.log", "wb"),  # noqa: SIM115
+        web = WebProcess(
+            broker=f"{broker.host}:{broker.port}", hall_id=HALL, log_path=work / "web.log"
         )
-        try:
-            _wait_http(f"http://127.0.0.1:{port}/healthz", web)
-        except RuntimeError as exc:
-            tail = (work / "web.log").read_text(errors="replace").strip().splitlines()[-3:]
-            raise RuntimeError(f"{exc}: {' / '.join(tail)}") from None
+        web.wait_ready()
+        port = web.port
         proc = psutil.Process(web.pid)
         rss_idle = proc.memory_info().rss
         phones = Phones(port, tickets)
@@ -413,12 +337,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for link in callers:
             link.stop()
         if web is not None:
-            web.terminate()
-            try:
-                web.wait(10)
-            except subprocess.TimeoutExpired:
-                web.kill()
-                web.wait()
+            web.stop()
         stop.set()
         engine.join(15)
         if engine.is_alive():

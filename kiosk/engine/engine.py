@@ -1099,16 +1099,21 @@ class QueueEngine:
         self._progress(ticket, "no_show", window=window_id)
         return ticket
 
+    def _todays_ticket(self, day: str, code: str) -> sqlite3.Row:
+        """Today's ticket numbered ``code`` (inside the caller's transaction), or not_found."""
+        row: sqlite3.Row | None = self.conn.execute(
+            "SELECT * FROM tickets WHERE business_date=? AND code=?", (day, code.upper())
+        ).fetchone()
+        if row is None:
+            raise EngineError("not_found", f"no ticket {code!r} today", ticket=code)
+        return row
+
     def requeue(self, code: str) -> Issued:
         """A late citizen whose number passed returns to the line at a set position."""
         position = self.config.policy.late_requeue_position
         with self._lock, transaction(self.conn):
             day = self.business_date()
-            row = self.conn.execute(
-                "SELECT * FROM tickets WHERE business_date=? AND code=?", (day, code.upper())
-            ).fetchone()
-            if row is None:
-                raise EngineError("not_found", f"no ticket {code!r} today", ticket=code)
+            row = self._todays_ticket(day, code)
             if row["status"] != "no_show":
                 raise EngineError(
                     "invalid_state",
@@ -2265,11 +2270,7 @@ class QueueEngine:
         self._queue(to_queue)
         with self._lock, transaction(self.conn):
             day = self.business_date()
-            row = self.conn.execute(
-                "SELECT * FROM tickets WHERE business_date=? AND code=?", (day, code.upper())
-            ).fetchone()
-            if row is None:
-                raise EngineError("not_found", f"no ticket {code!r} today", ticket=code)
+            row = self._todays_ticket(day, code)
             if row["status"] != "waiting":
                 raise EngineError(
                     "not_waiting",
