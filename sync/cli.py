@@ -170,7 +170,30 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     m.add_argument("--to", metavar="DEVICE", help="device for --command or a device config")
     m.add_argument("--command", metavar="NAME", help="send a command to --to and print the answer")
     m.add_argument("--args", default="{}", help="JSON arguments for --command")
+    x = m.add_argument_group("export (reads --store, no broker)")
+    x.add_argument(
+        "--export",
+        choices=("haochaping",),
+        help="write the stored ratings as JSON lines for the 好差评 platform and exit "
+        "(docs/haochaping.md)",
+    )
+    x.add_argument("--out", metavar="FILE", help="file for --export (default: stdout)")
+    x.add_argument(
+        "--since",
+        type=_date_arg,
+        metavar="YYYY-MM-DD",
+        help="with --export: only ratings given on that day or later",
+    )
     m.set_defaults(func=monitor_main)
+
+
+def _date_arg(text: str) -> Any:
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def sync_main(args: argparse.Namespace) -> int:
@@ -302,6 +325,8 @@ def monitor_main(args: argparse.Namespace) -> int:
     from sync.center import Center
     from sync.client import CenterLinkError
 
+    if args.export:
+        return export_main(args)
     expiry = args.session_expiry
     if expiry is None:
         expiry = 7 * 24 * 3600 if args.confirm else 0
@@ -356,4 +381,58 @@ def monitor_main(args: argparse.Namespace) -> int:
         return 4
     finally:
         center.stop()
+    return 0
+
+
+def export_main(args: argparse.Namespace) -> int:
+    """``hall monitor --export haochaping --store F [--out F] [--since D] [--hall H]``.
+
+    Reads the center's store (it never connects to a broker), writes one line per
+    rating (sync/haochaping.py), names on stderr each stored rating it leaves out
+    and why, and ends with a summary there.  The lines go out as they are, not
+    through the output masking: the export carries no personal data by
+    construction (no phone; the comment masked field by field), and the masking
+    would take a case number or a code that looks like a phone for one.
+    """
+    import tempfile
+
+    from hall.core.privacy import unredacted
+    from sync import haochaping
+    from sync.center import CenterStore
+
+    if not args.store:
+        log.error("--export reads the center's store: give --store FILE")
+        return 2
+    store_path = Path(args.store)
+    if not store_path.is_file():
+        log.error("no center store at %s", store_path)
+        return 2
+
+    def report(event: Any, skip: Any) -> None:
+        print(haochaping.describe_skip(event, skip), file=sys.stderr)
+
+    store = CenterStore(store_path)
+    try:
+        events = store.iter_events(kind="evaluation", hall=None if args.hall == "+" else args.hall)
+        if not args.out:
+            result = haochaping.export(
+                events, unredacted(sys.stdout), since=args.since, report=report
+            )
+            sys.stdout.flush()
+        else:
+            out = Path(args.out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+                    result = haochaping.export(events, f, since=args.since, report=report)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, out)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    finally:
+        store.close()
+    print(result.summary(to=args.out or "stdout"), file=sys.stderr)
     return 0
