@@ -19,6 +19,7 @@ import pytest
 
 from drivers.citizencard import CitizenCardReader
 from drivers.citizencard.cli import EXIT_NO_READER, register
+from drivers.citizencard.errors import CitizenCardError
 from drivers.citizencard.pcsc import DEFAULT_SOCKET, SOCKET_ENV, client_socket, use_socket
 from drivers.citizencard.pcscd import (
     PID_FILE,
@@ -109,7 +110,14 @@ def test_ensure_pcscd_reports_a_missing_reader(pcscd: PcscdProcess) -> None:
 def _terminate_and_wait(pid: int, timeout: float) -> bool:
     """SIGTERM, then wait until that pcscd has let go of its socket and stopped answering."""
     os.kill(pid, signal.SIGTERM)
-    return _wait(lambda: pcscd_pid() is None and not pcscd_running(), timeout)
+
+    def gone() -> bool:
+        try:
+            return pcscd_pid() is None and not pcscd_running()
+        except CitizenCardError:  # a pcscd on its way out refuses ("Access denied"): not gone
+            return False
+
+    return _wait(gone, timeout)
 
 
 def test_ensure_pcscd_starts_one_when_none_runs(
