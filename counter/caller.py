@@ -6,9 +6,18 @@ next citizen, recalls,
 starts, finishes, marks a no-show (过号), transfers (to a queue or a window;
 the citizen keeps their place), pauses with a reason and resumes, sets the
 去向牌, and sees who waits.  The keypad (evdev, key map from the settings)
-sends the same commands.  Every command is a request to the queue engine
-through ``QtLink`` (the UI never waits for the network) and ends in a
-visible confirmation or the engine's Chinese error message.
+sends the same commands.
+
+The current ticket shows what the clerk needs before a word is said: its item(s),
+绿色通道 with its reason or 预约, the minutes waited and where it was transferred
+from.  A ticket covers one or more cases (一事一评): the clerk picks the item (the
+ticket's by default), types or scans the 办件编号 (a keyboard-wedge scanner types into
+the focused field; one read by evdev, :meth:`CallerWindow.scanner_from`, fills it
+too) and presses 办结本件; each finished case is listed.  办结 finishes the ticket.
+
+Every command is a request to the queue engine through ``QtLink`` (the UI never
+waits for the network) and ends in a visible confirmation or the engine's Chinese
+error message.
 """
 
 from __future__ import annotations
@@ -23,14 +32,22 @@ from counter import fanout
 from counter.caller_flow import (
     STAFF_NO_MAX,
     CallerFlow,
+    CaseInputError,
+    CurrentTicket,
     KeypadLogin,
     allowed_buttons,
+    clean_case_no,
+    current_ticket,
+    default_item,
     error_text,
+    finish_args,
+    finish_case_args,
+    item_choices,
 )
 from counter.keys import KeyBridge, key_hint
 from counter.settings import STAFF_STATUSES, CounterSettings
 from counter.texts import WindowSide, window_model
-from drivers.keys import Opener, open_input_device
+from drivers.keys import KeyDevice, Opener, WedgeAssembler, open_input_device
 from hall.core.clock import Clock, SystemClock
 from hall.ui.qt import (
     QGridLayout,
@@ -59,6 +76,14 @@ QLabel#link[up="false"] { color: #b91c1c; font-weight: bold; }
 QLabel#clerk { font-size: 22px; }
 QLabel#current { font-size: 72px; font-weight: bold; color: #b45309; }
 QLabel#currentInfo { font-size: 22px; color: #334155; }
+QLabel#flag { font-size: 22px; font-weight: bold; padding: 4px 10px; border-radius: 6px; }
+QLabel#flag[kind="green"] { background: #166534; color: #ffffff; }
+QLabel#flag[kind="appointment"] { background: #1e3a8a; color: #ffffff; }
+QLabel#flag[kind="normal"] { background: transparent; }
+QLabel#ticketInfo { font-size: 20px; color: #0f172a; background: #ffffff; padding: 6px 8px;
+                    border-radius: 6px; }
+QListWidget#cases { font-size: 18px; }
+QPushButton#finish_case { font-weight: bold; color: #14532d; border: 2px solid #15803d; }
 QLabel#message { font-size: 22px; padding: 10px; border-radius: 6px; }
 QLabel#message[kind="ok"] { background: #dcfce7; color: #14532d; }
 QLabel#message[kind="error"] { background: #fee2e2; color: #7f1d1d; }
@@ -81,6 +106,7 @@ class CallerWindow(WindowSide, QWidget):
 
     command_done = Signal(str, bool, object)
     state_applied = Signal(object)
+    scanned = Signal(str)  # a code from the barcode scanner read by evdev (any thread)
 
     def __init__(
         self,
@@ -94,6 +120,9 @@ class CallerWindow(WindowSide, QWidget):
         super().__init__(parent)
         self._attach(qtlink, window_id, settings)
         self.catalog: dict[str, Any] = {}
+        self.clock = clock or SystemClock()
+        self.ticket: CurrentTicket | None = None
+        self.scanner: KeyDevice | None = None
         self.message = ""
         self.message_kind = ""
         self._in_flight: set[str] = set()
@@ -101,13 +130,14 @@ class CallerWindow(WindowSide, QWidget):
         self._unsubscribe: list[Callable[[], None]] = []
         self.keys = KeyBridge(self.settings.caller_keys, self)
         self.flow = CallerFlow(
-            clock=clock or SystemClock(), show=self._show, login=self.login, typing=self.keys.typing
+            clock=self.clock, show=self._show, login=self.login, typing=self.keys.typing
         )
         self._entry_timer = QTimer(self)
         self._entry_timer.setSingleShot(True)
         self._entry_timer.timeout.connect(self._entry_tick)
         self.keys.pressed.connect(self._on_key)
         self.keys.status.connect(self._on_key_status)
+        self.scanned.connect(self.case_scanned)
         self._build()
         self.setWindowTitle(f"{window_id}号窗口 叫号器")
         hall = qtlink.hall_id
@@ -181,12 +211,25 @@ class CallerWindow(WindowSide, QWidget):
         current = QHBoxLayout()
         self.current_label = QLabel("—")
         self.current_label.setObjectName("current")
+        beside = QVBoxLayout()
+        self.flag_label = QLabel("")
+        self.flag_label.setObjectName("flag")
         self.current_info = QLabel("")
         self.current_info.setObjectName("currentInfo")
         self.current_info.setWordWrap(True)
+        flag_row = QHBoxLayout()
+        flag_row.addWidget(self.flag_label)
+        flag_row.addStretch(1)
+        beside.addLayout(flag_row)
+        beside.addWidget(self.current_info)
         current.addWidget(self.current_label)
-        current.addWidget(self.current_info, 1)
+        current.addLayout(beside, 1)
         left.addLayout(current)
+        self.ticket_info = QLabel("")
+        self.ticket_info.setObjectName("ticketInfo")
+        self.ticket_info.setWordWrap(True)
+        self.ticket_info.setTextFormat(Qt.TextFormat.PlainText)
+        left.addWidget(self.ticket_info)
 
         self.call_button = self._button("呼叫下一位", "call_next", self.call_next)
         self.call_button.setObjectName("primary")
@@ -208,7 +251,37 @@ class CallerWindow(WindowSide, QWidget):
         self.message_label.setWordWrap(True)
         self.message_label.setMinimumHeight(56)
         left.addWidget(self.message_label)
-        left.addStretch(1)
+        self.case_list = QtWidgets.QListWidget()
+        self.case_list.setObjectName("cases")
+        self.case_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.case_list.setMinimumHeight(60)
+        self.case_list.setWordWrap(True)
+        left.addWidget(self.case_list, 1)
+
+        case = QtWidgets.QGroupBox("办件（一事一评：每件办结后请群众评价）")
+        case_rows = QVBoxLayout(case)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("事项"))
+        self.case_item = QtWidgets.QComboBox()
+        self.case_item.setMinimumContentsLength(10)
+        self.case_item.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        row.addWidget(self.case_item, 1)
+        case_rows.addLayout(row)
+        row = QHBoxLayout()
+        self.case_no_input = QtWidgets.QLineEdit()
+        self.case_no_input.setObjectName("case_no")
+        self.case_no_input.setPlaceholderText("办件编号：扫码或输入")
+        self.case_no_input.setMaxLength(100)  # longer is refused with a message, not cut
+        self.case_no_input.returnPressed.connect(self._case_entered)
+        self.finish_case_button = self._button(
+            "办结本件", "finish_case", lambda: self.finish_case()
+        )
+        row.addWidget(self.case_no_input, 1)
+        row.addWidget(self.finish_case_button)
+        case_rows.addLayout(row)
+        right.addWidget(case)
 
         transfer = QtWidgets.QGroupBox("转移（群众保留排队位置）")
         row = QHBoxLayout(transfer)
@@ -295,10 +368,31 @@ class CallerWindow(WindowSide, QWidget):
             self.apply_catalog(message.payload)
 
     def apply_state(self, state: Mapping[str, Any]) -> None:
+        before = self.ticket
         self.state = dict(state)
         self.model = window_model(state)
+        self.ticket = current_ticket(state, self.catalog, self.clock.now())
+        after = self.ticket
+        if (before.code if before else "") != (after.code if after else ""):
+            self.case_no_input.clear()  # a number typed for the ticket before
+            self._fill_case_items()
+        now_serving = after is not None and after.status == "serving"
+        if now_serving and (before is None or before.status != "serving"):
+            self.case_no_input.setFocus()  # where a keyboard-wedge scanner types
         self._render()
         self.state_applied.emit(self.state)
+
+    def _fill_case_items(self) -> None:
+        """The hall's items, the ticket's own first and chosen."""
+        self.case_item.clear()
+        for ident, name in item_choices(self.catalog, self.ticket):
+            self.case_item.addItem(name, ident)
+        chosen = default_item(self.catalog, self.ticket)
+        index = self.case_item.findData(chosen) if chosen else -1
+        if index < 0 and chosen:  # not in the catalogue (yet): still the ticket's
+            self.case_item.insertItem(0, chosen, chosen)
+            index = 0
+        self.case_item.setCurrentIndex(max(0, index))
 
     def apply_catalog(self, catalog: Mapping[str, Any]) -> None:
         """Fill the transfer targets: other queues and other windows."""
@@ -314,6 +408,10 @@ class CallerWindow(WindowSide, QWidget):
                 self.transfer_target.addItem(label, f"window:{w['id']}")
         index = self.transfer_target.findData(chosen) if chosen else 0
         self.transfer_target.setCurrentIndex(max(0, index))
+        if self.state is not None:  # names for the items, queues and windows shown
+            self.ticket = current_ticket(self.state, self.catalog, self.clock.now())
+        self._fill_case_items()
+        self._render()
 
     def _render(self) -> None:
         m = self.model
@@ -323,14 +421,32 @@ class CallerWindow(WindowSide, QWidget):
             )
         else:
             self.clerk_label.setText(f"未登录  状态：{m.status_line}")
+        t = self.ticket
         if m.code:
             self.current_label.setText(m.code)
-            self.current_info.setText(
-                f"已呼叫 {m.call_count} 次，请开始办理或重呼、过号" if m.called else "办理中"
-            )
+            doing = f"已呼叫 {m.call_count} 次，请开始办理或重呼、过号" if m.called else "办理中"
+            waited = t.waited_text if t else ""
+            self.current_info.setText(f"{doing}  {waited}".strip())
         else:
             self.current_label.setText("—")
             self.current_info.setText("暂无当前号码")
+        flag = t.flag if t and m.code else ""
+        self.flag_label.setText(flag)
+        self.flag_label.setVisible(bool(flag))
+        self.flag_label.setProperty("kind", t.priority if t else "normal")
+        self.flag_label.style().unpolish(self.flag_label)
+        self.flag_label.style().polish(self.flag_label)
+        lines = []
+        if t and m.code:
+            names = "、".join(t.item_names) if t.item_names else "未指定（按队列取号）"
+            lines.append(f"事项：{names}")
+            lines.extend(f"转移：{line}" for line in t.transfers)
+        self.ticket_info.setText("\n".join(lines))
+        self.ticket_info.setVisible(bool(lines))
+        self.case_list.clear()
+        cases = t.cases if t and m.code else ()
+        self.case_list.addItems([c.text for c in cases] or ["本号尚无办结的办件"])
+        self.case_list.scrollToBottom()  # the latest case in sight
         self.waiting_label.setText(f"本窗口等候 {m.waiting} 人")
         self.waiting_list.clear()
         self.waiting_list.addItems(list(m.waiting_codes))
@@ -344,6 +460,7 @@ class CallerWindow(WindowSide, QWidget):
             ("start", self.start_button),
             ("no_show", self.no_show_button),
             ("finish", self.finish_button),
+            ("finish_case", self.finish_case_button),
             ("transfer", self.transfer_button),
             ("resume", self.resume_button),
             ("staff_status", self.staff_status_button),
@@ -431,7 +548,68 @@ class CallerWindow(WindowSide, QWidget):
         self._send("start", ok_text=lambda r: f"开始办理 {(r or {}).get('code', '')}")
 
     def finish(self) -> None:
-        self._send("finish", ok_text=lambda r: f"{(r or {}).get('code', '')} 已办结")
+        """办结: the ticket (with the typed 办件编号 when no case of it was finished yet)."""
+        try:
+            item, text = self.case_item.currentData(), self.case_no_input.text()
+            extra = finish_args(self.ticket, item, text)
+        except CaseInputError as exc:
+            self._show("error", str(exc))
+            return
+
+        def ok(result: Any) -> str:
+            self.case_no_input.clear()
+            return f"{(result or {}).get('code', '')} 已办结"
+
+        self._send("finish", extra, ok_text=ok)
+
+    def finish_case(self, item: str | None = None, case_no: str | None = None) -> None:
+        """办结本件: one case of the ticket being served (the chosen item, the 办件编号)."""
+        item = item if item is not None else self.case_item.currentData()
+        text = case_no if case_no is not None else self.case_no_input.text()
+        try:
+            extra = finish_case_args(self.ticket, item, text, self.catalog)
+        except CaseInputError as exc:
+            self._show("error", str(exc))
+            return
+
+        chosen = self.case_item.currentText() if item == self.case_item.currentData() else ""
+
+        def ok(result: Any) -> str:
+            case = result if isinstance(result, dict) else {}
+            case = case.get("case") if isinstance(case.get("case"), dict) else case
+            self.case_no_input.clear()
+            self._fill_case_items()
+            name = case.get("item_name") or chosen or "本件"
+            number = case.get("case_no") or extra.get("case_no")
+            return f"已办结本件：{name}" + (f"（办件编号 {number}）" if number else "")
+
+        self._send("finish_case", extra, ok_text=ok)
+
+    def _case_entered(self) -> None:
+        """Enter in the 办件编号 field (a scanner ends its code with it): check the number."""
+        self.case_scanned(self.case_no_input.text())
+
+    def case_scanned(self, text: str) -> None:
+        """A 办件编号 from the scanner (or Enter in the field): in the field, checked, and
+        selected so that the next scan replaces it."""
+        try:
+            value = clean_case_no(text)
+        except CaseInputError as exc:
+            self._show("error", str(exc))
+            return
+        if value is None:
+            return
+        self.case_no_input.setText(value)
+        self.case_no_input.selectAll()
+        self._show("info", f"办件编号 {value} 已录入，按“办结本件”提交")
+
+    def scanner_from(self, spec: str, *, opener: Opener = open_input_device) -> None:
+        """Read the window's barcode scanner (``/dev/input/by-id/...``, grabbed, so its
+        keys type nowhere else): each code goes into the 办件编号 field."""
+        if self.scanner is not None:
+            raise RuntimeError(f"already reading {self.scanner.spec}")
+        self.scanner = KeyDevice(spec, WedgeAssembler(), on_code=self.scanned.emit, opener=opener)
+        self.scanner.start()
 
     def no_show(self) -> None:
         self._send("no_show", ok_text=lambda r: f"{(r or {}).get('code', '')} 已过号")
@@ -522,6 +700,9 @@ class CallerWindow(WindowSide, QWidget):
         for stop in self._unsubscribe:
             stop()
         self.keys.close()
+        if self.scanner is not None:
+            self.scanner.stop()
+            self.scanner = None
 
 
 def _error_text(error: Any) -> str:

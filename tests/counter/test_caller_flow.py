@@ -24,7 +24,7 @@ ALLOWED = {
     "logged out": set(),
     "idle": LOGGED_IN,
     "called": LOGGED_IN | {"recall", "start", "no_show", "transfer"},
-    "serving": LOGGED_IN | {"finish", "transfer"},
+    "serving": LOGGED_IN | {"finish", "finish_case", "transfer"},
     "paused": {"logout", "resume", "staff_status"},
 }
 
