@@ -98,11 +98,15 @@ def valid(line: dict[str, Any]) -> dict[str, Any]:
     return line
 
 
-def make_store(path: Path, records: list[tuple[str, Any]], *, hall: str = HALL) -> None:
-    """A center store file written by the center's own code, one batch of ``records``."""
+def make_store(
+    path: Path, records: list[tuple[str, Any]], *, hall: str = HALL, first: int = 1
+) -> None:
+    """A center store file written by the center's own code, one batch of ``records``
+    (event ids numbered from ``first``)."""
+    at = "2026-11-23T10:00:00"
     events = tuple(
-        WireEvent(f"00000000-0000-4000-8000-{i:012d}", i, kind, "2026-11-23T10:00:00", data)
-        for i, (kind, data) in enumerate(records, start=1)
+        WireEvent(f"00000000-0000-4000-8000-{first + i:012d}", i + 1, kind, at, data)
+        for i, (kind, data) in enumerate(records)
     )
     batch = Batch(hall, "engine", "stream-1", 0, 0, "2026-11-23T10:00:00", events)
     store = CenterStore(path)
@@ -414,7 +418,9 @@ def test_hall_monitor_export_writes_the_file_and_reports_what_it_left_out(tmp_pa
 def test_hall_monitor_export_to_stdout_with_since_and_hall(tmp_path):
     store = tmp_path / "center.db"
     make_store(store, store_records())
-    make_store(tmp_path / "other.db", [("evaluation", v2(hall="hall-b"))], hall="hall-b")
+    make_store(
+        store, [("evaluation", v2(hall="hall-b", rating_id="r-b"))], hall="hall-b", first=100
+    )
     done = hall(
         "--export", "haochaping", "--store", str(store), "--since", "2026-11-24", "--hall", HALL
     )
@@ -424,8 +430,9 @@ def test_hall_monitor_export_to_stdout_with_since_and_hall(tmp_path):
     # Printed as they are: the case number is not masked like a phone on the way out.
     assert lines[0]["projectNo"] == "13900001111"
     other = hall("--export", "haochaping", "--store", str(store), "--hall", "hall-b")
-    assert other.returncode == 0 and other.stdout == ""
-    assert "exported 0 rating(s) to stdout; skipped 0" in other.stderr
+    assert other.returncode == 0, other.stderr
+    assert [json.loads(x)["local"]["hall"] for x in other.stdout.splitlines()] == ["hall-b"]
+    assert "exported 1 rating(s) to stdout; skipped 0" in other.stderr
 
 
 def test_hall_monitor_export_needs_an_existing_store(tmp_path):
