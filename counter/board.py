@@ -3,7 +3,11 @@
 Shows the hall name and the clock, the latest call in big letters (flashing
 when new) with the calls before it, the waiting per queue with an estimated
 wait, the 去向牌 of the windows (clerk and where they are), and the hall's
-notices one after another.  The hall manager's notice (the board's ``notice``,
+notices one after another.  The right-hand panel takes turns: the waiting per
+queue (``QUEUES_PAGE_S``), then the full 去向牌 (``STAFF_PAGE_S`` per page of six
+windows: department, name, photo — a silhouette when the config's path has none —,
+工号, office phone and 在岗 / 暂离 / 外出 / 学习 / 休假), so the calls on the left
+stay where they are and as large.  The hall manager's notice (the board's ``notice``,
 posted on hall web's console) is an amber banner under the header until its
 ``until``; the console's alerts (``alerts``, when the hall config shows them
 on the board) a red line above the notices, one after another.  It renders
@@ -24,14 +28,16 @@ from counter.texts import (
     ALERTS_LABEL,
     NOTICE_LABEL,
     Notice,
+    StaffCard,
     alerts_of,
     call_sentence,
     clock_text,
     notice_of,
+    staff_cards,
     wait_text,
     window_model,
 )
-from hall.ui.qt import QPainter, QRect, Qt, QTimer, QWidget, Signal
+from hall.ui.qt import QPainter, QPixmap, QRect, Qt, QTimer, QWidget, Signal
 from hall.ui.qtlink import QtLink
 from hall.ui.voice.announcer import Announcer
 from sync import topics
@@ -40,6 +46,9 @@ from sync.mqtt import Message
 log = logging.getLogger(__name__)
 
 FLASH_PERIOD_MS = 400
+QUEUES_PAGE_S = 12.0  # the right-hand panel: the waiting per queue this long ...
+STAFF_PAGE_S = 8.0  # ... then each page of the 去向牌 this long
+STAFF_PER_PAGE = 6  # 去向牌 cards on one page (2 columns, 3 rows)
 
 
 class HallBoard(QWidget):
@@ -72,6 +81,13 @@ class HallBoard(QWidget):
         self.alerts: tuple[str, ...] = ()  # the board's "alerts" (alerts.show_on_board)
         self.alert_index = 0
         self.latest: dict[str, Any] | None = None  # the last call (from the event or the board)
+        self.catalog: dict[str, Any] = {}
+        self.page = "queues"  # the right-hand panel: "queues" or "staff:N" (去向牌 page N)
+        self._photos: dict[tuple[str, str, int], QPixmap] = {}
+        self._pager = QTimer(self)
+        self._pager.setSingleShot(True)
+        self._pager.timeout.connect(self.next_page)
+        self._pager.start(int(QUEUES_PAGE_S * 1000))
         self._unsubscribe: list[Callable[[], None]] = []
         self.connected = False
         self._flash_on = True
@@ -126,6 +142,7 @@ class HallBoard(QWidget):
             self.on_call(message.payload)
 
     def apply_catalog(self, catalog: Mapping[str, Any]) -> None:
+        self.catalog = dict(catalog)
         self.hall_name = str(catalog.get("hall_name") or self.hall_name)
         for w in catalog.get("windows") or ():
             if isinstance(w, dict) and "id" in w:
@@ -179,6 +196,26 @@ class HallBoard(QWidget):
         self.update()
         self.call_shown.emit(self.latest)
 
+    @property
+    def staff_cards(self) -> list[StaffCard]:
+        """The 去向牌 of every window the board knows, in window order."""
+        return staff_cards(self.windows, self.catalog, self.settings.board.windows_shown)
+
+    @property
+    def staff_pages(self) -> int:
+        return (len(self.staff_cards) + STAFF_PER_PAGE - 1) // STAFF_PER_PAGE
+
+    def next_page(self) -> None:
+        """The right-hand panel's next page: queues, 去向牌 1, 去向牌 2 …, queues."""
+        pages = ["queues", *(f"staff:{i}" for i in range(self.staff_pages))]
+        index = pages.index(self.page) if self.page in pages else 0
+        self.show_page(pages[(index + 1) % len(pages)])
+
+    def show_page(self, page: str) -> None:
+        self.page = page
+        self._pager.start(int((QUEUES_PAGE_S if page == "queues" else STAFF_PAGE_S) * 1000))
+        self.update()
+
     def next_notice(self) -> None:
         if self.notices:
             self.notice_index = (self.notice_index + 1) % len(self.notices)
@@ -217,7 +254,7 @@ class HallBoard(QWidget):
     def shutdown(self) -> None:
         for stop in self._unsubscribe:
             stop()
-        for timer in (self._flash, self._clock, self._rotate):
+        for timer in (self._flash, self._clock, self._rotate, self._pager):
             timer.stop()
         if self.announcer is not None:
             self.announcer.clear()
@@ -299,7 +336,12 @@ class HallBoard(QWidget):
         left = QRect(pad, body_top, int(w * 0.55) - pad, body_h)
         right = QRect(left.right() + pad, body_top, w - left.right() - 2 * pad, body_h)
         self._paint_calls(p, left, s)
-        self._paint_queues(p, right, s)
+        page = int(self.page.partition(":")[2] or 0) if self.page.startswith("staff") else -1
+        cards = self.staff_cards[page * STAFF_PER_PAGE : (page + 1) * STAFF_PER_PAGE]
+        if page >= 0 and cards:
+            self._paint_staff(p, right, s, cards, page)
+        else:
+            self._paint_queues(p, right, s)
         self._paint_windows(p, QRect(pad, left.bottom() + pad, w - 2 * pad, strip_h), s)
         if self.alerts:
             paint.banner(
@@ -447,6 +489,52 @@ class HallBoard(QWidget):
                     bold=colour is paint.NUMBER,
                     align=paint.ALIGN_LEFT,
                 )
+
+    def _photo(self, card: StaffCard, size: int) -> QPixmap:
+        key = (card.photo, card.name, size)
+        if key not in self._photos:
+            if len(self._photos) > 4 * STAFF_PER_PAGE:
+                self._photos.clear()
+            path = card.photo if card.present else ""
+            self._photos[key] = paint.photo(
+                path, card.name, size, self.settings.display.photo_dir, placeholder="silhouette"
+            )
+        return self._photos[key]
+
+    def _paint_staff(
+        self, p: QPainter, r: QRect, s: float, cards: list[StaffCard], page: int
+    ) -> None:
+        """去向牌: six windows a page, two columns of cards."""
+        p.fillRect(r, paint.PANEL)
+        pad = int(20 * s)
+        pages = self.staff_pages
+        title = "工作人员去向" + (f"（{page + 1}/{pages}）" if pages > 1 else "")
+        title_rect = QRect(r.x() + pad, r.y(), r.width() - 2 * pad, int(80 * s))
+        paint.draw_text(
+            p, title_rect, title, colour=paint.MUTED, max_px=int(50 * s), bold=True,
+            align=paint.ALIGN_LEFT,
+        )  # fmt: skip
+        grid = QRect(
+            r.x() + pad,
+            title_rect.bottom(),
+            r.width() - 2 * pad,
+            r.bottom() - title_rect.bottom() - pad,
+        )
+        cols = 2 if len(cards) > 1 else 1
+        rows = max(1, (len(cards) + cols - 1) // cols)
+        rows_shown = max(rows, 3)  # cards keep their size on a page with fewer
+        gap = int(14 * s)
+        cell_w = (grid.width() - gap * (cols - 1)) // cols
+        cell_h = min(int(200 * s), (grid.height() - gap * (rows_shown - 1)) // rows_shown)
+        for i, card in enumerate(cards):
+            row, col = divmod(i, cols)
+            cell = QRect(grid.x() + col * (cell_w + gap), grid.y() + row * (cell_h + gap), cell_w,
+                         cell_h)  # fmt: skip
+            p.fillRect(cell, paint.BG_DARK)
+            side = min(cell.height() - 2 * max(4, cell.height() // 14), cell.width() // 3)
+            paint.staff_card(
+                p, cell, card, self._photo(card, side), max_px=int(52 * s), bg=paint.BG_DARK
+            )
 
     def _paint_windows(self, p: QPainter, r: QRect, s: float) -> None:
         """去向牌: each window's clerk and where they are."""

@@ -30,10 +30,13 @@ from counter.settings import CounterSettings
 from counter.texts import (
     NOTICE_LABEL,
     Notice,
+    StaffCard,
     WindowModel,
     comparable_now,
     empty_model,
     notice_of,
+    staff_card,
+    staff_directory,
     window_model,
 )
 from hall.ui.qt import QPainter, QPixmap, QRect, Qt, QtGui, QTimer, QWidget, Signal
@@ -111,6 +114,7 @@ class WindowDisplay(QWidget):
         self.announcer = announcer
         self.model: WindowModel = empty_model(window_id)
         self.state: dict[str, Any] | None = None
+        self.catalog: dict[str, Any] = {}  # the staff list: the 去向牌's office phone
         self.connected = False
         self._unsubscribe: list[Callable[[], None]] = []
         self._flash_on = True
@@ -142,6 +146,7 @@ class WindowDisplay(QWidget):
                     qtlink, topics.window_state(hall, window_id), self._on_state_message
                 ),
                 fanout.subscribe(qtlink, topics.calls(hall), self._on_call_message, replay=False),
+                fanout.subscribe(qtlink, topics.catalog(hall), self._on_catalog_message),
             ]
             qtlink.connection_changed.connect(self._on_connection)
             self.connected = qtlink.link.connected.is_set()
@@ -170,6 +175,15 @@ class WindowDisplay(QWidget):
         call = message.payload
         if isinstance(call, dict) and str(call.get("window")) == self.window_id:
             self.on_call(call)
+
+    def _on_catalog_message(self, message: Message) -> None:
+        if isinstance(message.payload, dict):
+            self.apply_catalog(message.payload)
+
+    def apply_catalog(self, catalog: Mapping[str, Any]) -> None:
+        """The hall's catalogue (its staff list gives the 去向牌 the office phone)."""
+        self.catalog = dict(catalog)
+        self.update()
 
     def _on_connection(self, up: bool) -> None:
         self.connected = up
@@ -353,10 +367,52 @@ class WindowDisplay(QWidget):
                 pad=pad,
             )
 
-        # Left: the clerk (photo, name, 工号, 去向).
+        # The body: the clerk and the number; with no ticket, the window's 去向牌.
         body_top = top.bottom() + notice_h + pad
         body_h = int(h * 0.62) - notice_h
-        left = QRect(pad, body_top, int(w * 0.26), body_h)
+        body = QRect(pad, body_top, w - 2 * pad, body_h)
+        if self.shows_staff_card:
+            self._paint_staff(p, body, s)
+        else:
+            self._paint_serving(p, body, s)
+
+        # Bottom: items, waiting count.
+        bottom = QRect(0, body.bottom() + pad, w, h - body.bottom() - pad)
+        p.fillRect(bottom, paint.BG_DARK)
+        items = "、".join(m.items) if m.items else "—"
+        paint.draw_paragraph(
+            p,
+            QRect(pad, bottom.y(), int(w * 0.7) - pad, bottom.height()),
+            f"办理事项：{items}",
+            max_px=int(52 * s),
+            min_px=max(8, int(20 * s)),
+        )
+        paint.draw_text(
+            p,
+            QRect(int(w * 0.72), bottom.y(), w - int(w * 0.72) - pad, bottom.height()),
+            f"等候 {m.waiting} 人",
+            colour=paint.NUMBER,
+            max_px=int(84 * s),
+            bold=True,
+            align=paint.ALIGN_RIGHT,
+        )
+        if not self.connected and self.qtlink is not None:
+            paint.draw_text(
+                p,
+                QRect(0, top.bottom() - int(40 * s), w, int(36 * s)),
+                "网络连接中断，显示内容可能不是最新",
+                colour=paint.NUMBER,
+                max_px=int(30 * s),
+            )
+        if self.message:
+            self._paint_banner(p, s)
+
+    def _paint_serving(self, p: QPainter, body: QRect, s: float) -> None:
+        """Left: the clerk (photo, name, 工号, 去向); right: the number."""
+        m = self.model
+        pad = int(32 * s)
+        w, body_top, body_h = self.width(), body.y(), body.height()
+        left = QRect(body.x(), body_top, int(self.width() * 0.26), body_h)
         p.fillRect(left, paint.PANEL)
         photo_size = min(left.width() - 2 * pad, int(body_h * 0.5))
         photo_x = left.x() + (left.width() - photo_size) // 2
@@ -429,36 +485,43 @@ class WindowDisplay(QWidget):
             headline_rect = right
         paint.draw_text(p, headline_rect, m.headline, max_px=int(96 * s), bold=True, wrap=True)
 
-        # Bottom: items, waiting count.
-        bottom = QRect(0, left.bottom() + pad, w, h - left.bottom() - pad)
-        p.fillRect(bottom, paint.BG_DARK)
-        items = "、".join(m.items) if m.items else "—"
-        paint.draw_paragraph(
-            p,
-            QRect(pad, bottom.y(), int(w * 0.7) - pad, bottom.height()),
-            f"办理事项：{items}",
-            max_px=int(52 * s),
-            min_px=max(8, int(20 * s)),
+    @property
+    def staff_card(self) -> StaffCard:
+        """This window's 去向牌 (the clerk, the department, the office phone, the status)."""
+        return staff_card(self.state or {"window": self.window_id}, staff_directory(self.catalog))
+
+    @property
+    def shows_staff_card(self) -> bool:
+        """With no ticket at the window and a clerk logged in, the screen is its 去向牌."""
+        m = self.model
+        return not m.code and m.status != "closed" and self.staff_card.present
+
+    def _paint_staff(self, p: QPainter, body: QRect, s: float) -> None:
+        """The 去向牌 across the body (photo, name, status, department, 工号, phone), the
+        window's headline (空闲，请取号等候叫号 / 暂停服务：…) under it."""
+        card = self.staff_card
+        card_rect = QRect(body.x(), body.y(), body.width(), int(body.height() * 0.76))
+        side = min(
+            card_rect.height() - 2 * max(4, card_rect.height() // 14), card_rect.width() // 3
         )
+        key = (f"silhouette|{card.photo}|{card.name}", side)
+        if key not in self._photo_cache:
+            if len(self._photo_cache) > 8:
+                self._photo_cache.clear()
+            self._photo_cache[key] = paint.photo(
+                card.photo, card.name, side, self.settings.display.photo_dir,
+                placeholder="silhouette",
+            )  # fmt: skip
+        paint.staff_card(p, card_rect, card, self._photo_cache[key], max_px=int(130 * s))
         paint.draw_text(
             p,
-            QRect(int(w * 0.72), bottom.y(), w - int(w * 0.72) - pad, bottom.height()),
-            f"等候 {m.waiting} 人",
-            colour=paint.NUMBER,
-            max_px=int(84 * s),
+            QRect(
+                body.x(), card_rect.bottom() + 1, body.width(), body.bottom() - card_rect.bottom()
+            ),
+            self.model.headline,
+            max_px=int(80 * s),
             bold=True,
-            align=paint.ALIGN_RIGHT,
         )
-        if not self.connected and self.qtlink is not None:
-            paint.draw_text(
-                p,
-                QRect(0, top.bottom() - int(40 * s), w, int(36 * s)),
-                "网络连接中断，显示内容可能不是最新",
-                colour=paint.NUMBER,
-                max_px=int(30 * s),
-            )
-        if self.message:
-            self._paint_banner(p, s)
 
     def _paint_banner(self, p: QPainter, s: float) -> None:
         """The center's message: a bright band across the middle, over everything."""

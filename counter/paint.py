@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from counter.texts import StaffCard
 from hall.ui.app import CJK_FONT
 from hall.ui.qt import QColor, QFont, QPainter, QPixmap, QRect, Qt, QtGui
 
@@ -38,13 +39,17 @@ STATUS_COLOURS = {
     "paused": QColor("#e07b00"),
     "closed": QColor("#6b7280"),
 }
+# 去向牌 pills: white text on each at >= 7:1 (WCAG AAA), told apart by hue
 STAFF_COLOURS = {
-    "在岗": QColor("#1f9d55"),
-    "暂离": QColor("#e07b00"),
-    "外出": QColor("#c2410c"),
-    "学习": QColor("#7c3aed"),
-    "休假": QColor("#6b7280"),
+    "在岗": QColor("#0b5a2e"),
+    "暂离": QColor("#7a4200"),
+    "外出": QColor("#9b1c1c"),
+    "学习": QColor("#5b21b6"),
+    "休假": QColor("#3f4652"),
 }
+NOBODY_COLOUR = QColor("#3f4652")  # a window with nobody logged in
+SILHOUETTE_BG = QColor("#cbd5e1")
+SILHOUETTE_FG = QColor("#64748b")
 AVATAR_COLOURS = ("#2563eb", "#0d9488", "#9333ea", "#c2410c", "#0f766e", "#be123c")
 
 ALIGN_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -199,8 +204,28 @@ def avatar(name: str, size: int) -> QPixmap:
     return pix
 
 
-def photo(path: str, name: str, size: int, photo_dir: str = "") -> QPixmap:
-    """The clerk's photo scaled to ``size``, or the placeholder when there is none."""
+def silhouette(size: int) -> QPixmap:
+    """A placeholder photo: a grey head and shoulders (a clerk without a photo)."""
+    size = max(8, size)
+    pix = QPixmap(size, size)
+    pix.fill(SILHOUETTE_BG)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(SILHOUETTE_FG)
+    head = int(size * 0.36)
+    p.drawEllipse((size - head) // 2, int(size * 0.16), head, head)
+    shoulders = int(size * 0.76)
+    p.drawEllipse((size - shoulders) // 2, int(size * 0.58), shoulders, int(size * 0.7))
+    p.end()
+    return pix
+
+
+def photo(
+    path: str, name: str, size: int, photo_dir: str = "", *, placeholder: str = "initial"
+) -> QPixmap:
+    """The clerk's photo scaled to ``size``, or the placeholder when there is none: the
+    surname on a disc (``initial``) or a silhouette (``silhouette``, the 去向牌)."""
     if path:
         candidate = Path(path)
         if not candidate.is_absolute() and photo_dir:
@@ -215,4 +240,51 @@ def photo(path: str, name: str, size: int, photo_dir: str = "") -> QPixmap:
                     Qt.TransformationMode.SmoothTransformation,
                 )
         log.warning("staff photo %s not found or unreadable; showing a placeholder", candidate)
-    return avatar(name, size)
+    return silhouette(size) if placeholder == "silhouette" else avatar(name, size)
+
+
+def staff_card(
+    p: QPainter,
+    rect: QRect,
+    card: StaffCard,
+    picture: QPixmap | None,
+    *,
+    max_px: int,
+    bg: QColor = PANEL,
+) -> None:
+    """A 去向牌: the photo on the left; the name and the status pill, the window and the
+    department, the 工号 and the office phone on the right, each as large as fits."""
+    if rect.width() <= 0 or rect.height() <= 0:
+        return
+    p.fillRect(rect, bg)
+    pad = max(4, rect.height() // 14)
+    side = min(rect.height() - 2 * pad, rect.width() // 3)
+    if picture is not None and side > 0:
+        x = rect.x() + pad + (side - picture.width()) // 2
+        y = rect.y() + (rect.height() - picture.height()) // 2
+        p.drawPixmap(x, y, picture)
+    text_x = rect.x() + 2 * pad + side
+    text = QRect(text_x, rect.y() + pad, rect.right() - text_x - pad, rect.height() - 2 * pad)
+    top_h = int(text.height() * 0.34)
+    pill_w = int(text.width() * 0.36)
+    name_rect = QRect(text.x(), text.y(), text.width() - pill_w - pad, top_h)
+    draw_text(p, name_rect, card.title, max_px=max_px, bold=True, align=ALIGN_LEFT)
+    colour = STAFF_COLOURS.get(card.status, NOBODY_COLOUR)
+    pill_h = int(top_h * 0.8)
+    pill(
+        p,
+        QRect(text.right() - pill_w, text.y() + (top_h - pill_h) // 2, pill_w, pill_h),
+        card.status_text,
+        colour,
+        max_px=int(max_px * 0.8),
+    )
+    lines = (card.where, f"工号 {card.staff_no}" if card.staff_no else "", card.phone_text)
+    line_h = (text.height() - top_h) // len(lines)
+    for i, line in enumerate(lines):
+        draw_text(
+            p,
+            QRect(text.x(), text.y() + top_h + i * line_h, text.width(), line_h),
+            line,
+            max_px=int(max_px * 0.6),
+            align=ALIGN_LEFT,
+        )

@@ -7,12 +7,13 @@ that restarts shows the truth at once and the wording is tested once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from counter.settings import CounterSettings
+from counter.settings import STAFF_STATUSES, CounterSettings
 
 STATUS_ZH = {"serving": "办理中", "idle": "空闲", "paused": "暂停服务", "closed": "未开放"}
 WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
@@ -205,3 +206,99 @@ class WindowSide:
         self.settings = settings or CounterSettings()
         self.model = empty_model(window_id)
         self.state = None
+
+
+# ---------------------------------------------------------------------- 去向牌
+
+STAFF_NOBODY = "暂无工作人员"
+STAFF_PHONE = re.compile(r"^[0-9+() -]{3,24}$")  # an office phone (shown on the 去向牌)
+
+
+@dataclass(frozen=True)
+class StaffCard:
+    """One window's 去向牌: who works there (department, name, photo, office phone) and
+    where they are (在岗 / 暂离 / 外出 / 学习 / 休假)."""
+
+    window: str
+    window_name: str
+    department: str
+    name: str  # "" when nobody is logged in at the window
+    staff_no: str
+    photo: str
+    phone: str
+    status: str  # 在岗 … 休假, or "" (nobody)
+
+    @property
+    def present(self) -> bool:
+        return bool(self.name or self.staff_no)
+
+    @property
+    def status_text(self) -> str:
+        return self.status or ("在岗" if self.present else "未开放")
+
+    @property
+    def title(self) -> str:
+        return self.name or (f"工号 {self.staff_no}" if self.staff_no else "暂无人员")
+
+    @property
+    def where(self) -> str:
+        """3号窗口 · 综合受理."""
+        return " · ".join(part for part in (self.window_name, self.department) if part)
+
+    @property
+    def contact(self) -> str:
+        """工号 1003  电话 0755-12345678."""
+        parts = [f"工号 {self.staff_no}" if self.staff_no else "", self.phone_text]
+        return "  ".join(part for part in parts if part)
+
+    @property
+    def phone_text(self) -> str:
+        return f"电话 {self.phone}" if self.phone else ""
+
+
+def _text(value: Any, limit: int = 40) -> str:
+    return " ".join(str(value).split())[:limit] if isinstance(value, str | int) else ""
+
+
+def staff_directory(catalog: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The catalogue's staff (``[{id, name, staff_no, department, photo, phone}]``) by id
+    and by 工号."""
+    out: dict[str, Mapping[str, Any]] = {}
+    staff = catalog.get("staff")
+    for entry in staff if isinstance(staff, list) else ():
+        if isinstance(entry, Mapping):
+            for key in ("id", "staff_no"):
+                if entry.get(key) is not None:
+                    out.setdefault(str(entry[key]), entry)
+    return out
+
+
+def staff_card(state: Mapping[str, Any], directory: Mapping[str, Mapping[str, Any]]) -> StaffCard:
+    """A window's 去向牌 from its state (the clerk logged in, the status) and the
+    catalogue's staff list (the office phone, a photo the state lacks)."""
+    m = window_model(state)
+    clerk = state.get("clerk") if isinstance(state.get("clerk"), Mapping) else {}
+    assert isinstance(clerk, Mapping)
+    entry = directory.get(str(clerk.get("id", ""))) or directory.get(m.staff_no) or {}
+    phone = _text(entry.get("phone") or clerk.get("phone") or "", 24)
+    present = bool(m.clerk_name or m.staff_no)
+    status = m.staff_status if m.staff_status in STAFF_STATUSES else ""
+    return StaffCard(
+        window=m.window,
+        window_name=m.name,
+        department=_text(clerk.get("department") or entry.get("department") or m.department),
+        name=_text(m.clerk_name or entry.get("name") or "") if present else "",
+        staff_no=_text(m.staff_no) if present else "",
+        photo=_text(m.photo or entry.get("photo") or "", 300) if present else "",
+        phone=phone if present and STAFF_PHONE.fullmatch(phone) else "",
+        status=(status or "在岗") if present else "",
+    )
+
+
+def staff_cards(
+    windows: Mapping[str, Mapping[str, Any]], catalog: Mapping[str, Any], limit: int = 24
+) -> list[StaffCard]:
+    """Every window's 去向牌, in window order (2 before 10)."""
+    directory = staff_directory(catalog)
+    ids = sorted(windows, key=lambda k: (len(k), k))[:limit]
+    return [staff_card(windows[i], directory) for i in ids]

@@ -8,7 +8,7 @@ import pytest
 from clerks import DEMO_PIN
 
 from counter.board import HallBoard
-from counter.settings import BoardSettings, CounterSettings
+from counter.settings import BoardSettings, CounterSettings, DisplaySettings
 from hall.ui.voice.announcer import Announcer, SilentOutput
 
 pytestmark = pytest.mark.broker
@@ -69,3 +69,123 @@ def test_a_restarted_board_shows_recent_calls_at_once(qtbot, qtlink, hall):
     qtbot.waitUntil(lambda: board.latest is not None, timeout=WAIT)
     assert board.latest_sentence == "请 D001 号到2号窗口办理"
     assert not board.flashing  # nothing new was called
+
+
+# ---------------------------------------------------------------------- 去向牌 (#14)
+
+STAFF = [
+    {"id": "1001", "name": "王晓燕", "staff_no": "1001", "department": "综合受理",
+     "photo": "1001.png", "phone": "0755-86001001"},
+    {"id": "1003", "name": "陈静", "staff_no": "1003", "department": "综合受理",
+     "photo": "missing/1003.png", "phone": "0755-86001003"},
+    {"id": "2001", "name": "赵敏", "staff_no": "2001", "department": "人社局",
+     "photo": "", "phone": "0755-86002001"},
+    {"id": "3001", "name": "孙丽华", "staff_no": "3001", "department": "民政局",
+     "photo": "", "phone": "0755-86003001"},
+]  # fmt: skip
+
+
+def window_state(window, clerk=None, staff_status=None, status="idle", code=None):
+    member = next((m for m in STAFF if m["id"] == clerk), None)
+    return {
+        "window": window,
+        "name": f"{window}号窗口",
+        "department": {"4": "人社局", "5": "人社局", "6": "民政局"}.get(window, "综合受理"),
+        "status": status if member else "closed",
+        "clerk": None
+        if member is None
+        else {k: member[k] for k in ("id", "name", "staff_no", "photo", "department")},
+        "staff_status": staff_status or ("在岗" if member else None),
+        "current": {"code": code, "status": "serving"} if code else None,
+        "waiting": 0,
+    }
+
+
+def staff_board(tmp_path, qtbot):
+    from hall.ui.qt import QColor, QPixmap
+
+    picture = QPixmap(240, 240)
+    picture.fill(QColor("#d97706"))
+    picture.save(str(tmp_path / "1001.png"))
+    settings = CounterSettings(display=DisplaySettings(photo_dir=str(tmp_path)))
+    board = HallBoard(None, settings=settings, now=lambda: NOW)
+    qtbot.addWidget(board)
+    board.resize(1920, 1080)
+    board.apply_catalog({"hall_name": "示范街道为民服务中心", "staff": STAFF})
+    board.apply_board({"queues": [{"id": "A", "prefix": "A", "name": "户籍业务", "waiting": 3,
+                                   "est_wait_min": 12}],
+                       "recent_calls": [{"code": "A002", "window": "3"}]})  # fmt: skip
+    for state in (
+        window_state("1", "1001", code="A001"),
+        window_state("2"),
+        window_state("3", "1003", "暂离", status="paused", code=None),
+        window_state("4", "2001", "学习", status="paused"),
+        window_state("5"),
+        window_state("6", "3001", "外出", status="paused"),
+    ):
+        board.apply_window(state)
+    return board
+
+
+def test_the_board_shows_the_staff_page_in_turn_with_the_queues(qtbot, tmp_path, screenshots):
+    board = staff_board(tmp_path, qtbot)
+    cards = {c.window: c for c in board.staff_cards}
+    assert [c.window for c in board.staff_cards] == ["1", "2", "3", "4", "5", "6"]
+    one = cards["1"]
+    assert (one.title, one.department, one.status_text) == ("王晓燕", "综合受理", "在岗")
+    assert (one.where, one.phone_text) == ("1号窗口 · 综合受理", "电话 0755-86001001")
+    assert (cards["3"].status_text, cards["4"].status_text, cards["6"].status_text) == (
+        "暂离", "学习", "外出",
+    )  # fmt: skip
+    assert (cards["2"].title, cards["2"].status_text, cards["2"].phone) == (
+        "暂无人员", "未开放", "",
+    )  # fmt: skip
+    assert board.page == "queues"
+    board.next_page()
+    assert board.page == "staff:0"
+    board.latest = {"code": "A002", "window": "3"}
+    board.grab().save(str(screenshots / "counter-board_staff.png"))
+    board.next_page()
+    assert board.page == "queues"  # one page of six, then the queues again
+
+
+def test_the_staff_page_keeps_the_calls_where_they_were(qtbot, tmp_path):
+    """The latest call is drawn the same on both pages: only the right panel turns."""
+    board = staff_board(tmp_path, qtbot)
+    board.latest = {"code": "A002", "window": "3"}
+    left = (0, 150, 1000, 700)
+    queues = board.grab().toImage().copy(*left)
+    board.show_page("staff:0")
+    staff = board.grab().toImage().copy(*left)
+    assert queues == staff
+    assert board.grab().toImage() != queues  # (the page did change something)
+
+
+def test_a_photo_that_is_missing_becomes_a_silhouette_and_a_real_one_is_drawn(qtbot, tmp_path):
+    from counter import paint
+
+    board = staff_board(tmp_path, qtbot)
+    cards = {c.window: c for c in board.staff_cards}
+    real = board._photo(cards["1"], 120).toImage()
+    assert real.pixelColor(60, 60).name() == "#d97706"
+    placeholder = board._photo(cards["3"], 120).toImage()  # the config's path is missing
+    assert placeholder == paint.silhouette(120).toImage()
+
+
+def test_seven_windows_or_more_take_two_staff_pages(qtbot, tmp_path):
+    board = staff_board(tmp_path, qtbot)
+    for w in ("7", "8", "10"):
+        board.apply_window(window_state(w))
+    assert board.staff_pages == 2
+    board.next_page()
+    board.next_page()
+    assert board.page == "staff:1"
+    board.grab()  # drawn without an error
+
+
+def test_status_pills_are_readable():
+    from counter import paint
+
+    for status, colour in paint.STAFF_COLOURS.items():
+        assert paint.contrast(colour, paint.TEXT) >= 7, status
+    assert paint.contrast(paint.NOBODY_COLOUR, paint.TEXT) >= 7

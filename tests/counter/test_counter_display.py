@@ -153,3 +153,88 @@ def test_each_window_display_as_the_speaker_says_its_own_calls(qtbot, hall, disp
         hall.cmd(window, {"cmd": "call_next"})
     qtbot.waitUntil(lambda: len(announcer.history) == 1, timeout=WAIT)
     assert announcer.history[0].text == "请 A001 号到 2 号窗口办理"  # not window 4's B001
+
+
+# ---------------------------------------------------------------------- 去向牌 (#14)
+
+STAFF = [
+    {"id": "1003", "name": "陈静", "staff_no": "1003", "department": "综合受理",
+     "photo": "1003.png", "phone": "0755-86001003"},
+    {"id": "2002", "name": "周文", "staff_no": "2002", "department": "人社局",
+     "photo": "assets/staff/2002.png", "phone": "0755-86002002"},
+]  # fmt: skip
+
+
+def empty_window(window, clerk, **extra):
+    member = next(m for m in STAFF if m["id"] == clerk)
+    return {
+        "window": window,
+        "name": f"{window}号窗口",
+        "department": member["department"],
+        "status": "idle",
+        "clerk": {k: member[k] for k in ("id", "name", "staff_no", "photo", "department")},
+        "staff_status": "在岗",
+        "current": None,
+        "waiting": 0,
+        "items": ["住房公积金个人账户查询"],
+        **extra,
+    }
+
+
+def test_an_empty_window_shows_its_staff_card_and_a_ticket_takes_it_back(
+    qtbot, tmp_path, screenshots
+):
+    from hall.ui.qt import QColor, QPixmap
+
+    picture = QPixmap(300, 300)
+    picture.fill(QColor("#d97706"))
+    picture.save(str(tmp_path / "1003.png"))
+    settings = CounterSettings(display=DisplaySettings(photo_dir=str(tmp_path)))
+    d = WindowDisplay(None, "3", "tv", settings=settings)
+    qtbot.addWidget(d)
+    d.resize(1920, 1080)
+    d.apply_catalog({"staff": STAFF})
+    d.apply_state(empty_window("3", "1003"))
+    assert d.shows_staff_card
+    card = d.staff_card
+    assert (card.title, card.department, card.status_text) == ("陈静", "综合受理", "在岗")
+    assert card.phone_text == "电话 0755-86001003"
+    image = d.grab().toImage().scaled(320, 180)
+    photo = sum(  # the photo from the config's path is drawn, large
+        image.pixelColor(x, y).name() == "#d97706" for x in range(320) for y in range(180)
+    )
+    assert photo > 320 * 180 * 0.08
+    d.grab().save(str(screenshots / "counter-display_staff_1920x1080.png"))
+
+    called = {"code": "A003", "status": "called", "call_count": 1}
+    d.apply_state(empty_window("3", "1003", status="serving", current=called))
+    assert not d.shows_staff_card and d.model.code == "A003"
+    d.apply_state({"window": "3", "status": "closed", "clerk": None, "current": None})
+    assert not d.shows_staff_card and d.model.headline.startswith("本窗口暂未开放")
+
+
+def test_a_clerk_out_of_the_window_with_no_photo_shows_a_silhouette(qtbot, screenshots):
+    d = WindowDisplay(None, "5", "tv")
+    qtbot.addWidget(d)
+    d.resize(1280, 720)
+    d.apply_catalog({"staff": STAFF})
+    d.apply_state(
+        empty_window("5", "2002", status="paused", pause_reason="外出办事", staff_status="外出")
+    )
+    assert d.shows_staff_card and d.staff_card.status_text == "外出"
+    assert d.staff_card.photo == "assets/staff/2002.png"  # missing: a silhouette instead
+    image = d.grab().toImage()
+    sil = paint.SILHOUETTE_BG
+    assert any(image.pixelColor(x, 360) == sil for x in range(40, 400, 4))
+    d.grab().save(str(screenshots / "counter-display_staff_1280x720_out.png"))
+
+
+def test_a_hostile_staff_list_leaves_out_what_it_cannot_show(qtbot):
+    d = WindowDisplay(None, "3", "tv")
+    qtbot.addWidget(d)
+    d.apply_catalog({"staff": [None, 3, {"id": "1003", "phone": "<script>" * 10,
+                                         "name": ["x"]}]})  # fmt: skip
+    d.apply_state(empty_window("3", "1003", staff_status="摸鱼"))
+    card = d.staff_card
+    assert card.phone == "" and card.status_text == "在岗" and card.name == "陈静"
+    d.grab()
