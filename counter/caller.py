@@ -683,7 +683,16 @@ class CallerWindow(WindowSide, QWidget):
             self.pause(self.settings.keypad_pause_reason)
         elif action == "transfer":
             self.transfer()
-        elif action in ("call_next", "recall", "start", "finish", "no_show", "resume", "logout"):
+        elif action in (
+            "call_next",
+            "recall",
+            "start",
+            "finish",
+            "finish_case",
+            "no_show",
+            "resume",
+            "logout",
+        ):
             getattr(self, action)()
         else:
             log.debug("caller: no handler for key action %s", action)

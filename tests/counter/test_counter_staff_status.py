@@ -85,3 +85,30 @@ def test_a_version_1_database_gains_the_column(tmp_path):
     assert "staff_status" in columns
     assert conn.execute("PRAGMA user_version").fetchone()[0] >= 2
     conn.close()
+
+
+# ---------------------------------------------------------------------- the 去向牌 shown (#14)
+
+
+def test_the_staff_card_of_a_window_from_the_engine_and_the_catalogue(engine):
+    from counter.texts import staff_card, staff_cards
+
+    catalog = {
+        "staff": [
+            {"id": "1003", "name": "陈静", "staff_no": "1003", "department": "综合受理",
+             "photo": "assets/staff/1003.png", "phone": "0755-86001003"},
+        ]
+    }  # fmt: skip
+    nobody = staff_card(engine.window_view("3"), {})
+    assert (nobody.present, nobody.title, nobody.status_text) == (False, "暂无人员", "未开放")
+    assert nobody.where == "3号窗口 · 综合受理" and nobody.phone == ""
+    engine.login("3", "1003", DEMO_PIN)
+    engine.set_staff_status("3", "学习")
+    cards = staff_cards({"3": engine.window_view("3"), "1": engine.window_view("1")}, catalog)
+    assert [c.window for c in cards] == ["1", "3"]
+    card = cards[1]
+    assert (card.title, card.staff_no, card.department) == ("陈静", "1003", "综合受理")
+    assert (card.status_text, card.phone_text) == ("学习", "电话 0755-86001003")
+    assert card.photo == "assets/staff/1003.png"  # the catalogue's, when the state has none
+    engine.logout("3")
+    assert not staff_card(engine.window_view("3"), {}).present
