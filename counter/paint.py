@@ -33,11 +33,12 @@ ALERT_BG = QColor("#8b1a1a")
 ALERT_TEXT = TEXT
 LED_RED = QColor("#ff2b1c")
 LED_DIM = QColor("#4a0c08")
+# window status pills: white text on each at >= 7:1 (WCAG AAA)
 STATUS_COLOURS = {
-    "serving": QColor("#1f9d55"),
-    "idle": QColor("#2f6fd6"),
-    "paused": QColor("#e07b00"),
-    "closed": QColor("#6b7280"),
+    "serving": QColor("#0b5a2e"),
+    "idle": QColor("#1e40af"),
+    "paused": QColor("#7a4200"),
+    "closed": QColor("#3f4652"),
 }
 # 去向牌 pills: white text on each at >= 7:1 (WCAG AAA), told apart by hue
 STAFF_COLOURS = {
@@ -266,7 +267,7 @@ def staff_card(
     text_x = rect.x() + 2 * pad + side
     text = QRect(text_x, rect.y() + pad, rect.right() - text_x - pad, rect.height() - 2 * pad)
     top_h = int(text.height() * 0.34)
-    pill_w = int(text.width() * 0.36)
+    pill_w = int(text.width() * 0.42)
     name_rect = QRect(text.x(), text.y(), text.width() - pill_w - pad, top_h)
     draw_text(p, name_rect, card.title, max_px=max_px, bold=True, align=ALIGN_LEFT)
     colour = STAFF_COLOURS.get(card.status, NOBODY_COLOUR)

@@ -186,6 +186,6 @@ def test_seven_windows_or_more_take_two_staff_pages(qtbot, tmp_path):
 def test_status_pills_are_readable():
     from counter import paint
 
-    for status, colour in paint.STAFF_COLOURS.items():
+    for status, colour in (paint.STAFF_COLOURS | paint.STATUS_COLOURS).items():
         assert paint.contrast(colour, paint.TEXT) >= 7, status
     assert paint.contrast(paint.NOBODY_COLOUR, paint.TEXT) >= 7
