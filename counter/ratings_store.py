@@ -4,8 +4,15 @@ A rating is written here (WAL, ``synchronous=FULL``) *before* the citizen
 sees "谢谢"; ``counter.rating_sender`` then delivers it to the queue engine and
 marks it acknowledged.  The rating id is a UUID made at the press, and the
 engine records each id once, so resending after a crash or a lost answer is
-always safe.  One ticket gets at most one rating here too (a key storm or a
-double tap cannot make two).
+always safe.  One case (``case_id``, 一事一评) gets at most one rating here too, and
+a ticket rated without a case (an engine from before cases: the window state's
+``last_finished``) at most one: a key storm or a double tap cannot make two.
+
+Schema 2 (#14) adds ``case_id``, ``channel`` (``evaluator`` the button box,
+``tablet`` the touch evaluator) and ``comment`` (the tablet's free text, at most
+200 characters), and drops the one-rating-per-ticket rule for ratings with a case
+(a ticket with two cases gets two ratings).  A schema-1 file is migrated in place
+at start-up: its ratings keep their state and get channel ``evaluator``.
 
 States: ``draft`` (level chosen, reasons / phone still being asked; a crash
 promotes drafts to ``pending`` at start-up, so the press is kept), ``pending``
@@ -53,11 +60,56 @@ CREATE INDEX IF NOT EXISTS ratings_clerk ON ratings(clerk_id, rated_at);
 """
 
 
+COMMENT_MAX = 200
+CHANNELS = ("evaluator", "tablet")
+
+# Schema 2: a rating per case.  SQLite cannot drop the UNIQUE of ticket_id, so the
+# table is copied; the whole step (and its user_version) is one transaction.
+SCHEMA_V2 = """
+BEGIN;
+CREATE TABLE ratings_v2 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    rating_id TEXT NOT NULL UNIQUE,
+    ticket_id TEXT NOT NULL,
+    case_id TEXT,
+    channel TEXT NOT NULL DEFAULT 'evaluator' CHECK (channel IN ('evaluator', 'tablet')),
+    code TEXT,
+    window_id TEXT NOT NULL,
+    clerk_id TEXT,
+    level INTEGER CHECK (level IS NULL OR level BETWEEN 1 AND 5),
+    reasons TEXT NOT NULL DEFAULT '[]',
+    contact TEXT,
+    comment TEXT NOT NULL DEFAULT '' CHECK (length(comment) <= 200),
+    rated_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('draft', 'pending', 'acked', 'rejected')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    acked_at TEXT
+);
+INSERT INTO ratings_v2 (seq, rating_id, ticket_id, code, window_id, clerk_id, level, reasons,
+    contact, rated_at, state, attempts, last_error, acked_at)
+    SELECT seq, rating_id, ticket_id, code, window_id, clerk_id, level, reasons, contact,
+    rated_at, state, attempts, last_error, acked_at FROM ratings;
+DROP TABLE ratings;
+ALTER TABLE ratings_v2 RENAME TO ratings;
+CREATE INDEX ratings_state ON ratings(state, seq);
+CREATE INDEX ratings_clerk ON ratings(clerk_id, rated_at);
+CREATE UNIQUE INDEX ratings_case ON ratings(case_id) WHERE case_id IS NOT NULL;
+CREATE UNIQUE INDEX ratings_ticket ON ratings(ticket_id) WHERE case_id IS NULL;
+PRAGMA user_version=2;
+COMMIT;
+"""
+
+
 def _v1(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
 
 
-MIGRATIONS = [_v1]  # by PRAGMA user_version (hall.core.db.migrate)
+def _v2(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA_V2)
+
+
+MIGRATIONS = [_v1, _v2]  # by PRAGMA user_version (hall.core.db.migrate)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -68,7 +120,7 @@ class RatingsStoreError(RuntimeError):
 
 
 class AlreadyRated(RatingsStoreError):
-    """This ticket already has a rating on this evaluator."""
+    """This case (or this ticket, without a case) already has a rating on this evaluator."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +134,9 @@ class Rating:
     clerk_id: str | None = None
     reasons: tuple[str, ...] = ()
     contact: str | None = None
+    case_id: str | None = None  # the case rated (一事一评); None: an engine before cases
+    channel: str = "evaluator"  # evaluator (the button box) | tablet
+    comment: str = ""  # the tablet's free text, <= COMMENT_MAX
     state: str = "pending"
     attempts: int = 0
     last_error: str | None = None
@@ -91,19 +146,27 @@ class Rating:
         return db.from_row(cls, row, reasons=tuple(json.loads(row["reasons"])))
 
     def command(self) -> dict[str, Any]:
-        """The ``rate`` command for the engine (see sync/asyncapi.yaml)."""
-        return {
-            "cmd": "rate",
-            "window": self.window_id,
-            "rating": {
-                "rating_id": self.rating_id,
-                "ticket_id": self.ticket_id,
-                "level": self.level,
-                "reasons": list(self.reasons),
-                "contact": self.contact,
-                "rated_at": self.rated_at,
-            },
+        """The ``rate`` command for the engine (see sync/asyncapi.yaml).
+
+        ``case_id``, ``channel`` and ``comment`` go with a rating of a case only: an
+        engine that publishes cases (``to_rate``) takes them, while an engine from
+        before cases refuses unknown fields for good, so a rating of a ticket
+        (``last_finished``) is sent as it always was.
+        """
+        rating: dict[str, Any] = {
+            "rating_id": self.rating_id,
+            "ticket_id": self.ticket_id,
+            "level": self.level,
+            "reasons": list(self.reasons),
+            "contact": self.contact,
+            "rated_at": self.rated_at,
         }
+        if self.case_id is not None:
+            rating["case_id"] = self.case_id
+            rating["channel"] = self.channel
+            if self.channel == "tablet":
+                rating["comment"] = self.comment
+        return {"cmd": "rate", "window": self.window_id, "rating": rating}
 
 
 class RatingsStore:
@@ -142,11 +205,15 @@ class RatingsStore:
         try:
             with self._write() as conn:
                 conn.execute(
-                    "INSERT INTO ratings (rating_id, ticket_id, code, window_id, clerk_id, level,"
-                    " reasons, contact, rated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO ratings (rating_id, ticket_id, case_id, channel, comment, code,"
+                    " window_id, clerk_id, level, reasons, contact, rated_at, state)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         rating.rating_id,
                         rating.ticket_id,
+                        rating.case_id,
+                        rating.channel,
+                        rating.comment[:COMMENT_MAX],
                         rating.code,
                         rating.window_id,
                         rating.clerk_id,
@@ -158,7 +225,8 @@ class RatingsStore:
                     ),
                 )
         except sqlite3.IntegrityError as exc:
-            raise AlreadyRated(f"ticket {rating.ticket_id} already has a rating here") from exc
+            what = f"case {rating.case_id}" if rating.case_id else f"ticket {rating.ticket_id}"
+            raise AlreadyRated(f"{what} already has a rating here") from exc
 
     def complete(
         self,
@@ -166,20 +234,33 @@ class RatingsStore:
         *,
         reasons: list[str] | tuple[str, ...] = (),
         contact: str | None = None,
+        comment: str = "",
     ) -> None:
-        """Add the reasons / phone to a draft and release it for sending."""
+        """Add the reasons / phone (/ the tablet's comment) to a draft and release it
+        for sending."""
         with self._write() as conn:
             conn.execute(
-                "UPDATE ratings SET reasons=?, contact=?, state='pending' "
+                "UPDATE ratings SET reasons=?, contact=?, comment=?, state='pending' "
                 "WHERE rating_id=? AND state='draft'",
-                (json.dumps(list(reasons), ensure_ascii=False), contact, rating_id),
+                (
+                    json.dumps(list(reasons), ensure_ascii=False),
+                    contact,
+                    comment[:COMMENT_MAX],
+                    rating_id,
+                ),
             )
 
     def has_ticket(self, ticket_id: str) -> bool:
+        """The ticket has a rating here (of any of its cases, or of the ticket)."""
         with self._lock:
             row = self._conn.execute(
                 "SELECT 1 FROM ratings WHERE ticket_id=?", (ticket_id,)
             ).fetchone()
+        return row is not None
+
+    def has_case(self, case_id: str) -> bool:
+        with self._lock:
+            row = self._conn.execute("SELECT 1 FROM ratings WHERE case_id=?", (case_id,)).fetchone()
         return row is not None
 
     def get(self, rating_id: str) -> Rating | None:

@@ -83,3 +83,62 @@ def test_summary_counts_satisfied_among_rated(tmp_path):
         "satisfied_pct": 67,
     }
     assert store.summary("1001", "2026-11-24")["count"] == 0
+
+
+def test_a_case_is_rated_once_and_a_ticket_with_two_cases_gets_two(tmp_path):
+    store = RatingsStore(tmp_path / "ev.db")
+    store.record(rating("t1", 1, case_id="c1", channel="tablet", comment="很好"))
+    store.record(rating("t1", 3, case_id="c2", channel="tablet"))
+    with pytest.raises(AlreadyRated, match="case c1"):
+        store.record(rating("t1", 5, case_id="c1"))
+    assert store.has_case("c1") and store.has_case("c2") and not store.has_case("c3")
+    assert store.has_ticket("t1")
+    assert [(r.case_id, r.channel, r.comment) for r in store.pending()] == [
+        ("c1", "tablet", "很好"),
+        ("c2", "tablet", ""),
+    ]
+    store.close()
+
+
+def test_a_schema_1_store_is_migrated_keeping_its_ratings(tmp_path):
+    import sqlite3
+
+    from counter.ratings_store import SCHEMA
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA)
+    conn.execute(
+        "INSERT INTO ratings (rating_id, ticket_id, window_id, level, rated_at, state) "
+        "VALUES ('r1', 't1', '1', 4, '2026-11-23T09:00:00', 'pending'), "
+        "('r2', 't2', '1', 2, '2026-11-23T09:01:00', 'acked')"
+    )
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    store = RatingsStore(path)
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    (r1,) = store.pending()
+    assert (r1.rating_id, r1.level, r1.case_id, r1.channel, r1.comment) == (
+        "r1",
+        4,
+        None,
+        "evaluator",
+        "",
+    )
+    assert store.counts() == {"pending": 1, "acked": 1}
+    with pytest.raises(AlreadyRated):  # a ticket without cases: still once
+        store.record(rating("t1", 1))
+    store.record(rating("t1", 1, case_id="c1"))  # its case, after the engine's update
+    store.close()
+
+
+def test_the_rate_command_of_a_case_fits_the_contract(tmp_path):
+    from sync.contract import _document
+
+    props = _document()["components"]["schemas"]["command"]["properties"]["rating"]["properties"]
+    if "case_id" not in props:
+        pytest.skip("the contract's rating has no case_id yet (the engine's part of #14)")
+    cmd = rating("t1", 2, case_id="c1", channel="tablet", comment="很好").command()
+    contract.validate(topics.command("demo-hall", "evaluator-1"), cmd)
+    assert (cmd["rating"]["case_id"], cmd["rating"]["channel"]) == ("c1", "tablet")

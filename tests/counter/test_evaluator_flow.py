@@ -175,3 +175,34 @@ def test_without_reasons_or_phone_a_bad_rating_thanks_at_once(tmp_path):
     e.flow.rate(5)
     assert e.flow.page == "thanks" and e.flow.thanks_info == "您的评价：非常不满意"
     e.store.close()
+
+
+def cases_state(*cases):
+    return {
+        "window": "1",
+        "status": "idle",
+        "clerk": {"id": "1001", "name": "王晓燕", "staff_no": "1001"},
+        "to_rate": [
+            {"case_id": c, "ticket_id": t, "code": "A001", "finished_at": START.isoformat()}
+            for c, t in cases
+        ],
+        "last_finished": {"ticket_id": "t1", "code": "A001", "finished_at": START.isoformat()},
+    }
+
+
+def test_with_cases_the_button_evaluator_rates_each_case_with_its_id(ev):
+    ev.flow.apply_state(cases_state(("c1", "t1"), ("c2", "t1")))
+    assert ev.flow.page == "prompt" and ev.flow.prompt_ticket["case_id"] == "c1"
+    ev.flow.rate(1)
+    ev.wait(3)  # thanks, then the same citizen's second case
+    assert ev.flow.page == "prompt" and ev.flow.prompt_ticket["case_id"] == "c2"
+    ev.flow.rate(2)
+    rows = ev.store._conn.execute("SELECT case_id, channel, level, comment FROM ratings").fetchall()
+    assert [tuple(r) for r in rows] == [("c1", "evaluator", 1, ""), ("c2", "evaluator", 2, "")]
+    cmd = ev.store.pending()[0].command()["rating"]
+    assert (cmd["case_id"], cmd["channel"]) == ("c1", "evaluator") and "comment" not in cmd
+
+
+def test_an_empty_to_rate_asks_nothing_even_with_a_last_finished(ev):
+    ev.flow.apply_state(cases_state())
+    assert ev.flow.page == "idle" and ev.pages == []
