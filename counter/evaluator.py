@@ -11,6 +11,9 @@ ticket is recorded as unrated.
 
 Every rating is committed to the evaluator's own SQLite store before "谢谢"
 shows, and a ``RatingSender`` delivers it to the engine until acknowledged.
+With an engine that has cases (#14), each finished case is rated on its own
+(channel ``evaluator``, its ``case_id``).  ``counter.tablet.TabletWindow`` is the
+same app in touch mode (``hall evaluator --mode tablet``).
 """
 
 from __future__ import annotations
@@ -112,6 +115,7 @@ class EvaluatorWindow(WindowSide, QWidget):
         clock: Clock | None = None,
         voice: Announcer | None = None,
         parent: QWidget | None = None,
+        mode: str = "buttons",
     ) -> None:
         super().__init__(parent)
         self._attach(qtlink, window_id, settings)
@@ -124,6 +128,7 @@ class EvaluatorWindow(WindowSide, QWidget):
             self.store,
             settings=self.settings.evaluator,
             clock=_LoopClock(self.clock),
+            mode=mode,
             send=self._notify_sender,
             speak=self._speak
             if voice is not None and self.settings.voice.evaluator_prompts
@@ -274,7 +279,7 @@ class EvaluatorWindow(WindowSide, QWidget):
         lay.addWidget(head)
         body = QHBoxLayout()
         body.setSpacing(30)
-        grid = QGridLayout()
+        grid = self.reasons_grid = QGridLayout()
         grid.setSpacing(12)
         self.reason_buttons: list[QPushButton] = []
         for i, text in enumerate(self.settings.evaluator.reasons):
