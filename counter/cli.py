@@ -47,8 +47,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _common(p, window=False)
     p.set_defaults(func=run_board)
 
-    p = sub.add_parser("evaluator", help="the five-button evaluator (评价器)")
+    p = sub.add_parser("evaluator", help="the five-button evaluator (评价器) or the tablet")
     _common(p, window=True)
+    p.add_argument(
+        "--mode",
+        choices=("buttons", "tablet"),
+        default="buttons",
+        help="buttons: the five-level box (USB keys and touch); tablet: the touch evaluator "
+        "(the case to confirm, levels, reasons, a comment)",
+    )
     p.add_argument(
         "--db",
         default=os.environ.get("HALL_EVALUATOR_DB", "/var/lib/hall/evaluator.db"),
@@ -108,11 +115,16 @@ def run_board(args: argparse.Namespace) -> int:
 def run_evaluator(args: argparse.Namespace) -> int:
     from counter.app import make_announcer, run
 
+    tablet = getattr(args, "mode", "buttons") == "tablet"
+
     def build(qtlink: Any, settings: Any) -> Any:
         from counter.evaluator import EvaluatorWindow
+        from counter.tablet import TabletWindow
 
         voice = make_announcer(settings) if settings.voice.evaluator_prompts else None
-        widget = EvaluatorWindow(qtlink, args.window, args.db, settings=settings, voice=voice)
+        cls = TabletWindow if tablet else EvaluatorWindow
+        widget = cls(qtlink, args.window, args.db, settings=settings, voice=voice)
         return _with_keys(args, widget)
 
-    return run(args, role="evaluator", name="评价器", build=build, size=(1280, 800))
+    name = "平板评价" if tablet else "评价器"
+    return run(args, role="evaluator", name=name, build=build, size=(1280, 800))

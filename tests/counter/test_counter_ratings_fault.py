@@ -1,4 +1,5 @@
-"""Ratings survive a broker restart and an evaluator killed with SIGKILL: each counted once.
+"""Ratings survive a broker restart and an evaluator killed with SIGKILL: each counted once,
+from the button evaluator and from the tablet (#14) alike.
 
 The engine's clock is the fixed test morning (``hall_clock``); each evaluator
 process gets a clock that starts at the engine's time, as a hall's NTP-synced
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 from clerks import DEMO_PIN
 
+from counter.ratings_store import RatingsStore
 from sync import topics
 from sync.mqtt import LinkError
 
@@ -31,9 +33,9 @@ WAIT = 15.0
 class Child:
     """The evaluator app in a process we can kill -9; its stdout lines arrive on a queue."""
 
-    def __init__(self, port: int, db: Path, start: str) -> None:
+    def __init__(self, port: int, db: Path, start: str, mode: str = "buttons") -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(port), str(db), start],
+            [sys.executable, str(CHILD), str(port), str(db), start, mode],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -104,8 +106,9 @@ def evaluation_events(engine_service) -> int:
     return conn.execute("SELECT count(*) FROM outbox WHERE kind='evaluation'").fetchone()[0]
 
 
+@pytest.mark.parametrize("mode", ["buttons", "tablet"])
 def test_every_pressed_rating_reaches_the_engine_exactly_once(
-    broker, hall, engine_service, tmp_path
+    broker, hall, engine_service, tmp_path, mode
 ):
     db = tmp_path / "evaluator.db"
     hall_time = engine_service.engine.clock.now().isoformat()
@@ -138,7 +141,7 @@ def test_every_pressed_rating_reaches_the_engine_exactly_once(
 
     try:
         hall.cmd("1", {"cmd": "login", "clerk": "1001", "pin": DEMO_PIN})
-        first = Child(broker.port, db, hall_time)
+        first = Child(broker.port, db, hall_time, mode)
         children.append(first)
         first.expect("ready")
         rate(first, 1)
@@ -154,14 +157,14 @@ def test_every_pressed_rating_reaches_the_engine_exactly_once(
         first.kill9()  # killed on the reasons page, before anything was sent
 
         unseen = hall.serve("1", "1001")  # finished while no evaluator ran
-        second = Child(broker.port, db, hall_time)
+        second = Child(broker.port, db, hall_time, mode)
         children.append(second)
         second.expect("ready")
         # prompted at start-up from the retained window state, for that very ticket
         assert rate(second, 5, serve=False) == ticket_id(engine_service, unseen)
         second.kill9()  # right after 谢谢, perhaps before the engine answered
 
-        third = Child(broker.port, db, hall_time)
+        third = Child(broker.port, db, hall_time, mode)
         children.append(third)
         third.expect("ready")
         rate(third, 2)
@@ -179,3 +182,8 @@ def test_every_pressed_rating_reaches_the_engine_exactly_once(
     assert len(rows) == len(committed) == 6
     assert {r[0]: (r[1], r[2]) for r in rows} == committed
     assert evaluation_events(engine_service) == 6  # the center will count each once
+    store = RatingsStore(db)
+    rows = store._conn.execute("SELECT channel, state FROM ratings").fetchall()
+    store.close()
+    channel = "tablet" if mode == "tablet" else "evaluator"
+    assert [tuple(r) for r in rows] == [(channel, "acked")] * 6
