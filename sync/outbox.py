@@ -47,6 +47,7 @@ BUSINESS_KINDS = frozenset(
         "alarm",
         "ticket_progress",  # #13: milestones for the citizen's reminders (no personal data)
         "manager_action",  # #13: a hall manager's change from the console
+        "follow_up",  # #14: a bad rating's follow-up (opened, 回访, 整改, reminder, overdue)
     }
 )
 HEALTH_KINDS = frozenset({"health"})

@@ -37,6 +37,7 @@ SECTIONS: list[tuple[type, str, tuple[str | int, ...]]] = [
     (hc.HallHeader, "hall", ("hall",)),
     (hc.Queue, "queues[0]", ("queues", 0)),
     (hc.Item, "items[0]", ("items", 0)),
+    (hc.ItemCodes, "items[0].codes", ("items", 0, "codes")),
     (hc.Window, "windows[0]", ("windows", 0)),
     (hc.Staff, "staff[0]", ("staff", 0)),
     (hc.Device, "devices[1]", ("devices", 1)),  # a caller: it has a window
@@ -48,6 +49,7 @@ SECTIONS: list[tuple[type, str, tuple[str | int, ...]]] = [
     (hc.Web, "web", ("web",)),
     (hc.Manager, "managers[0]", ("managers", 0)),
     (hc.Alerts, "alerts", ("alerts",)),
+    (hc.Haochaping, "haochaping", ("haochaping",)),
 ]
 
 
@@ -237,6 +239,26 @@ def reference_cases() -> list[tuple[str, dict[str, Any], str]]:
             "unquoted-13:00",  # YAML reads it as 780
             _edit(lambda d: d["hours"].update(sessions=[["09:00", 780]])),
             "hours.sessions[0][1]",
+        ),
+        (
+            "item-without-codes",  # the demo hall requires them (haochaping.require_codes)
+            _edit(lambda d: d["items"][3].pop("codes")),
+            "items[3].codes",
+        ),
+        (
+            "hall-without-area-code",
+            _edit(lambda d: d["hall"].pop("area_code")),
+            "hall.area_code",
+        ),
+        (
+            "reminder-after-deadline",
+            _edit(lambda d: d["haochaping"].update(follow_up_days=3, remind_days_before=3)),
+            "haochaping.remind_days_before",
+        ),
+        (
+            "reason-twice",
+            _edit(lambda d: d["haochaping"].update(reasons=["其他", "其他"])),
+            "haochaping.reasons[1]",
         ),
         (
             "holiday-and-workday",

@@ -74,6 +74,24 @@ class Queue:
     name_en: Text = ""
 
 
+#: A standard code of the 好差评 platform (事项编码, 实施编码, 部门编码).
+Code = Annotated[str, Field(strict=True, pattern=r"^[0-9A-Za-z-]{1,64}$")]
+#: 区划代码: 12 digits (6, the county's, allowed).
+AreaCode = Annotated[str, Field(strict=True, pattern=r"^([0-9]{6}|[0-9]{12})$")]
+#: 办件编号 from the business system.
+CASE_NO_FORM = r"^[0-9A-Za-z-]{1,40}$"
+
+
+@schema.schema
+@dataclass(frozen=True)
+class ItemCodes:
+    """An item's standard codes for the 好差评 platform."""
+
+    item_code: Code  # 事项编码 (基本编码)
+    impl_code: Code  # 实施编码
+    dept_code: Code  # 部门编码
+
+
 @schema.schema
 @dataclass(frozen=True)
 class Item:
@@ -92,6 +110,7 @@ class Item:
     location: Text = ""
     legal_basis: Text = ""
     name_en: Text = ""
+    codes: ItemCodes | None = None  # the 好差评 platform's codes
 
 
 @schema.schema
@@ -238,11 +257,39 @@ class Alerts:
     show_on_board: Bool = False  # also show the alerts' Chinese lines on the hall board
 
 
+#: The common national categories of a bad review (差评原因).
+DEFAULT_REASONS: tuple[str, ...] = (
+    "服务态度差",
+    "办事效率低",
+    "业务不熟练",
+    "一次性告知不到位",
+    "材料要求多",
+    "多次跑腿",
+    "环境设施差",
+    "其他",
+)
+Reason = Annotated[str, Field(strict=True, min_length=1, max_length=40)]
+
+
+@schema.schema
+@dataclass(frozen=True)
+class Haochaping:
+    """好差评: ratings per case, the bad-review reasons and the follow-up loop."""
+
+    # true: the config check refuses an item without codes and a hall without area_code
+    require_codes: Bool = False
+    reasons: Annotated[tuple[Reason, ...], Field(min_length=1, max_length=20)] = DEFAULT_REASONS
+    follow_up_days: Annotated[int, Field(strict=True, ge=1, le=60)] = 15  # working days
+    remind_days_before: Annotated[int, Field(strict=True, ge=0, le=30)] = 3  # 0: no reminder
+    tablet_comment: Bool = True  # the tablet offers an optional comment
+
+
 @schema.schema
 @dataclass(frozen=True)
 class HallHeader:
     id: Id
     name: Name
+    area_code: AreaCode | None = None  # 区划代码
 
 
 @schema.schema
@@ -264,6 +311,7 @@ class HallDocument:
     web: Section[Web] = field(default_factory=Web)
     managers: tuple[Manager, ...] = ()
     alerts: Section[Alerts] = field(default_factory=Alerts)
+    haochaping: Section[Haochaping] = field(default_factory=Haochaping)
     version: AtLeastOne = 1
 
 
@@ -285,6 +333,8 @@ class HallConfig:
     managers: tuple[Manager, ...] = ()
     alerts: Alerts = field(default_factory=Alerts)
     version: int = 1
+    area_code: str | None = None
+    haochaping: Haochaping = field(default_factory=Haochaping)
 
     def queue(self, queue_id: str) -> Queue:
         for q in self.queues:
@@ -410,6 +460,28 @@ def _cross_references(doc: HallDocument) -> Iterator[Problem]:
     both = doc.hours.holidays & doc.hours.extra_workdays
     for day in sorted(both):
         yield Problem("hours.extra_workdays", f"{day} is also a holiday")
+    hcp = doc.haochaping
+    if hcp.remind_days_before >= hcp.follow_up_days:
+        yield Problem(
+            "haochaping.remind_days_before",
+            f"the reminder comes before the deadline: less than follow_up_days "
+            f"({hcp.follow_up_days})",
+        )
+    for n, reason in enumerate(hcp.reasons):
+        if reason in hcp.reasons[:n]:
+            yield Problem(f"haochaping.reasons[{n}]", f"reason {reason!r} is listed twice")
+    if hcp.require_codes:
+        if doc.hall.area_code is None:
+            yield Problem(
+                "hall.area_code", "missing: haochaping.require_codes needs the hall's 区划代码"
+            )
+        for n, it in enumerate(doc.items):
+            if it.codes is None:
+                yield Problem(
+                    f"items[{n}].codes",
+                    f"missing for item {it.id!r} ({it.name}): haochaping.require_codes needs "
+                    "its item_code, impl_code and dept_code",
+                )
 
 
 # --------------------------------------------------------------------------- parsing
@@ -442,6 +514,8 @@ def parse_hall_config(data: Any, *, source: str = "") -> HallConfig:
         managers=doc.managers,
         alerts=doc.alerts,
         version=doc.version,
+        area_code=doc.hall.area_code,
+        haochaping=doc.haochaping,
     )
 
 
@@ -477,6 +551,8 @@ def load_hall_config(path: str | Path) -> HallConfig:
 
 
 __all__ = [
+    "CASE_NO_FORM",
+    "DEFAULT_REASONS",
     "DEFAULT_TICKET_URL",
     "Alerts",
     "ConfigError",
@@ -484,8 +560,10 @@ __all__ = [
     "Extended",
     "HallConfig",
     "HallDocument",
+    "Haochaping",
     "Hours",
     "Item",
+    "ItemCodes",
     "Limits",
     "Manager",
     "Policy",

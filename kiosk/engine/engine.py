@@ -22,13 +22,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hall.core import pins
+from hall.core import pins, privacy
 from hall.core.clock import Clock, SystemClock
 from hall.core.db import from_row, transaction
 from kiosk.engine import manager as rules
-from kiosk.engine.config import HallConfig, Manager, Queue, Window
+from kiosk.engine.config import CASE_NO_FORM, HallConfig, Item, Manager, Queue, Window
 from kiosk.engine.errors import EngineError
-from kiosk.engine.hours import issue_window
+from kiosk.engine.hours import add_working_days, issue_window
 from kiosk.engine.store import Checkpointer, open_db
 from sync import health as sync_health
 from sync import outbox
@@ -49,6 +49,15 @@ TOKEN_FORM = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # a ticket's follow-page tok
 MAX_PROGRESS_TOKENS = 100
 NOTICE_MAX_CHARS = 80
 NOTICE_MAX_MIN = 480
+CASE_NO = re.compile(CASE_NO_FORM)  # 办件编号
+# Rating levels on the wire; the national platform's satisfaction runs the other way.
+LEVEL_NAMES = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
+BAD_LEVELS = frozenset({4, 5})  # a bad rating: it opens a follow-up
+CHANNELS = ("evaluator", "tablet")  # 评价器, the tablet evaluator
+COMMENT_MAX = 200  # the tablet's free text (writingEvaluation)
+MAX_REASONS = 20
+TO_RATE_MIN = 10  # a window's cases finished this recently and unrated: to_rate
+MAX_CASES_SHOWN = 20
 # A password never reaches the engine's log or an error; this work is done for an unknown
 # account too, so that the time of a refusal does not tell which accounts exist.
 _NO_MANAGER: list[str] = []
@@ -1030,12 +1039,23 @@ class QueueEngine:
             )
         return ticket
 
-    def finish(self, window_id: str) -> Ticket:
+    def finish(self, window_id: str, case_no: Any = None) -> Ticket:
+        """Finish the serving ticket.  A ticket none of whose cases was finished yet first
+        gets one for its own item (``case_no``: its 办件编号), so every served ticket has at
+        least one case to rate."""
+        number = _case_no(case_no)
         self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
         with self._lock, transaction(self.conn):
             w = self._open_window(window_id, allow_paused=True)
             cur = self._current(w, ("serving",))
-            ticket = self._finish_locked(window_id, cur, w["clerk_id"])
+            if number is not None and self._cases_of(cur.id):
+                raise EngineError(
+                    "bad_request",
+                    "finish takes a case number only when no case of the ticket was finished "
+                    "yet: finish that case with finish_case first",
+                    ticket=cur.code,
+                )
+            ticket = self._finish_locked(window_id, cur, w["clerk_id"], case_no=number)
             self.conn.execute(
                 "UPDATE windows SET current_ticket=NULL, updated_at=? WHERE window_id=?",
                 (ticket.finished_at, window_id),
@@ -1048,8 +1068,106 @@ class QueueEngine:
             return None
         return int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
 
-    def _finish_locked(self, window_id: str, cur: Ticket, clerk_id: str | None) -> Ticket:
+    # ------------------------------------------------------------------ cases
+
+    def _cases_of(self, ticket_id: str) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            "SELECT * FROM cases WHERE ticket_id=? ORDER BY finished_at, rowid", (ticket_id,)
+        ).fetchall()
+
+    def _item_or_none(self, item_id: str | None) -> Item | None:
+        if not item_id:
+            return None
+        try:
+            return self.config.item(item_id)
+        except KeyError:
+            return None
+
+    def _item_name(self, item_id: str | None, queue_id: str | None = None) -> str:
+        item = self._item_or_none(item_id)
+        if item is not None:
+            return item.name
+        if queue_id:
+            try:
+                return self.config.queue(queue_id).name
+            except KeyError:
+                return queue_id
+        return item_id or ""
+
+    def _insert_case(
+        self,
+        ticket: Ticket,
+        window_id: str,
+        clerk_id: str | None,
+        item_id: str | None,
+        case_no: str | None,
+    ) -> sqlite3.Row:
+        """One finished case of ``ticket`` (inside the caller's transaction)."""
+        if case_no is not None:
+            twice = self.conn.execute(
+                "SELECT 1 FROM cases WHERE business_date=? AND case_no=?",
+                (ticket.business_date, case_no),
+            ).fetchone()
+            if twice is not None:
+                raise EngineError(
+                    "invalid_state",
+                    f"case number {case_no} was finished already today",
+                    zh="case_no_twice",
+                    case_no=case_no,
+                )
+        case_id = str(uuid.uuid4())
+        self.conn.execute(
+            "INSERT INTO cases (case_id, ticket_id, business_date, window_id, clerk_id, item_id,"
+            " case_no, finished_at, rated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (
+                case_id,
+                ticket.id,
+                ticket.business_date,
+                window_id,
+                clerk_id,
+                item_id,
+                case_no,
+                self._now().isoformat(timespec="seconds"),
+            ),
+        )
+        row: sqlite3.Row = self.conn.execute(
+            "SELECT * FROM cases WHERE case_id=?", (case_id,)
+        ).fetchone()
+        return row
+
+    def _case_public(self, c: sqlite3.Row, queue_id: str | None = None) -> dict[str, Any]:
+        return {
+            "case_id": c["case_id"],
+            "item": c["item_id"],
+            "item_name": self._item_name(c["item_id"], queue_id),
+            "case_no": c["case_no"],
+            "finished_at": c["finished_at"],
+            "rated": bool(c["rated"]),
+        }
+
+    def finish_case(
+        self, window_id: str, *, item: Any = None, case_no: Any = None
+    ) -> dict[str, Any]:
+        """一事一评: finish one case of the window's serving ticket (its item: ``item``, by
+        default the ticket's; ``case_no``: the 办件编号 from the business system).  The
+        ticket stays serving; the case can be rated at once."""
+        number = _case_no(case_no)
+        if item is not None and (not isinstance(item, str) or self._item_or_none(item) is None):
+            raise EngineError("unknown_item", f"no item {item!r}", item=str(item)[:64])
+        self.logout_idle(window_id)  # an idle clerk is gone: 请先登录
+        with self._lock, transaction(self.conn):
+            w = self._open_window(window_id, allow_paused=True)
+            cur = self._current(w, ("serving",))
+            row = self._insert_case(cur, window_id, w["clerk_id"], item or cur.item_id, number)
+            out = {"ticket_id": cur.id, "code": cur.code, **self._case_public(row, cur.queue_id)}
+        return out
+
+    def _finish_locked(
+        self, window_id: str, cur: Ticket, clerk_id: str | None, case_no: str | None = None
+    ) -> Ticket:
         now = self._now().isoformat(timespec="seconds")
+        if not self._cases_of(cur.id):
+            self._insert_case(cur, window_id, clerk_id, cur.item_id, case_no)
         self.conn.execute(
             "UPDATE tickets SET status='done', finished_at=? WHERE id=?", (now, cur.id)
         )
@@ -1166,11 +1284,17 @@ class QueueEngine:
             w = self._open_window(window_id, allow_paused=True)
             cur = self._current(w, ("called", "serving"))
             now = self._now().isoformat(timespec="seconds")
+            old = self._ticket_by_id(cur.id)
+            log_entries = _json_list(old["transfer_log"] if old is not None else None)
+            entry: dict[str, Any] = {"from_queue": cur.queue_id, "from_window": window_id}
+            entry.update({"to_queue": to_queue} if to_queue else {"to_window": to_window})
+            entry["at"] = now
+            log_entries = [*log_entries, entry][-MAX_CASES_SHOWN:]
             self.conn.execute(
                 "UPDATE tickets SET status='waiting', queue_id=coalesce(?, queue_id), "
                 "target_window=?, window_id=NULL, call_count=0, started_at=NULL, "
-                "transfers=transfers+1 WHERE id=?",
-                (to_queue, to_window, cur.id),
+                "transfers=transfers+1, transfer_log=? WHERE id=?",
+                (to_queue, to_window, json.dumps(log_entries, ensure_ascii=False), cur.id),
             )
             self.conn.execute(
                 "UPDATE windows SET current_ticket=NULL, updated_at=? WHERE window_id=?",
@@ -1203,65 +1327,227 @@ class QueueEngine:
         reasons: list[str] | None = None,
         contact: str | None = None,
         rated_at: str | None = None,
+        case_id: str | None = None,
+        channel: str | None = None,
+        comment: str | None = None,
     ) -> dict[str, Any]:
-        """Record a satisfaction rating exactly once (idempotent by ``rating_id``).
+        """Record a satisfaction rating of one finished case exactly once (idempotent by
+        ``rating_id``): 一次一评、一事一评.
 
-        ``level`` is 1 非常满意 … 5 非常不满意, or None for "not rated" (there
-        is no default rating).  A ticket has at most one rating.
+        ``level`` is 1 非常满意 … 5 非常不满意, or None for "not rated" (there is no
+        default rating).  ``case_id`` names the case (required when the ticket has cases:
+        an evaluator that sends only ``ticket_id`` rates that ticket's oldest unrated
+        case).  Refused ``not_finished`` (no finished case with that id at that window)
+        and ``already_rated`` (the case has a rating; the same ``rating_id`` again is
+        answered ``duplicate``).  A 不满意/非常不满意 rating opens a follow-up in the
+        same transaction.  The outbox ``evaluation`` record (version 2) carries the
+        case, the item's codes, the hall's 区划代码 and the clerk's 工号 from the config.
         """
-        if level is not None and (not isinstance(level, int) or not 1 <= level <= 5):
+        if level is not None and (
+            not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5
+        ):
             raise EngineError("bad_request", f"rating level must be 1..5 or null, got {level!r}")
+        channel = channel or "evaluator"
+        if channel not in CHANNELS:
+            raise EngineError("bad_request", f"a rating's channel is one of {CHANNELS}")
+        text = _comment(comment, channel)
+        reasons = _reasons(reasons)
+        if contact is not None and (not isinstance(contact, str) or len(contact) > 40):
+            raise EngineError("bad_request", "a rating's contact is a phone number (at most 40)")
         with self._lock, transaction(self.conn):
             existing = self.conn.execute(
-                "SELECT rating_id, ticket_id FROM ratings WHERE rating_id=? OR ticket_id=?",
-                (rating_id, ticket_id),
+                "SELECT rating_id, ticket_id, case_id FROM ratings WHERE rating_id=?",
+                (rating_id,),
             ).fetchone()
             if existing is not None:
-                return {"rating_id": existing[0], "ticket_id": existing[1], "duplicate": True}
+                return {
+                    "rating_id": existing[0],
+                    "ticket_id": existing[1],
+                    "case_id": existing[2],
+                    "duplicate": True,
+                }
             row = self._ticket_by_id(ticket_id)
             if row is None:
                 raise EngineError("not_found", "no such ticket to rate", ticket_id=ticket_id)
-            if row["window_id"] != window:
-                raise EngineError(
-                    "invalid_state", "the ticket was not served at this window", ticket=row["code"]
-                )
+            case = self._case_to_rate(window, row, case_id)
             now = self._now().isoformat(timespec="seconds")
+            at = rated_at or now
+            clerk = case["clerk_id"] if case is not None else row["clerk_id"]
+            item_id = case["item_id"] if case is not None else row["item_id"]
             self.conn.execute(
                 "INSERT INTO ratings (rating_id, ticket_id, window_id, clerk_id, queue_id, "
-                "item_id, level, reasons, contact, rated_at, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "item_id, level, reasons, contact, rated_at, received_at, case_id, channel, "
+                "comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rating_id,
                     ticket_id,
                     window,
-                    row["clerk_id"],
+                    clerk,
                     row["queue_id"],
-                    row["item_id"],
+                    item_id,
                     level,
-                    json.dumps(reasons or [], ensure_ascii=False),
+                    json.dumps(reasons, ensure_ascii=False),
                     contact,
-                    rated_at or now,
+                    at,
                     now,
+                    case["case_id"] if case is not None else None,
+                    channel,
+                    text,
                 ),
+            )
+            if case is not None:
+                self.conn.execute("UPDATE cases SET rated=1 WHERE case_id=?", (case["case_id"],))
+            follow_up = level is not None and level in BAD_LEVELS
+            record = self._evaluation_record(
+                rating_id, row, case, window, clerk, item_id, channel, level, reasons, text
             )
             self._event(
                 "evaluation",
-                {
-                    "rating_id": rating_id,
-                    "ticket_id": ticket_id,
-                    "code": row["code"],
-                    "window": window,
-                    "clerk": row["clerk_id"],
-                    "queue": row["queue_id"],
-                    "item": row["item_id"],
-                    "level": level,
-                    "reasons": reasons or [],
-                    "follow_up": level is not None and level >= 4,
-                    "contact": contact,
-                    "rated_at": rated_at or now,
-                },
+                {**record, "contact": contact, "follow_up": follow_up, "rated_at": at},
             )
-        return {"rating_id": rating_id, "ticket_id": ticket_id, "duplicate": False}
+            if follow_up:
+                self._open_follow_up(rating_id, case["case_id"] if case is not None else None)
+        return {
+            "rating_id": rating_id,
+            "ticket_id": ticket_id,
+            "case_id": case["case_id"] if case is not None else None,
+            "duplicate": False,
+            "follow_up": follow_up,
+        }
+
+    def _case_to_rate(
+        self, window: str, ticket: sqlite3.Row, case_id: str | None
+    ) -> sqlite3.Row | None:
+        """The finished case a rating is for (None: a ticket finished before cases)."""
+        cases = self._cases_of(ticket["id"])
+        if case_id is not None:
+            case = next((c for c in cases if c["case_id"] == case_id), None)
+            if case is None or case["window_id"] != window:
+                raise EngineError(
+                    "not_finished",
+                    "no finished case with that id at this window",
+                    case_id=str(case_id)[:64],
+                    ticket=ticket["code"],
+                )
+        elif cases:
+            here = [c for c in cases if c["window_id"] == window]
+            if not here:
+                raise EngineError(
+                    "not_finished",
+                    "no case of the ticket was finished at this window",
+                    ticket=ticket["code"],
+                )
+            case = next((c for c in here if not c["rated"]), here[0])
+        else:
+            if ticket["window_id"] != window:
+                raise EngineError(
+                    "not_finished",
+                    "the ticket was not served at this window",
+                    ticket=ticket["code"],
+                )
+            if ticket["status"] != "done":
+                raise EngineError(
+                    "not_finished", "the ticket has no finished case yet", ticket=ticket["code"]
+                )
+            first = self.conn.execute(
+                "SELECT rating_id FROM ratings WHERE ticket_id=? LIMIT 1", (ticket["id"],)
+            ).fetchone()
+            if first is not None:
+                raise EngineError(
+                    "already_rated",
+                    "the ticket was rated already",
+                    rating_id=first[0],
+                    ticket=ticket["code"],
+                )
+            return None
+        if case["rated"]:
+            first = self.conn.execute(
+                "SELECT rating_id FROM ratings WHERE case_id=?", (case["case_id"],)
+            ).fetchone()
+            raise EngineError(
+                "already_rated",
+                "the case was rated already",
+                case_id=case["case_id"],
+                rating_id=first[0] if first else None,
+            )
+        return case
+
+    # ------------------------------------------------------------------ follow-ups
+
+    def _open_follow_up(self, rating_id: str, case_id: str | None) -> None:
+        """A bad rating's follow-up (inside the rating's transaction): the deadline is
+        ``haochaping.follow_up_days`` working days after today on the hall calendar."""
+        now = self._now()
+        opened = now.isoformat(timespec="seconds")
+        deadline = add_working_days(
+            self.config.hours, now.date(), self.config.haochaping.follow_up_days
+        ).isoformat()
+        self.conn.execute(
+            "INSERT INTO follow_ups (rating_id, case_id, opened_at, deadline, status, reminded,"
+            " overdue) VALUES (?, ?, ?, ?, 'open', 0, 0)",
+            (rating_id, case_id, opened, deadline),
+        )
+        self._follow_up_event(rating_id, case_id, "opened", deadline)
+
+    def _follow_up_event(
+        self, rating_id: str, case_id: str | None, step: str, deadline: str, **fields: Any
+    ) -> None:
+        """A ``follow_up`` outbox event: no phone number, ever."""
+        self._event(
+            "follow_up",
+            {
+                "rating_id": rating_id,
+                "case_id": case_id,
+                "step": step,
+                "deadline": deadline,
+                **fields,
+                "at": self._now().isoformat(timespec="seconds"),
+            },
+        )
+
+    def _evaluation_record(
+        self,
+        rating_id: str,
+        ticket: sqlite3.Row,
+        case: sqlite3.Row | None,
+        window: str,
+        clerk: str | None,
+        item_id: str | None,
+        channel: str,
+        level: int | None,
+        reasons: list[str],
+        comment: str,
+    ) -> dict[str, Any]:
+        """The ``evaluation`` record (version 2): the platform's fields from the config
+        and the case (docs/haochaping.md maps them)."""
+        item = self._item_or_none(item_id)
+        staff = self.config.staff_member(clerk) if clerk else None
+        codes = item.codes if item is not None else None
+        return {
+            "version": 2,
+            "rating_id": rating_id,
+            "case_id": case["case_id"] if case is not None else None,
+            "case_no": case["case_no"] if case is not None else None,
+            "ticket_id": ticket["id"],
+            "code": ticket["code"],
+            "hall": self.config.hall_id,
+            "area_code": self.config.area_code,
+            "window": window,
+            "clerk": clerk,
+            "staff_no": staff.staff_no if staff else None,
+            "queue": ticket["queue_id"],
+            "item": item_id,
+            "item_name": self._item_name(item_id, ticket["queue_id"]),
+            "item_code": codes.item_code if codes else None,
+            "impl_code": codes.impl_code if codes else None,
+            "dept_code": codes.dept_code if codes else None,
+            "channel": channel,
+            "level": level,
+            "level_name": LEVEL_NAMES.get(level) if level is not None else None,
+            "reasons": reasons,
+            "comment": comment,
+            "served_at": case["finished_at"] if case is not None else ticket["finished_at"],
+        }
 
     # ------------------------------------------------------------------ views
 
@@ -1302,6 +1588,7 @@ class QueueEngine:
             (window_id, day),
         ).fetchone()
         items = [i.name for q in queues for i in self.config.items_of(q)]
+        cases = self._cases_of(current.id) if current is not None else []
         return {
             "window": window.id,
             "name": window.name,
@@ -1323,18 +1610,11 @@ class QueueEngine:
                 "photo": staff.photo if staff else "",
                 "department": staff.department if staff else "",
             },
-            "current": None
-            if current is None
-            else {
-                "ticket_id": current.id,
-                "code": current.code,
-                "queue": current.queue_id,
-                "item": current.item_id,
-                "status": current.status,
-                "call_count": current.call_count,
-                "called_at": current.called_at,
-                "priority": current.priority,
-            },
+            "current": None if current is None else self._current_view(current, cases),
+            "cases": [self._case_public(c, current.queue_id) for c in cases][-MAX_CASES_SHOWN:]
+            if current is not None
+            else [],
+            "to_rate": self._to_rate(window_id),
             "waiting": int(waiting_count),
             "waiting_codes": [r[0] for r in waiting],
             "staff_status": w["staff_status"]
@@ -1350,6 +1630,57 @@ class QueueEngine:
                 "finished_at": last["finished_at"],
             },
         }
+
+    def _current_view(self, t: Ticket, cases: list[sqlite3.Row]) -> dict[str, Any]:
+        """The window's current ticket for the caller: its items, green channel or
+        appointment, minutes waited, transfers and (in ``cases``) its finished cases."""
+        row = self._ticket_by_id(t.id)
+        assert row is not None
+        waited_until = row["first_called_at"] or self._now().isoformat(timespec="seconds")
+        waited = self._seconds(t.issued_at, waited_until)
+        items: list[str] = [t.item_id] if t.item_id else []
+        for c in cases:
+            if c["item_id"] and c["item_id"] not in items:
+                items.append(c["item_id"])
+        return {
+            "ticket_id": t.id,
+            "code": t.code,
+            "queue": t.queue_id,
+            "item": t.item_id,
+            "status": t.status,
+            "call_count": t.call_count,
+            "called_at": t.called_at,
+            "priority": t.priority,
+            "priority_reason": t.priority_reason,
+            "appointment": row["appointment_start"] is not None,
+            "issued_at": t.issued_at,
+            "waited_min": None if waited is None else max(0, waited // 60),
+            "transfers": _json_list(row["transfer_log"])[-MAX_CASES_SHOWN:],
+            "items": items[:MAX_CASES_SHOWN],
+        }
+
+    def _to_rate(self, window_id: str) -> list[dict[str, Any]]:
+        """The window's cases finished in the last TO_RATE_MIN minutes and not rated yet,
+        oldest first (the evaluator prompts for the first)."""
+        since = (self._now() - timedelta(minutes=TO_RATE_MIN)).isoformat(timespec="seconds")
+        rows = self.conn.execute(
+            "SELECT c.*, t.code, t.queue_id FROM cases c JOIN tickets t ON t.id=c.ticket_id "
+            "WHERE c.window_id=? AND c.rated=0 AND c.finished_at>=? "
+            "ORDER BY c.finished_at, c.rowid LIMIT ?",
+            (window_id, since, MAX_CASES_SHOWN),
+        ).fetchall()
+        return [
+            {
+                "case_id": r["case_id"],
+                "ticket_id": r["ticket_id"],
+                "code": r["code"],
+                "item": r["item_id"],
+                "item_name": self._item_name(r["item_id"], r["queue_id"]),
+                "case_no": r["case_no"],
+                "finished_at": r["finished_at"],
+            }
+            for r in rows
+        ]
 
     def board_view(self, recent: int = 8) -> dict[str, Any]:
         day = self.business_date()
@@ -2346,3 +2677,49 @@ class QueueEngine:
                 )
             self._manager_action(m, "ack_alert", alert=alert)
         return {"alert": alert, "acked": True}
+
+
+def _case_no(value: Any) -> str | None:
+    """A 办件编号 as sent (None or "": none), or bad_request."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not CASE_NO.match(value):
+        raise EngineError(
+            "bad_request",
+            "a case number (办件编号) is 1 to 40 letters, digits or '-'",
+            zh="bad_case_no",
+        )
+    return value
+
+
+def _comment(value: Any, channel: str) -> str:
+    """The rating's free text: the tablet's only, one line, personal numbers masked."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > COMMENT_MAX:
+        raise EngineError("bad_request", f"a comment is text of at most {COMMENT_MAX}")
+    if channel != "tablet":
+        raise EngineError("bad_request", "only the tablet evaluator sends a comment")
+    return privacy.redact(" ".join(value.split()))
+
+
+def _reasons(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_REASONS
+        or not all(isinstance(r, str) and 0 < len(r) <= 40 for r in value)
+    ):
+        raise EngineError("bad_request", f"reasons are at most {MAX_REASONS} texts of 1..40")
+    return list(value)
+
+
+def _json_list(text: str | None) -> list[dict[str, Any]]:
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

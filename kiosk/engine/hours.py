@@ -66,3 +66,41 @@ def issue_window(hours: Hours, now: datetime) -> IssueWindow:
 def is_serving(hours: Hours, now: datetime) -> bool:
     t = now.time()
     return any(start <= t < end for start, end in sessions_on(hours, now.date()))
+
+
+def is_working_day(hours: Hours, day: date) -> bool:
+    """A day the hall works: a weekday of ``hours.weekdays`` that is no holiday, or a 调休
+    day (``extra_workdays``: a weekend day that is worked)."""
+    if day in hours.holidays:
+        return False
+    return day.isoweekday() in hours.weekdays or day in hours.extra_workdays
+
+
+def add_working_days(hours: Hours, day: date, n: int) -> date:
+    """The ``n``-th working day after ``day`` on the hall calendar (weekends and holidays
+    skipped, 调休 days counted); ``n`` = 0: ``day`` itself.  A negative ``n`` counts back."""
+    step = 1 if n >= 0 else -1
+    left = abs(n)
+    current = day
+    for _ in range(366 * 5):  # a calendar without working days must not loop forever
+        if left == 0:
+            return current
+        current += timedelta(days=step)
+        if is_working_day(hours, current):
+            left -= 1
+    raise ValueError("the hall calendar has no working days")
+
+
+def working_days_between(hours: Hours, start: date, end: date) -> int:
+    """Working days after ``start`` up to and including ``end`` (negative when ``end`` is
+    before ``start``)."""
+    if end == start:
+        return 0
+    step = 1 if end > start else -1
+    count = 0
+    current = start
+    while current != end:
+        current += timedelta(days=step)
+        if is_working_day(hours, current):
+            count += step
+    return count

@@ -50,6 +50,9 @@ WEB_COMMANDS = frozenset(
         "move_ticket",
         "post_notice",
         "ack_alert",
+        "follow_ups",
+        "follow_up_callback",
+        "follow_up_rectify",
     }
 )
 # Fields a command may carry only as text and only with one command; never repeated in a
@@ -190,6 +193,23 @@ class EngineService:
                 for w in cfg.windows
             ],
             "notices": list(cfg.notices),
+            # 好差评: the bad-review reasons and whether the tablet offers a comment
+            "haochaping": {
+                "reasons": list(cfg.haochaping.reasons),
+                "tablet_comment": cfg.haochaping.tablet_comment,
+            },
+            # the tablet's confirm page and the 去向牌 (no PIN hash)
+            "staff": [
+                {
+                    "id": st.id,
+                    "name": st.name,
+                    "staff_no": st.staff_no,
+                    "department": st.department,
+                    "photo": st.photo,
+                    "phone": st.phone,
+                }
+                for st in cfg.staff
+            ],
             "hours": {
                 "sessions": [
                     [a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in cfg.hours.sessions
@@ -413,7 +433,9 @@ class EngineService:
         if name == "start":
             return _ticket(e.start(window)), {window}
         if name == "finish":
-            return _ticket(e.finish(window)), {window}
+            return _ticket(e.finish(window, cmd.get("case_no"))), {window}
+        if name == "finish_case":
+            return e.finish_case(window, item=cmd.get("item"), case_no=cmd.get("case_no")), {window}
         if name == "no_show":
             return _ticket(e.no_show(window)), shared
         if name == "transfer":
@@ -471,7 +493,17 @@ class EngineService:
 
 
 def _rating_args(rating: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"rating_id", "ticket_id", "level", "reasons", "contact", "rated_at"}
+    allowed = {
+        "rating_id",
+        "ticket_id",
+        "level",
+        "reasons",
+        "contact",
+        "rated_at",
+        "case_id",
+        "channel",
+        "comment",
+    }
     extra = set(rating) - allowed
     if extra:
         raise EngineError("bad_request", f"unknown rating fields {sorted(extra)}")

@@ -204,7 +204,72 @@ def _v4(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """#14 好差评: cases (一事一评), a rating per case, the follow-up loop (回访, 整改)."""
+    # A ticket covers one or more cases; each finished case is rated once.
+    db.table("cases").create(
+        {
+            "case_id": str,
+            "ticket_id": str,
+            "business_date": str,
+            "window_id": str,
+            "clerk_id": str,
+            "item_id": str,
+            "case_no": str,  # 办件编号 from the business system (optional)
+            "finished_at": str,
+            "rated": int,
+        },
+        pk="case_id",
+        not_null={"ticket_id", "business_date", "finished_at"},
+        defaults={"rated": 0},
+        if_not_exists=True,
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS cases_ticket ON cases(ticket_id, finished_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS cases_window ON cases(window_id, rated, finished_at)")
+    ratings = db.table("ratings")
+    for column in ("case_id", "channel", "comment"):
+        if column not in ratings.columns_dict:
+            ratings.add_column(column, str)
+    # A ticket now has a rating per case: the one-rating-per-ticket index goes, a case is
+    # rated once (ratings of tickets before cases have no case id).
+    db.execute("DROP INDEX IF EXISTS ratings_ticket")
+    db.execute("CREATE INDEX IF NOT EXISTS ratings_by_ticket ON ratings(ticket_id)")
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS ratings_case ON ratings(case_id) "
+        "WHERE case_id IS NOT NULL"
+    )
+    # The transfers of a ticket ([{from_queue, to_queue|to_window, at}], JSON) for the caller.
+    tickets = db.table("tickets")
+    if "transfer_log" not in tickets.columns_dict:
+        tickets.add_column("transfer_log", str)
+    # A 不满意/非常不满意 rating's follow-up: opened with the rating, 回访 and 整改 by a
+    # manager, a reminder before the deadline and the overdue flag (each once).
+    db.table("follow_ups").create(
+        {
+            "rating_id": str,
+            "case_id": str,
+            "opened_at": str,
+            "deadline": str,  # a date: opened + haochaping.follow_up_days working days
+            "status": str,  # open | called | rectified | closed
+            "callback_reached": int,
+            "callback_answer": str,
+            "callback_at": str,
+            "callback_by": str,
+            "rectification": str,
+            "rectified_at": str,
+            "rectified_by": str,
+            "reminded": int,
+            "overdue": int,
+        },
+        pk="rating_id",
+        not_null={"opened_at", "deadline", "status"},
+        defaults={"status": "open", "reminded": 0, "overdue": 0},
+        if_not_exists=True,
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS follow_ups_status ON follow_ups(status, deadline)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def open_db(path: str | Path) -> sqlite3.Connection:

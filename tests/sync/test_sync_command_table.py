@@ -54,9 +54,16 @@ def test_a_table_that_drifts_from_the_enum_is_refused(monkeypatch):
 
 def test_only_the_web_role_sends_the_web_commands():
     web = {"progress", "overview", "manager_login", "set_window_queues", "open_window",
-           "close_window", "move_ticket", "post_notice", "ack_alert"}  # fmt: skip
+           "close_window", "move_ticket", "post_notice", "ack_alert",
+           "follow_ups", "follow_up_callback", "follow_up_rectify"}  # fmt: skip
     assert ROLE_COMMANDS["web"] == web
     for role, names in ROLE_COMMANDS.items():
         if role != "web":
             assert not names & web, role
-    assert web & MUTATING == web - {"progress", "overview", "manager_login"}
+    assert web & MUTATING == web - {"progress", "overview", "manager_login", "follow_ups"}
+
+
+def test_the_web_role_s_commands_are_the_ones_the_engine_answers_as_web():
+    from kiosk.engine.service import WEB_COMMANDS
+
+    assert ROLE_COMMANDS["web"] == WEB_COMMANDS
