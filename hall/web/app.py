@@ -6,6 +6,9 @@ Routes (see docs/web.md):
 * ``GET /console`` the login form or the console; ``POST /console/login``,
   ``POST /console/logout``; ``GET /console/api/overview`` and ``GET /console/events``
   (SSE) the console's data; ``POST /console/api/{action}`` a manager's action.
+* ``GET /console/api/follow_ups`` the follow-ups (回访整改) without phone numbers;
+  ``POST /console/api/follow_up_contact`` one citizen's number for the call-back
+  (CSRF; answered to that manager only, never logged, never in the live stream).
 * ``GET /healthz`` for ``hall doctor``; ``/static/...`` the scripts and styles.
 
 The citizen's endpoints carry only their own token's view; every console endpoint
@@ -53,6 +56,9 @@ ACCOUNT_RE = re.compile(r"^[a-z0-9._-]{2,32}$")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 CODE_RE = re.compile(r"^[A-Z]{1,2}\d{1,4}$")
 ALERT_RE = re.compile(r"^[a-z_]{1,20}:[A-Za-z0-9_.:-]{1,64}$")
+RATING_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_ANSWER = 200  # 回访: the citizen's answer, as the manager notes it
+MAX_RECTIFICATION = 400  # 整改: what was done
 MAX_BODY = 16 * 1024
 SSE_PING_S = 15
 SSE_SEND_TIMEOUT_S = 10
@@ -310,24 +316,43 @@ def create_app(gateway: Gateway, settings: WebSettings | None = None) -> Starlet
         except (EngineUnavailable, EngineRefused):
             return JSONResponse({"error": "unavailable"}, status_code=503)
 
-    async def console_events(request: Request) -> Response:
-        if manager_session(request) is None:
+    async def follow_ups(request: Request) -> Response:
+        session = manager_session(request)
+        if session is None or session.manager is None:
             return JSONResponse({"error": "login"}, status_code=401)
         try:
-            data = await gateway.overview()
-            sub = gateway.watch_console(data)
+            return JSONResponse(await gateway.follow_ups(session.manager["id"]))
         except (EngineUnavailable, EngineRefused):
             return JSONResponse({"error": "unavailable"}, status_code=503)
+
+    async def console_events(request: Request) -> Response:
+        session = manager_session(request)
+        if session is None or session.manager is None:
+            return JSONResponse({"error": "login"}, status_code=401)
+        manager_id = session.manager["id"]
+        try:
+            data = await gateway.overview()
+        except (EngineUnavailable, EngineRefused):
+            return JSONResponse({"error": "unavailable"}, status_code=503)
+        try:
+            follow = await gateway.follow_ups(manager_id)
+        except (EngineUnavailable, EngineRefused):
+            follow = None  # an engine older than #14: the console without the panel's data
+        try:
+            sub = gateway.watch_console(data, follow, manager=manager_id)
         except Full:
             return JSONResponse({"error": "busy"}, status_code=503)
         return _stream(gateway, sub, _sse)
 
-    async def action(request: Request) -> Response:
+    async def posted(request: Request) -> tuple[Session | None, dict[str, Any], Response | None]:
+        """A console POST's session and JSON body, or the refusal (no session, too big,
+        no valid CSRF token, not logged in)."""
         session = session_of(request)
         if session is None:
-            return JSONResponse({"ok": False, "error": _err("login")}, status_code=403)
+            return None, {}, JSONResponse({"ok": False, "error": _err("login")}, status_code=403)
         if int(request.headers.get("content-length") or 0) > MAX_BODY:
-            return JSONResponse({"ok": False, "error": _err("bad_request")}, status_code=413)
+            refused = JSONResponse({"ok": False, "error": _err("bad_request")}, status_code=413)
+            return None, {}, refused
         try:
             body = json.loads(await request.body() or b"{}")
         except ValueError:
@@ -337,9 +362,41 @@ def create_app(gateway: Gateway, settings: WebSettings | None = None) -> Starlet
         token = request.headers.get(CSRF_HEADER) or body.get(CSRF_FIELD)
         if not session.csrf_ok(token):
             log.warning("console action refused: no valid CSRF token")
-            return JSONResponse({"ok": False, "error": _err("csrf")}, status_code=403)
+            return None, {}, JSONResponse({"ok": False, "error": _err("csrf")}, status_code=403)
         if not session.logged_in or session.manager is None:
-            return JSONResponse({"ok": False, "error": _err("login")}, status_code=401)
+            return None, {}, JSONResponse({"ok": False, "error": _err("login")}, status_code=401)
+        return session, body, None
+
+    async def follow_up_contact(request: Request) -> Response:
+        """The citizen's number for the call-back: to the logged-in manager who asked, in
+        this answer only (no-store, like every answer); the log says who looked, not what."""
+        session, body, refused = await posted(request)
+        if refused is not None or session is None or session.manager is None:
+            assert refused is not None
+            return refused
+        rating_id = _text(body.get("rating_id"), RATING_ID_RE)
+        if rating_id is None:
+            return JSONResponse({"ok": False, "error": _err("bad_request")}, status_code=400)
+        manager_id = session.manager["id"]
+        try:
+            contact = await gateway.follow_up_contact(manager_id, rating_id)
+        except EngineUnavailable:
+            return JSONResponse({"ok": False, "error": _err("unavailable")}, status_code=503)
+        except EngineRefused as exc:
+            if exc.code == "unknown_manager":
+                sessions.drop(session.id)
+                return JSONResponse({"ok": False, "error": exc.error}, status_code=401)
+            return JSONResponse({"ok": False, "error": exc.error}, status_code=409)
+        if contact is None:
+            return JSONResponse({"ok": False, "error": _err("no_contact")}, status_code=404)
+        log.info("manager %s looked up the contact of rating %s", manager_id, rating_id)
+        return JSONResponse({"ok": True, "result": {"rating_id": rating_id, "contact": contact}})
+
+    async def action(request: Request) -> Response:
+        session, body, refused = await posted(request)
+        if refused is not None or session is None or session.manager is None:
+            assert refused is not None
+            return refused
         name = request.path_params["action"]
         build = ACTIONS.get(name)
         if build is None:
@@ -393,6 +450,8 @@ def create_app(gateway: Gateway, settings: WebSettings | None = None) -> Starlet
         Route("/console/logout", logout, methods=["POST"]),
         Route("/console/api/overview", overview),
         Route("/console/events", console_events),
+        Route("/console/api/follow_ups", follow_ups),
+        Route("/console/api/follow_up_contact", follow_up_contact, methods=["POST"]),
         Route("/console/api/{action}", action, methods=["POST"]),
         Route("/healthz", healthz),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
@@ -438,6 +497,7 @@ def _err(code: str) -> dict[str, str]:
         "login": "请重新登录",
         "bad_request": "请求格式错误",
         "unavailable": "暂时无法连接排队系统，请稍后再试",
+        "no_contact": "该评价没有留下联系电话",
     }.get(code, "操作失败")
     return {"code": code, "message_zh": zh, "message": code.replace("_", " ")}
 
@@ -487,6 +547,32 @@ def _ack(body: dict[str, Any]) -> dict[str, Any] | None:
     return {"alert": alert} if alert else None
 
 
+def _words(value: Any, most: int, *, least: int = 0) -> str | None:
+    """Free text the manager types (a citizen's answer, what was done): one line of
+    printable characters, spaces collapsed, ``least``..``most`` characters."""
+    if not isinstance(value, str) or any(not c.isprintable() and c not in "\r\n\t" for c in value):
+        return None
+    text = " ".join(value.split())
+    return text if least <= len(text) <= most else None
+
+
+def _callback(body: dict[str, Any]) -> dict[str, Any] | None:
+    rating_id = _text(body.get("rating_id"), RATING_ID_RE)
+    reached = body.get("reached")
+    answer = _words(body.get("answer", ""), MAX_ANSWER)
+    if rating_id is None or not isinstance(reached, bool) or answer is None:
+        return None
+    return {"rating_id": rating_id, "reached": reached, "answer": answer}
+
+
+def _rectify(body: dict[str, Any]) -> dict[str, Any] | None:
+    rating_id = _text(body.get("rating_id"), RATING_ID_RE)
+    action = _words(body.get("action"), MAX_RECTIFICATION, least=1)
+    if rating_id is None or action is None:
+        return None
+    return {"rating_id": rating_id, "action": action}
+
+
 ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "set_window_queues": _window_queues,
     "open_window": _window,
@@ -494,12 +580,20 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "move_ticket": _move,
     "post_notice": _notice,
     "ack_alert": _ack,
+    "follow_up_callback": _callback,
+    "follow_up_rectify": _rectify,
 }
+
+#: Arguments that are someone's words: the log has their length, never the text.
+_WORDS = ("text", "answer", "action")
 
 
 def _describe(args: dict[str, Any]) -> str:
-    """An action's arguments for the log (a notice's text is the manager's own words)."""
-    shown = {k: v for k, v in args.items() if k != "text"}
-    if "text" in args:
-        shown["text_chars"] = len(args["text"])
+    """An action's arguments for the log: a notice's text, the citizen's answer and the
+    rectification are people's words (they may hold a name or a number), so only their
+    lengths."""
+    shown = {k: v for k, v in args.items() if k not in _WORDS}
+    for key in _WORDS:
+        if key in args:
+            shown[f"{key}_chars"] = len(args[key])
     return json.dumps(shown, ensure_ascii=False)

@@ -19,7 +19,10 @@
 
 The gateway never sees personal data beyond what the engine's web commands give
 (the progress view has none; the overview names clerks for the console only), and
-never logs a token.
+never logs a token.  The follow-ups (回访整改) the consoles get live are the
+engine's ``follow_ups`` answer without the citizen's full phone number
+(:func:`without_contacts`): only :meth:`Gateway.follow_up_contact` gives it, for
+one follow-up, to the logged-in manager who asked; it is neither kept nor logged.
 """
 
 from __future__ import annotations
@@ -81,6 +84,20 @@ class EngineRefused(RuntimeError):
         return str(self.error.get("code") or "")
 
 
+def without_contacts(follow_ups: dict[str, Any]) -> dict[str, Any]:
+    """The engine's ``follow_ups`` answer as the consoles get it live: every list's
+    entries without ``contact`` (the full number; ``contact_masked`` stays)."""
+    out = dict(follow_ups)
+    for key in ("open", "recent"):
+        entries = out.get(key)
+        out[key] = (
+            [{k: v for k, v in e.items() if k != "contact"} for e in entries if isinstance(e, dict)]
+            if isinstance(entries, list)
+            else []
+        )
+    return out
+
+
 @dataclass(eq=False)
 class Subscription:
     """One live page (or console): events for it wait in a bounded queue.
@@ -89,6 +106,7 @@ class Subscription:
     """
 
     key: str  # the token, or "" for a console
+    manager: str | None = None  # a console's logged-in manager (asks for the follow-ups)
     queue: asyncio.Queue[tuple[str, Any] | None] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_SIZE + 1)
     )
@@ -155,6 +173,8 @@ class Gateway:
         self._views: dict[str, dict[str, Any]] = {}  # the last view sent per live token
         self._consoles: set[Subscription] = set()
         self._overview: dict[str, Any] | None = None
+        self._follow_ups: dict[str, Any] | None = None  # without contacts
+        self._follow_ups_failing = False
         self._remind_ahead: list[int] = [5, 2]
         self._unknown: dict[str, float] = {}  # token -> when the engine said unknown
         self._lookups: asyncio.Semaphore | None = None
@@ -369,6 +389,7 @@ class Gateway:
             self._consoles.discard(sub)
             if not self._consoles:
                 self._overview = None
+                self._follow_ups = None
             return
         subs = self._pages.get(sub.key)
         if subs is None:
@@ -389,17 +410,58 @@ class Gateway:
             self._overview = result
         return result
 
-    def watch_console(self, overview: dict[str, Any]) -> Subscription:
+    async def follow_ups(self, manager: str) -> dict[str, Any]:
+        """The open and today's closed follow-ups and the day's rates, asked as
+        ``manager``, without the citizens' full numbers (EngineUnavailable / EngineRefused)."""
+        result = await self.request({"cmd": "follow_ups", "manager": manager})
+        if not isinstance(result, dict):
+            raise EngineUnavailable("the engine's follow-ups are not an object")
+        shown = without_contacts(result)
+        if self._consoles:
+            self._follow_ups = shown
+        return shown
+
+    async def follow_up_contact(self, manager: str, rating_id: str) -> str | None:
+        """The full phone number the citizen left with rating ``rating_id`` (None: no such
+        open follow-up, or no number), for ``manager`` to call back.  Not kept, not logged."""
+        result = await self.request({"cmd": "follow_ups", "manager": manager})
+        if not isinstance(result, dict):
+            raise EngineUnavailable("the engine's follow-ups are not an object")
+        for key in ("open", "recent"):
+            for entry in result.get(key) or []:
+                if isinstance(entry, dict) and entry.get("rating_id") == rating_id:
+                    contact = entry.get("contact")
+                    return contact if isinstance(contact, str) and contact else None
+        return None
+
+    def watch_console(
+        self,
+        overview: dict[str, Any],
+        follow_ups: dict[str, Any] | None = None,
+        *,
+        manager: str | None = None,
+    ) -> Subscription:
+        """A live console (``manager`` logged in) whose current data the caller just got."""
         if self._closed:
             raise Full("the web role is stopping")
         if len(self._consoles) >= self.max_consoles:
             raise Full(f"more than {self.max_consoles} consoles")
-        sub = Subscription("")
+        sub = Subscription("", manager=manager)
         self._consoles.add(sub)
         if self._overview is None:
             self._overview = overview
+        if self._follow_ups is None and follow_ups is not None:
+            self._follow_ups = without_contacts(follow_ups)
         sub.offer("overview", self._overview)
+        if self._follow_ups is not None:
+            sub.offer("follow_ups", self._follow_ups)
         return sub
+
+    def _console_manager(self) -> str | None:
+        for sub in self._consoles:
+            if sub.manager:
+                return sub.manager
+        return None
 
     # ------------------------------------------------------------------ refreshing
 
@@ -433,7 +495,15 @@ class Gateway:
             jobs.append(self._progress(tokens))
         if want_overview:
             jobs.append(self.request({"cmd": "overview"}))
+        manager = self._console_manager() if want_overview else None
+        follow_ups_job = (
+            asyncio.ensure_future(self.request({"cmd": "follow_ups", "manager": manager}))
+            if manager
+            else None
+        )
         results = await asyncio.gather(*jobs, return_exceptions=True)
+        if follow_ups_job is not None:
+            self._fan_out_follow_ups(await _settled(follow_ups_job))
         self.refreshes += 1
         failed = [r for r in results if isinstance(r, BaseException)]
         for error in failed:
@@ -476,6 +546,31 @@ class Gateway:
                 del self._pages[token]
                 self._views.pop(token, None)
 
+    def _fan_out_follow_ups(self, result: Any) -> None:
+        """The follow-ups to the consoles when they changed.  Their failure is apart from
+        the overview's: an engine without the command (older than #14) leaves the
+        panel empty, logged once."""
+        if isinstance(result, BaseException) or not isinstance(result, dict):
+            if isinstance(result, EngineUnavailable):
+                return  # the overview's refresh says so, once per outage
+            if not self._follow_ups_failing:
+                log.warning("cannot get the follow-ups from the engine: %s", _reason(result))
+            self._follow_ups_failing = True
+            return
+        if self._follow_ups_failing:
+            log.info("the engine gives the follow-ups again")
+            self._follow_ups_failing = False
+        if not self._consoles:
+            return
+        shown = without_contacts(result)
+        previous = self._follow_ups
+        self._follow_ups = shown
+        if previous is not None and _same_overview(previous, shown):
+            return
+        for sub in list(self._consoles):
+            if not sub.offer("follow_ups", shown):
+                self._consoles.discard(sub)
+
     def _fan_out_overview(self, overview: Any) -> None:
         if not isinstance(overview, dict) or not self._consoles:
             return
@@ -486,6 +581,24 @@ class Gateway:
         for sub in list(self._consoles):
             if not sub.offer("overview", overview):
                 self._consoles.discard(sub)
+
+
+async def _settled(future: asyncio.Future[Any]) -> Any:
+    """The future's result, or the exception it raised (not CancelledError)."""
+    try:
+        return await future
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return exc
+
+
+def _reason(result: Any) -> str:
+    if isinstance(result, EngineRefused):
+        return f"refused ({result.code})"  # never the answer itself: it has phone numbers
+    if isinstance(result, BaseException):
+        return type(result).__name__ + (f": {result}" if str(result) else "")
+    return "not an object"
 
 
 def _same_overview(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -1,5 +1,7 @@
-/* The hall manager's console: the engine's overview, live over server-sent events,
-   and the manager's actions (each a POST with the session's CSRF token). */
+/* The hall manager's console: the engine's overview and follow-ups, live over
+   server-sent events, and the manager's actions (each a POST with the session's CSRF
+   token).  A citizen's phone number is never in the stream: 显示号码 asks for it
+   (POST), it is shown for two minutes and kept nowhere else. */
 (function () {
   "use strict";
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
@@ -11,6 +13,14 @@
   var editing = {};   // window id -> the queues the manager ticked, not saved yet
   var last = null;
   var toastTimer = null;
+  var FU_STATUS = {
+    open: ["待回访", "to call back"], called: ["已回访，待整改", "called back, to rectify"],
+    rectified: ["已整改，待回访", "rectified, to call back"], closed: ["已办结", "closed"]
+  };
+  var REVEAL_MS = 120000;
+  var drafts = {};     // rating id -> what the manager typed in its forms, not sent yet
+  var revealed = {};   // rating id -> {contact, timer}: a number shown for the call-back
+  var lastFollowUps = null;
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -39,27 +49,310 @@
     toastTimer = setTimeout(function () { t.hidden = true; }, 6000);
   }
 
-  function act(name, args, done) {
+  function post(name, args) {
     return fetch("/console/api/" + name, {
       method: "POST",
       credentials: "same-origin",
+      cache: "no-store",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(args)
     }).then(function (r) {
       return r.json().then(function (body) { return { status: r.status, body: body }; });
-    }).then(function (res) {
-      if (res.body.ok) {
-        toast(done || "已完成 Done");
-      } else {
-        var e = res.body.error || {};
-        toast((e.message_zh || "操作失败") + (e.message ? " · " + e.message : ""), true);
-        if (res.status === 401) { setTimeout(function () { location.reload(); }, 1500); }
-      }
-      return res.body;
-    }, function () {
-      toast("网络错误，操作未完成 · Network error", true);
-      return { ok: false };
+    }).then(null, function () {
+      return { status: 0, body: { ok: false, error: { message_zh: "网络错误，操作未完成", message: "network error" } } };
     });
+  }
+
+  function failed(res) {
+    var e = res.body.error || {};
+    toast((e.message_zh || "操作失败") + (e.message ? " · " + e.message : ""), true);
+    if (res.status === 401) { setTimeout(function () { location.reload(); }, 1500); }
+  }
+
+  function act(name, args, done) {
+    return post(name, args).then(function (res) {
+      if (res.body.ok) { toast(done || "已完成 Done"); } else { failed(res); }
+      return res.body;
+    });
+  }
+
+  // ---------------------------------------------------------------- 回访整改
+
+  function mmddhhmm(iso) { return typeof iso === "string" && iso.length >= 16 ? iso.slice(5, 10) + " " + iso.slice(11, 16) : ""; }
+  function pct(v) { return v === null || v === undefined ? "—" : Math.round(v * 100) + "%"; }
+  function draft(id) { return drafts[id] || (drafts[id] = { reached: null, answer: "", action: "" }); }
+
+  function deadlineLine(f, remind) {
+    var p = el("p", "fu-deadline");
+    p.appendChild(el("span", null, "期限 " + (f.deadline || "—")));
+    var left = f.days_left;
+    var tag;
+    if (f.overdue) {
+      tag = el("span", "fu-left overdue", "已逾期");
+      tag.appendChild(el("span", "en", "overdue"));
+    } else if (typeof left === "number") {
+      tag = el("span", "fu-left" + (left <= remind ? " soon" : ""), left > 0 ? "还剩 " + left + " 个工作日" : "今天到期");
+      tag.appendChild(el("span", "en", left > 0 ? left + " working day" + (left === 1 ? "" : "s") + " left" : "due today"));
+    }
+    if (tag) { p.appendChild(tag); }
+    p.appendChild(el("span", "fu-opened", "差评于 " + mmddhhmm(f.opened_at)));
+    return p;
+  }
+
+  function caseLine(f) {
+    var p = el("p", "fu-case");
+    p.appendChild(el("strong", "fu-code", f.code || ""));
+    p.appendChild(el("span", null, f.item_name || ""));
+    p.appendChild(el("span", null, f.window ? f.window + " 号窗口" : ""));
+    var clerk = f.clerk_name || "";
+    p.appendChild(el("span", null, clerk + (f.staff_no ? "（工号 " + f.staff_no + "）" : "")));
+    p.appendChild(el("span", "fu-level level-" + f.level, f.level_name || RATING[String(f.level)] || ""));
+    return p;
+  }
+
+  function reasonsLine(f) {
+    var box = el("div", "fu-reasons");
+    (f.reasons || []).forEach(function (r) { box.appendChild(el("span", "chip", r)); });
+    if (f.comment) { box.appendChild(el("q", "fu-comment", f.comment)); }
+    if (!box.childNodes.length) { box.appendChild(el("span", "quiet", "未选择原因 · no reasons given")); }
+    return box;
+  }
+
+  function contactLine(f) {
+    var p = el("p", "fu-contact");
+    p.appendChild(el("span", null, "联系电话 "));
+    var shown = revealed[f.rating_id];
+    if (!f.contact_masked) {
+      p.appendChild(el("span", "quiet", "未留电话 · no number left"));
+      return p;
+    }
+    if (shown) {
+      var a = el("a", "fu-phone shown", shown.contact);
+      a.href = "tel:" + shown.contact.replace(/[^0-9+]/g, "");
+      p.appendChild(a);
+      var hide = el("button", "button small", "隐藏");
+      hide.type = "button";
+      hide.setAttribute("data-action", "hide-contact");
+      hide.appendChild(el("span", "en", "Hide"));
+      hide.addEventListener("click", function () { forget(f.rating_id); renderFollowUps(lastFollowUps); });
+      p.appendChild(hide);
+      return p;
+    }
+    p.appendChild(el("span", "fu-phone", f.contact_masked));
+    var show = el("button", "button small", "显示号码");
+    show.type = "button";
+    show.setAttribute("data-action", "show-contact");
+    show.appendChild(el("span", "en", "Show number"));
+    show.addEventListener("click", function () {
+      show.disabled = true;
+      post("follow_up_contact", { rating_id: f.rating_id }).then(function (res) {
+        if (res.body.ok && res.body.result && res.body.result.contact) {
+          forget(f.rating_id);
+          revealed[f.rating_id] = {
+            contact: res.body.result.contact,
+            timer: setTimeout(function () { forget(f.rating_id); renderFollowUps(lastFollowUps); }, REVEAL_MS)
+          };
+          renderFollowUps(lastFollowUps);
+        } else {
+          show.disabled = false;
+          failed(res);
+        }
+      });
+    });
+    p.appendChild(show);
+    return p;
+  }
+
+  function forget(id) {
+    var r = revealed[id];
+    if (r) { clearTimeout(r.timer); delete revealed[id]; }
+  }
+
+  function doneStep(zh, en, text, at, by) {
+    var p = el("p", "fu-step done");
+    p.appendChild(el("strong", null, zh));
+    p.appendChild(el("span", "en", en));
+    p.appendChild(el("span", "fu-said", text));
+    p.appendChild(el("span", "since", mmddhhmm(at) + (by ? " · " + by : "")));
+    return p;
+  }
+
+  function callbackForm(f) {
+    var d = draft(f.rating_id);
+    var form = el("form", "fu-form row");
+    form.setAttribute("data-form", "callback");
+    form.appendChild(el("strong", null, "回访"));
+    [[true, "已联系上", "reached"], [false, "未联系上", "not reached"]].forEach(function (opt) {
+      var label = el("label", "qbox");
+      var radio = el("input");
+      radio.type = "radio";
+      radio.name = "reached";
+      radio.value = opt[0] ? "yes" : "no";
+      radio.checked = d.reached === opt[0];
+      radio.addEventListener("change", function () { d.reached = opt[0]; });
+      label.appendChild(radio);
+      label.appendChild(two(opt[1], opt[2]));
+      form.appendChild(label);
+    });
+    var answer = el("input", "fu-text");
+    answer.name = "answer";
+    answer.maxLength = 200;
+    answer.placeholder = "群众的答复（200 字以内）";
+    answer.value = d.answer;
+    answer.addEventListener("input", function () { d.answer = answer.value; });
+    form.appendChild(answer);
+    var b = el("button", "button", "记录回访");
+    b.type = "submit";
+    b.appendChild(el("span", "en", "Save"));
+    form.appendChild(b);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (d.reached === null) { toast("请选择是否联系上 · Reached or not?", true); return; }
+      b.disabled = true;
+      act("follow_up_callback", { rating_id: f.rating_id, reached: d.reached, answer: d.answer.trim() },
+          f.code + " 回访已记录 · Call-back recorded").then(function (r) {
+        if (r.ok) { d.reached = null; d.answer = ""; refreshFollowUps(); } else { b.disabled = false; }
+      });
+    });
+    return form;
+  }
+
+  function rectifyForm(f) {
+    var d = draft(f.rating_id);
+    var form = el("form", "fu-form row");
+    form.setAttribute("data-form", "rectify");
+    form.appendChild(el("strong", null, "整改"));
+    var action = el("input", "fu-text");
+    action.name = "action";
+    action.maxLength = 400;
+    action.placeholder = "整改措施（400 字以内）";
+    action.value = d.action;
+    action.addEventListener("input", function () { d.action = action.value; });
+    form.appendChild(action);
+    var b = el("button", "button", "记录整改");
+    b.type = "submit";
+    b.appendChild(el("span", "en", "Save"));
+    form.appendChild(b);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (!d.action.trim()) { toast("请填写整改措施 · What was done?", true); return; }
+      b.disabled = true;
+      act("follow_up_rectify", { rating_id: f.rating_id, action: d.action.trim() },
+          f.code + " 整改已记录 · Rectification recorded").then(function (r) {
+        if (r.ok) { d.action = ""; refreshFollowUps(); } else { b.disabled = false; }
+      });
+    });
+    return form;
+  }
+
+  function followUpItem(f, remind) {
+    var li = el("li", "fu" + (f.overdue ? " overdue" : ""));
+    li.setAttribute("data-rating", f.rating_id);
+    li.setAttribute("data-status", f.status);
+    li.id = "fu-" + String(f.rating_id).replace(/[^A-Za-z0-9_-]/g, "");
+    var head = el("div", "fu-head");
+    head.appendChild(caseLine(f));
+    var st = FU_STATUS[f.status] || [f.status, f.status];
+    head.appendChild(two(st[0], st[1])).className = "fu-status status-" + f.status;
+    li.appendChild(head);
+    li.appendChild(reasonsLine(f));
+    li.appendChild(deadlineLine(f, remind));
+    li.appendChild(contactLine(f));
+    var cb = f.callback;
+    if (cb) {
+      li.appendChild(doneStep("回访", "call-back", (cb.reached ? "已联系上" : "未联系上") + (cb.answer ? "：" + cb.answer : ""), cb.at, cb.by_name || cb.by));
+    }
+    if (!cb || cb.reached === false) { li.appendChild(callbackForm(f)); }
+    var rc = f.rectification;
+    if (rc) {
+      li.appendChild(doneStep("整改", "rectified", rc.action || "", rc.at, rc.by_name || rc.by));
+    } else {
+      li.appendChild(rectifyForm(f));
+    }
+    return li;
+  }
+
+  function closedItem(f) {
+    var li = el("li");
+    li.setAttribute("data-rating", f.rating_id);
+    li.appendChild(el("strong", null, f.code || ""));
+    li.appendChild(el("span", null, (f.item_name || "") + " · " + (f.level_name || "")));
+    var cb = f.callback || {};
+    var rc = f.rectification || {};
+    li.appendChild(el("span", "fu-said", "回访：" + (cb.reached ? "已联系上" : "未联系上") + (cb.answer ? "，" + cb.answer : "") + "；整改：" + (rc.action || "")));
+    li.appendChild(el("span", "since", "办结 " + mmddhhmm(rc.at && cb.at ? (rc.at > cb.at ? rc.at : cb.at) : rc.at || cb.at)));
+    return li;
+  }
+
+  function renderFollowUpFigures(rates) {
+    var dl = $("fu-figures");
+    dl.textContent = "";
+    rates = rates || {};
+    [["差评", "Bad ratings", rates.opened === undefined ? "—" : rates.opened, false],
+     ["回访率", "Called back", pct(rates.callback_rate), false],
+     ["整改率", "Rectified", pct(rates.rectification_rate), false],
+     ["逾期", "Overdue", rates.overdue === undefined ? "—" : rates.overdue, rates.overdue > 0]
+    ].forEach(function (row, i) {
+      var d = el("div", row[3] ? "over" : null);
+      d.setAttribute("data-figure", ["opened", "callback_rate", "rectification_rate", "overdue"][i]);
+      var dt = el("dt", null, row[0]);
+      dt.appendChild(el("span", "en", row[1]));
+      d.appendChild(dt);
+      d.appendChild(el("dd", null, row[2]));
+      dl.appendChild(d);
+    });
+  }
+
+  function renderFollowUps(data) {
+    if (!data) { return; }
+    lastFollowUps = data;
+    $("fu-away").hidden = true;
+    var open = data.open || [];
+    var recent = data.recent || [];
+    var remind = typeof data.remind_days_before === "number" ? data.remind_days_before : 3;
+    // what has focus survives the redraw (the manager may be typing in another card)
+    var active = document.activeElement;
+    var keep = null;
+    if (active && active.name && active.closest && active.closest("#follow-ups li")) {
+      keep = { rating: active.closest("li").getAttribute("data-rating"), name: active.name,
+               start: active.selectionStart, end: active.selectionEnd };
+    }
+    var list = $("follow-ups");
+    list.textContent = "";
+    var ids = {};
+    open.forEach(function (f) { ids[f.rating_id] = true; list.appendChild(followUpItem(f, remind)); });
+    Object.keys(drafts).forEach(function (id) { if (!ids[id]) { delete drafts[id]; } });
+    Object.keys(revealed).forEach(function (id) { if (!ids[id]) { forget(id); } });
+    $("no-follow-ups").hidden = open.length > 0;
+    var closed = $("follow-ups-closed");
+    closed.textContent = "";
+    recent.forEach(function (f) { closed.appendChild(closedItem(f)); });
+    $("no-closed").hidden = recent.length > 0;
+    ["fu-count", "fu-link-count"].forEach(function (id) {
+      var c = $(id);
+      c.textContent = String(open.length);
+      c.className = "count" + (open.length ? " hot" : "");
+    });
+    renderFollowUpFigures(data.rates);
+    if (keep) {
+      var items = list.querySelectorAll("li");
+      for (var i = 0; i < items.length; i++) {
+        if (items[i].getAttribute("data-rating") !== keep.rating) { continue; }
+        var again = items[i].querySelector('[name="' + keep.name + '"]');
+        if (again) {
+          again.focus();
+          if (typeof keep.start === "number" && again.setSelectionRange) {
+            try { again.setSelectionRange(keep.start, keep.end); } catch (err) { /* radios */ }
+          }
+        }
+      }
+    }
+  }
+
+  function refreshFollowUps() {
+    fetch("/console/api/follow_ups", { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      return r.ok ? r.json().then(renderFollowUps) : null;
+    }, function () { /* the live stream brings it */ });
   }
 
   function renderAlerts(alerts) {
@@ -73,6 +366,12 @@
       text.appendChild(el("span", "en", a.text_en));
       li.appendChild(text);
       li.appendChild(el("span", "since", "自 " + hhmm(a.since)));
+      if (/follow|bad_rating/.test(a.kind)) {
+        var see = el("a", "button small", "去回访");
+        see.href = "#follow-ups-panel";
+        see.appendChild(el("span", "en", "Follow up"));
+        li.appendChild(see);
+      }
       var b = el("button", "button small", "已处理");
       b.type = "button";
       b.appendChild(el("span", "en", "Done"));
@@ -336,6 +635,9 @@
     source.addEventListener("open", function () { setLive(true); });
     source.addEventListener("overview", function (e) {
       try { render(JSON.parse(e.data)); } catch (err) { /* keep the last one */ }
+    });
+    source.addEventListener("follow_ups", function (e) {
+      try { renderFollowUps(JSON.parse(e.data)); } catch (err) { /* keep the last one */ }
     });
     source.addEventListener("link", function (e) {
       try { setLive(JSON.parse(e.data).online); } catch (err) { /* ignore */ }
