@@ -28,7 +28,7 @@ from hall.core.db import from_row, transaction
 from kiosk.engine import manager as rules
 from kiosk.engine.config import CASE_NO_FORM, HallConfig, Item, Manager, Queue, Window
 from kiosk.engine.errors import EngineError
-from kiosk.engine.hours import add_working_days, issue_window
+from kiosk.engine.hours import add_working_days, issue_window, working_days_between
 from kiosk.engine.store import Checkpointer, open_db
 from sync import health as sync_health
 from sync import outbox
@@ -1489,6 +1489,211 @@ class QueueEngine:
         )
         self._follow_up_event(rating_id, case_id, "opened", deadline)
 
+    def _follow_up_row(self, rating_id: Any) -> sqlite3.Row:
+        row: sqlite3.Row | None = (
+            self.conn.execute("SELECT * FROM follow_ups WHERE rating_id=?", (rating_id,)).fetchone()
+            if isinstance(rating_id, str)
+            else None
+        )
+        if row is None:
+            raise EngineError(
+                "unknown_follow_up", "no follow-up of that rating", rating_id=str(rating_id)[:64]
+            )
+        if row["status"] == "closed":
+            raise EngineError(
+                "follow_up_closed",
+                "the follow-up is closed (called back and rectified)",
+                rating_id=rating_id,
+            )
+        return row
+
+    def follow_up_callback(
+        self, manager: Any, rating_id: Any, reached: Any, answer: Any = ""
+    ) -> dict[str, Any]:
+        """回访: the manager called the citizen back (``reached`` or not, their ``answer``).
+        Another call may be recorded until the follow-up is closed; with the
+        rectification recorded too, it is closed."""
+        m = self._manager(manager)
+        if not isinstance(reached, bool):
+            raise EngineError("bad_request", "a call-back says whether the citizen was reached")
+        if answer is None:
+            answer = ""
+        if not isinstance(answer, str) or len(answer) > 200:
+            raise EngineError("bad_request", "the citizen's answer is text of at most 200")
+        text = privacy.redact(" ".join(answer.split()))
+        with self._lock, transaction(self.conn):
+            row = self._follow_up_row(rating_id)
+            now = self._now().isoformat(timespec="seconds")
+            status = "closed" if row["rectified_at"] else "called"
+            self.conn.execute(
+                "UPDATE follow_ups SET status=?, callback_reached=?, callback_answer=?, "
+                "callback_at=?, callback_by=? WHERE rating_id=?",
+                (status, 1 if reached else 0, text, now, m.id, row["rating_id"]),
+            )
+            self._follow_up_event(
+                row["rating_id"],
+                row["case_id"],
+                "callback",
+                row["deadline"],
+                manager=m.id,
+                reached=reached,
+                answer=text,
+                status=status,
+            )
+        log.info("manager %s: follow-up %s called back (%s)", m.id, row["rating_id"], status)
+        return {"rating_id": row["rating_id"], "status": status}
+
+    def follow_up_rectify(self, manager: Any, rating_id: Any, action: Any) -> dict[str, Any]:
+        """整改: what was done about a bad rating.  With a call-back recorded too, the
+        follow-up is closed."""
+        m = self._manager(manager)
+        if not isinstance(action, str) or not 1 <= len(action.strip()) <= 400:
+            raise EngineError("bad_request", "a rectification is text of 1 to 400")
+        text = privacy.redact(" ".join(action.split()))
+        with self._lock, transaction(self.conn):
+            row = self._follow_up_row(rating_id)
+            now = self._now().isoformat(timespec="seconds")
+            status = "closed" if row["callback_at"] else "rectified"
+            self.conn.execute(
+                "UPDATE follow_ups SET status=?, rectification=?, rectified_at=?, "
+                "rectified_by=? WHERE rating_id=?",
+                (status, text, now, m.id, row["rating_id"]),
+            )
+            self._follow_up_event(
+                row["rating_id"],
+                row["case_id"],
+                "rectified",
+                row["deadline"],
+                manager=m.id,
+                action=text,
+                status=status,
+            )
+        log.info("manager %s: follow-up %s rectified (%s)", m.id, row["rating_id"], status)
+        return {"rating_id": row["rating_id"], "status": status}
+
+    def sweep_follow_ups(self) -> list[dict[str, Any]]:
+        """The reminder (``haochaping.remind_days_before`` working days before the
+        deadline) and the overdue flag (the first working day past it) of every follow-up
+        not closed, each once: ``follow_up`` events.  Called by the service's periodic
+        sweep; the steps taken."""
+        hours = self.config.hours
+        remind = self.config.haochaping.remind_days_before
+        today = self._now().date()
+        steps: list[dict[str, Any]] = []
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT * FROM follow_ups WHERE status<>'closed' AND (reminded=0 OR overdue=0)"
+            ).fetchall()
+            due: list[tuple[sqlite3.Row, str]] = []
+            for r in rows:
+                left = _days_left(hours, today, date.fromisoformat(r["deadline"]))
+                if left < 0 and not r["overdue"]:
+                    due.append((r, "overdue"))
+                elif 0 <= left <= remind and remind > 0 and not r["reminded"]:
+                    due.append((r, "reminder"))
+            if not due:
+                return steps
+            with transaction(self.conn):
+                for r, step in due:
+                    column = "overdue" if step == "overdue" else "reminded"
+                    self.conn.execute(
+                        f"UPDATE follow_ups SET {column}=1 WHERE rating_id=?", (r["rating_id"],)
+                    )
+                    self._follow_up_event(r["rating_id"], r["case_id"], step, r["deadline"])
+                    steps.append({"rating_id": r["rating_id"], "step": step})
+        for s_ in steps:
+            log.info("follow-up %s: %s", s_["rating_id"], s_["step"])
+        return steps
+
+    def follow_ups(self, manager: Any) -> dict[str, Any]:
+        """The console's follow-ups: those not closed (``open``, deadline first), those
+        closed today (``recent``) and the rates.  Each with the citizen's phone masked
+        (``contact_masked``) and, for the manager who calls back, in full (``contact``):
+        this answer goes only to the web role and is never logged."""
+        self._manager(manager)
+        day = self.business_date()
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT f.*, r.level, r.reasons, r.comment, r.contact, r.window_id, "
+                "r.clerk_id, r.item_id, t.code, t.queue_id FROM follow_ups f "
+                "JOIN ratings r ON r.rating_id=f.rating_id JOIN tickets t ON t.id=r.ticket_id "
+                "WHERE f.status<>'closed' OR substr(coalesce(f.callback_at, ''), 1, 10)=? "
+                "OR substr(coalesce(f.rectified_at, ''), 1, 10)=? "
+                "ORDER BY f.deadline, f.opened_at, f.rating_id LIMIT 500",
+                (day, day),
+            ).fetchall()
+            entries = [self._follow_up_view(r) for r in rows]
+            return {
+                "open": [e for e in entries if e["status"] != "closed"],
+                "recent": [e for e in entries if e["status"] == "closed"],
+                "rates": self._follow_up_rates(),
+            }
+
+    def _follow_up_view(self, r: sqlite3.Row) -> dict[str, Any]:
+        staff = self.config.staff_member(r["clerk_id"]) if r["clerk_id"] else None
+        today = self._now().date()
+        deadline = date.fromisoformat(r["deadline"])
+        contact = r["contact"] or None
+        try:
+            reasons = json.loads(r["reasons"] or "[]")
+        except ValueError:
+            reasons = []
+        return {
+            "rating_id": r["rating_id"],
+            "case_id": r["case_id"],
+            "code": r["code"],
+            "item_name": self._item_name(r["item_id"], r["queue_id"]),
+            "window": r["window_id"],
+            "clerk_name": staff.name if staff else "",
+            "staff_no": staff.staff_no if staff else r["clerk_id"],
+            "level": r["level"],
+            "level_name": LEVEL_NAMES.get(r["level"]),
+            "reasons": reasons if isinstance(reasons, list) else [],
+            "comment": r["comment"] or "",
+            "contact_masked": privacy.mask_phone(contact) if contact else None,
+            "contact": contact,
+            "opened_at": r["opened_at"],
+            "deadline": r["deadline"],
+            "days_left": _days_left(self.config.hours, today, deadline),
+            "status": r["status"],
+            "callback": None
+            if not r["callback_at"]
+            else {
+                "reached": bool(r["callback_reached"]),
+                "answer": r["callback_answer"] or "",
+                "at": r["callback_at"],
+                "by": r["callback_by"],
+            },
+            "rectification": None
+            if not r["rectified_at"]
+            else {
+                "action": r["rectification"] or "",
+                "at": r["rectified_at"],
+                "by": r["rectified_by"],
+            },
+            "overdue": bool(r["overdue"]),
+        }
+
+    def _follow_up_rates(self, day: str | None = None) -> dict[str, Any]:
+        """回访率 and 整改率 over the follow-ups opened (on ``day``, or all), 0..1 or None
+        when none was opened; ``overdue``: follow-ups past their deadline not closed."""
+        where, params = ("WHERE substr(opened_at, 1, 10)=?", (day,)) if day else ("", ())
+        opened, called, rectified = self.conn.execute(
+            "SELECT count(*), count(callback_at), count(rectified_at) FROM follow_ups " + where,
+            params,
+        ).fetchone()
+        overdue = self.conn.execute(
+            "SELECT count(*) FROM follow_ups WHERE overdue=1 AND status<>'closed'"
+        ).fetchone()[0]
+        return {
+            "opened": int(opened),
+            "called_back": int(called),
+            "rectified": int(rectified),
+            "overdue": int(overdue),
+            "callback_rate": round(called / opened, 4) if opened else None,
+            "rectification_rate": round(rectified / opened, 4) if opened else None,
+        }
+
     def _follow_up_event(
         self, rating_id: str, case_id: str | None, step: str, deadline: str, **fields: Any
     ) -> None:
@@ -1800,6 +2005,7 @@ class QueueEngine:
                 for group in groups
             },
             "on_the_spot_overdue": overdue,
+            "follow_ups": self._follow_up_rates(business_date),
         }
 
     def ticket_by_code(self, code: str) -> Ticket | None:
@@ -2125,6 +2331,7 @@ class QueueEngine:
                     limit_min=limit_min,
                 )
             )
+        # a bad rating's alert lasts while its follow-up is not closed (any day)
         bad = [
             rules.BadRating(
                 rating_id=r[0],
@@ -2132,12 +2339,14 @@ class QueueEngine:
                 window=r[2],
                 window_name=self._window_name(r[2]),
                 level=int(r[3]),
+                deadline=r[4],
+                overdue=bool(r[5]),
             )
             for r in self.conn.execute(
-                "SELECT r.rating_id, t.code, r.window_id, r.level FROM ratings r "
-                "JOIN tickets t ON t.id=r.ticket_id WHERE t.business_date=? AND r.level>=4 "
-                "ORDER BY r.received_at, r.rating_id",
-                (day,),
+                "SELECT r.rating_id, t.code, r.window_id, r.level, f.deadline, f.overdue "
+                "FROM follow_ups f JOIN ratings r ON r.rating_id=f.rating_id "
+                "JOIN tickets t ON t.id=r.ticket_id WHERE f.status<>'closed' "
+                "ORDER BY f.opened_at, f.rating_id LIMIT 200"
             )
         ]
         return queues, windows, bad, extra
@@ -2152,10 +2361,12 @@ class QueueEngine:
 
     def _current_alerts(self, snapshot: tuple[Any, ...] | None = None) -> list[rules.Alert]:
         queues, windows, bad, _extra = snapshot or self._snapshot()
+        # a follow-up's alert, once seen, stays seen (its overdue alert is another key)
         acked = frozenset(
             r[0]
             for r in self.conn.execute(
-                "SELECT key FROM alert_acks WHERE business_date=?", (self.business_date(),)
+                "SELECT key FROM alert_acks WHERE business_date=? OR key LIKE 'bad_rating:%'",
+                (self.business_date(),),
             )
         )
         return rules.evaluate(self.config.alerts, queues, windows, bad, acked)
@@ -2677,6 +2888,14 @@ class QueueEngine:
                 )
             self._manager_action(m, "ack_alert", alert=alert)
         return {"alert": alert, "acked": True}
+
+
+def _days_left(hours: Any, today: date, deadline: date) -> int:
+    """Working days left until ``deadline`` (0 on it); past it, minus the working days
+    since (a weekend right after a Friday deadline is still 0: overdue from Monday)."""
+    if today <= deadline:
+        return working_days_between(hours, today, deadline)
+    return -working_days_between(hours, deadline, today)
 
 
 def _case_no(value: Any) -> str | None:

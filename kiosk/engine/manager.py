@@ -75,13 +75,15 @@ class WindowLoad:
 
 @dataclass(frozen=True)
 class BadRating:
-    """A 不满意 / 非常不满意 rating of today."""
+    """A 不满意 / 非常不满意 rating whose follow-up (回访, 整改) is not closed yet."""
 
     rating_id: str
     code: str
     window: str
     window_name: str
     level: int
+    deadline: str = ""  # the follow-up's deadline (ISO date)
+    overdue: bool = False  # past the deadline: a new alert, even if the open one was seen
 
 
 @dataclass(frozen=True)
@@ -212,21 +214,35 @@ def evaluate(
             )
     if rules.bad_rating:
         for r in ratings:
-            key = f"bad_rating:{r.rating_id}"
+            key = f"bad_rating:{r.rating_id}" + (":overdue" if r.overdue else "")
             if key in acknowledged:
                 continue
             level = LEVEL_ZH.get(r.level, "不满意")
-            out.append(
-                Alert(
-                    key,
-                    "bad_rating",
-                    f"{r.window_name} {r.code} 收到「{level}」评价，请跟进",
-                    f"Window {r.window}: {r.code} was rated {r.level} of 5 "
-                    "(dissatisfied); please follow up",
-                    window=r.window,
+            due = _date_zh(r.deadline)
+            if r.overdue:
+                zh = f"{r.window_name} {r.code}「{level}」评价的回访整改已超期（期限{due}）"
+                en = (
+                    f"Window {r.window}: the follow-up of {r.code}'s rating {r.level} of 5 "
+                    f"is overdue (deadline {r.deadline})"
                 )
-            )
+            else:
+                zh = f"{r.window_name} {r.code} 收到「{level}」评价，请跟进回访整改" + (
+                    f"（期限{due}）" if due else ""
+                )
+                en = (
+                    f"Window {r.window}: {r.code} was rated {r.level} of 5 "
+                    "(dissatisfied); please follow up" + (f" by {r.deadline}" if r.deadline else "")
+                )
+            out.append(Alert(key, "bad_rating", zh, en, window=r.window))
     return out
+
+
+def _date_zh(iso: str) -> str:
+    """2026-12-14 -> 12月14日 ("" when it is not a date)."""
+    parts = iso.split("-")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return ""
+    return f"{int(parts[1])}月{int(parts[2])}日"
 
 
 def _under_pressure(rules: Alerts, q: QueueLoad) -> bool:

@@ -104,9 +104,11 @@ class EngineService:
         return closed
 
     def sweep(self) -> None:
-        """The periodic sweep: idle clerks logged out, the console's alerts evaluated
-        (raised / cleared alarms to the outbox), an expired notice taken off the screens."""
+        """The periodic sweep: idle clerks logged out, the follow-ups' reminders and
+        overdue flags (follow_up events), the console's alerts evaluated (raised / cleared
+        alarms to the outbox), an expired notice taken off the screens."""
         closed = self.sweep_idle()
+        steps = self.engine.sweep_follow_ups()  # reminders and overdue, once each
         changes = self.engine.evaluate_alerts()
         notice = self.engine.notice()
         notice_changed = notice != self._notice_seen
@@ -116,7 +118,7 @@ class EngineService:
             self.publish_board()
         elif changes and self.engine.config.alerts.show_on_board:
             self.publish_board()
-        if (changes or notice_changed) and not closed and self.on_change:
+        if (changes or notice_changed or steps) and not closed and self.on_change:
             self.on_change()
 
     def _sweep_loop(self) -> None:
@@ -489,6 +491,23 @@ class EngineService:
             if not cmd.get("alert"):
                 raise EngineError("bad_request", "ack_alert needs an alert key")
             return e.ack_alert(manager, cmd["alert"]), set()
+        if name == "follow_ups":
+            # the one answer with the citizen's full phone number (for the call-back)
+            return e.follow_ups(manager), set()
+        if name in ("follow_up_callback", "follow_up_rectify"):
+            if not cmd.get("rating_id"):
+                raise EngineError("bad_request", f"{name} needs the rating_id")
+            if name == "follow_up_callback":
+                if "reached" not in cmd:
+                    raise EngineError("bad_request", "follow_up_callback needs reached")
+                done = e.follow_up_callback(
+                    manager, cmd["rating_id"], cmd["reached"], cmd.get("answer", "")
+                )
+            else:
+                if "action" not in cmd:
+                    raise EngineError("bad_request", "follow_up_rectify needs the action")
+                done = e.follow_up_rectify(manager, cmd["rating_id"], cmd["action"])
+            return done, set()
         raise EngineError("bad_request", f"unknown command {name!r}")
 
 
