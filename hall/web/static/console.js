@@ -181,7 +181,7 @@
     var d = draft(f.rating_id);
     var form = el("form", "fu-form row");
     form.setAttribute("data-form", "callback");
-    form.appendChild(el("strong", null, "回访"));
+    form.appendChild(el("strong", null, f.callback ? "再次回访" : "回访"));
     [[true, "已联系上", "reached"], [false, "未联系上", "not reached"]].forEach(function (opt) {
       var label = el("label", "qbox");
       var radio = el("input");

@@ -160,3 +160,74 @@ def test_a_bad_rating_followed_up_and_closed(
     # lines carry what the browser shows)
     ours = [r for r in caplog.records if not r.name.startswith(("selenium", "urllib3"))]
     assert ours and not [r for r in ours if PHONE in r.getMessage()]
+
+
+# ---------------------------------------------------------------- on the fake engine
+
+
+def test_deadlines_in_colour_and_a_draft_kept_through_a_live_update(browser, screenshots):
+    """Near the deadline (≤ remind_days_before working days) red, past it 已逾期; what the
+    manager types stays while the list redraws with another manager's step."""
+    from conftest import FOLLOW_UP, FakeLink
+
+    from hall.core.appliance import Notifier
+    from hall.web.gateway import Gateway
+    from hall.web.server import WebServer
+    from sync.client import Message
+
+    link = FakeLink()
+    soon = {**FOLLOW_UP, "days_left": 2}
+    late = {
+        **FOLLOW_UP,
+        "rating_id": "late-1",
+        "code": "B007",
+        "item_name": "社保卡补办",
+        "level": 4,
+        "level_name": "不满意",
+        "reasons": ["多次跑腿"],
+        "comment": "",
+        "deadline": "2026-11-20",
+        "days_left": -1,
+        "overdue": True,
+        "status": "called",
+        "callback": {"reached": False, "answer": "", "at": "2026-11-10T15:00:00", "by": "mgr-1"},
+    }
+    link.follow_ups = [late, soon]
+    server = WebServer(
+        Gateway(link, refresh_every_s=3600), host="127.0.0.1", port=0, notify=Notifier({})
+    ).start_in_thread()
+    try:
+        viewport(browser, *DESKTOP, mobile=False)
+        log_in(browser, server, password="right-password")
+        late_item = (By.CSS_SELECTOR, '#follow-ups li[data-rating="late-1"]')
+        WebDriverWait(browser, 5).until(ec.text_to_be_present_in_element(late_item, "已逾期"))
+        soon_item = (By.CSS_SELECTOR, f'#follow-ups li[data-rating="{FOLLOW_UP["rating_id"]}"]')
+        left = browser.find_element(soon_item[0], soon_item[1] + " .fu-left")
+        assert left.text.startswith("还剩 2 个工作日") and "soon" in left.get_attribute("class")
+        overdue = browser.find_element(late_item[0], late_item[1] + " .fu-left")
+        assert "overdue" in overdue.get_attribute("class")
+        assert overdue.value_of_css_property("color") == "rgba(255, 255, 255, 1)"
+        assert figure(browser, "overdue") == "1"
+        # not reached: the call-back may be tried again
+        late_text = browser.find_element(*late_item).text
+        assert "未联系上" in late_text and "再次回访" in late_text and "记录回访" in late_text
+        # the manager types; another console's step redraws the list meanwhile
+        answer = browser.find_element(soon_item[0], soon_item[1] + ' input[name="answer"]')
+        answer.send_keys("正在联系")
+        link.follow_ups[0] = {**late, "rectification": {"action": "x", "at": "", "by": "m"}}
+        link.follow_ups[0]["status"] = "closed"
+        link.closed.append(link.follow_ups.pop(0))
+        server.gateway._on_message(Message("hall/demo-hall/window/1/state", {}, b"{}", True))
+        WebDriverWait(browser, 3).until(ec.invisibility_of_element_located(late_item))
+        again = browser.find_element(soon_item[0], soon_item[1] + ' input[name="answer"]')
+        assert again.get_attribute("value") == "正在联系"
+        assert browser.switch_to.active_element == again
+        link.follow_ups.insert(0, late)  # back, for the picture
+        link.closed.clear()
+        server.gateway._on_message(Message("hall/demo-hall/window/1/state", {}, b"{}", True))
+        WebDriverWait(browser, 3).until(ec.presence_of_element_located(late_item))
+        panel = browser.find_element(By.ID, "follow-ups-panel")
+        browser.execute_script("arguments[0].scrollIntoView()", panel)
+        browser.save_screenshot(str(screenshots / "web-console-follow-up-deadlines-1366x768.png"))
+    finally:
+        server.stop()
