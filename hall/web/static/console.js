@@ -284,14 +284,32 @@
     return li;
   }
 
-  function renderFollowUpFigures(rates) {
+  // The day's rates (as the day's statistics count them): over the follow-ups opened on the
+  // business day, all of which are in the answer (open, or closed today).  The engine's
+  // `rates` are over every follow-up: shown below as 累计.
+  function dayRates(data) {
+    var day = last && last.business_date;
+    if (!day) { return null; }
+    var opened = 0, called = 0, rectified = 0;
+    (data.open || []).concat(data.recent || []).forEach(function (f) {
+      if (typeof f.opened_at !== "string" || f.opened_at.slice(0, 10) !== day) { return; }
+      opened += 1;
+      if (f.callback) { called += 1; }
+      if (f.rectification) { rectified += 1; }
+    });
+    return { opened: opened, callback_rate: opened ? called / opened : null,
+             rectification_rate: opened ? rectified / opened : null };
+  }
+
+  function renderFollowUpFigures(data) {
     var dl = $("fu-figures");
     dl.textContent = "";
-    rates = rates || {};
-    [["差评", "Bad ratings", rates.opened === undefined ? "—" : rates.opened, false],
-     ["回访率", "Called back", pct(rates.callback_rate), false],
-     ["整改率", "Rectified", pct(rates.rectification_rate), false],
-     ["逾期", "Overdue", rates.overdue === undefined ? "—" : rates.overdue, rates.overdue > 0]
+    var all = data.rates || {};
+    var today = dayRates(data) || all;
+    [["今日差评", "Bad ratings today", today.opened === undefined ? "—" : today.opened, false],
+     ["今日回访率", "Called back", pct(today.callback_rate), false],
+     ["今日整改率", "Rectified", pct(today.rectification_rate), false],
+     ["逾期", "Overdue", all.overdue === undefined ? "—" : all.overdue, all.overdue > 0]
     ].forEach(function (row, i) {
       var d = el("div", row[3] ? "over" : null);
       d.setAttribute("data-figure", ["opened", "callback_rate", "rectification_rate", "overdue"][i]);
@@ -301,6 +319,12 @@
       d.appendChild(el("dd", null, row[2]));
       dl.appendChild(d);
     });
+    var total = $("fu-total");
+    total.textContent = "";
+    if (all.opened !== undefined) {
+      total.appendChild(two("累计 " + all.opened + " 件差评：回访率 " + pct(all.callback_rate) + "，整改率 " + pct(all.rectification_rate),
+                            "all follow-ups: " + pct(all.callback_rate) + " called back, " + pct(all.rectification_rate) + " rectified"));
+    }
   }
 
   function renderFollowUps(data) {
@@ -333,7 +357,7 @@
       c.textContent = String(open.length);
       c.className = "count" + (open.length ? " hot" : "");
     });
-    renderFollowUpFigures(data.rates);
+    renderFollowUpFigures(data);
     if (keep) {
       var items = list.querySelectorAll("li");
       for (var i = 0; i < items.length; i++) {
@@ -598,7 +622,9 @@
   }
 
   function render(o) {
+    var dayChanged = !last || last.business_date !== o.business_date;
     last = o;
+    if (dayChanged && lastFollowUps) { renderFollowUpFigures(lastFollowUps); }
     renderAlerts(o.alerts || []);
     renderRecommendation(o.recommendation || null);
     renderQueues(o.queues || []);

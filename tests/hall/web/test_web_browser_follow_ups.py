@@ -186,6 +186,7 @@ def test_deadlines_in_colour_and_a_draft_kept_through_a_live_update(browser, scr
         "level_name": "不满意",
         "reasons": ["多次跑腿"],
         "comment": "",
+        "opened_at": "2026-10-30T10:00:00",  # not today: counted in 累计 only
         "deadline": "2026-11-20",
         "days_left": -1,
         "overdue": True,
@@ -208,6 +209,11 @@ def test_deadlines_in_colour_and_a_draft_kept_through_a_live_update(browser, scr
         assert "overdue" in overdue.get_attribute("class")
         assert overdue.value_of_css_property("color") == "rgba(255, 255, 255, 1)"
         assert figure(browser, "overdue") == "1"
+        # the day's rates over today's one; the engine's over both
+        assert figure(browser, "opened") == "1" and figure(browser, "callback_rate") == "0%"
+        assert (
+            "累计 2 件差评：回访率 50%，整改率 0%" in browser.find_element(By.ID, "fu-total").text
+        )
         # not reached: the call-back may be tried again
         late_text = browser.find_element(*late_item).text
         assert "未联系上" in late_text and "再次回访" in late_text and "记录回访" in late_text
