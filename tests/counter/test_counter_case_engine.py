@@ -55,7 +55,10 @@ def test_two_cases_of_a_green_channel_ticket_are_finished_one_by_one(qtbot, hall
         c.case_item.setCurrentIndex(c.case_item.findData("gjj-rent"))
         c.case_no_input.setText("440305-2026-000202")
         c.finish_case()
+        # the window state may come before the answer: wait for both (the answer clears
+        # the typed number, which 办结 would otherwise refuse to drop)
         qtbot.waitUntil(lambda: c.ticket is not None and len(c.ticket.cases) == 2, timeout=WAIT)
+        qtbot.waitUntil(lambda: "000202" in c.message and not c.case_no_input.text(), timeout=WAIT)
         numbers = [case.case_no for case in c.ticket.cases]
         assert numbers == ["440305-2026-000201", "440305-2026-000202"]
         assert "租房提取" in c.ticket.item_names
