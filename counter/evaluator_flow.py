@@ -328,7 +328,9 @@ class EvaluatorFlow:
             return True
         case = target.get("case_id")
         if case:
-            return self.store.has_case(str(case))
+            return self.store.has_case(str(case)) or self.store.has_ticket_only(
+                str(target["ticket_id"])
+            )
         return self.store.has_ticket(str(target["ticket_id"]))
 
     def _consider(self, target: Mapping[str, Any], *, live: bool) -> None:

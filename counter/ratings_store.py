@@ -258,6 +258,16 @@ class RatingsStore:
             ).fetchone()
         return row is not None
 
+    def has_ticket_only(self, ticket_id: str) -> bool:
+        """The ticket has a rating here that names no case (a device's rating from before
+        cases, e.g. a draft left by a crash): the engine gives it the ticket's oldest
+        unrated case, so that case is not to be asked for again."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM ratings WHERE ticket_id=? AND case_id IS NULL", (ticket_id,)
+            ).fetchone()
+        return row is not None
+
     def has_case(self, case_id: str) -> bool:
         with self._lock:
             row = self._conn.execute("SELECT 1 FROM ratings WHERE case_id=?", (case_id,)).fetchone()

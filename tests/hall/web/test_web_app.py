@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import OTHER, TOKEN
+from web_doubles import OTHER, TOKEN
 
 from hall.web.sessions import COOKIE
 

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 import zxingcpp
 from clerks import DEMO_PIN
-from conftest import viewport
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+from web_doubles import viewport
 
 from drivers.printer.escpos_codec import build_ticket
 from drivers.printer.render import render

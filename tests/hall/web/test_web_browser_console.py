@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from clerks import DEMO_PIN
-from conftest import viewport
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+from web_doubles import viewport
 
 from hall.demo_apps import DEMO_MANAGER_PASSWORD
 from sync import topics

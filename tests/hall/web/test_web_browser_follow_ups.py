@@ -13,11 +13,11 @@ import uuid
 
 import pytest
 from clerks import DEMO_PIN
-from conftest import viewport
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from test_web_browser_console import DESKTOP, click, cmd, log_in
+from web_doubles import viewport
 
 from hall.demo_apps import DEMO_MANAGER_PASSWORD
 
@@ -168,7 +168,7 @@ def test_a_bad_rating_followed_up_and_closed(
 def test_deadlines_in_colour_and_a_draft_kept_through_a_live_update(browser, screenshots):
     """Near the deadline (≤ remind_days_before working days) red, past it 已逾期; what the
     manager types stays while the list redraws with another manager's step."""
-    from conftest import FOLLOW_UP, FakeLink
+    from web_doubles import FOLLOW_UP, FakeLink
 
     from hall.core.appliance import Notifier
     from hall.web.gateway import Gateway

@@ -8,8 +8,8 @@ import asyncio
 import logging
 
 import pytest
-from conftest import FOLLOW_UP, PHONE, FakeLink
 from test_web_app import csrf_of, logged_in
+from web_doubles import FOLLOW_UP, PHONE, FakeLink
 
 from hall.web.gateway import Gateway, without_contacts
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, VIEW, FakeLink
+from web_doubles import TOKEN, VIEW, FakeLink
 
 from hall.web.gateway import Full, Gateway, chunks
 from hall.web.texts import present
