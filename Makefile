@@ -10,7 +10,7 @@ APT_PACKAGES := mosquitto mosquitto-clients pcscd vsmartcard-vpcd libpcsclite-de
 	fonts-wqy-microhei espeak-ng sox systemd \
 	libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
 	libpulse0 libasound2 libusb-1.0-0 libgbm1 libdrm2 gcc python3-dev python3-venv \
-	chromium chromium-driver
+	chromium chromium-driver postgresql
 APT_STAMP := $(VENV)/.apt-$(shell echo '$(APT_PACKAGES)' | md5sum | cut -c1-8)
 VENV_STAMP := $(VENV)/.installed
 VOICE_STAMP := assets/voice/default/.generated
