@@ -43,6 +43,8 @@ def open_chromium(width: int = 390, height: int = 844, *, lang: str = "zh-CN") -
         "--disable-background-networking",  # nothing leaves the machine
         "--disable-component-update",
         "--hide-scrollbars",
+        "--disable-features=Translate,MediaRouter",
+        "--autoplay-policy=no-user-gesture-required",  # the page's ring, in the tests too
         f"--lang={lang}",
         f"--window-size={width},{height}",
     ):

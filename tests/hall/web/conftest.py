@@ -37,9 +37,6 @@ def client(fake_link: FakeLink) -> Iterator[Any]:
 
 # ---------------------------------------------------------------- the real thing
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
 
 @pytest.fixture
 def web(engine_service: Any, device: Callable[..., Any]) -> Iterator[Any]:
@@ -61,32 +58,13 @@ def web(engine_service: Any, device: Callable[..., Any]) -> Iterator[Any]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    """Debian's chromium, headless, through Debian's chromedriver (selenium-manager is
-    never asked for anything: both paths are given)."""
-    import shutil
+    """Debian's chromium, headless, through Debian's chromedriver, opened the one way the
+    demo opens it too (``hall.web.browser``); the tests set their own viewports."""
+    from hall.web.browser import available, open_chromium
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+    if not available():
         pytest.fail("chromium and chromium-driver are needed (apt-get install chromium-driver)")
-    options = Options()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--lang=zh-CN",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-features=Translate,MediaRouter",
-        "--autoplay-policy=no-user-gesture-required",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = open_chromium(800, 600)
     try:
         yield driver
     finally:
