@@ -48,7 +48,7 @@ def make_announcer(settings: CounterSettings) -> Announcer:
             len(missing),
             ", ".join(missing[:3]),
         )
-    return Announcer(pack, times=settings.voice.times)
+    return Announcer(pack, times=settings.voice.times, max_age_s=settings.voice.max_age_s)
 
 
 def tune_for_latency() -> None:

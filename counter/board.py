@@ -192,6 +192,7 @@ class HallBoard(QWidget):
                 str(call["window"]),
                 recall=bool(call.get("recall")),
                 key=(call.get("code"), call.get("window"), call.get("call_count"), call.get("at")),
+                at=call.get("at"),
             )
         self.update()
         self.call_shown.emit(self.latest)

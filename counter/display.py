@@ -218,6 +218,7 @@ class WindowDisplay(QWidget):
                 self.window_id,
                 recall=bool(call.get("recall")),
                 key=(call.get("code"), call.get("window"), call.get("call_count"), call.get("at")),
+                at=call.get("at"),
             )
 
     def message_command(self, args: dict[str, Any]) -> dict[str, Any]:

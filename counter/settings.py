@@ -87,6 +87,7 @@ class VoiceSettings:
     pack: Text = ""  # voice pack folder; "" = assets/voice/default
     times: Annotated[int, Field(strict=True, ge=1)] = 1  # how often the phrase is said per call
     evaluator_prompts: Bool = True  # the evaluator says 请对本次服务进行评价 / 谢谢您的评价
+    max_age_s: Seconds = 30.0  # a call not said within this long is skipped, not said late
 
 
 @schema.schema

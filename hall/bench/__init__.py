@@ -20,6 +20,7 @@ BENCHES: dict[str, str] = {
     "call": "hall.bench.call:run",
     "sync": "hall.bench.sync:run",
     "web": "hall.bench.web:run",
+    "voice": "hall.bench.voice:run",
 }
 
 

@@ -43,7 +43,9 @@ def test_a_call_is_chime_then_the_sentence_with_the_code_digit_by_digit():
 
 
 def test_a_recall_says_again_and_repeat_setting_says_the_sentence_twice():
-    assert phrase_for_call("B012", "4", recall=True)[:3] == ["chime", "again", "qing"]
+    recall = phrase_for_call("B012", "4", recall=True)
+    assert recall[:3] == ["chime", "again", "letter_b"]  # 再次呼叫 in place of 请
+    assert said(recall[1:]) == "再次呼叫B零一二号到四号窗口办理"
     twice = phrase_for_call("B012", "4", times=2)
     body = twice[1:]
     assert body[: len(body) // 2] == body[len(body) // 2 :]

@@ -2,7 +2,11 @@
 
 Each announcement is one WAV joined from the pack's clips (no gaps between
 players); announcements play strictly in the order they were asked for, and
-a recall is announced again ("再次呼叫 ...").  Playing goes through an
+a recall is announced again ("再次呼叫 ...").  Calls from several windows wait
+their turn in call order (the event's ``at``), none dropped and none over
+another; one older than ``max_age_s`` when its turn comes (or when it
+arrives) is skipped, logged and counted (``skipped``) rather than said late.
+Ages come from an injected clock.  Playing goes through an
 ``AudioOutput``: ``QtAudioOutput`` (a ``QAudioSink`` on the default device)
 on a real device, ``SilentOutput`` where this device is not the hall's
 speaker.  A box without a sound device logs that once and carries on: the
@@ -15,8 +19,10 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
+from hall.core.clock import Clock, SystemClock
 from hall.ui.qt import QObject, QtCore, QTimer, Signal
 from hall.ui.voice.pack import VoicePack, VoicePackError, read_wav
 from hall.ui.voice.phrases import PhraseError, phrase_for_call
@@ -41,6 +47,29 @@ class Announcement:
     clips: tuple[str, ...]
     wav: bytes
     key: tuple[Any, ...] = ()  # identifies a call, so a redelivered event is said once
+    asked: float = 0.0  # the clock's monotonic seconds when it was queued
+    at: datetime | None = None  # when the call was made (the engine's event), if known
+
+
+MAX_AGE_S = 30.0  # a call not said within this long is skipped (voice.max_age_s)
+#: An event time further than this from this device's clock (either way) means the clocks
+#: disagree (a demo day, a device without time sync): the call then ages from its arrival.
+CLOCK_SKEW_S = 300.0
+MAX_PENDING = 64  # beyond this a flood is refused (a hall never has so many calls in 30 s)
+
+
+def parse_at(value: object, clock: Clock) -> datetime | None:
+    """The event's ``at`` (ISO 8601) as an aware time; None when absent or not a time."""
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=clock.now().tzinfo)
 
 
 class AudioOutput(Protocol):
@@ -154,6 +183,7 @@ class Announcer(QObject):
     started = Signal(object)
     finished = Signal(object, bool)  # (announcement, played)
     failed = Signal(str)  # a call that could not be said (missing clip ...)
+    skipped = Signal(object)  # an announcement too old to be said (see ``max_age_s``)
 
     def __init__(
         self,
@@ -161,12 +191,19 @@ class Announcer(QObject):
         output: AudioOutput | None = None,
         *,
         times: int = 1,
+        max_age_s: float = MAX_AGE_S,
+        clock: Clock | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.pack = pack
         self.output: AudioOutput = output if output is not None else QtAudioOutput(self)
         self.times = times
+        self.max_age_s = max_age_s
+        self.clock: Clock = clock or SystemClock()
+        self.skipped_count = 0  # announcements skipped as too old
+        self.refused_count = 0  # announcements refused because MAX_PENDING were waiting
+        self._skew_logged = False
         self._queue: deque[Announcement] = deque()
         self._current: Announcement | None = None
         self._recent_keys: deque[tuple[Any, ...]] = deque(maxlen=64)
@@ -183,9 +220,19 @@ class Announcer(QObject):
         return self._current is not None
 
     def announce_call(
-        self, code: str, window: str, *, recall: bool = False, key: tuple[Any, ...] = ()
+        self,
+        code: str,
+        window: str,
+        *,
+        recall: bool = False,
+        key: tuple[Any, ...] = (),
+        at: object = None,
     ) -> Announcement | None:
-        """Queue "请 <code> 号到 <window> 号窗口办理"; ``key`` drops a redelivered event."""
+        """Queue "请 <code> 号到 <window> 号窗口办理"; ``key`` drops a redelivered event.
+
+        ``at`` is when the call was made (the event's ISO time): it places the call
+        among those waiting and ages it; without it the call ages from now.
+        """
         if key and key in self._recent_keys:
             log.debug("call %s at window %s already announced", code, window)
             return None
@@ -195,13 +242,61 @@ class Announcer(QObject):
             log.warning("cannot announce %s at window %s: %s", code, window, exc)
             self.failed.emit(str(exc))
             return None
-        text = f"{'再次呼叫 ' if recall else ''}请 {code} 号到 {window} 号窗口办理"
+        text = f"{'再次呼叫' if recall else '请'} {code} 号到 {window} 号窗口办理"
         if key:
             self._recent_keys.append(key)
-        return self.say(clips, text=text, key=key)
+        return self.say(clips, text=text, key=key, at=parse_at(at, self.clock))
+
+    def age_s(self, announcement: Announcement) -> float:
+        """Seconds since it was asked for, or since the call was made if that is longer."""
+        age = self.clock.monotonic() - announcement.asked
+        if announcement.at is not None:
+            since_call = (self.clock.now() - announcement.at).total_seconds()
+            if abs(since_call) <= CLOCK_SKEW_S:
+                age = max(age, since_call)
+            elif not self._skew_logged:
+                self._skew_logged = True
+                log.warning(
+                    "call times are %.0f s away from this device's clock; "
+                    "calls age from their arrival here",
+                    since_call,
+                )
+        return age
+
+    def _too_old(self, announcement: Announcement) -> bool:
+        age = self.age_s(announcement)
+        if age <= self.max_age_s:
+            return False
+        self.skipped_count += 1
+        log.warning(
+            "skipped announcement %r: %.0f s old, more than voice.max_age_s %.0f s "
+            "(%d skipped so far)",
+            announcement.text,
+            age,
+            self.max_age_s,
+            self.skipped_count,
+        )
+        self.skipped.emit(announcement)
+        return True
+
+    def _enqueue(self, announcement: Announcement) -> None:
+        """In call order: after every waiting one made at or before it (arrival order else)."""
+        if announcement.at is None:
+            self._queue.append(announcement)
+            return
+        for i, waiting in enumerate(self._queue):
+            if waiting.at is not None and waiting.at > announcement.at:
+                self._queue.insert(i, announcement)
+                return
+        self._queue.append(announcement)
 
     def say(
-        self, clips: list[str], *, text: str = "", key: tuple[Any, ...] = ()
+        self,
+        clips: list[str],
+        *,
+        text: str = "",
+        key: tuple[Any, ...] = (),
+        at: datetime | None = None,
     ) -> Announcement | None:
         """Queue any clip sequence (the evaluator's "请对本次服务进行评价")."""
         try:
@@ -212,14 +307,32 @@ class Announcer(QObject):
                 log.error("%s", exc)
             self.failed.emit(str(exc))
             return None
-        announcement = Announcement(text or " ".join(clips), tuple(clips), wav, key)
-        self._queue.append(announcement)
+        announcement = Announcement(
+            text or " ".join(clips), tuple(clips), wav, key, self.clock.monotonic(), at
+        )
+        if self._too_old(announcement):  # delivered late (a link that was down)
+            return None
+        if len(self._queue) >= MAX_PENDING:
+            self.refused_count += 1
+            log.warning(
+                "refused announcement %r: %d already waiting (%d refused so far)",
+                announcement.text,
+                len(self._queue),
+                self.refused_count,
+            )
+            self.failed.emit(f"too many announcements waiting ({len(self._queue)})")
+            return None
+        self._enqueue(announcement)
         if self._current is None:
             QTimer.singleShot(0, self._next)
         return announcement
 
     def _next(self) -> None:
-        if self._current is not None or not self._queue:
+        if self._current is not None:
+            return
+        while self._queue and self._too_old(self._queue[0]):
+            self._queue.popleft()
+        if not self._queue:
             return
         self._current = self._queue.popleft()
         current = self._current

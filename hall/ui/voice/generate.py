@@ -4,9 +4,11 @@ One WAV per clip of ``hall.ui.voice.clips`` (22050 Hz, mono, 16-bit): speech
 from espeak-ng (Mandarin, fed pinyin), silence trimmed and loudness
 normalised with sox; the chime is a two-tone 叮咚 synthesised with sox.
 Existing files are kept unless ``--force`` (a technician may have replaced
-some with recordings).  ``manifest.json`` lists every clip with its text,
-length and checksum.  Files are written to a temporary name and renamed, so
-an interrupted build never leaves half a clip.
+some with recordings); a clip still as this generator made it (its checksum in
+``manifest.json``) but with other settings (``STYLE``) is remade.
+``manifest.json`` lists every clip with its text, length and checksum.  Files
+are written to a temporary name and renamed, so an interrupted build never
+leaves half a clip.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ log = logging.getLogger(__name__)
 PINYIN_VOICE = "cmn-latn-pinyin"  # reads pinyin as Mandarin (see clips.py on the cmn voice)
 FALLBACK_VOICE = "cmn"
 TIMEOUT_S = 30.0
+# How fast the default voice speaks: espeak-ng's words per minute (1.43x the old 150),
+# then sox's tempo (pitch kept): the 12 syllables of a call in about 2.8 s, 4.3 a
+# second, an ordinary Mandarin pace (espeak-ng drags isolated syllables); the tests
+# bound each announcement's length.
+SPEED_WPM = 215
+TEMPO = 1.1
+# Silence trimmed off both ends: quieter than this for longer than 10 ms.
+TRIM = ("1", "0.01", "1%")
+# What makes the clips; a clip made with other settings is remade (a recording is kept).
+STYLE = f"espeak-ng -s {SPEED_WPM}; sox tempo {TEMPO}; trim {TRIM[2]}; chime 0.16+0.26 s"
 
 
 class GenerateError(RuntimeError):
@@ -80,63 +92,47 @@ def _sox_format() -> list[str]:
     ]
 
 
+def _tone(sox: str, out: Path, seconds: float, hz: float) -> None:
+    """A struck-bar tone: the note and its octave, a 5 ms attack, then a fade to silence."""
+    _run(
+        [
+            sox,
+            "-n",
+            *_sox_format(),
+            str(out),
+            "synth",
+            f"{seconds}",
+            "sine",
+            f"{hz}",
+            "sine",
+            f"{hz * 2}",
+            "remix",
+            "-",
+            "fade",
+            "q",
+            "0.005",
+            f"{seconds}",
+            f"{seconds * 0.9:.3f}",
+            "gain",
+            "-8",
+        ]
+    )
+
+
 def make_chime(sox: str, out: Path, work: Path) -> None:
-    """叮咚: a high tone then a lower one, each fading out like a struck bar."""
+    """叮咚: a high tone then a lower one, about 0.4 s (a short prompt, not a melody)."""
     ding, dong = work / "ding.wav", work / "dong.wav"
-    _run(
-        [
-            sox,
-            "-n",
-            *_sox_format(),
-            str(ding),
-            "synth",
-            "0.45",
-            "sine",
-            "784",
-            "sine",
-            "1568",
-            "remix",
-            "-",
-            "fade",
-            "q",
-            "0.005",
-            "0.45",
-            "0.42",
-            "gain",
-            "-8",
-        ]
-    )
-    _run(
-        [
-            sox,
-            "-n",
-            *_sox_format(),
-            str(dong),
-            "synth",
-            "0.8",
-            "sine",
-            "659.25",
-            "sine",
-            "1318.5",
-            "remix",
-            "-",
-            "fade",
-            "q",
-            "0.005",
-            "0.8",
-            "0.75",
-            "gain",
-            "-8",
-        ]
-    )
+    _tone(sox, ding, 0.16, 784)
+    _tone(sox, dong, 0.26, 659.25)
     _run([sox, str(ding), str(dong), *_sox_format(), str(out), "norm", "-3"])
 
 
 def make_speech(espeak: str, sox: str, voice: str, clip: Clip, out: Path, work: Path) -> None:
     raw = work / f"{clip.name}.raw.wav"
     text = clip.say if voice == PINYIN_VOICE else clip.text.split("（")[0]
-    _run([espeak, "-v", voice, "-s", "150", "-w", str(raw), text])
-    # Trim leading and trailing silence, then normalise; output in the pack's format.
+    _run([espeak, "-v", voice, "-s", str(SPEED_WPM), "-w", str(raw), text])
+    # Trim leading and trailing silence, speed up keeping the pitch, normalise, and fade
+    # the ends by 5 ms so clips joined without pauses do not click; the pack's format.
     _run(
         [
             sox,
@@ -144,15 +140,20 @@ def make_speech(espeak: str, sox: str, voice: str, clip: Clip, out: Path, work: 
             *_sox_format(),
             str(out),
             "silence",
-            "1",
-            "0.02",
-            "0.5%",
+            *TRIM,
+            "fade",
+            "t",
+            "0.005",
             "reverse",
             "silence",
-            "1",
-            "0.02",
-            "0.5%",
+            *TRIM,
+            "fade",
+            "t",
+            "0.005",
             "reverse",
+            "tempo",
+            "-s",
+            str(TEMPO),
             "norm",
             "-3",
         ]
@@ -172,6 +173,24 @@ def _describe(path: Path, clip: Clip) -> dict[str, object]:
     }
 
 
+def _made_with_other_style(target: Path) -> set[str]:
+    """Clips this generator made with other settings (a file replaced by a recording is not)."""
+    try:
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("style") == STYLE:
+            return set()
+        listed = manifest["clips"]
+        return {
+            name
+            for name, entry in listed.items()
+            if (target / f"{name}.wav").is_file()
+            and hashlib.sha256((target / f"{name}.wav").read_bytes()).hexdigest()
+            == entry.get("sha256")
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()  # no manifest or not ours: keep every file
+
+
 def generate(
     directory: str | Path, *, force: bool = False, only: Sequence[str] | None = None
 ) -> dict[str, object]:
@@ -184,7 +203,10 @@ def generate(
     unknown = set(only or ()) - {c.name for c in ALL_CLIPS}
     if unknown:
         raise GenerateError(f"unknown clips {sorted(unknown)}")
-    todo = [c for c in clips if force or not (target / f"{c.name}.wav").is_file()]
+    stale = _made_with_other_style(target)
+    todo = [
+        c for c in clips if force or c.name in stale or not (target / f"{c.name}.wav").is_file()
+    ]
     with tempfile.TemporaryDirectory(prefix="hall-voice-") as tmp:
         work = Path(tmp)
 
@@ -203,6 +225,7 @@ def generate(
     manifest: dict[str, object] = {
         "pack": "default",
         "generator": f"{version}; voice {voice}; sox",
+        "style": STYLE,
         "format": {"rate": SAMPLE_RATE, "channels": CHANNELS, "bits": SAMPLE_WIDTH * 8},
         "clips": {
             c.name: _describe(target / f"{c.name}.wav", c)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from hall.ui.voice.clips import CHANNELS, CLIPS, SAMPLE_RATE, SAMPLE_WIDTH
 
-DEFAULT_PACK = Path(__file__).resolve().parents[2] / "assets" / "voice" / "default"
+# hall/ui/voice/pack.py -> the repository root
+DEFAULT_PACK = Path(__file__).resolve().parents[3] / "assets" / "voice" / "default"
 
 
 class VoicePackError(RuntimeError):
@@ -73,8 +74,8 @@ class VoicePack:
         directory: str | Path = DEFAULT_PACK,
         *,
         fmt: AudioFormat | None = None,
-        gap_ms: int = 60,
-        chime_gap_ms: int = 250,
+        gap_ms: int = 20,
+        chime_gap_ms: int = 80,
     ) -> None:
         self.directory = Path(directory)
         self.format = fmt or AudioFormat()
@@ -127,12 +128,21 @@ class VoicePack:
         self._pcm[name] = pcm
         return pcm
 
-    def join(self, names: list[str]) -> bytes:
-        """One WAV file (bytes) saying ``names`` in order, with short pauses between clips."""
+    def joined_pcm(self, names: list[str]) -> bytes:
+        """The PCM frames of ``names`` in order, a short pause between clips (the clips are
+        trimmed: the pause is all the silence there is; a longer one after the chime)."""
         parts: list[bytes] = []
         for i, name in enumerate(names):
             if i:
                 gap = self.chime_gap_ms if names[i - 1] == "chime" else self.gap_ms
                 parts.append(self.format.silence(gap))
             parts.append(self.pcm(name))
-        return write_wav(self.format, b"".join(parts))
+        return b"".join(parts)
+
+    def join(self, names: list[str]) -> bytes:
+        """One WAV file (bytes) saying ``names`` in order, with short pauses between clips."""
+        return write_wav(self.format, self.joined_pcm(names))
+
+    def duration_s(self, names: list[str]) -> float:
+        """How long ``names`` last joined, as the announcer plays them."""
+        return self.format.duration_s(self.joined_pcm(names))

@@ -2,7 +2,8 @@
 
 Ticket codes are read letter by letter and digit by digit, as halls do
 ("A 零 零 一"), so a citizen can match them against the ticket.  Window
-numbers are read as numbers ("十二号窗口").  A recall starts with "再次呼叫".
+numbers are read as numbers ("十二号窗口").  A recall starts with "再次呼叫"
+(in place of "请").
 """
 
 from __future__ import annotations
@@ -61,10 +62,15 @@ def window_number(window: str) -> list[str]:
 
 
 def phrase_for_call(code: str, window: str, *, recall: bool = False, times: int = 1) -> list[str]:
-    """叮咚 [再次呼叫] 请 <code> 号 到 <window> 号 窗口 办理 (after the chime, ``times`` times)."""
+    """叮咚 请 <code> 号 到 <window> 号 窗口 办理 (after the chime, ``times`` times).
+
+    A recall says 再次呼叫 in place of 请 ("再次呼叫 A001 号到 3 号窗口办理"), so it
+    is hardly longer than the call.
+    """
     if times < 1:
         raise PhraseError("times must be at least 1")
-    body = ["qing", *spell(code), "hao", "dao", *window_number(window), "hao", "chuangkou", "banli"]
+    rest = [*spell(code), "hao", "dao", *window_number(window), "hao", "chuangkou", "banli"]
+    body = rest if recall else ["qing", *rest]
     head = ["chime", *(["again"] if recall else [])]
     phrase = head + body * times
     missing = [c for c in phrase if c not in CLIPS]
