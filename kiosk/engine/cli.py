@@ -31,18 +31,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--db", default=os.environ.get("HALL_ENGINE_DB", "/var/lib/hall/engine.db"))
     p.add_argument("--device", default="engine", help="this engine's device id on the broker")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="only check the hall config: every problem (exit 2), then the texts shown to "
+        "citizens that have no English value (a report, exit 0)",
+    )
     add_broker_args(p)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     from hall.core.appliance import notifier, run_daemon
-    from kiosk.engine.config import ConfigError, load_hall_config
+    from kiosk.engine.config import ConfigError, english_gaps, load_hall_config
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.service import EngineService
     from sync.commands import serve_control
     from sync.mqtt import LinkError
 
+    if args.check:
+        return check_config(args.config)
     try:
         config = load_hall_config(args.config)
     except ConfigError as exc:  # names the file and every problem
@@ -51,6 +59,8 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         log.error("cannot load hall config %s: %s", args.config, exc)
         return 2
+    for gap in english_gaps(config):
+        log.warning("hall config %s: %s (English mode shows the Chinese)", args.config, gap)
     args.hall = config.hall_id
     engine = QueueEngine(with_own_device(config, args.device), args.db)
     link = link_from_args(args, device_id=args.device, role="engine")
@@ -80,6 +90,36 @@ def main(args: argparse.Namespace) -> int:
             return link.alive() and probe.alive()
 
     return run_daemon(stops, status=f"serving hall {config.hall_id}", alive=alive)
+
+
+def check_config(path: str | Path, out: Any = None) -> int:
+    """``hall engine --check``: the hall config as the engine loads it.  Every problem
+    (each with its path) and exit 2; else the texts shown to citizens without an
+    English value, one a line (a warning: the English mode shows the Chinese), exit 0."""
+    import sys
+
+    from kiosk.engine.config import ConfigError, english_gaps, load_hall_config
+
+    out = out or sys.stdout
+    try:
+        config = load_hall_config(path)
+    except ConfigError as exc:
+        print(f"hall config {path}: refused", file=out)
+        for problem in exc.problems:
+            print(f"  {problem}", file=out)
+        return 2
+    except OSError as exc:
+        print(f"hall config {path}: {exc}", file=out)
+        return 2
+    gaps = english_gaps(config)
+    print(
+        f"hall config {path}: ok (hall {config.hall_id}, {len(config.items)} items, "
+        f"{len(config.windows)} windows); {len(gaps)} text(s) without English",
+        file=out,
+    )
+    for gap in gaps:
+        print(f"  warning: {gap}", file=out)
+    return 0
 
 
 PROBE_COMMAND = {"cmd": "board"}  # read-only and cheap: two indexed queries

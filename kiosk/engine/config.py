@@ -15,6 +15,7 @@ A new field declared here is checked like the others without more code.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import time
@@ -107,10 +108,20 @@ class Item:
     promised_days: NonNegative | None = None  # 承诺时限: at most the legal one
     fee: Text = "不收费"
     materials: tuple[Name, ...] = ()
+    # Where the citizen is called is derived from the windows that serve the queue
+    # (:func:`item_location`); a free text here may only name those windows (the check
+    # refuses any other window number).  A floor or an area goes in location_note.
     location: Text = ""
     legal_basis: Text = ""
     name_en: Text = ""
     codes: ItemCodes | None = None  # the 好差评 platform's codes
+    location_note: Text = ""  # 二楼东侧: shown with the derived windows
+    # English values for the kiosk's English mode (the check reports the missing ones)
+    materials_en: tuple[Name, ...] = ()  # one per material, in the same order (else unused)
+    fee_en: Text = ""
+    legal_basis_en: Text = ""
+    department_en: Text = ""
+    location_note_en: Text = ""
 
 
 @schema.schema
@@ -121,6 +132,10 @@ class Window:
     queues: Annotated[tuple[Id, ...], Field(min_length=1)]
     department: Text = ""
     kind: WindowKind = "comprehensive"
+    # The words after the number in the derived locations (4—5号社保窗口); empty:
+    # 综合窗口 for a comprehensive window, the department's short name + 专窗 otherwise.
+    label: Text = ""
+    name_en: Text = ""
 
 
 @schema.schema
@@ -172,6 +187,8 @@ class Hours:
     holidays: frozenset[Day] = frozenset()
     extra_workdays: frozenset[Day] = frozenset()  # 调休: weekend days that are worked
     extended: tuple[Extended, ...] = ()  # 延时服务
+    # Tickets in the break between two sessions (lunch), called when the next one starts.
+    issue_during_break: Bool = True
 
 
 @schema.schema
@@ -290,6 +307,7 @@ class HallHeader:
     id: Id
     name: Name
     area_code: AreaCode | None = None  # 区划代码
+    name_en: Text = ""
 
 
 @schema.schema
@@ -313,6 +331,7 @@ class HallDocument:
     alerts: Section[Alerts] = field(default_factory=Alerts)
     haochaping: Section[Haochaping] = field(default_factory=Haochaping)
     version: AtLeastOne = 1
+    notices_en: tuple[Name, ...] = ()  # one per notice, in the same order (else unused)
 
 
 @dataclass(frozen=True)
@@ -335,6 +354,8 @@ class HallConfig:
     version: int = 1
     area_code: str | None = None
     haochaping: Haochaping = field(default_factory=Haochaping)
+    hall_name_en: str = ""
+    notices_en: tuple[str, ...] = ()
 
     def queue(self, queue_id: str) -> Queue:
         for q in self.queues:
@@ -374,6 +395,191 @@ class HallConfig:
 
     def items_of(self, queue_id: str) -> tuple[Item, ...]:
         return tuple(i for i in self.items if i.queue == queue_id)
+
+
+# --------------------------------------------------------------------------- locations
+
+#: The words that trail a department's name and are dropped in a window's label
+#: (人社局 -> 人社专窗, 公积金中心 -> 公积金专窗).
+_DEPARTMENT_ENDINGS = ("管理中心", "服务中心", "中心", "局", "办", "所", "站")
+#: Window numbers in a free text: 4号, 4—5号, 1、2、3号, 3号和5号 (each chain ends in 号).
+_NUMBERS = re.compile(r"\d+(?:\s*(?:[—–~～至到、,，/]|-|和|及)\s*\d+)*\s*号")
+_RANGE = re.compile(r"(\d+)\s*(?:[—–~～至到]|-)\s*(\d+)")
+
+
+def window_label(window: Window) -> str:
+    """The words after a window's number in a location: its ``label``, else 综合窗口
+    (comprehensive) or the department's short name and 专窗."""
+    if window.label:
+        return window.label
+    if window.kind == "comprehensive":
+        return "综合窗口"
+    dept = window.department
+    for ending in _DEPARTMENT_ENDINGS:
+        if dept.endswith(ending) and len(dept) > len(ending):
+            dept = dept[: -len(ending)]
+            break
+    return f"{dept}专窗"
+
+
+def serving_windows(windows: Iterable[Window], queue_id: str) -> tuple[Window, ...]:
+    """The windows whose ``queues`` include ``queue_id`` (comprehensive ones included)."""
+    return tuple(w for w in windows if queue_id in w.queues)
+
+
+def _runs(numbers: list[int], dash: str, sep: str) -> str:
+    """1, 2, 3, 5 -> 1—3、5: consecutive numbers as one range."""
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}{dash}{prev}")
+        if n is not None:
+            start = prev = n
+    return sep.join(parts)
+
+
+def queue_location(windows: Iterable[Window], queue_id: str) -> tuple[str, str]:
+    """Where a ticket of ``queue_id`` is called, derived from the windows that serve it:
+    ``("1—3号综合窗口、4—5号社保窗口", "Windows 1–5")``; ``("", "")`` without any.
+
+    Windows with a number for an id are grouped by label (in the order of their
+    lowest number) with consecutive numbers as ranges; others are named as they are.
+    """
+    serving = serving_windows(windows, queue_id)
+    numbered = sorted((int(w.id), w) for w in serving if w.id.isdigit())
+    named = [w for w in serving if not w.id.isdigit()]
+    groups: dict[str, list[int]] = {}
+    for n, w in numbered:
+        groups.setdefault(window_label(w), []).append(n)
+    zh = [f"{_runs(ns, '—', '、')}号{label}" for label, ns in groups.items()]
+    zh += [w.name for w in named]
+    en: list[str] = []
+    if numbered:
+        numbers = [n for n, _ in numbered]
+        word = "Window" if len(numbers) == 1 else "Windows"
+        en.append(f"{word} {_runs(numbers, '–', ', ')}")
+    en += [w.name_en or w.name for w in named]
+    return "、".join(zh), ", ".join(en)
+
+
+def item_location(config: HallConfig, item: Item) -> tuple[str, str]:
+    """The location the kiosk shows and prints for ``item``: the derived windows, with
+    the item's ``location_note`` (a floor, an area) in brackets after them."""
+    zh, en = queue_location(config.windows, item.queue)
+    note = item.location_note or _note_of(item.location)
+    if note:
+        zh = f"{zh}（{note}）" if zh else note
+    note_en = item.location_note_en
+    if note_en:
+        en = f"{en} ({note_en})" if en else note_en
+    return zh, en
+
+
+def _note_of(free_text: str) -> str:
+    """A free-text location without any window number is a note (二楼东侧); one that
+    names windows is replaced by the derived text (the check keeps it consistent)."""
+    return "" if _NUMBERS.search(free_text) else free_text
+
+
+def named_window_numbers(text: str) -> set[int]:
+    """The window numbers a free text names: 4—5号窗口 -> {4, 5}; 二楼 has none."""
+    found: set[int] = set()
+    for chain in _NUMBERS.findall(text):
+        for a, b in _RANGE.findall(chain):
+            lo, hi = sorted((int(a), int(b)))
+            found.update(range(lo, min(hi, lo + 999) + 1))  # a typo must not explode
+        found.update(int(n) for n in re.findall(r"\d+", _RANGE.sub("", chain)))
+    return found
+
+
+def _location_problems(doc: HallDocument) -> Iterator[Problem]:
+    """A free-text location may only name the windows that serve the item's queue,
+    each of them (the kiosk shows the derived windows: a contradiction is refused)."""
+    for n, it in enumerate(doc.items):
+        named = named_window_numbers(it.location)
+        if not named:
+            continue
+        serving = serving_windows(doc.windows, it.queue)
+        numbers = {int(w.id) for w in serving if w.id.isdigit()}
+        derived, _en = queue_location(doc.windows, it.queue)
+        shown = ", ".join(str(x) for x in sorted(numbers)) or "none"
+        wrong = sorted(named - numbers)
+        missing = sorted(numbers - named)
+        if wrong or missing:
+            said = []
+            if wrong:
+                said.append(f"names window {', '.join(map(str, wrong))} that does not serve it")
+            if missing:
+                said.append(f"leaves out window {', '.join(map(str, missing))}")
+            yield Problem(
+                f"items[{n}].location",
+                f"item {it.id!r} ({it.name}) says {it.location!r} but queue {it.queue} is "
+                f"served by windows {shown} ({derived or 'none'}): it {' and '.join(said)}; "
+                "leave location out (it is derived from the windows) and put a floor or "
+                "an area in location_note",
+            )
+
+
+def english_gaps(config: HallConfig) -> list[str]:
+    """Every text shown to citizens that has no English value: the kiosk's English mode
+    shows the Chinese one there.  A report (each line with its path), not a refusal."""
+    gaps: list[str] = []
+
+    def need(path: str, zh: str, en: object) -> None:
+        if zh and not en:
+            gaps.append(f"{path}: no English for {zh!r}")
+
+    def aligned(path: str, what: str, zh: tuple[str, ...], en: tuple[str, ...]) -> None:
+        if en and len(en) != len(zh):
+            gaps.append(
+                f"{path}: {len(en)} English {what} for {len(zh)} (one each, in the same "
+                "order): not shown"
+            )
+        else:
+            need(path, "、".join(zh), en)
+
+    need("hall.name_en", config.hall_name, config.hall_name_en)
+    for n, q in enumerate(config.queues):
+        need(f"queues[{n}].name_en", q.name, q.name_en)
+    for n, it in enumerate(config.items):
+        at = f"items[{n}]"
+        need(f"{at}.name_en", it.name, it.name_en)
+        need(f"{at}.department_en", it.department, it.department_en)
+        need(f"{at}.fee_en", it.fee, it.fee_en or _KNOWN_EN.get(it.fee))
+        need(f"{at}.legal_basis_en", it.legal_basis, it.legal_basis_en)
+        aligned(f"{at}.materials_en", "materials", it.materials, it.materials_en)
+        need(
+            f"{at}.location_note_en",
+            it.location_note or _note_of(it.location),
+            it.location_note_en,
+        )
+    for n, w in enumerate(config.windows):
+        need(f"windows[{n}].name_en", w.name, w.name_en)
+    aligned("notices_en", "notices", config.notices, config.notices_en)
+    return gaps
+
+
+def materials_en(item: Item) -> tuple[str, ...]:
+    """An item's materials in English, one per material; none when they are not one
+    each (a list of materials changed without its English: the report says so)."""
+    return item.materials_en if len(item.materials_en) == len(item.materials) else ()
+
+
+def notices_en(config: HallConfig) -> tuple[str, ...]:
+    """The notices in English, one per notice, or none (as :func:`materials_en`)."""
+    return config.notices_en if len(config.notices_en) == len(config.notices) else ()
+
+
+#: English for the schema's Chinese defaults (an item's fee is 不收费 unless it says).
+_KNOWN_EN = {"不收费": "Free of charge"}
+
+
+def fee_en(item: Item) -> str:
+    """An item's fee in English: its ``fee_en``, or that of the default 不收费."""
+    return item.fee_en or _KNOWN_EN.get(item.fee, "")
 
 
 # --------------------------------------------------------------------------- rules
@@ -440,6 +646,7 @@ def _cross_references(doc: HallDocument) -> Iterator[Problem]:
                 f"the promised time ({it.promised_days} days) is longer than the legal "
                 f"time limit ({it.legal_days} days)",
             )
+    yield from _location_problems(doc)
     for n, w in enumerate(doc.windows):
         for k, queue_id in enumerate(w.queues):
             yield from _reference(f"windows[{n}].queues[{k}]", "queue", queue_id, queue_ids)
@@ -516,6 +723,8 @@ def parse_hall_config(data: Any, *, source: str = "") -> HallConfig:
         version=doc.version,
         area_code=doc.hall.area_code,
         haochaping=doc.haochaping,
+        hall_name_en=doc.hall.name_en,
+        notices_en=doc.notices_en,
     )
 
 
@@ -573,6 +782,15 @@ __all__ = [
     "Web",
     "Window",
     "check_hall_document",
+    "english_gaps",
+    "fee_en",
+    "item_location",
     "load_hall_config",
+    "materials_en",
+    "named_window_numbers",
+    "notices_en",
     "parse_hall_config",
+    "queue_location",
+    "serving_windows",
+    "window_label",
 ]

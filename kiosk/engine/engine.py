@@ -120,6 +120,9 @@ class Issued:
     # The citizen's page for this ticket (web.ticket_url with its token): the ticket's QR.
     # It carries the secret token: it goes only to the kiosk that prints it.
     follow_url: str = field(default="", repr=False)
+    # Issued in the break between two sessions (hours.issue_during_break): when calling
+    # resumes.  None when calling is going on now.
+    calls_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -399,6 +402,8 @@ class QueueEngine:
             ticket = self._ticket(ticket_id)
             ahead = self._ahead(ticket)
             est = self._estimate_minutes(queue, ahead)
+            if window.calls_from is not None:  # nobody is called before the break ends
+                est += max(0, math.ceil((window.calls_from - now).total_seconds() / 60))
             self._event(
                 "ticket_issued",
                 {**self._event_ticket(ticket), "ahead": ahead, "est_wait_min": est},
@@ -406,7 +411,11 @@ class QueueEngine:
             self._progress(ticket, "issued", ahead=ahead)
             self._mark_reminded(ticket.id, ahead)
         return Issued(
-            ticket=ticket, ahead=ahead, est_wait_min=est, follow_url=self.follow_url(token)
+            ticket=ticket,
+            ahead=ahead,
+            est_wait_min=est,
+            follow_url=self.follow_url(token),
+            calls_from=window.calls_from,
         )
 
     def _check_person(self, day: str, queue_id: str, person_key: str) -> None:

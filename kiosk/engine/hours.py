@@ -15,6 +15,9 @@ class IssueWindow:
     allowed: bool
     reason: str = ""  # holiday, closed_day, before_open, lunch_break, closing_soon, after_close
     next_open: datetime | None = None
+    # Issued in the break between two sessions (hours.issue_during_break): calling
+    # resumes then, when the next session starts.  None while a session is going on.
+    calls_from: datetime | None = None
 
 
 def sessions_on(hours: Hours, day: date) -> list[tuple[time, time]]:
@@ -40,6 +43,14 @@ def _next_open(hours: Hours, now: datetime) -> datetime | None:
 
 
 def issue_window(hours: Hours, now: datetime) -> IssueWindow:
+    """May a ticket be issued at ``now``, and if not, why (the refusal's reason).
+
+    Inside a session: yes, up to ``stop_issuing_before_close_min`` before the day's
+    last close (``closing_soon`` from then until the close, ``after_close`` from the
+    close on).  In the break between two sessions (lunch): yes when
+    ``issue_during_break`` is on, for the next session (``calls_from``), else
+    ``lunch_break``.  Before the first session: ``before_open``.
+    """
     day = now.date()
     sessions = sessions_on(hours, day)
     if not sessions:
@@ -47,7 +58,7 @@ def issue_window(hours: Hours, now: datetime) -> IssueWindow:
         return IssueWindow(False, reason, _next_open(hours, now))
     t = now.time()
     stop = timedelta(minutes=hours.stop_issuing_before_close_min)
-    last_end = sessions[-1][1]
+    last_end = max(end for _start, end in sessions)
     closing = (datetime.combine(day, last_end) - stop).time()
     for start, end in sessions:
         if start <= t < end:
@@ -60,7 +71,14 @@ def issue_window(hours: Hours, now: datetime) -> IssueWindow:
         return IssueWindow(False, "before_open", _next_open(hours, now))
     if t >= last_end:
         return IssueWindow(False, "after_close", _next_open(hours, now))
-    return IssueWindow(False, "lunch_break", _next_open(hours, now))
+    resumes = _next_open(hours, now)  # today's next session: t is before the last close
+    assert resumes is not None
+    if resumes.time() >= closing:  # a cut-off before the afternoon even starts
+        after = datetime.combine(day, last_end, tzinfo=now.tzinfo)
+        return IssueWindow(False, "closing_soon", _next_open(hours, after))
+    if hours.issue_during_break:
+        return IssueWindow(True, calls_from=resumes)
+    return IssueWindow(False, "lunch_break", resumes)
 
 
 def is_serving(hours: Hours, now: datetime) -> bool:

@@ -18,7 +18,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from kiosk.engine.config import HallConfig
+from kiosk.engine.config import (
+    HallConfig,
+    Item,
+    fee_en,
+    item_location,
+    materials_en,
+    notices_en,
+)
 from kiosk.engine.engine import CallResult, Issued, QueueEngine, Ticket
 from kiosk.engine.errors import EngineError
 from kiosk.engine.hours import issue_window
@@ -108,6 +115,7 @@ class EngineService:
         overdue flags (follow_up events), the console's alerts evaluated (raised / cleared
         alarms to the outbox), an expired notice taken off the screens."""
         closed = self.sweep_idle()
+        self.publish_catalog()  # sent only when changed: issuing and its reason by the clock
         steps = self.engine.sweep_follow_ups()  # reminders and overdue, once each
         changes = self.engine.evaluate_alerts()
         notice = self.engine.notice()
@@ -157,11 +165,19 @@ class EngineService:
     def _publish_catalog(self) -> None:
         cfg = self.engine.config
         now = self.engine.clock.now()
-        payload = {
+        window = issue_window(cfg.hours, now)
+        payload: dict[str, Any] = {
             "hall": cfg.hall_id,
             "hall_name": cfg.hall_name,
+            "hall_name_en": cfg.hall_name_en,
             "version": cfg.version,
-            "issuing": issue_window(cfg.hours, now).allowed,
+            # whether tickets are issued now and why not (the refusal's reason); kept
+            # current by the periodic sweep, which republishes it when it changes
+            "issuing": window.allowed,
+            "issuing_reason": window.reason,
+            "next_open": window.next_open.isoformat(timespec="seconds")
+            if window.next_open
+            else None,
             "queues": [
                 {"id": q.id, "name": q.name, "name_en": q.name_en, "prefix": q.prefix}
                 for q in cfg.queues
@@ -179,8 +195,8 @@ class EngineService:
                     "promised_days": i.promised_days,
                     "fee": i.fee,
                     "materials": list(i.materials),
-                    "location": i.location,
                     "legal_basis": i.legal_basis,
+                    **_item_english(cfg, i),
                 }
                 for i in cfg.items
             ],
@@ -191,10 +207,12 @@ class EngineService:
                     "department": w.department,
                     "kind": w.kind,
                     "queues": list(w.queues),
+                    "name_en": w.name_en,
                 }
                 for w in cfg.windows
             ],
             "notices": list(cfg.notices),
+            "notices_en": list(notices_en(cfg)),
             # 好差评: the bad-review reasons and whether the tablet offers a comment
             "haochaping": {
                 "reasons": list(cfg.haochaping.reasons),
@@ -219,6 +237,8 @@ class EngineService:
                 "weekdays": list(cfg.hours.weekdays),
             },
         }
+        if window.calls_from is not None:  # the lunch break: tickets called from then
+            payload["calls_from"] = window.calls_from.isoformat(timespec="seconds")
         self._publish_retained(topics.catalog(self.hall), payload)
 
     def publish_all(self) -> None:
@@ -547,11 +567,32 @@ def _ticket(t: Ticket | None) -> dict[str, Any] | None:
 def _issued(issued: Issued) -> dict[str, Any]:
     """The ``issue`` / ``requeue`` answer.  ``follow_url`` (the ticket's QR) carries the
     ticket's secret token: it goes only to the kiosk that asked, never into a state."""
-    return {
+    out: dict[str, Any] = {
         "ticket": issued.ticket.public(),
         "ahead": issued.ahead,
         "est_wait_min": issued.est_wait_min,
         "follow_url": issued.follow_url,
+    }
+    if issued.calls_from is not None:  # issued in the lunch break: called from then
+        when = issued.calls_from.isoformat(timespec="seconds")
+        out["calls_from"] = when
+        out["ticket"]["calls_from"] = when
+    return out
+
+
+def _item_english(cfg: HallConfig, item: Item) -> dict[str, Any]:
+    """An item's location (derived from the windows serving its queue) and its English
+    values, for the catalogue (the kiosk's guide, ticket and English mode)."""
+    location, location_en = item_location(cfg, item)
+    return {
+        "location": location,
+        "location_en": location_en,
+        "location_note": item.location_note,
+        "location_note_en": item.location_note_en,
+        "materials_en": list(materials_en(item)),
+        "fee_en": fee_en(item),
+        "legal_basis_en": item.legal_basis_en,
+        "department_en": item.department_en,
     }
 
 
