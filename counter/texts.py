@@ -166,6 +166,46 @@ def alerts_of(board: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(line for line in lines if line)[:MAX_BOARD_ALERTS]
 
 
+# The devices whose presence the board watches, in Chinese (hall.device_config's roles).
+DEVICE_ROLE_ZH = {
+    "kiosk": "取号机",
+    "caller": "叫号器",
+    "display": "窗口屏",
+    "board": "大厅大屏",
+    "evaluator": "评价器",
+    "engine": "排队主机",
+    "web": "网页服务",
+}
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+WINDOW_NO = re.compile(r"^[0-9]{1,3}[A-Za-z]?$")
+OFFLINE_LABEL = "设备离线"
+
+
+def presence_of(payload: Any) -> tuple[str, str, bool] | None:
+    """``(device, role, online)`` of a presence message, or None when it is not one
+    (``{"device", "role", "status": "online" | "offline"}``, sync.mqtt's)."""
+    if not isinstance(payload, Mapping):
+        return None
+    device, role, status = payload.get("device"), payload.get("role", ""), payload.get("status")
+    if not isinstance(device, str) or not DEVICE_ID.match(device):
+        return None
+    if not isinstance(role, str) or len(role) > 32 or status not in ("online", "offline"):
+        return None
+    return device, role, status == "online"
+
+
+def device_name(device: str, role: str, window_names: Mapping[str, str]) -> str:
+    """What the hall calls a device: 3号窗口叫号器 (a window's ``caller-3``), 取号机 kiosk-1."""
+    kind = DEVICE_ROLE_ZH.get(role, "设备")
+    _, _, window = device.rpartition("-")
+    if role in ("caller", "display", "evaluator"):
+        if window in window_names:
+            return f"{window_names[window]}{kind}"
+        if WINDOW_NO.match(window):
+            return f"{window}号窗口{kind}"
+    return f"{kind} {device}"
+
+
 def empty_model(window: str) -> WindowModel:
     """Before the first state arrives (the broker is not reachable yet)."""
     return window_model({"window": window, "status": "closed"})
