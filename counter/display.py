@@ -466,8 +466,8 @@ class WindowDisplay(QWidget):
             paint.draw_text(
                 p,
                 QRect(right.x(), right.y(), right.width(), int(70 * s)),
-                "当前号码",
-                colour=paint.MUTED,
+                m.number_label,
+                colour=paint.TEXT if m.recalled else paint.MUTED,
                 max_px=int(56 * s),
             )
             number_rect = QRect(

@@ -78,6 +78,7 @@ DISPLAY: dict[str, Pair] = {
     "clerk 工号": Pair(MUTED, PANEL),
     "no clerk": Pair(MUTED, PANEL),
     "当前号码": Pair(MUTED, BG),
+    "再次呼叫": Pair(TEXT, BG),
     "number": Pair(NUMBER, BG),
     "headline": Pair(TEXT, BG),
     "items": Pair(TEXT, BG_DARK),

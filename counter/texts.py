@@ -51,6 +51,18 @@ class WindowModel:
         return self.status_text
 
     @property
+    def recalled(self) -> bool:
+        """The current number was called again (重呼) and the citizen has not come yet."""
+        return bool(self.code) and self.called and self.call_count > 1
+
+    @property
+    def number_label(self) -> str:
+        """Over the number: 当前号码, or 再次呼叫（第2次） while a recalled number waits."""
+        if self.recalled:
+            return f"再次呼叫（第{self.call_count}次）"
+        return "当前号码"
+
+    @property
     def headline(self) -> str:
         """The big sentence under the number."""
         if self.status == "closed":
