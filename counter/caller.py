@@ -102,6 +102,9 @@ QPushButton:disabled {{ color: {palette.CALLER_DISABLED.text};
                        background: {palette.CALLER_DISABLED.ground}; }}
 QPushButton#primary {{ background: {_C["primary"].ground}; color: {_C["primary"].text};
                       font-weight: bold; font-size: 26px; min-height: 64px; border: none; }}
+QPushButton#primary:disabled {{ color: {palette.CALLER_DISABLED.text};
+                               background: {palette.CALLER_DISABLED.ground};
+                               border: 1px solid {palette.CALLER_BORDER}; }}
 QLineEdit, QComboBox {{ font-size: 22px; padding: 6px; min-height: 40px;
                        color: {_C["field"].text}; background: {_C["field"].ground}; }}
 QListWidget {{ font-size: 26px; color: {_C["field"].text}; background: {_C["field"].ground}; }}
@@ -137,6 +140,7 @@ class CallerWindow(WindowSide, QWidget):
         self.message_kind = ""
         self._in_flight: set[str] = set()
         self._last_clerk = ""
+        self._shown_staff_status = ""  # the 去向 the chooser was last set to from a state
         self._unsubscribe: list[Callable[[], None]] = []
         self.keys = KeyBridge(self.settings.caller_keys, self)
         self.flow = CallerFlow(
@@ -461,6 +465,11 @@ class CallerWindow(WindowSide, QWidget):
         self.waiting_list.clear()
         self.waiting_list.addItems(list(m.waiting_codes))
         self.staff_status_label.setText(f"当前：{m.staff_status}" if m.staff_status else "")
+        if m.staff_status != self._shown_staff_status:  # the chooser follows a change (暂离
+            self._shown_staff_status = m.staff_status  # on pause), not every state
+            index = self.staff_status.findText(m.staff_status)
+            if index >= 0:
+                self.staff_status.setCurrentIndex(index)
         allowed = allowed_buttons(m)
         for name, button in (
             ("logout", self.logout_button),
