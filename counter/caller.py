@@ -438,9 +438,9 @@ class CallerWindow(WindowSide, QWidget):
         t = self.ticket
         if m.code:
             self.current_label.setText(m.code)
-            doing = f"已呼叫 {m.call_count} 次，请开始办理或重呼、过号" if m.called else "办理中"
+            doing = f"已呼叫 {m.call_count} 次：开始办理、重呼或过号" if m.called else "办理中"
             waited = t.waited_text if t else ""
-            self.current_info.setText(f"{doing}  {waited}".strip())
+            self.current_info.setText(f"{doing}\n{waited}".strip())  # one line each
         else:
             self.current_label.setText("—")
             self.current_info.setText("暂无当前号码")
