@@ -36,6 +36,7 @@ from counter.texts import (
     call_sentence,
     clock_text,
     device_name,
+    device_window,
     notice_of,
     presence_of,
     staff_cards,
@@ -174,6 +175,15 @@ class HallBoard(QWidget):
             f"{OFFLINE_LABEL}：{device_name(device, role, self.window_names)}"
             for device, role in sorted(self.offline.items())
         )
+
+    @property
+    def offline_windows(self) -> set[str]:
+        """Windows with a device offline (its caller, display or evaluator)."""
+        return {
+            window
+            for device, role in self.offline.items()
+            if (window := device_window(device, role)) and window in self.windows
+        }
 
     @property
     def shown_alerts(self) -> tuple[str, ...]:
@@ -586,6 +596,7 @@ class HallBoard(QWidget):
         rows = (len(ids) + per_row - 1) // per_row
         cell_w = (r.width() - gap * (per_row - 1)) // per_row
         cell_h = (r.height() - gap * (rows - 1)) // rows
+        offline = self.offline_windows
         for i, window in enumerate(ids):
             m = window_model(self.windows[window])
             row, col = divmod(i, per_row)
@@ -604,6 +615,8 @@ class HallBoard(QWidget):
             colour = paint.STAFF_COLOURS.get(
                 m.staff_status, paint.STATUS_COLOURS.get(m.status, paint.PANEL)
             )
+            if window in offline:  # its caller or screen is down: say so, not 在岗
+                status, colour = "离线", paint.ALERT_BG
             pill_w = int(cell.width() * 0.42)
             paint.pill(
                 p,

@@ -206,15 +206,21 @@ def presence_of(payload: Any) -> tuple[str, str, bool] | None:
     return device, role, status == "online"
 
 
+def device_window(device: str, role: str) -> str:
+    """The window of a window's device (``caller-3`` → ``3``, as counter.app names them),
+    or ""."""
+    _, _, window = device.rpartition("-")
+    if role in ("caller", "display", "evaluator") and WINDOW_NO.match(window):
+        return window
+    return ""
+
+
 def device_name(device: str, role: str, window_names: Mapping[str, str]) -> str:
     """What the hall calls a device: 3号窗口叫号器 (a window's ``caller-3``), 取号机 kiosk-1."""
     kind = DEVICE_ROLE_ZH.get(role, "设备")
-    _, _, window = device.rpartition("-")
-    if role in ("caller", "display", "evaluator"):
-        if window in window_names:
-            return f"{window_names[window]}{kind}"
-        if WINDOW_NO.match(window):
-            return f"{window}号窗口{kind}"
+    window = device_window(device, role)
+    if window:
+        return f"{window_names.get(window) or f'{window}号窗口'}{kind}"
     return f"{kind} {device}"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from clerks import DEMO_PIN
 
+from counter import paint
 from counter.board import HallBoard
 from counter.settings import BoardSettings, CounterSettings, DisplaySettings
 from hall.ui.voice.announcer import Announcer, SilentOutput
@@ -195,6 +196,18 @@ def test_status_pills_are_readable():
     assert paint.contrast(paint.NOBODY_COLOUR, paint.TEXT) >= 7
 
 
+def red_in_strip(board, column: int) -> int:
+    """The alert red's pixels in one window's cell of the windows' strip (six across)."""
+    image = board.grab().toImage()
+    w, h = image.width(), image.height()
+    red = paint.ALERT_BG
+    return sum(
+        image.pixelColor(x, y) == red
+        for x in range(column * w // 6, (column + 1) * w // 6, 2)
+        for y in range(int(h * 0.6), int(h * 0.8), 2)
+    )
+
+
 # A window's caller in its own process, killed with SIGKILL: no goodbye, the broker
 # sends its Last Will (presence ``offline``).
 CALLER_CHILD = """
@@ -234,6 +247,8 @@ def test_a_device_gone_offline_is_named_on_the_board(
         child.stdout.close()
     qtbot.waitUntil(lambda: board.offline_lines == ("设备离线：5号窗口叫号器",), timeout=WAIT)
     assert board.alert_line == "设备离线：5号窗口叫号器"
+    assert board.offline_windows == {"5"}  # its pill in the windows' strip says 离线
+    assert red_in_strip(board, 4) > 200 and red_in_strip(board, 0) == 0
     board.grab().save(str(screenshots / "counter-board_device_offline.png"))
 
     evaluator.stop()  # a clean stop says offline as well
@@ -245,4 +260,5 @@ def test_a_device_gone_offline_is_named_on_the_board(
 
     device("caller-5", "caller")  # back: taken off the line
     qtbot.waitUntil(lambda: board.offline_lines == ("设备离线：1号窗口评价器",), timeout=WAIT)
+    assert board.offline_windows == {"1"}
     board.shutdown()
