@@ -182,7 +182,7 @@ def alerts_of(board: Mapping[str, Any]) -> tuple[str, ...]:
 DEVICE_ROLE_ZH = {
     "kiosk": "取号机",
     "caller": "叫号器",
-    "display": "窗口屏",
+    "display": "显示屏",
     "board": "大厅大屏",
     "evaluator": "评价器",
     "engine": "排队主机",
