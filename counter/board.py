@@ -10,7 +10,9 @@ windows: department, name, photo — a silhouette when the config's path has non
 stay where they are and as large.  The hall manager's notice (the board's ``notice``,
 posted on hall web's console) is an amber banner under the header until its
 ``until``; the console's alerts (``alerts``, when the hall config shows them
-on the board) a red line above the notices, one after another.  It renders
+on the board) a red line above the notices, one after another, and in turn with
+them each device gone offline (its retained presence, the Last Will's
+``offline``): 设备离线：3号窗口叫号器.  It renders
 from the retained board, catalogue and window states plus the call
 announcements, and, when the hall makes the board its speaker, says each call.
 """
@@ -27,12 +29,16 @@ from counter.settings import CounterSettings
 from counter.texts import (
     ALERTS_LABEL,
     NOTICE_LABEL,
+    OFFLINE_LABEL,
     Notice,
     StaffCard,
     alerts_of,
     call_sentence,
     clock_text,
+    device_name,
+    device_window,
     notice_of,
+    presence_of,
     staff_cards,
     wait_text,
     window_model,
@@ -49,6 +55,7 @@ FLASH_PERIOD_MS = 400
 QUEUES_PAGE_S = 12.0  # the right-hand panel: the waiting per queue this long ...
 STAFF_PAGE_S = 8.0  # ... then each page of the 去向牌 this long
 STAFF_PER_PAGE = 6  # 去向牌 cards on one page (2 columns, 3 rows)
+MAX_OFFLINE = 64  # offline devices remembered (a hall has a few dozen)
 
 
 class HallBoard(QWidget):
@@ -89,6 +96,7 @@ class HallBoard(QWidget):
         self._pager.timeout.connect(self.next_page)
         self._pager.start(int(QUEUES_PAGE_S * 1000))
         self._unsubscribe: list[Callable[[], None]] = []
+        self.offline: dict[str, str] = {}  # device -> role, of the devices gone offline
         self.connected = False
         self._flash_on = True
         self._flash_ticks = 0
@@ -115,6 +123,7 @@ class HallBoard(QWidget):
                     qtlink, topics.window_states_filter(hall), self._on_window_message
                 ),
                 fanout.subscribe(qtlink, topics.calls(hall), self._on_call_message, replay=False),
+                fanout.subscribe(qtlink, topics.presence(hall, "+"), self._on_presence_message),
             ]
             qtlink.connection_changed.connect(self._on_connection)
             self.connected = qtlink.link.connected.is_set()
@@ -140,6 +149,46 @@ class HallBoard(QWidget):
     def _on_call_message(self, message: Message) -> None:
         if isinstance(message.payload, dict):
             self.on_call(message.payload)
+
+    def _on_presence_message(self, message: Message) -> None:
+        presence = presence_of(message.payload)
+        if presence is None:
+            log.warning("dropped a malformed presence message on %s", message.topic)
+            return
+        if self.qtlink is not None and presence[0] == self.qtlink.link.device_id:
+            return  # this board itself: its own link line says so
+        self.apply_presence(*presence)
+
+    def apply_presence(self, device: str, role: str, online: bool) -> None:
+        """A device's presence (retained; its Last Will says offline): the board names the
+        offline ones on its red line, in turn with the console's alerts."""
+        if online:
+            self.offline.pop(device, None)
+        elif device in self.offline or len(self.offline) < MAX_OFFLINE:
+            self.offline[device] = role
+        self.update()
+
+    @property
+    def offline_lines(self) -> tuple[str, ...]:
+        """设备离线：3号窗口叫号器 — one line per offline device, in device order."""
+        return tuple(
+            f"{OFFLINE_LABEL}：{device_name(device, role, self.window_names)}"
+            for device, role in sorted(self.offline.items())
+        )
+
+    @property
+    def offline_windows(self) -> set[str]:
+        """Windows with a device offline (its caller, display or evaluator)."""
+        return {
+            window
+            for device, role in self.offline.items()
+            if (window := device_window(device, role)) and window in self.windows
+        }
+
+    @property
+    def shown_alerts(self) -> tuple[str, ...]:
+        """The red line's turns: the console's alerts, then the offline devices."""
+        return self.alerts + self.offline_lines
 
     def apply_catalog(self, catalog: Mapping[str, Any]) -> None:
         self.catalog = dict(catalog)
@@ -220,8 +269,8 @@ class HallBoard(QWidget):
     def next_notice(self) -> None:
         if self.notices:
             self.notice_index = (self.notice_index + 1) % len(self.notices)
-        if self.alerts:
-            self.alert_index = (self.alert_index + 1) % len(self.alerts)
+        if self.shown_alerts:
+            self.alert_index = (self.alert_index + 1) % len(self.shown_alerts)
         self.update()
 
     @property
@@ -233,12 +282,13 @@ class HallBoard(QWidget):
     @property
     def alert_line(self) -> str:
         """The alert on screen now: 提醒 (2/3)：… (one at a time, like the notices)."""
-        if not self.alerts:
+        alerts = self.shown_alerts
+        if not alerts:
             return ""
-        text = self.alerts[self.alert_index % len(self.alerts)]
-        if len(self.alerts) == 1:
+        text = alerts[self.alert_index % len(alerts)]
+        if len(alerts) == 1:
             return text
-        return f"({self.alert_index % len(self.alerts) + 1}/{len(self.alerts)}) {text}"
+        return f"({self.alert_index % len(alerts) + 1}/{len(alerts)}) {text}"
 
     def _flash_step(self) -> None:
         self._flash_ticks -= 1
@@ -332,7 +382,7 @@ class HallBoard(QWidget):
         body_top = header.bottom() + banner_h + pad
         strip_h = int(150 * s)
         notice_h = int(96 * s)
-        alert_h = int(84 * s) if self.alerts else 0
+        alert_h = int(84 * s) if self.shown_alerts else 0
         body_h = h - body_top - strip_h - notice_h - alert_h - 2 * pad
         left = QRect(pad, body_top, int(w * 0.55) - pad, body_h)
         right = QRect(left.right() + pad, body_top, w - left.right() - 2 * pad, body_h)
@@ -344,7 +394,7 @@ class HallBoard(QWidget):
         else:
             self._paint_queues(p, right, s)
         self._paint_windows(p, QRect(pad, left.bottom() + pad, w - 2 * pad, strip_h), s)
-        if self.alerts:
+        if alert_h:
             paint.banner(
                 p,
                 QRect(0, h - notice_h - alert_h, w, alert_h),
@@ -547,6 +597,7 @@ class HallBoard(QWidget):
         rows = (len(ids) + per_row - 1) // per_row
         cell_w = (r.width() - gap * (per_row - 1)) // per_row
         cell_h = (r.height() - gap * (rows - 1)) // rows
+        offline = self.offline_windows
         for i, window in enumerate(ids):
             m = window_model(self.windows[window])
             row, col = divmod(i, per_row)
@@ -565,6 +616,8 @@ class HallBoard(QWidget):
             colour = paint.STAFF_COLOURS.get(
                 m.staff_status, paint.STATUS_COLOURS.get(m.status, paint.PANEL)
             )
+            if window in offline:  # its caller or screen is down: say so, not 在岗
+                status, colour = "离线", paint.ALERT_BG
             pill_w = int(cell.width() * 0.42)
             paint.pill(
                 p,

@@ -28,7 +28,7 @@ from typing import Any
 
 from evdev import InputEvent
 
-from counter import fanout
+from counter import fanout, palette
 from counter.caller_flow import (
     STAFF_NO_MAX,
     CallerFlow,
@@ -67,37 +67,50 @@ from sync.mqtt import Message
 
 log = logging.getLogger(__name__)
 
-STYLE = """
-QWidget { font-family: "WenQuanYi Micro Hei"; font-size: 20px; color: #0f172a; }
-CallerWindow { background: #eef2f7; }
-QLabel#title { font-size: 28px; font-weight: bold; color: #0a2a5c; }
-QLabel#link[up="true"] { color: #15803d; font-weight: bold; }
-QLabel#link[up="false"] { color: #b91c1c; font-weight: bold; }
-QLabel#clerk { font-size: 22px; }
-QLabel#current { font-size: 72px; font-weight: bold; color: #b45309; }
-QLabel#currentInfo { font-size: 22px; color: #334155; }
-QLabel#flag { font-size: 22px; font-weight: bold; padding: 4px 10px; border-radius: 6px; }
-QLabel#flag[kind="green"] { background: #166534; color: #ffffff; }
-QLabel#flag[kind="appointment"] { background: #1e3a8a; color: #ffffff; }
-QLabel#flag[kind="normal"] { background: transparent; }
-QLabel#ticketInfo { font-size: 20px; color: #0f172a; background: #ffffff; padding: 6px 8px;
-                    border-radius: 6px; }
-QListWidget#cases { font-size: 18px; }
-QPushButton#finish_case { font-weight: bold; color: #14532d; border: 2px solid #15803d; }
-QLabel#message { font-size: 22px; padding: 10px; border-radius: 6px; }
-QLabel#message[kind="ok"] { background: #dcfce7; color: #14532d; }
-QLabel#message[kind="error"] { background: #fee2e2; color: #7f1d1d; }
-QLabel#message[kind="info"] { background: #e0e7ff; color: #1e3a8a; }
-QPushButton { font-size: 22px; padding: 10px; min-height: 44px; border-radius: 6px;
-              background: #ffffff; border: 1px solid #94a3b8; }
-QPushButton:disabled { color: #94a3b8; background: #f1f5f9; }
-QPushButton#primary { background: #1d4ed8; color: white; font-weight: bold; font-size: 26px;
-                      min-height: 64px; border: none; }
-QLineEdit, QComboBox { font-size: 22px; padding: 6px; min-height: 40px; background: white; }
-QListWidget { font-size: 26px; background: white; }
-QGroupBox { font-weight: bold; margin-top: 14px; border: 1px solid #cbd5e1;
-            border-radius: 6px; padding: 8px; }
-QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; }
+_C = palette.CALLER
+STYLE = f"""
+QWidget {{ font-family: "WenQuanYi Micro Hei"; font-size: 20px; color: {_C["text"].text}; }}
+CallerWindow {{ background: {_C["text"].ground}; }}
+QLabel#title {{ font-size: 28px; font-weight: bold; color: {_C["title"].text}; }}
+QLabel#link[up="true"] {{ color: {_C["link up"].text}; font-weight: bold; }}
+QLabel#link[up="false"] {{ color: {_C["link down"].text}; font-weight: bold; }}
+QLabel#clerk {{ font-size: 22px; }}
+QLabel#current {{ font-size: 72px; font-weight: bold; color: {_C["current number"].text}; }}
+QLabel#currentInfo {{ font-size: 22px; color: {_C["current info"].text}; }}
+QLabel#flag {{ font-size: 22px; font-weight: bold; padding: 4px 10px; border-radius: 6px; }}
+QLabel#flag[kind="green"] {{ background: {_C["flag green"].ground};
+                            color: {_C["flag green"].text}; }}
+QLabel#flag[kind="appointment"] {{ background: {_C["flag appointment"].ground};
+                                  color: {_C["flag appointment"].text}; }}
+QLabel#flag[kind="normal"] {{ background: transparent; }}
+QLabel#ticketInfo {{ font-size: 20px; color: {_C["ticket info"].text};
+                    background: {_C["ticket info"].ground}; padding: 6px 8px; border-radius: 6px; }}
+QListWidget#cases {{ font-size: 18px; }}
+QPushButton#finish_case {{ font-weight: bold; color: {_C["finish case"].text};
+                          border: 2px solid {_C["finish case"].text}; }}
+QLabel#message {{ font-size: 22px; padding: 10px; border-radius: 6px; }}
+QLabel#message[kind="ok"] {{ background: {_C["message ok"].ground};
+                            color: {_C["message ok"].text}; }}
+QLabel#message[kind="error"] {{ background: {_C["message error"].ground};
+                               color: {_C["message error"].text}; }}
+QLabel#message[kind="info"] {{ background: {_C["message info"].ground};
+                              color: {_C["message info"].text}; }}
+QPushButton {{ font-size: 22px; padding: 10px; min-height: 44px; border-radius: 6px;
+              color: {_C["button"].text}; background: {_C["button"].ground};
+              border: 1px solid {palette.CALLER_BORDER}; }}
+QPushButton:disabled {{ color: {palette.CALLER_DISABLED.text};
+                       background: {palette.CALLER_DISABLED.ground}; }}
+QPushButton#primary {{ background: {_C["primary"].ground}; color: {_C["primary"].text};
+                      font-weight: bold; font-size: 26px; min-height: 64px; border: none; }}
+QPushButton#primary:disabled {{ color: {palette.CALLER_DISABLED.text};
+                               background: {palette.CALLER_DISABLED.ground};
+                               border: 1px solid {palette.CALLER_BORDER}; }}
+QLineEdit, QComboBox {{ font-size: 22px; padding: 6px; min-height: 40px;
+                       color: {_C["field"].text}; background: {_C["field"].ground}; }}
+QListWidget {{ font-size: 26px; color: {_C["field"].text}; background: {_C["field"].ground}; }}
+QGroupBox {{ font-weight: bold; margin-top: 14px; border: 1px solid {palette.CALLER_GROUP_BORDER};
+            border-radius: 6px; padding: 8px; }}
+QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; }}
 """
 
 
@@ -127,6 +140,7 @@ class CallerWindow(WindowSide, QWidget):
         self.message_kind = ""
         self._in_flight: set[str] = set()
         self._last_clerk = ""
+        self._shown_staff_status = ""  # the 去向 the chooser was last set to from a state
         self._unsubscribe: list[Callable[[], None]] = []
         self.keys = KeyBridge(self.settings.caller_keys, self)
         self.flow = CallerFlow(
@@ -424,9 +438,9 @@ class CallerWindow(WindowSide, QWidget):
         t = self.ticket
         if m.code:
             self.current_label.setText(m.code)
-            doing = f"已呼叫 {m.call_count} 次，请开始办理或重呼、过号" if m.called else "办理中"
+            doing = f"已呼叫 {m.call_count} 次：开始办理、重呼或过号" if m.called else "办理中"
             waited = t.waited_text if t else ""
-            self.current_info.setText(f"{doing}  {waited}".strip())
+            self.current_info.setText(f"{doing}\n{waited}".strip())  # one line each
         else:
             self.current_label.setText("—")
             self.current_info.setText("暂无当前号码")
@@ -451,6 +465,11 @@ class CallerWindow(WindowSide, QWidget):
         self.waiting_list.clear()
         self.waiting_list.addItems(list(m.waiting_codes))
         self.staff_status_label.setText(f"当前：{m.staff_status}" if m.staff_status else "")
+        if m.staff_status != self._shown_staff_status:  # the chooser follows a change (暂离
+            self._shown_staff_status = m.staff_status  # on pause), not every state
+            index = self.staff_status.findText(m.staff_status)
+            if index >= 0:
+                self.staff_status.setCurrentIndex(index)
         allowed = allowed_buttons(m)
         for name, button in (
             ("logout", self.logout_button),

@@ -15,7 +15,8 @@ console) is shown until its ``until`` and goes when the field is null: on a TV
 as an amber band under the window's name (the number stays in sight: a notice
 lasts up to 8 hours), on a strip in place of the name line (one line: while no
 number is called), scrolling when it does not fit at a readable size.  The
-center's ``message`` (seconds to minutes) covers the middle, over everything.
+center's ``message`` (seconds to minutes) takes the whole body on a TV (nothing of
+the clerk or the number peeks out round it), the last line on a strip.
 """
 
 from __future__ import annotations
@@ -372,7 +373,10 @@ class WindowDisplay(QWidget):
         body_top = top.bottom() + notice_h + pad
         body_h = int(h * 0.62) - notice_h
         body = QRect(pad, body_top, w - 2 * pad, body_h)
-        if self.shows_staff_card:
+        if self.message:  # in place of the body, edge to edge: nothing of it peeks out
+            top_y = top.bottom() + notice_h + 1
+            self._paint_banner(p, QRect(0, top_y, w, body.bottom() + pad - top_y), s)
+        elif self.shows_staff_card:
             self._paint_staff(p, body, s)
         else:
             self._paint_serving(p, body, s)
@@ -405,8 +409,6 @@ class WindowDisplay(QWidget):
                 colour=paint.NUMBER,
                 max_px=int(30 * s),
             )
-        if self.message:
-            self._paint_banner(p, s)
 
     def _paint_serving(self, p: QPainter, body: QRect, s: float) -> None:
         """Left: the clerk (photo, name, 工号, 去向); right: the number."""
@@ -465,8 +467,8 @@ class WindowDisplay(QWidget):
             paint.draw_text(
                 p,
                 QRect(right.x(), right.y(), right.width(), int(70 * s)),
-                "当前号码",
-                colour=paint.MUTED,
+                m.number_label,
+                colour=paint.TEXT if m.recalled else paint.MUTED,
                 max_px=int(56 * s),
             )
             number_rect = QRect(
@@ -524,10 +526,11 @@ class WindowDisplay(QWidget):
             bold=True,
         )
 
-    def _paint_banner(self, p: QPainter, s: float) -> None:
-        """The center's message: a bright band across the middle, over everything."""
-        w, h = self.width(), self.height()
-        band = QRect(0, int(h * 0.3), w, int(h * 0.4))
+    def _paint_banner(self, p: QPainter, band: QRect, s: float) -> None:
+        """The center's message: a bright band over the whole body (the window's name and
+        status above it, its items and waiting count below), dark edges against the
+        notice's amber."""
+        w = self.width()
         edge = max(2, int(10 * s))
         p.fillRect(band, paint.NUMBER)
         p.fillRect(QRect(0, band.y(), w, edge), paint.BG_DARK)
@@ -538,7 +541,7 @@ class WindowDisplay(QWidget):
             band.adjusted(pad, pad // 2, -pad, -pad // 2),
             self.message or "",
             colour=paint.BG_DARK,
-            max_px=int(110 * s),
+            max_px=int(130 * s),
             bold=True,
             wrap=True,
         )

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from counter import fanout, paint
+from counter import fanout, paint, palette
 from counter.evaluator_flow import PAGES, PHONE_MAX, EvaluatorFlow
 from counter.keys import KeyBridge
 from counter.rating_sender import RatingSender
@@ -55,24 +55,27 @@ from sync.mqtt import Message
 log = logging.getLogger(__name__)
 
 __all__ = ["PAGES", "PHONE_MAX", "EvaluatorWindow"]
-LEVEL_COLOURS = {1: "#15803d", 2: "#4d7c0f", 3: "#a16207", 4: "#c2410c", 5: "#b91c1c"}
+LEVEL_COLOURS = palette.LEVEL_COLOURS
+_E = palette.EVALUATOR
 
-STYLE = """
-QWidget { font-family: "WenQuanYi Micro Hei"; color: #ffffff; }
-EvaluatorWindow, QStackedWidget > QWidget { background: #0a2a5c; }
-QLabel { font-size: 34px; }
-QLabel#big { font-size: 64px; font-weight: bold; }
-QLabel#name { font-size: 76px; font-weight: bold; }
-QLabel#muted { font-size: 34px; color: #b8c7e6; }
-QLabel#summary { font-size: 40px; color: #ffd21f; }
-QLabel#error { font-size: 30px; color: #fecaca; }
-QLabel#phone { font-size: 44px; font-weight: bold; color: #ffd21f; background: #061b3d;
-               border-radius: 8px; padding: 6px; }
-QPushButton { font-size: 32px; border-radius: 12px; background: #123a75; color: white;
-              border: 2px solid #3b6bb5; padding: 8px; }
-QPushButton:checked { background: #ffd21f; color: #0a2a5c; font-weight: bold; }
-QPushButton#submit { background: #1f9d55; font-weight: bold; border: none; }
-QPushButton#skip { background: #475569; border: none; }
+STYLE = f"""
+QWidget {{ font-family: "WenQuanYi Micro Hei"; color: {_E["text"].text}; }}
+EvaluatorWindow, QStackedWidget > QWidget {{ background: {_E["text"].ground}; }}
+QLabel {{ font-size: 34px; }}
+QLabel#big {{ font-size: 64px; font-weight: bold; }}
+QLabel#name {{ font-size: 76px; font-weight: bold; }}
+QLabel#muted {{ font-size: 34px; color: {_E["muted"].text}; }}
+QLabel#summary {{ font-size: 40px; color: {_E["summary"].text}; }}
+QLabel#error {{ font-size: 30px; color: {_E["error"].text}; }}
+QLabel#phone {{ font-size: 44px; font-weight: bold; color: {_E["phone"].text};
+               background: {_E["phone"].ground}; border-radius: 8px; padding: 6px; }}
+QPushButton {{ font-size: 32px; border-radius: 12px; background: {_E["button"].ground};
+              color: {_E["button"].text}; border: 2px solid {palette.EVAL_BORDER}; padding: 8px; }}
+QPushButton:checked {{ background: {_E["button checked"].ground};
+                      color: {_E["button checked"].text}; font-weight: bold; }}
+QPushButton#submit {{ background: {_E["submit"].ground}; color: {_E["submit"].text};
+                     font-weight: bold; border: none; }}
+QPushButton#skip {{ background: {_E["skip"].ground}; color: {_E["skip"].text}; border: none; }}
 """
 
 
@@ -256,8 +259,9 @@ class EvaluatorWindow(WindowSide, QWidget):
             b.setObjectName(f"rate_{level}")
             b.setMinimumHeight(300)
             b.setStyleSheet(
-                f"QPushButton {{ background: {LEVEL_COLOURS[level]}; "
-                "font-size: 40px; font-weight: bold; border: none; }"
+                f"QPushButton {{ background: {_E[f'level {level}'].ground}; "
+                f"color: {_E[f'level {level}'].text}; font-size: 40px; font-weight: bold; "
+                "border: none; }"
             )
             b.clicked.connect(lambda _c=False, lv=level: self.rate(lv))
             self.level_buttons[level] = b
@@ -335,7 +339,9 @@ class EvaluatorWindow(WindowSide, QWidget):
         thanks = QWidget()
         lay = QVBoxLayout(thanks)
         self.thanks_title = QLabel("谢谢您的评价！")
-        self.thanks_title.setStyleSheet("font-size: 96px; font-weight: bold; color: #ffd21f;")
+        self.thanks_title.setStyleSheet(
+            f"font-size: 96px; font-weight: bold; color: {_E['thanks'].text};"
+        )
         self.thanks_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thanks_info = QLabel("")
         self.thanks_info.setAlignment(Qt.AlignmentFlag.AlignCenter)

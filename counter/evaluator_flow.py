@@ -220,11 +220,13 @@ class EvaluatorFlow:
         window = f"{m.name}  {m.department}".strip()
         if m.clerk_name or m.staff_no:
             s = self.store.summary(self._clerk_id(), self.clock.now().date().isoformat())
-            if s["count"]:
-                pct = f" · 满意率 {s['satisfied_pct']}%" if s["satisfied_pct"] is not None else ""
-                summary = f"今日评价 {s['count']} 次{pct}"
+            unrated = s["count"] - s["rated"]  # timed out or skipped: not a rating
+            if s["rated"]:
+                summary = f"今日评价 {s['rated']} 次 · 满意率 {s['satisfied_pct']}%"
             else:
                 summary = "今日暂无评价"
+            if unrated:
+                summary += f" · 未评价 {unrated} 次"
             return IdleView(window, m.clerk_name, f"工号 {m.staff_no}", summary, True)
         return IdleView(window, "窗口暂未开放" if m.status == "closed" else "", "", "", False)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from counter import palette
 from counter.texts import StaffCard
+from hall.core.contrast import contrast_ratio
 from hall.ui.app import CJK_FONT
 from hall.ui.qt import QColor, QFont, QPainter, QPixmap, QRect, Qt, QtGui
 
@@ -18,40 +20,25 @@ log = logging.getLogger(__name__)
 
 FONT_FAMILY = CJK_FONT  # one name for every screen (hall.ui.app)
 
-# A government hall palette: deep blue ground, white text, amber numbers.
-BG = QColor("#0a2a5c")
-BG_DARK = QColor("#061b3d")
-PANEL = QColor("#123a75")
-TEXT = QColor("#ffffff")
-MUTED = QColor("#b8c7e6")
-NUMBER = QColor("#ffd21f")
-# the hall manager's notice: dark text on the number's amber (11.8:1); the console's
-# alerts: white on a deep red (9.3:1) — both above the 7:1 of WCAG AAA
-NOTICE_BG = NUMBER
-NOTICE_TEXT = BG_DARK
-ALERT_BG = QColor("#8b1a1a")
+# The colours of counter.palette (each text/ground pair checked at >= 7:1 there).
+BG = QColor(palette.BG)
+BG_DARK = QColor(palette.BG_DARK)
+PANEL = QColor(palette.PANEL)
+TEXT = QColor(palette.TEXT)
+MUTED = QColor(palette.MUTED)
+NUMBER = QColor(palette.NUMBER)
+NOTICE_BG = QColor(palette.NOTICE_BG)
+NOTICE_TEXT = QColor(palette.NOTICE_TEXT)
+ALERT_BG = QColor(palette.ALERT_BG)
 ALERT_TEXT = TEXT
-LED_RED = QColor("#ff2b1c")
-LED_DIM = QColor("#4a0c08")
-# window status pills: white text on each at >= 7:1 (WCAG AAA)
-STATUS_COLOURS = {
-    "serving": QColor("#0b5a2e"),
-    "idle": QColor("#1e40af"),
-    "paused": QColor("#7a4200"),
-    "closed": QColor("#3f4652"),
-}
-# 去向牌 pills: white text on each at >= 7:1 (WCAG AAA), told apart by hue
-STAFF_COLOURS = {
-    "在岗": QColor("#0b5a2e"),
-    "暂离": QColor("#7a4200"),
-    "外出": QColor("#9b1c1c"),
-    "学习": QColor("#5b21b6"),
-    "休假": QColor("#3f4652"),
-}
-NOBODY_COLOUR = QColor("#3f4652")  # a window with nobody logged in
-SILHOUETTE_BG = QColor("#cbd5e1")
-SILHOUETTE_FG = QColor("#64748b")
-AVATAR_COLOURS = ("#2563eb", "#0d9488", "#9333ea", "#c2410c", "#0f766e", "#be123c")
+LED_RED = QColor(palette.LED_RED)
+LED_DIM = QColor(palette.LED_DIM)
+STATUS_COLOURS = {name: QColor(c) for name, c in palette.STATUS_COLOURS.items()}
+STAFF_COLOURS = {name: QColor(c) for name, c in palette.STAFF_COLOURS.items()}
+NOBODY_COLOUR = QColor(palette.NOBODY_COLOUR)
+SILHOUETTE_BG = QColor(palette.SILHOUETTE_BG)
+SILHOUETTE_FG = QColor(palette.SILHOUETTE_FG)
+AVATAR_COLOURS = palette.AVATAR_COLOURS
 
 ALIGN_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 ALIGN_CENTER = Qt.AlignmentFlag.AlignCenter
@@ -135,18 +122,8 @@ def draw_paragraph(
 
 
 def contrast(a: QColor, b: QColor) -> float:
-    """The WCAG contrast ratio of two colours (1 to 21)."""
-
-    def luminance(c: QColor) -> float:
-        def channel(v: float) -> float:
-            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-
-        return (
-            0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF())
-        )
-
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
+    """The WCAG contrast ratio of two colours (1 to 21): hall.core.contrast's."""
+    return contrast_ratio(a.name(), b.name())
 
 
 def banner(

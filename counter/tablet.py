@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from counter import fanout, paint
+from counter import fanout, paint, palette
 from counter.evaluator import EvaluatorWindow
 from counter.ratings_store import COMMENT_MAX
 from counter.settings import CounterSettings
@@ -42,11 +42,12 @@ from hall.ui.voice.announcer import Announcer
 from sync import topics
 from sync.mqtt import Message
 
-# White text on each at >= 7:1 (checked in tests/counter/test_counter_tablet.py).
-TABLET_LEVEL_COLOURS = {1: "#14532d", 2: "#365314", 3: "#713f12", 4: "#9a3412", 5: "#7f1d1d"}
-OK_COLOUR = "#14532d"
-NEUTRAL_COLOUR = "#334155"
-PANEL_COLOUR = "#123a75"
+# counter.palette's TABLET pairs (each checked at >= 7:1 in test_counter_contrast.py)
+_T = palette.TABLET
+TABLET_LEVEL_COLOURS = palette.LEVEL_COLOURS
+OK_COLOUR = palette.OK_COLOUR
+NEUTRAL_COLOUR = palette.NEUTRAL_COLOUR
+PANEL_COLOUR = palette.PANEL
 
 # The tablet's words (its own: counter/texts.py is the screens').
 CONFIRM_TITLE = "请核对本次办理的事项"
@@ -67,18 +68,20 @@ FIELDS = (
 )
 
 TABLET_STYLE = f"""
-QLabel#field {{ font-size: 30px; color: #d6e0f5; }}
-QLabel#value {{ font-size: 36px; font-weight: bold; }}
-QLabel#item {{ font-size: 46px; font-weight: bold; color: #ffd21f; }}
-QLabel#count {{ font-size: 28px; color: #d6e0f5; }}
+QLabel#field {{ font-size: 30px; color: {_T["field"].text}; }}
+QLabel#value {{ font-size: 36px; font-weight: bold; color: {_T["value"].text}; }}
+QLabel#item {{ font-size: 46px; font-weight: bold; color: {_T["item"].text}; }}
+QLabel#count {{ font-size: 28px; color: {_T["count"].text}; }}
 QWidget#panel {{ background: {PANEL_COLOUR}; border-radius: 16px; }}
 QWidget#panel QLabel {{ background: {PANEL_COLOUR}; }}
-QPushButton#confirm, QPushButton#submit {{ background: {OK_COLOUR}; font-size: 44px;
-    font-weight: bold; border: 3px solid #ffffff; }}
-QPushButton#wrong, QPushButton#skip {{ background: {NEUTRAL_COLOUR}; font-size: 40px;
-    border: 3px solid #94a3b8; }}
+QPushButton#confirm, QPushButton#submit {{ background: {_T["confirm"].ground};
+    color: {_T["confirm"].text}; font-size: 44px; font-weight: bold;
+    border: 3px solid {palette.WHITE}; }}
+QPushButton#wrong, QPushButton#skip {{ background: {_T["wrong"].ground};
+    color: {_T["wrong"].text}; font-size: 40px; border: 3px solid {palette.EVAL_LIGHT_BORDER}; }}
 QPushButton#phrase {{ font-size: 30px; }}
-QLineEdit {{ font-size: 36px; color: #ffffff; background: #061b3d; border: 2px solid #3b6bb5;
+QLineEdit {{ font-size: 36px; color: {_T["comment"].text}; background: {_T["comment"].ground};
+    border: 2px solid {palette.EVAL_BORDER};
     border-radius: 10px; padding: 12px; }}
 """
 
@@ -184,8 +187,9 @@ class TabletWindow(EvaluatorWindow):
             b.setText(RATING_ZH[level])
             b.setMinimumHeight(380)
             b.setStyleSheet(
-                f"QPushButton {{ background: {TABLET_LEVEL_COLOURS[level]}; color: #ffffff; "
-                "font-size: 38px; font-weight: bold; border: 3px solid #ffffff; "
+                f"QPushButton {{ background: {_T[f'level {level}'].ground}; "
+                f"color: {_T[f'level {level}'].text}; font-size: 38px; font-weight: bold; "
+                f"border: 3px solid {palette.WHITE}; "
                 "border-radius: 18px; }"
             )
 

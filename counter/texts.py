@@ -51,6 +51,18 @@ class WindowModel:
         return self.status_text
 
     @property
+    def recalled(self) -> bool:
+        """The current number was called again (重呼) and the citizen has not come yet."""
+        return bool(self.code) and self.called and self.call_count > 1
+
+    @property
+    def number_label(self) -> str:
+        """Over the number: 当前号码, or 再次呼叫（第2次） while a recalled number waits."""
+        if self.recalled:
+            return f"再次呼叫（第{self.call_count}次）"
+        return "当前号码"
+
+    @property
     def headline(self) -> str:
         """The big sentence under the number."""
         if self.status == "closed":
@@ -164,6 +176,52 @@ def alerts_of(board: Mapping[str, Any]) -> tuple[str, ...]:
         return ()
     lines = (" ".join(a.split()) for a in raw if isinstance(a, str))
     return tuple(line for line in lines if line)[:MAX_BOARD_ALERTS]
+
+
+# The devices whose presence the board watches, in Chinese (hall.device_config's roles).
+DEVICE_ROLE_ZH = {
+    "kiosk": "取号机",
+    "caller": "叫号器",
+    "display": "显示屏",
+    "board": "大厅大屏",
+    "evaluator": "评价器",
+    "engine": "排队主机",
+    "web": "网页服务",
+}
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+WINDOW_NO = re.compile(r"^[0-9]{1,3}[A-Za-z]?$")
+OFFLINE_LABEL = "设备离线"
+
+
+def presence_of(payload: Any) -> tuple[str, str, bool] | None:
+    """``(device, role, online)`` of a presence message, or None when it is not one
+    (``{"device", "role", "status": "online" | "offline"}``, sync.mqtt's)."""
+    if not isinstance(payload, Mapping):
+        return None
+    device, role, status = payload.get("device"), payload.get("role", ""), payload.get("status")
+    if not isinstance(device, str) or not DEVICE_ID.match(device):
+        return None
+    if not isinstance(role, str) or len(role) > 32 or status not in ("online", "offline"):
+        return None
+    return device, role, status == "online"
+
+
+def device_window(device: str, role: str) -> str:
+    """The window of a window's device (``caller-3`` → ``3``, as counter.app names them),
+    or ""."""
+    _, _, window = device.rpartition("-")
+    if role in ("caller", "display", "evaluator") and WINDOW_NO.match(window):
+        return window
+    return ""
+
+
+def device_name(device: str, role: str, window_names: Mapping[str, str]) -> str:
+    """What the hall calls a device: 3号窗口叫号器 (a window's ``caller-3``), 取号机 kiosk-1."""
+    kind = DEVICE_ROLE_ZH.get(role, "设备")
+    window = device_window(device, role)
+    if window:
+        return f"{window_names.get(window) or f'{window}号窗口'}{kind}"
+    return f"{kind} {device}"
 
 
 def empty_model(window: str) -> WindowModel:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from clerks import DEMO_PIN
 
+from counter import paint
 from counter.board import HallBoard
 from counter.settings import BoardSettings, CounterSettings, DisplaySettings
 from hall.ui.voice.announcer import Announcer, SilentOutput
@@ -189,3 +194,71 @@ def test_status_pills_are_readable():
     for status, colour in (paint.STAFF_COLOURS | paint.STATUS_COLOURS).items():
         assert paint.contrast(colour, paint.TEXT) >= 7, status
     assert paint.contrast(paint.NOBODY_COLOUR, paint.TEXT) >= 7
+
+
+def red_in_strip(board, column: int) -> int:
+    """The alert red's pixels in one window's cell of the windows' strip (six across)."""
+    image = board.grab().toImage()
+    w, h = image.width(), image.height()
+    red = paint.ALERT_BG
+    return sum(
+        image.pixelColor(x, y) == red
+        for x in range(column * w // 6, (column + 1) * w // 6, 2)
+        for y in range(int(h * 0.6), int(h * 0.8), 2)
+    )
+
+
+# A window's caller in its own process, killed with SIGKILL: no goodbye, the broker
+# sends its Last Will (presence ``offline``).
+CALLER_CHILD = """
+import sys, time
+from sync.mqtt import MqttLink
+link = MqttLink(host=sys.argv[1], port=int(sys.argv[2]), hall_id="demo-hall",
+                device_id="caller-5", role="caller").start()
+while not link.connected.wait(0.1):
+    pass
+print("up", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_device_gone_offline_is_named_on_the_board(
+    qtbot, qtlink, hall, broker, device, screenshots
+):
+    board = HallBoard(qtlink("board-1"), now=lambda: NOW)
+    qtbot.addWidget(board)
+    board.resize(1920, 1080)
+    qtbot.waitUntil(lambda: board.hall_name == "示范街道为民服务中心", timeout=WAIT)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CALLER_CHILD, broker.host, str(broker.port)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        assert child.stdout.readline().strip() == b"up"
+        evaluator = device("evaluator-1", "evaluator")
+        assert board.offline_lines == () and board.alert_line == ""  # both online
+        child.kill()
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        child.stdout.close()
+    qtbot.waitUntil(lambda: board.offline_lines == ("设备离线：5号窗口叫号器",), timeout=WAIT)
+    assert board.alert_line == "设备离线：5号窗口叫号器"
+    assert board.offline_windows == {"5"}  # its pill in the windows' strip says 离线
+    assert red_in_strip(board, 4) > 200 and red_in_strip(board, 0) == 0
+    board.grab().save(str(screenshots / "counter-board_device_offline.png"))
+
+    evaluator.stop()  # a clean stop says offline as well
+    qtbot.waitUntil(lambda: len(board.offline_lines) == 2, timeout=WAIT)
+    board.alert_index = 0  # they take turns on the red line
+    assert board.alert_line == "(1/2) 设备离线：5号窗口叫号器"
+    board.next_notice()
+    assert board.alert_line == "(2/2) 设备离线：1号窗口评价器"
+
+    device("caller-5", "caller")  # back: taken off the line
+    qtbot.waitUntil(lambda: board.offline_lines == ("设备离线：1号窗口评价器",), timeout=WAIT)
+    assert board.offline_windows == {"1"}
+    board.shutdown()

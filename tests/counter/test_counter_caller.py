@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from clerks import DEMO_PIN
 
+from counter import palette
 from counter.caller import CallerWindow
 from hall.ui.qt import Qt
 from hall.ui.qtlink import LINK_DOWN_ZH
@@ -38,6 +39,14 @@ def click(qtbot, button):
     except AssertionError:
         raise AssertionError(f"{button.text()} stayed disabled") from None
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def looks_greyed(window, button) -> bool:
+    """The button's face on screen is the disabled grey, not the primary blue."""
+    image = window.grab().toImage()
+    centre = button.mapTo(window, button.rect().center())
+    face = image.pixelColor(centre.x(), button.mapTo(window, button.rect().topLeft()).y() + 6)
+    return face.name() == palette.CALLER_DISABLED.ground
 
 
 def wait_message(qtbot, c, text, kind="ok"):
@@ -78,10 +87,13 @@ def test_login_then_keypad_calls_starts_and_finishes(qtbot, hall, caller, keyboa
     assert c.model.last_finished["code"] == first
 
 
-def test_every_refusal_is_a_clear_chinese_message(qtbot, hall, hall_clock, caller):
+def test_every_refusal_is_a_clear_chinese_message(qtbot, hall, hall_clock, caller, screenshots):
     c = caller("3")
     c.call_next()
     wait_message(qtbot, c, "窗口未登录，请先登录工号", "error")
+    assert c.model.status == "closed" and not c.logout_button.isEnabled()
+    assert looks_greyed(c, c.recall_button) and not looks_greyed(c, c.login_button)
+    c.grab().save(str(screenshots / "counter-caller_logged_out.png"))
     c.login("9999", DEMO_PIN)
     wait_message(qtbot, c, "工号不存在，请核对后重新登录", "error")
     c.login("1003", DEMO_PIN)
@@ -102,7 +114,9 @@ def test_every_refusal_is_a_clear_chinese_message(qtbot, hall, hall_clock, calle
     wait_message(qtbot, c, f"{code} 已过号")
 
 
-def test_pause_with_a_reason_resume_by_keypad_and_staff_status(qtbot, hall, caller, keyboard):
+def test_pause_with_a_reason_resume_by_keypad_and_staff_status(
+    qtbot, hall, caller, keyboard, screenshots
+):
     c = caller("4")
     c.login("2001", DEMO_PIN)
     wait_message(qtbot, c, "登录成功：赵敏（工号 2001）")
@@ -112,6 +126,9 @@ def test_pause_with_a_reason_resume_by_keypad_and_staff_status(qtbot, hall, call
     qtbot.waitUntil(lambda: c.model.status == "paused", timeout=WAIT)
     assert c.model.pause_reason == "会议学习" and c.model.staff_status == "暂离"
     assert not c.call_button.isEnabled() and c.resume_button.isEnabled()
+    c.grab().save(str(screenshots / "counter-caller_paused.png"))
+    assert looks_greyed(c, c.call_button)  # paused: 呼叫下一位 does not look pressable
+    assert c.staff_status.currentText() == "暂离"  # the chooser shows where the clerk is
 
     c.staff_status.setCurrentText("学习")
     click(qtbot, c.staff_status_button)
@@ -130,7 +147,7 @@ def test_pause_with_a_reason_resume_by_keypad_and_staff_status(qtbot, hall, call
     qtbot.waitUntil(lambda: c.model.pause_reason == "临时离开", timeout=WAIT)
 
 
-def test_transfer_to_another_window_keeps_the_place(qtbot, hall, caller, keyboard):
+def test_transfer_to_another_window_keeps_the_place(qtbot, hall, caller, keyboard, screenshots):
     c = caller("3")
     qtbot.waitUntil(lambda: c.transfer_target.count() > 1, timeout=WAIT)  # from the catalogue
     c.login("1003", DEMO_PIN)
@@ -146,8 +163,11 @@ def test_transfer_to_another_window_keeps_the_place(qtbot, hall, caller, keyboar
     wait_message(qtbot, c, "请先在屏幕上选择转移目标（队列或窗口）", "error")
     c.transfer_target.setCurrentIndex(c.transfer_target.findData("window:4"))
     assert c.transfer_target.currentText() == "4号窗口（人社局）"
+    c.grab().save(str(screenshots / "counter-caller_transferring.png"))
     click(qtbot, c.transfer_button)
     wait_message(qtbot, c, f"{code} 已转至4号窗口，保留排队位置")
+    qtbot.waitUntil(lambda: c.model.code == "", timeout=WAIT)
+    c.grab().save(str(screenshots / "counter-caller_transferred.png"))
     window4 = hall.cmd("4", {"cmd": "window_view"})
     assert window4["waiting_codes"] == [code]
 

@@ -145,7 +145,7 @@ def test_unhappy_asks_reasons_and_a_masked_phone(
 
 
 def test_nobody_presses_so_unrated_is_recorded_without_thanks(
-    qtbot, hall, evaluator, engine_service
+    qtbot, hall, evaluator, engine_service, screenshots
 ):
     ev = evaluator(CounterSettings(evaluator=EvaluatorSettings(prompt_timeout_s=0.3)))
     pages = []
@@ -156,6 +156,9 @@ def test_nobody_presses_so_unrated_is_recorded_without_thanks(
     assert acked.args[0].level is None
     assert pages == ["prompt", "idle"]
     assert [r["level"] for r in engine_ratings(engine_service)] == [None]
+    qtbot.waitUntil(lambda: ev.page == "idle", timeout=WAIT)
+    assert ev.idle_summary.text() == "今日暂无评价 · 未评价 1 次"  # not counted as a rating
+    ev.grab().save(str(screenshots / "counter-evaluator_timeout_unrated.png"))
 
 
 def test_a_second_finish_before_an_answer_leaves_the_first_unrated(

@@ -246,6 +246,7 @@ def test_the_hall_board_keeps_its_table_through_a_storm(
         catalog_topic: HOSTILE + wrong_catalog(retained(catalog_topic), CATALOG_MORE),
         state_topic: HOSTILE + wrong_state(retained(state_topic)),
         calls_topic: HOSTILE + WRONG_CALLS,
+        topics.presence(HALL, "caller-5"): HOSTILE,  # an offline device is named on the board
     }
     changed = "the board changed: a hostile message reached the screen"
     watch = weather(qtbot, storm, caplog, board.qtlink, looks, sends, changed)

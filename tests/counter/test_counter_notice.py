@@ -189,13 +189,56 @@ def test_the_notice_goes_at_its_until_without_a_new_state(display, qtbot):
     assert datetime.now().astimezone() >= until
 
 
+def panel_share(image, rect) -> float:
+    """The part of ``rect`` painted in the clerk panel's blue (a stub peeking out)."""
+    hits = total = 0
+    target = paint.PANEL
+    for y in range(rect[1], rect[1] + rect[3], 2):
+        for x in range(rect[0], rect[0] + rect[2], 4):
+            c = image.pixelColor(x, y)
+            total += 1
+            hits += (
+                abs(c.red() - target.red())
+                + abs(c.green() - target.green())
+                + abs(c.blue() - target.blue())
+                < 12
+            )
+    return hits / total
+
+
 def test_the_centers_message_covers_the_notice_while_it_lasts(display, screenshots):
     d = display()
     d.apply_state(window_state(notice=notice()), live=False)
     d.show_message("请携带身份证原件办理", 30)
+    image = d.grab().toImage()
+    band = (0, 170 + 150 + 12, 1920, 1080 - 170 - 150 - 12 - 260)  # under the notice
+    assert amber_share(image, (0, 190, 1920, 110)) > 0.5  # the notice stays in sight
+    assert panel_share(image, band) == 0  # nothing of the clerk's panel round the message
     d.grab().save(str(screenshots / "counter-display_tv_notice_and_message.png"))
     d.clear_message()
     assert d.notice_text == SHORT
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720)])
+@pytest.mark.parametrize("serving", [True, False], ids=["number", "staff_card"])
+def test_the_centers_message_leaves_nothing_of_the_body_round_it(
+    display, screenshots, size, serving
+):
+    d = display(size)
+    d.apply_state(window_state(**({} if serving else {"current": None})), live=False)
+    s = size[1] / 1080
+    body = (0, int(170 * s) + 4, size[0], int(1080 * 0.62 * s))
+    assert panel_share(d.grab().toImage(), body) > 0.05  # the clerk's panel / 去向牌
+    d.show_message("请携带身份证原件办理", 30)
+    image = d.grab().toImage()
+    assert panel_share(image, body) == 0  # no blue stubs above or below the band
+    assert amber_share(image, body) > 0.6  # the message's band is the whole body
+    d.grab().save(
+        str(screenshots / f"counter-display_tv_{size[0]}x{size[1]}_message_"
+            f"{'number' if serving else 'staff_card'}.png")
+    )  # fmt: skip
+    d.clear_message()
+    assert panel_share(d.grab().toImage(), body) > 0.05
 
 
 @pytest.mark.parametrize("size", [(1280, 160), (640, 64)])
@@ -223,7 +266,7 @@ def test_a_strip_scrolls_a_long_notice_at_full_height(display, qtbot, screenshot
     for y in range(0, 80):
         for x in range(0, 1280, 3):
             c = image.pixelColor(x, y)
-            if c.red() > 200 and c.green() < 80:
+            if c.red() > 200 and c.green() < 140 and c.blue() < 140:
                 red_rows.add(y)
                 break
     assert len(red_rows) > 40  # tall letters on the first line, not shrunk to fit

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from counter.texts import clock_text, wait_text, window_model
+from counter.texts import (
+    clock_text,
+    device_name,
+    device_window,
+    presence_of,
+    wait_text,
+    window_model,
+)
 from hall.ui.voice.clips import ALL_CLIPS
 
 BASE = {
@@ -85,3 +92,28 @@ def test_the_voice_readme_lists_every_clip():
     )
     missing = [c.name for c in ALL_CLIPS if f"`{c.name}.wav`" not in readme]
     assert missing == []
+
+
+def test_a_presence_message_and_the_devices_name():
+    assert presence_of({"device": "caller-3", "role": "caller", "status": "offline"}) == (
+        "caller-3",
+        "caller",
+        False,
+    )
+    assert presence_of({"device": "kiosk-1", "status": "online"}) == ("kiosk-1", "", True)
+    for bad in (
+        {"device": "x" * 65, "status": "offline"},
+        {"device": "a/b", "status": "offline"},
+        {"device": "caller-3", "status": "gone"},
+        {"device": "caller-3", "role": 3, "status": "offline"},
+        "offline",
+        None,
+    ):
+        assert presence_of(bad) is None, bad
+    names = {"3": "3号窗口（综合）"}
+    assert device_name("caller-3", "caller", names) == "3号窗口（综合）叫号器"
+    assert device_name("display-12", "display", names) == "12号窗口显示屏"
+    assert device_name("kiosk-1", "kiosk", names) == "取号机 kiosk-1"
+    assert device_name("caller-x", "caller", names) == "叫号器 caller-x"
+    assert device_window("evaluator-5A", "evaluator") == "5A"
+    assert device_window("board-1", "board") == ""
