@@ -8,6 +8,7 @@ for 一次性告知 (materials, promised time, fees, where to go, legal basis).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -216,6 +217,25 @@ def parse_catalog(payload: Mapping[str, Any]) -> Catalog:
         hours=tuple((str(a), str(b)) for a, b in hours.get("sessions", [])),
         weekdays=tuple(int(d) for d in hours.get("weekdays", [])),
         notices_en=tuple(str(n) for n in payload.get("notices_en") or ()),
+    )
+
+
+def catalog_from_config(cfg: config.HallConfig) -> Catalog:
+    """The catalogue of a hall config as the kiosk would receive it (``hall ticket
+    preview``: the configured hall without a running engine)."""
+    names = [f.name for f in dataclasses.fields(Item)]
+    items = tuple(
+        Item(**{n: getattr(i, n) for n in names if hasattr(i, n)}) for i in cfg.items
+    )
+    return Catalog(
+        hall=cfg.hall_id,
+        hall_name=cfg.hall_name,
+        version=cfg.version,
+        categories=tuple(Category(q.id, q.name, q.prefix, q.name_en) for q in cfg.queues),
+        items=items,
+        notices=tuple(cfg.notices),
+        hours=tuple((f"{a:%H:%M}", f"{b:%H:%M}") for a, b in cfg.hours.sessions),
+        weekdays=tuple(cfg.hours.weekdays),
     )
 
 

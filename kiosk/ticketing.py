@@ -163,6 +163,40 @@ def issued_from_result(result: dict[str, Any], catalog: Catalog, *, now: datetim
     )
 
 
+def preview_ticket(
+    catalog: Catalog,
+    item_id: str | None = None,
+    *,
+    now: datetime,
+    qr_url: str = "",
+    calls_from: datetime | None = None,
+) -> IssuedTicket:
+    """A made-up ticket of a configured hall's item (``hall ticket preview``): its hall
+    name, queue, item and location, as the kiosk would print it."""
+    item = catalog.item(item_id) if item_id else catalog.items[0]
+    queue = catalog.category(item.queue)
+    return IssuedTicket(
+        ticket_id="preview",
+        code=f"{queue.prefix}012",
+        queue_id=queue.id,
+        queue_name=queue.name,
+        item_id=item.id,
+        item_name=item.name,
+        item_name_en=item.name_en,
+        ahead=7,
+        est_wait_min=15,
+        issued_at=now,
+        hall_name=catalog.hall_name,
+        masked_name="张*三",
+        priority="normal",
+        priority_reason=None,
+        location=item.location,
+        qr_url=qr_url,
+        location_en=item.location_en,
+        calls_from=calls_from,
+    )
+
+
 TICKET_NOTES = ("请留意叫号，过号请到窗口说明。", "本号票当日有效。")
 
 

@@ -94,7 +94,7 @@ class HomeScreen(Screen):
         if common:
             common_box.addWidget(label(self.t("common_items"), "h2"))
             cols = theme.columns("common") if portrait else 1
-            grid = _grid(cols)
+            grid = _grid(cols, 18 if portrait else 12)
             for n, item in enumerate(common):
                 cat = catalog.category(item.queue)
                 sub = "" if theme.elderly else cat.title(ctx.lang)
@@ -111,7 +111,7 @@ class HomeScreen(Screen):
         cat_box.setSpacing(18)
         cat_box.addWidget(label(self.t("all_categories"), "h2"))
         cols = theme.columns("category") if portrait else 1
-        grid = _grid(cols)
+        grid = _grid(cols, 18 if portrait else 12)
         for n, cat in enumerate(catalog.categories):
             tile = Tile(
                 cat.title(ctx.lang),
@@ -132,7 +132,7 @@ class HomeScreen(Screen):
         hint, hint_layout = panel()
         icons = QHBoxLayout()
         for kind in ("idcard", "citizencard", "qr"):
-            icons.addWidget(CardIcon(kind, theme.palette.accent, theme.px(64)))
+            icons.addWidget(CardIcon(kind, theme.palette.accent, theme.px(64 if portrait else 44)))
         icons.addItem(spacer(vertical=False))
         hint_layout.addLayout(icons)
         hint_layout.addWidget(label(self.t("id_hint"), "body"))
@@ -191,9 +191,9 @@ class HomeScreen(Screen):
         layout.addLayout(row)
 
 
-def _grid(cols: int) -> QGridLayout:
+def _grid(cols: int, spacing: int) -> QGridLayout:
     grid = QGridLayout()
-    grid.setSpacing(18)
+    grid.setSpacing(spacing)  # landscape: tighter, its height is short
     for c in range(cols):
         grid.setColumnStretch(c, 1)
     return grid

@@ -5,10 +5,10 @@ person to look at; each walk also checks what the screen says."""
 from __future__ import annotations
 
 import pytest
+from kiosk_checks import layout_problems
 
 from drivers.idcard import make_card
 from hall.ui.qt import QLabel
-from kiosk_checks import layout_problems
 
 PORTRAIT, LANDSCAPE = (1080, 1920), (1920, 1080)
 
