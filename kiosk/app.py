@@ -289,7 +289,13 @@ class KioskWindow(QWidget):
         self.idle_label.setText(tr("idle_hint", self.lang, s=int(self.settings.idle_timeout_s)))
         self.link_label.setText(tr("link_down", self.lang))
         self.link_label.setVisible(self.link is not None and not self.link_up)
+        self._show_elderly_button()
         self._tick_clock()
+
+    def _show_elderly_button(self) -> None:
+        # the first screen has its own, large 大字模式 button (once it has a catalogue)
+        home = self.flow.screen in ("", "home") and self.catalog is not None
+        self.elderly_button.setVisible(not home)
 
     def _tick_connecting(self) -> None:
         if self.catalog is not None:
@@ -321,8 +327,7 @@ class KioskWindow(QWidget):
         if isinstance(previous, Screen) and previous is not screen:
             previous.clear()  # nothing personal stays in a hidden screen
         self.footer.setVisible(name != "home")
-        # the first screen has its own, large 大字模式 button
-        self.elderly_button.setVisible(name != "home")
+        self._show_elderly_button()
         self.back_button.setVisible(name not in ("ticket", "message"))
         self.home_button.setVisible(name not in ("ticket", "message"))
         self.screen_changed.emit(name)

@@ -224,9 +224,7 @@ def catalog_from_config(cfg: config.HallConfig) -> Catalog:
     """The catalogue of a hall config as the kiosk would receive it (``hall ticket
     preview``: the configured hall without a running engine)."""
     names = [f.name for f in dataclasses.fields(Item)]
-    items = tuple(
-        Item(**{n: getattr(i, n) for n in names if hasattr(i, n)}) for i in cfg.items
-    )
+    items = tuple(Item(**{n: getattr(i, n) for n in names if hasattr(i, n)}) for i in cfg.items)
     return Catalog(
         hall=cfg.hall_id,
         hall_name=cfg.hall_name,

@@ -22,6 +22,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "正在获取业务目录，连上后即可取号（{s}秒）",
         "Loading the list of services; tickets follow once connected ({s} s)",
     ),
+    "connecting_link": (
+        "正在连接大厅服务器，请稍候（{s}秒）",
+        "Reaching the hall server, please wait ({s} s)",
+    ),
     "connecting_down": (
         "与大厅服务器的连接中断，正在重试（{s}秒）。如需取号请咨询导办台工作人员。",
         "The hall server is unreachable; retrying ({s} s). Please ask the help desk meanwhile.",

@@ -12,6 +12,8 @@ from kiosk.screens.base import Screen
 from kiosk.screens.widgets import CardIcon, Tile, button, label, panel, spacer
 from kiosk.texts import PRIORITY_KEYS
 
+CONNECT_PATIENCE_S = 15  # after this long without the hall server, say it is unreachable
+
 
 class HomeScreen(Screen):
     name = "home"
@@ -169,7 +171,10 @@ class HomeScreen(Screen):
         b.setSpacing(20)
         b.addWidget(label(self.t("connecting"), "h1", center=True, name="connecting"))
         seconds = int(ctx.connecting_s())
-        key = "connecting_state" if ctx.link_up else "connecting_down"
+        if ctx.link_up:
+            key = "connecting_state"  # connected: the catalogue is on its way
+        else:
+            key = "connecting_link" if seconds < CONNECT_PATIENCE_S else "connecting_down"
         b.addWidget(label(self.t(key, s=seconds), "body", center=True, name="connecting-state"))
         layout.addWidget(box)
         layout.addItem(spacer())

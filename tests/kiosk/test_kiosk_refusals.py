@@ -132,6 +132,22 @@ def test_unreadable_card_says_how_to_retry(kiosk, snap):
     assert kiosk.tickets()[0]["masked_name"] == "张*"
 
 
+@pytest.mark.parametrize("size", [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
+def test_a_card_without_a_number_is_refused(make_kiosk, snap, size):
+    kiosk = make_kiosk(size)
+    kiosk.tap("elderly-big")
+    kiosk.tap("category-A")
+    kiosk.tap("item-hj-birth")
+    kiosk.tap("take")
+    kiosk.wait_screen("identify")
+    kiosk.swipe(make_card("resident", id_number=""))
+    text = refused(kiosk, "这张卡片无法用于取号")
+    assert "请使用本人有效的居民身份证或社保卡" in text
+    tag = "portrait" if size[1] > size[0] else "landscape"
+    snap(kiosk, f"message-card-invalid-elderly-{tag}")
+    assert kiosk.tickets() == []
+
+
 def test_lost_link_refuses_kindly_and_shows_it(kiosk, broker, snap):
     broker.kill()
     kiosk.qtbot.waitUntil(lambda: kiosk.has("link-state"), timeout=8000)
