@@ -541,7 +541,8 @@ class KioskFlow:
         after them turns the automatic mode off again (a mode chosen by hand stays)."""
         if older and not self.elderly:
             log.info(
-                "大字模式 on for this visit (card holder at least %d)", self.settings.large_text_age
+                "large-text mode on for this visit (card holder aged %d or over)",
+                self.settings.large_text_age,
             )
             self.elderly = True
             self.elderly_auto = True
