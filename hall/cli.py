@@ -32,7 +32,7 @@ SUBCOMMANDS: dict[str, str] = {
     "idcard": "drivers.idcard.cli",
     "citizencard": "drivers.citizencard.cli",
     "printer": "drivers.printer.cli",
-    "ticket": "drivers.printer.cli",
+    "ticket": "kiosk.cli",  # the configured hall's ticket
     "keys": "drivers.keys.cli",
     "sync": "sync.cli",
     "monitor": "sync.cli",

@@ -166,6 +166,10 @@ class KioskWindow(QWidget):
         self.clock_timer = QTimer(self)
         self.clock_timer.timeout.connect(self._tick_clock)
         self.clock_timer.start(20_000)
+        # while no catalogue came: the connecting screen counts the seconds
+        self.connecting_timer = QTimer(self)
+        self.connecting_timer.timeout.connect(self._tick_connecting)
+        self.connecting_timer.start(1000)
         self.poll_timer = QTimer(self)
         self.poll_timer.timeout.connect(self.printing.poll)
         if printer is not None and self.settings.printer_poll_s > 0:
@@ -285,7 +289,23 @@ class KioskWindow(QWidget):
         self.idle_label.setText(tr("idle_hint", self.lang, s=int(self.settings.idle_timeout_s)))
         self.link_label.setText(tr("link_down", self.lang))
         self.link_label.setVisible(self.link is not None and not self.link_up)
+        self._show_elderly_button()
         self._tick_clock()
+
+    def _show_elderly_button(self) -> None:
+        # the first screen has its own, large 大字模式 button (once it has a catalogue)
+        home = self.flow.screen in ("", "home") and self.catalog is not None
+        self.elderly_button.setVisible(not home)
+
+    def _tick_connecting(self) -> None:
+        if self.catalog is not None:
+            self.connecting_timer.stop()
+        elif self.screen_name == "home":
+            self.redraw()
+
+    def connecting_s(self) -> float:
+        """Seconds since the kiosk started waiting for the hall's catalogue."""
+        return max(0.0, self.monotonic() - self.flow.started)
 
     def _tick_clock(self) -> None:
         now = self.now()
@@ -307,6 +327,7 @@ class KioskWindow(QWidget):
         if isinstance(previous, Screen) and previous is not screen:
             previous.clear()  # nothing personal stays in a hidden screen
         self.footer.setVisible(name != "home")
+        self._show_elderly_button()
         self.back_button.setVisible(name not in ("ticket", "message"))
         self.home_button.setVisible(name not in ("ticket", "message"))
         self.screen_changed.emit(name)
@@ -575,6 +596,12 @@ class KioskWindow(QWidget):
     def open_green_channel(self) -> None:
         self.flow.open_green_channel()
 
+    def open_assisted(self) -> None:
+        self.flow.open_assisted()
+
+    def identify_way(self, kind: str) -> None:
+        self.flow.identify_way(kind)
+
     def open_staff_panel(self) -> None:
         """Staff service (reprints, printer state): press and hold the hall name."""
         self.flow.open_staff_panel()
@@ -594,7 +621,7 @@ class KioskWindow(QWidget):
 
     def close_down(self) -> None:
         """Stop timers and the printer worker (devices and the link belong to the caller)."""
-        for timer in (self.idle_timer, self.clock_timer, self.poll_timer):
+        for timer in (self.idle_timer, self.clock_timer, self.poll_timer, self.connecting_timer):
             timer.stop()
         app = QApplication.instance()
         if app is not None:

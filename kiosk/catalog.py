@@ -8,8 +8,10 @@ for 一次性告知 (materials, promised time, fees, where to go, legal basis).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kiosk.engine import config
@@ -17,10 +19,29 @@ from kiosk.engine import config
 
 @dataclass(frozen=True)
 class Item(config.Item):
-    """A service item as the engine configures it (one definition), plus its title."""
+    """A service item as the engine configures it (one definition), plus its texts in a
+    language: the English value where the hall config has one, else the Chinese.
+
+    The English guide fields (``location_en``, ``materials_en``, ``fee_en``) are the
+    engine config's (#15); they are declared here too so that the kiosk reads a catalogue
+    from an engine that does not send them yet (empty: Chinese shown).
+    """
+
+    location_en: str = ""
+    materials_en: tuple[str, ...] = ()
+    fee_en: str = ""
 
     def title(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
+
+    def where(self, lang: str) -> str:
+        return self.location_en if lang == "en" and self.location_en else self.location
+
+    def material_list(self, lang: str) -> tuple[str, ...]:
+        """The materials in ``lang``: the English list when it names each one."""
+        if lang == "en" and self.materials_en and len(self.materials_en) == len(self.materials):
+            return self.materials_en
+        return self.materials
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,12 @@ class Catalog:
     issuing: bool = True
     hours: tuple[tuple[str, str], ...] = ()
     weekdays: tuple[int, ...] = ()
+    notices_en: tuple[str, ...] = ()  # the notices in English, one for each (or none)
+
+    def notice_list(self, lang: str) -> tuple[str, ...]:
+        if lang == "en" and self.notices_en and len(self.notices_en) == len(self.notices):
+            return self.notices_en
+        return self.notices
 
     def item(self, item_id: str) -> Item:
         for item in self.items:
@@ -81,6 +108,25 @@ class Catalog:
                 if first:
                     chosen.append(first[0])
         return tuple(chosen[:limit])
+
+    def closed_reason(self, now: datetime) -> str:
+        """Why no tickets at ``now`` by the published hours: ``before_open`` (before the
+        day's first session), ``after_close`` (after its last), ``closing_soon`` (in the last
+        session: issuing stopped before the close), ``lunch_break``, else ``""``."""
+        spans = [(a, b) for a, b in self.hours if len(a) == 5 and len(b) == 5]
+        if not spans or (self.weekdays and now.isoweekday() not in self.weekdays):
+            return ""
+        t = f"{now:%H:%M}"
+        if t < min(a for a, _ in spans):
+            return "before_open"
+        last = max(spans, key=lambda span: span[1])
+        if t >= last[1]:
+            return "after_close"
+        if t >= last[0]:
+            return "closing_soon"  # in the last session, yet not issuing: it stopped
+        if not any(a <= t < b for a, b in spans):
+            return "lunch_break"
+        return ""
 
     def hours_text(self, lang: str = "zh") -> str:
         """``周一至周五 09:00-12:00 13:00-17:00`` for refusal messages."""
@@ -114,8 +160,11 @@ def _weekdays_en(days: tuple[int, ...]) -> str:
 
 
 def fee_text(item: Item, lang: str = "zh") -> str:
-    if lang == "en" and item.fee in ("不收费", "免费", ""):
-        return "Free of charge"
+    if lang == "en":
+        if item.fee_en:
+            return item.fee_en
+        if item.fee in ("不收费", "免费", ""):
+            return "Free of charge"
     return item.fee or "不收费"
 
 
@@ -150,6 +199,9 @@ def parse_catalog(payload: Mapping[str, Any]) -> Catalog:
             materials=tuple(str(m) for m in i.get("materials") or ()),
             location=str(i.get("location") or ""),
             legal_basis=str(i.get("legal_basis") or ""),
+            location_en=str(i.get("location_en") or ""),
+            materials_en=tuple(str(m) for m in i.get("materials_en") or ()),
+            fee_en=str(i.get("fee_en") or ""),
         )
         for i in payload.get("items", [])
     )
@@ -164,6 +216,24 @@ def parse_catalog(payload: Mapping[str, Any]) -> Catalog:
         issuing=bool(payload.get("issuing", True)),
         hours=tuple((str(a), str(b)) for a, b in hours.get("sessions", [])),
         weekdays=tuple(int(d) for d in hours.get("weekdays", [])),
+        notices_en=tuple(str(n) for n in payload.get("notices_en") or ()),
+    )
+
+
+def catalog_from_config(cfg: config.HallConfig) -> Catalog:
+    """The catalogue of a hall config as the kiosk would receive it (``hall ticket
+    preview``: the configured hall without a running engine)."""
+    names = [f.name for f in dataclasses.fields(Item)]
+    items = tuple(Item(**{n: getattr(i, n) for n in names if hasattr(i, n)}) for i in cfg.items)
+    return Catalog(
+        hall=cfg.hall_id,
+        hall_name=cfg.hall_name,
+        version=cfg.version,
+        categories=tuple(Category(q.id, q.name, q.prefix, q.name_en) for q in cfg.queues),
+        items=items,
+        notices=tuple(cfg.notices),
+        hours=tuple((f"{a:%H:%M}", f"{b:%H:%M}") for a, b in cfg.hours.sessions),
+        weekdays=tuple(cfg.hours.weekdays),
     )
 
 

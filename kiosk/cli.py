@@ -81,6 +81,64 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_broker_args(p)
     p.set_defaults(func=main)
 
+    ticket = sub.add_parser("ticket", help="queue tickets: preview the layout")
+    tsub = ticket.add_subparsers(dest="ticket_command", metavar="ACTION")
+    tsub.required = True
+    p = tsub.add_parser(
+        "preview",
+        help="render a ticket of the configured hall to PNG",
+        description="A ticket of the hall config's item (default: its first), laid out and "
+        "rendered as the kiosk prints it.",
+    )
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument(
+        "--config",
+        default=os.environ.get("HALL_CONFIG"),
+        help="hall config YAML (default: $HALL_CONFIG, else the demo hall)",
+    )
+    p.add_argument("--item", default=None, help="the item's id (default: the first item)")
+    p.add_argument("--lunch", metavar="HH:MM", default=None, help="a lunch ticket: calls from")
+    p.add_argument("--profile", default="80mm", help="58mm or 80mm (default)")
+    p.add_argument("--raster", action="store_true", help="send every line as an image")
+    p.set_defaults(func=cmd_ticket_preview)
+
+
+def cmd_ticket_preview(args: argparse.Namespace) -> int:
+    """``hall ticket preview``: the configured hall's ticket as PNG (exit 2: bad config)."""
+    from datetime import datetime, time
+
+    from drivers.printer.escpos_codec import build_ticket
+    from drivers.printer.profiles import get_profile
+    from drivers.printer.render import render_png
+    from kiosk.catalog import catalog_from_config
+    from kiosk.engine.cli import DEFAULT_CONFIG
+    from kiosk.engine.config import ConfigError, load_hall_config
+    from kiosk.ticketing import preview_ticket, ticket_data
+
+    path = args.config or str(DEFAULT_CONFIG)
+    try:
+        cfg = load_hall_config(path)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    catalog = catalog_from_config(cfg)
+    now = datetime.now().replace(second=0, microsecond=0)
+    calls_from = None
+    if args.lunch:
+        calls_from = datetime.combine(now.date(), time.fromisoformat(args.lunch))
+    url = cfg.web.ticket_url.replace("{token}", "preview").replace("{hall}", cfg.hall_id)
+    try:
+        ticket = preview_ticket(catalog, args.item, now=now, qr_url=url, calls_from=calls_from)
+    except KeyError:
+        known = ", ".join(i.id for i in catalog.items)
+        log.error("hall %s has no item %r (it has: %s)", cfg.hall_id, args.item, known)
+        return 2
+    profile = get_profile(args.profile)
+    data = build_ticket(ticket_data(ticket), profile, force_raster=args.raster)
+    out = render_png(data, args.out, profile.dots)
+    print(f"{out}: {cfg.hall_name} ({path}), {ticket.item_name}, {profile.name} ticket")
+    return 0
+
 
 def settings_from_args(args: argparse.Namespace) -> Any:
     """The settings file, then the options (which the units' environment sets) over it."""

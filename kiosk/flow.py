@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -30,7 +31,7 @@ from kiosk.identify import IdentityError, ephemeral_salt, from_citizen_card, fro
 from kiosk.refusals import REFUSALS
 from kiosk.session import Refused, Session
 from kiosk.settings import KioskSettings
-from kiosk.texts import tr
+from kiosk.texts import ASSISTED_HOLDER, tr
 from kiosk.ticketing import IssuedTicket, IssueRequest, green_reason, issued_from_result
 
 log = logging.getLogger("kiosk.app")  # the kiosk's log lines keep their logger name
@@ -157,6 +158,9 @@ class KioskFlow:
         self.session = Session()
         self.lang: str = settings.language
         self.elderly = settings.elderly_mode
+        # 大字模式 switched on by the card of an older citizen: it ends with the visit
+        self.elderly_auto = False
+        self.started = clock.monotonic()  # the connecting screen counts from here
         self.screen = ""
         self.staff = StaffEntry()
         self.issuing = False
@@ -259,7 +263,16 @@ class KioskFlow:
     def go_home(self) -> None:
         """End the visit: forget the person, back to the first screen."""
         self.session.clear()
+        self._end_auto_elderly()
         self.show("home")
+
+    def _end_auto_elderly(self) -> None:
+        """The visit that turned 大字模式 on by card is over: back to the kiosk's mode."""
+        if self.elderly_auto:
+            self.elderly_auto = False
+            if self.elderly != self.settings.elderly_mode:
+                self.elderly = self.settings.elderly_mode
+                self.view.restyle()
 
     def go_idle(self) -> None:
         """Nobody touched the kiosk for a while: forget everything, reset language and mode."""
@@ -269,6 +282,7 @@ class KioskFlow:
         self.view.forget()
         self.lang = self.settings.language
         self.elderly = self.settings.elderly_mode
+        self.elderly_auto = False
         self.view.restyle()
         self.greeted = False
         self.show("home")
@@ -286,6 +300,7 @@ class KioskFlow:
 
     def set_elderly(self, on: bool) -> None:
         self.elderly = on
+        self.elderly_auto = False  # chosen by hand: it stays until idle
         self.view.restyle()
         self._redraw()
         self._restart_idle()
@@ -342,7 +357,7 @@ class KioskFlow:
             return
         self.session.item = item_id
         self.session.category = item.queue
-        if item.requires_id and self.session.identity is None:
+        if item.requires_id and self.session.identity is None and not self.session.assisted:
             self.ask_identity(item_id)
             return
         self._issue(item_id)
@@ -359,6 +374,8 @@ class KioskFlow:
             identity=s.identity,
             priority_reason=green_reason(s.identity, s.staff_reason, self.settings.elderly_age),
             appointment=s.appointment,
+            assisted_key=secrets.token_hex(16) if s.assisted and s.identity is None else None,
+            assisted_holder=ASSISTED_HOLDER,
         )
         if self.send_issue is None or not self.link_up:
             self.refuse("link_down")
@@ -505,9 +522,11 @@ class KioskFlow:
             self.session.clear()  # a new person at the kiosk
             self.view.forget()
         self.session.identity = identity
+        self.session.assisted = False
         log.info("citizen identified by %s", identity.source)
         if identity.elderly(self.settings.elderly_age):
             self.say("green_channel")
+        self._auto_elderly(identity.elderly(self.settings.large_text_age))
         name = self.screen
         if self.session.pending_item and name in ("identify", "message"):
             self._issue(self.session.pending_item)
@@ -516,6 +535,30 @@ class KioskFlow:
         elif name != "staff":
             self._redraw()
             self._restart_idle()
+
+    def _auto_elderly(self, older: bool) -> None:
+        """An older citizen's card turns 大字模式 on for the visit; a younger one's card
+        after them turns the automatic mode off again (a mode chosen by hand stays)."""
+        if older and not self.elderly:
+            log.info(
+                "large-text mode on for this visit (card holder aged %d or over)",
+                self.settings.large_text_age,
+            )
+            self.elderly = True
+            self.elderly_auto = True
+            self.view.restyle()
+        elif not older and self.elderly_auto:
+            self._end_auto_elderly()
+
+    def identify_way(self, kind: str) -> None:
+        """A tap on one of the identify screen's ways: say how to present that card."""
+        if kind not in ("idcard", "citizencard", "qr"):
+            return
+        self.session.identify_way = kind
+        if kind != "qr":
+            self.say("swipe_id")
+        self._redraw()
+        self._restart_idle()
 
     def id_card(self, card: Any) -> None:
         """A resident ID card on the reader (``drivers.idcard.IdCard``)."""
@@ -611,6 +654,10 @@ class KioskFlow:
         """The guide's 绿色通道: staff confirm a reason with the staff PIN."""
         self._open_staff("green")
 
+    def open_assisted(self) -> None:
+        """没带证件 / 代办: staff confirm with the staff PIN, then a ticket without ID."""
+        self._open_staff("assisted")
+
     def open_staff_panel(self) -> None:
         """Staff service (reprints, printer state): press and hold the hall name."""
         self._open_staff("service")
@@ -690,4 +737,13 @@ class KioskFlow:
             log.info("green channel (%s) confirmed by staff", reason)
             self.say("green_channel")
             self.show("guide" if self.session.item else "home")
+        elif self.session.staff_mode == "assisted":
+            s = self.session
+            s.assisted = True
+            item = s.pending_item or s.item
+            log.info("a ticket without a card (staff assisted) for %s", item)
+            if item:
+                self._issue(item)
+            else:
+                self.show("home")
         return None

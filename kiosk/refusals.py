@@ -59,10 +59,44 @@ REFUSALS: dict[str, Refusal] = {
         ),
         Refusal(
             "closing_soon",
-            "今日取号已结束",
-            "大厅即将下班，{next_open}请下个工作日再来。",
-            "No more tickets today",
-            "The hall closes soon. {next_open_en}Please come back on the next working day.",
+            "即将停止取号，今日取号已结束",
+            "临近下班，已停止取号。{next_open}请下个工作日再来。",
+            "Ticket issuing has stopped for today",
+            "The hall closes shortly and issues no more tickets. {next_open_en}"
+            "Please come back on the next working day.",
+            voice="outside_hours",
+        ),
+        # outside_hours with the engine's reason (data "reason"): the words for the moment
+        Refusal(
+            "before_open",
+            "还未开始取号",
+            "工作时间：{hours}。{next_open}请稍后再来。",
+            "Tickets are not issued yet",
+            "Opening hours: {hours}. {next_open_en}Please come back a little later.",
+            voice="outside_hours",
+        ),
+        Refusal(
+            "lunch_break",
+            "午间休息，暂停取号",
+            "工作时间：{hours}。{next_open}请在午休后再来取号。",
+            "Lunch break: no tickets now",
+            "Opening hours: {hours}. {next_open_en}Please come back after the break.",
+            voice="outside_hours",
+        ),
+        Refusal(
+            "after_close",
+            "今日已下班",
+            "工作时间：{hours}。{next_open}请在工作时间再来。",
+            "The hall has closed for today",
+            "Opening hours: {hours}. {next_open_en}Please come back during opening hours.",
+            voice="outside_hours",
+        ),
+        Refusal(
+            "closed_day",
+            "今天大厅休息，不办理业务",
+            "工作时间：{hours}。{next_open}请在工作日前来。",
+            "The hall is closed today",
+            "Opening hours: {hours}. {next_open_en}Please come on a working day.",
             voice="outside_hours",
         ),
         Refusal(
@@ -196,6 +230,9 @@ REFUSALS: dict[str, Refusal] = {
 }
 
 
+HOURS_REASONS = ("before_open", "lunch_break", "after_close", "closed_day")
+
+
 def _when(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -213,6 +250,12 @@ def _day_text(when: datetime, now: datetime | None) -> str:
     return f"{when.month}月{when.day}日 {when:%H:%M}"
 
 
+def _day_text_en(when: datetime, now: datetime | None) -> str:
+    if now is not None and when.date() == now.date():
+        return f"today {when:%H:%M}"
+    return f"{when:%a %d %b %H:%M}"
+
+
 def describe(
     code: str,
     data: dict[str, Any] | None = None,
@@ -224,6 +267,8 @@ def describe(
 ) -> tuple[Refusal, str, str]:
     """``(refusal, title, next_step)`` for an error code with its data, in ``lang``."""
     data = dict(data or {})
+    if code == "outside_hours" and str(data.get("reason", "")) in HOURS_REASONS:
+        code = str(data["reason"])  # the words for before opening, lunch, after closing
     refusal = REFUSALS.get(code)
     if refusal is None:
         zh = engine_message_zh or "暂时无法取号"
@@ -231,7 +276,7 @@ def describe(
     values: dict[str, Any] = {"hours": hours or "请见公告栏", "limit": data.get("limit", 3)}
     next_open = _when(data.get("next_open"))
     values["next_open"] = f"下次取号时间：{_day_text(next_open, now)}。" if next_open else ""
-    values["next_open_en"] = f"Next opening: {next_open:%m-%d %H:%M}. " if next_open else ""
+    values["next_open_en"] = f"Next opening: {_day_text_en(next_open, now)}. " if next_open else ""
     start = _when(data.get("start"))
     opens = _when(data.get("opens"))
     values["start"] = f"{start:%H:%M}" if start else ""

@@ -34,7 +34,10 @@ class Session:
     print_message: str = ""
     refusal: Refused | None = None
     guide_printed: bool | None = None
-    staff_mode: str = "green"  # "green" (confirm a reason) | "service" (reprints)
+    # "green" (confirm a reason) | "service" (reprints) | "assisted" (no card, staff vouch)
+    staff_mode: str = "green"
+    assisted: bool = False  # staff confirmed a ticket without a card (没带证件 / 代办)
+    identify_way: str | None = None  # the way tapped on the identify screen (its prompt)
 
     def clear(self) -> None:
         """Forget the person and their choices."""

@@ -41,6 +41,8 @@ class KioskSettings:
     device_id: Name = "kiosk-1"  # the kiosk's device id in the hall config (role kiosk)
     # green channel from this age on (from the ID's birth date)
     elderly_age: Annotated[int, Field(strict=True, ge=0, le=150)] = 65
+    # 大字模式 for the visit of a card holder from this age on (from the card's birth date)
+    large_text_age: Annotated[int, Field(strict=True, ge=0, le=150)] = 60
     # The staff PIN (green channel for disabled/pregnant/military, the re-print panel),
     # only as its salted hash (hall.core.pins), set per kiosk by `hall provision`.
     # None: no PIN configured, the staff panel is refused.

@@ -17,7 +17,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "link_down": ("网络中断", "Offline"),
     # idle / home
     "welcome": ("欢迎办事，请选择业务", "Welcome. Please choose a service"),
-    "connecting": ("正在连接大厅服务，请稍候…", "Connecting to the hall, please wait…"),
+    "connecting": ("正在连接排队服务…", "Connecting to the queue service…"),
+    "connecting_state": (
+        "正在获取业务目录，连上后即可取号（{s}秒）",
+        "Loading the list of services; tickets follow once connected ({s} s)",
+    ),
+    "connecting_link": (
+        "正在连接大厅服务器，请稍候（{s}秒）",
+        "Reaching the hall server, please wait ({s} s)",
+    ),
+    "connecting_down": (
+        "与大厅服务器的连接中断，正在重试（{s}秒）。如需取号请咨询导办台工作人员。",
+        "The hall server is unreachable; retrying ({s} s). Please ask the help desk meanwhile.",
+    ),
+    "welcome_short": ("请选择业务", "Choose a service"),
     "common_items": ("常办事项", "Common services"),
     "all_categories": ("全部业务", "All services"),
     "waiting_n": ("等候 {n} 人", "{n} waiting"),
@@ -38,12 +51,29 @@ TEXTS: dict[str, tuple[str, str]] = {
         "当前不在取号时间，工作时间：{hours}",
         "Tickets are not issued now. Opening hours: {hours}",
     ),
+    "closed_today": (
+        "今日已下班，工作时间：{hours}",
+        "The hall has closed for today. Opening hours: {hours}",
+    ),
+    "closing_banner": (
+        "即将下班，已停止取号，工作时间：{hours}",
+        "Closing soon: no more tickets today. Opening hours: {hours}",
+    ),
+    "lunch_banner": (
+        "午间休息，暂停取号，工作时间：{hours}",
+        "Lunch break: no tickets now. Opening hours: {hours}",
+    ),
+    "before_open_banner": (
+        "尚未开始取号，工作时间：{hours}",
+        "Tickets are not issued yet. Opening hours: {hours}",
+    ),
     # items
     "choose_item": ("请选择办理事项", "Please choose what you need"),
     "needs_id": ("需刷证", "ID needed"),
     # guide
     "guide_title": ("办事指南 · 一次性告知", "Service guide"),
     "materials": ("请准备以下材料", "Please bring"),
+    "ask_window": ("请咨询窗口工作人员", "Please ask at the window"),
     "promised": ("办理时限", "Time limit"),
     "fee": ("收费标准", "Fee"),
     "location": ("办理地点", "Where"),
@@ -75,6 +105,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "way_citizen_hint": ("插入或贴近读卡口", "Insert it or hold it to the reader"),
     "way_qr": ("预约码", "Appointment code"),
     "way_qr_hint": ("对准扫码窗口", "Hold it to the scanner"),
+    "way_idcard_do": (
+        "请把身份证平放在屏幕下方的感应区，停留两秒",
+        "Lay your ID card flat on the reader below the screen for two seconds",
+    ),
+    "way_citizen_do": (
+        "请把社保卡插入读卡口，或贴近读卡口",
+        "Insert your social security card, or hold it to the reader",
+    ),
+    "way_qr_do": (
+        "请把手机上的预约二维码对准扫码窗口",
+        "Hold the appointment QR code on your phone to the scanner window",
+    ),
+    "no_card": ("没带证件 / 代办", "No card / on behalf"),
     "cancel": ("取消", "Cancel"),
     # staff
     "staff_title": ("绿色通道 · 工作人员确认", "Priority lane · staff confirmation"),
@@ -83,6 +126,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Staff: choose the reason and enter the PIN",
     ),
     "staff_menu_title": ("工作人员服务", "Staff service"),
+    "assisted_title": ("无证件取号 · 工作人员确认", "No card · staff confirmation"),
+    "assisted_body": (
+        "没带证件或为他人代办：请工作人员核实后输入确认密码，号票不记录个人信息",
+        "No card, or acting for someone: staff check and enter the PIN; "
+        "the ticket holds no personal data",
+    ),
+    "assisted_label": ("工作人员协助取号", "Issued with staff help"),
     "reason_disabled": ("残疾人", "Disability"),
     "reason_pregnant": ("孕妇", "Pregnancy"),
     "reason_military": ("军人", "Military"),
@@ -114,6 +164,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "holder": ("取号人 {name}", "Name {name}"),
     "follow_qr": ("扫码查看排队进度", "Scan to follow the queue"),
     "go_to": ("请到 {where} 等候叫号", "Please wait for your call at {where}"),
+    "calls_from": ("{t} 开始叫号", "Calling resumes at {t}"),
     "print_failed": (
         "{reason}\n您的号码已保留，请记下或拍下屏幕上的号码，工作人员可为您补打号票。",
         "{reason}\nYour number is kept. Please note or photograph it; staff can reprint it.",
@@ -136,6 +187,9 @@ PRIORITY_KEYS = {
 
 # Short labels printed on the ticket: GB2312 characters only, so the printer's own
 # font prints them as text (a "·" would turn the line into a raster image).
+# The assisted ticket's holder line (staff confirmed, no card): no personal data.
+ASSISTED_HOLDER = "协助取号"
+
 PRIORITY_PRINT = {
     "elderly": "绿色通道 老年人",
     "disabled": "绿色通道 残疾人",

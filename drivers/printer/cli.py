@@ -1,4 +1,5 @@
-"""``hall printer test|status|sim`` and ``hall ticket preview``.
+"""``hall printer test|status|sim`` (``hall ticket preview``, the configured hall's
+ticket, is the kiosk's: ``kiosk.cli``).
 
 Exit codes: 0 ok, 3 the printer cannot print (paper out, cover open,
 offline, not found, no reply) - the message says what to check.
@@ -67,15 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--paper", choices=("ok", "near_end", "out"), default="ok")
     p.set_defaults(func=cmd_sim)
 
-    ticket = sub.add_parser("ticket", help="queue tickets: preview the layout")
-    tsub = ticket.add_subparsers(dest="ticket_command", metavar="ACTION")
-    tsub.required = True
-    p = tsub.add_parser("preview", help="render a sample ticket to PNG")
-    p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--profile", default="80mm", help="58mm or 80mm (default)")
-    p.add_argument("--raster", action="store_true", help="send every line as an image")
-    p.set_defaults(func=cmd_preview)
-
 
 def _fail(exc: Exception) -> int:
     message = getattr(exc, "user_message", "")
@@ -139,16 +131,3 @@ def cmd_sim(args: argparse.Namespace) -> int:
         announce=announce,
         commands=sys.stdin,
     )
-
-
-def cmd_preview(args: argparse.Namespace) -> int:
-    from drivers.printer.escpos_codec import build_ticket
-    from drivers.printer.profiles import get_profile
-    from drivers.printer.render import render_png
-    from drivers.printer.ticket import sample_ticket
-
-    profile = get_profile(args.profile)
-    data = build_ticket(sample_ticket(), profile, force_raster=args.raster)
-    path = render_png(data, args.out, profile.dots)
-    print(f"{path}: {profile.name} ticket, {len(data)} bytes of ESC/POS")
-    return 0

@@ -19,7 +19,7 @@ class GuideScreen(Screen):
         item = ctx.catalog.item(s.item)
         theme = ctx.theme
         head = QVBoxLayout()
-        head.setSpacing(14)
+        head.setSpacing(14 if theme.portrait else 8)
         head.addWidget(label(self.t("guide_title"), "h2"))
         head.addWidget(label(item.title(ctx.lang), "h1", name="item-title"))
 
@@ -54,25 +54,32 @@ class GuideScreen(Screen):
 
         guide, g = panel()
         g.addWidget(label(self.t("materials"), "label"))
-        for n, material in enumerate(item.materials or ("请咨询窗口工作人员",), 1):
+        materials = item.material_list(ctx.lang) or (self.t("ask_window"),)
+        for n, material in enumerate(materials, 1):
             g.addWidget(label(f"{n}. {material}", "value"))
-        facts = QGridLayout()
-        facts.setHorizontalSpacing(28)
-        facts.setVerticalSpacing(8)
-        rows = [("promised", promised_text(item, ctx.lang)), ("fee", fee_text(item, ctx.lang))]
+        # landscape: the key facts (time, fee, where) go in their own panel in the right
+        # column under the buttons, so that nothing of the guide hides behind a scroll bar
+        facts_box, f = (guide, g) if theme.portrait else panel()
+        key_rows = [("promised", promised_text(item, ctx.lang)), ("fee", fee_text(item, ctx.lang))]
         if item.location:
-            rows.append(("location", item.location))
+            key_rows.append(("location", item.where(ctx.lang)))
+        more_rows = []
         if item.department:
-            rows.append(("department", item.department))
+            more_rows.append(("department", item.department))
         if item.legal_basis:
-            rows.append(("legal_basis", item.legal_basis))
-        for r, (key, value) in enumerate(rows):
-            facts.addWidget(label(self.t(key), "label", wrap=False), r, 0)
-            facts.addWidget(label(value, "value"), r, 1)
-        facts.setColumnStretch(1, 1)
-        g.addSpacing(10)
-        g.addLayout(facts)
-        if item.requires_id:
+            # landscape: beside the key facts (the left column holds the materials)
+            (more_rows if theme.portrait else key_rows).append(("legal_basis", item.legal_basis))
+        if theme.portrait:
+            g.addSpacing(10)
+            g.addLayout(self._facts(key_rows + more_rows))
+        else:
+            f.addLayout(self._facts(key_rows))
+            if more_rows:
+                g.addSpacing(10)
+                g.addLayout(self._facts(more_rows))
+        # the note says in full what the 需刷证 chip says (landscape: the chip alone);
+        # once the card is read, neither
+        if item.requires_id and theme.portrait and s.identity is None:
             g.addSpacing(6)
             g.addWidget(label(self.t("requires_id_note"), "muted"))
         holder = QWidget()
@@ -94,7 +101,7 @@ class GuideScreen(Screen):
             take.setText(self.t("working"))
             take.setEnabled(False)
         actions.addWidget(take)
-        row = QHBoxLayout() if theme.portrait else QVBoxLayout()
+        row = QHBoxLayout()
         row.setSpacing(18)
         row.addWidget(
             button(self.t("print_guide"), "secondary", ctx.print_guide, name="print-guide")
@@ -118,13 +125,24 @@ class GuideScreen(Screen):
             body = QHBoxLayout()
             body.setSpacing(36)
             left = QVBoxLayout()
-            left.setSpacing(18)
+            left.setSpacing(10)
             left.addLayout(head)
             left.addWidget(scroll, 1)
-            body.addLayout(left, 3)
+            body.addLayout(left, 1)
             side = QWidget()
             actions.setContentsMargins(0, 0, 0, 0)
+            actions.addWidget(facts_box)
             actions.addItem(spacer())
             side.setLayout(actions)
-            body.addWidget(side, 2)
+            body.addWidget(side, 1)
             layout.addLayout(body, 1)
+
+    def _facts(self, rows: list[tuple[str, str]]) -> QGridLayout:
+        facts = QGridLayout()
+        facts.setHorizontalSpacing(28)
+        facts.setVerticalSpacing(8)
+        for r, (key, value) in enumerate(rows):
+            facts.addWidget(label(self.t(key), "label", wrap=False), r, 0)
+            facts.addWidget(label(value, "value", name=f"fact-{key}"), r, 1)
+        facts.setColumnStretch(1, 1)
+        return facts

@@ -6,11 +6,13 @@ Portrait stacks them (tiles in grids); landscape puts them in three columns.
 
 from __future__ import annotations
 
-from hall.ui.qt import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from hall.ui.qt import QGridLayout, QHBoxLayout, Qt, QVBoxLayout, QWidget
 from kiosk.catalog import QueueLoad
 from kiosk.screens.base import Screen
-from kiosk.screens.widgets import CardIcon, Tile, label, panel, spacer
+from kiosk.screens.widgets import CardIcon, Tile, button, label, panel, spacer
 from kiosk.texts import PRIORITY_KEYS
+
+CONNECT_PATIENCE_S = 15  # after this long without the hall server, say it is unreachable
 
 
 class HomeScreen(Screen):
@@ -31,46 +33,73 @@ class HomeScreen(Screen):
         # narrow category tiles (portrait grid) put the estimate on its own line
         return "\n" if self.ctx.theme.portrait else " · "
 
+    def _category_count(self, queue_id: str) -> str:
+        if self.ctx.theme.elderly and self.ctx.theme.portrait:
+            # 大字模式 portrait: the count alone, so the first screen holds everything
+            load = self.ctx.loads.get(queue_id, QueueLoad())
+            return self.t("waiting_n", n=load.waiting)
+        return self.count_text(queue_id, self._sep())
+
     def update_loads(self) -> None:
         """Live counts changed: update the labels in place (no rebuild under a finger)."""
         for queue_id, tiles in self.count_tiles.items():
             for tile in tiles:
                 category = tile.objectName().startswith("category-")
-                tile.set_count(self.count_text(queue_id, self._sep() if category else " · "))
+                tile.set_count(
+                    self._category_count(queue_id) if category else self.count_text(queue_id)
+                )
 
     def build(self, layout: QVBoxLayout) -> None:
         self.count_tiles = {}
         ctx, theme = self.ctx, self.ctx.theme
         catalog = ctx.catalog
         portrait = theme.portrait
-        if portrait or not theme.elderly:
-            layout.addWidget(label(self.t("welcome"), "h1", name="welcome"))
-        self._identity_banner(layout)
         if catalog is None:
-            layout.addWidget(label(self.t("connecting"), "body", name="connecting"))
-            layout.addItem(spacer())
+            self._connecting(layout)
             return
+        # the title and 大字模式, as large as the title: a row on top, or (大字模式 in
+        # landscape, where the height is short) the top of the right column
+        in_side = theme.elderly and not portrait
+        top = QVBoxLayout() if in_side else QHBoxLayout()
+        top.setSpacing(18 if in_side else 24)
+        welcome = self.t("welcome_short" if theme.elderly else "welcome")
+        top.addWidget(label(welcome, "h1", name="welcome"), 0 if in_side else 1)
+        top.addWidget(
+            button(
+                self.t("elderly_off" if theme.elderly else "elderly_on"),
+                "bigtoggle",
+                ctx.toggle_elderly,
+                name="elderly-big",
+            ),
+            0,
+            Qt.AlignmentFlag.AlignLeft if in_side else Qt.AlignmentFlag.AlignRight,
+        )
+        if not in_side:
+            layout.addLayout(top)
+        self._identity_banner(layout)
         if not catalog.issuing:
+            key = {
+                "after_close": "closed_today",
+                "before_open": "before_open_banner",
+                "closing_soon": "closing_banner",
+                "lunch_break": "lunch_banner",
+            }.get(catalog.closed_reason(ctx.now()), "not_issuing")
             layout.addWidget(
-                label(
-                    self.t("not_issuing", hours=catalog.hours_text(ctx.lang)),
-                    "warn",
-                    name="not-issuing",
-                )
+                label(self.t(key, hours=catalog.hours_text(ctx.lang)), "warn", name="not-issuing")
             )
 
         # common items ------------------------------------------------------------
         common_box = QVBoxLayout()
         common_box.setSpacing(18)
-        limit = 2 if theme.elderly and portrait else (3 if theme.elderly else 4)
+        limit = (2 if theme.elderly else 4) if portrait else 3
         common = catalog.common_items(ctx.settings.common_items, limit=limit)
         if common:
             common_box.addWidget(label(self.t("common_items"), "h2"))
             cols = theme.columns("common") if portrait else 1
-            grid = _grid(cols)
+            grid = _grid(cols, 18 if portrait else 12)
             for n, item in enumerate(common):
                 cat = catalog.category(item.queue)
-                sub = "" if theme.elderly and not portrait else cat.title(ctx.lang)
+                sub = "" if theme.elderly else cat.title(ctx.lang)
                 tile = Tile(
                     item.title(ctx.lang), sub, self.count_text(item.queue), name=f"common-{item.id}"
                 )
@@ -84,12 +113,12 @@ class HomeScreen(Screen):
         cat_box.setSpacing(18)
         cat_box.addWidget(label(self.t("all_categories"), "h2"))
         cols = theme.columns("category") if portrait else 1
-        grid = _grid(cols)
+        grid = _grid(cols, 18 if portrait else 12)
         for n, cat in enumerate(catalog.categories):
             tile = Tile(
                 cat.title(ctx.lang),
                 "",
-                self.count_text(cat.id, self._sep()),
+                self._category_count(cat.id),
                 name=f"category-{cat.id}",
             )
             tile.clicked.connect(lambda _c=False, q=cat.id: ctx.open_category(q))
@@ -100,12 +129,12 @@ class HomeScreen(Screen):
         # how to identify, notices ---------------------------------------------------------
         side = QVBoxLayout()
         side.setSpacing(18)
-        if not portrait and theme.elderly:
-            side.addWidget(label(self.t("welcome"), "h2", name="welcome"))
+        if in_side:
+            side.addLayout(top)
         hint, hint_layout = panel()
         icons = QHBoxLayout()
         for kind in ("idcard", "citizencard", "qr"):
-            icons.addWidget(CardIcon(kind, theme.palette.accent, theme.px(64)))
+            icons.addWidget(CardIcon(kind, theme.palette.accent, theme.px(64 if portrait else 44)))
         icons.addItem(spacer(vertical=False))
         hint_layout.addLayout(icons)
         hint_layout.addWidget(label(self.t("id_hint"), "body"))
@@ -113,8 +142,8 @@ class HomeScreen(Screen):
         if catalog.notices:
             notices, notices_layout = panel()
             notices_layout.addWidget(label(self.t("notices"), "h2"))
-            limit = 2 if theme.elderly else 5
-            for notice in catalog.notices[:limit]:
+            limit = 1 if theme.elderly else 5
+            for notice in catalog.notice_list(ctx.lang)[:limit]:
                 notices_layout.addWidget(label("· " + notice, "notice"))
             side.addWidget(notices)
 
@@ -134,6 +163,22 @@ class HomeScreen(Screen):
             row.addWidget(column, stretch)
         layout.addLayout(row, 1)
 
+    def _connecting(self, layout: QVBoxLayout) -> None:
+        """No catalogue yet: say what is happening, and for how long, instead of a choice."""
+        ctx = self.ctx
+        layout.addItem(spacer())
+        box, b = panel()
+        b.setSpacing(20)
+        b.addWidget(label(self.t("connecting"), "h1", center=True, name="connecting"))
+        seconds = int(ctx.connecting_s())
+        if ctx.link_up:
+            key = "connecting_state"  # connected: the catalogue is on its way
+        else:
+            key = "connecting_link" if seconds < CONNECT_PATIENCE_S else "connecting_down"
+        b.addWidget(label(self.t(key, s=seconds), "body", center=True, name="connecting-state"))
+        layout.addWidget(box)
+        layout.addItem(spacer())
+
     def _identity_banner(self, layout: QVBoxLayout) -> None:
         s = self.ctx.session
         if s.identity is None:
@@ -151,9 +196,9 @@ class HomeScreen(Screen):
         layout.addLayout(row)
 
 
-def _grid(cols: int) -> QGridLayout:
+def _grid(cols: int, spacing: int) -> QGridLayout:
     grid = QGridLayout()
-    grid.setSpacing(18)
+    grid.setSpacing(spacing)  # landscape: tighter, its height is short
     for c in range(cols):
         grid.setColumnStretch(c, 1)
     return grid

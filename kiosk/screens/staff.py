@@ -15,9 +15,12 @@ class StaffScreen(Screen):
 
     def build(self, layout: QVBoxLayout) -> None:
         entry = self.ctx.staff  # the keypad's state lives in the flow (kiosk.flow.StaffEntry)
-        service = self.ctx.session.staff_mode == "service"
+        mode = self.ctx.session.staff_mode
+        service = mode == "service"
         portrait = self.ctx.theme.portrait
-        title = self.t("staff_menu_title") if service else self.t("staff_title")
+        title = self.t(
+            {"service": "staff_menu_title", "assisted": "assisted_title"}.get(mode, "staff_title")
+        )
         layout.addWidget(label(title, "h1", name="staff-title"))
         if service and entry.unlocked:
             self._service(layout)
@@ -28,8 +31,9 @@ class StaffScreen(Screen):
             return
         left = QVBoxLayout()
         left.setSpacing(18)
-        left.addWidget(label(self.t("staff_body"), "body"))
-        if not service:
+        body = "assisted_body" if mode == "assisted" else "staff_body"
+        left.addWidget(label(self.t(body), "body", name="staff-body"))
+        if mode == "green":
             row = QHBoxLayout() if portrait else QVBoxLayout()
             row.setSpacing(18)
             for reason in STAFF_REASONS:

@@ -34,6 +34,17 @@ class TicketScreen(Screen):
         )
         c.addWidget(label(self.t("ticket_title"), "h2", center=True))
         c.addWidget(label(ticket.code, "number", wrap=False, center=True, name="number"))
+        if ticket.calls_from is not None:  # a lunch ticket: when the calling starts again
+            c.addWidget(
+                label(
+                    self.t("calls_from", t=f"{ticket.calls_from:%H:%M}"),
+                    "chip",
+                    center=True,
+                    name="calls-from",
+                ),
+                0,
+                Qt.AlignmentFlag.AlignHCenter,
+            )
         if ticket.priority_label:
             c.addWidget(
                 label(ticket.priority_label, "chip", center=True, name="priority"),
@@ -52,7 +63,11 @@ class TicketScreen(Screen):
         # landscape: when and where go on the ticket card, the right column is full
         more = facts if portrait else c
         line = self.t("issued_at", t=f"{ticket.issued_at:%H:%M}")
-        if ticket.masked_name:
+        if ticket.assisted:
+            more.addWidget(
+                label(line + "    " + self.t("assisted_label"), "value", center=True, name="holder")
+            )
+        elif ticket.masked_name:
             more.addWidget(
                 label(
                     line + "    " + self.t("holder", name=ticket.masked_name),
@@ -64,9 +79,8 @@ class TicketScreen(Screen):
         else:
             more.addWidget(label(line, "value", center=True))
         if ticket.location:
-            more.addWidget(
-                label(self.t("go_to", where=ticket.location), "value", center=True, name="go-to")
-            )
+            where = ticket.where(lang)
+            more.addWidget(label(self.t("go_to", where=where), "value", center=True, name="go-to"))
 
         qr_box = QVBoxLayout()
         qr_box.setSpacing(4)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kiosk_checks import layout_problems
 
 from drivers.idcard import SamSimulator
 from drivers.keys.simulator import SimulatedKeyboard
@@ -200,12 +201,16 @@ def kiosk(make_kiosk: Callable[..., Kiosk]) -> Kiosk:
 
 @pytest.fixture
 def snap(screenshots: Path) -> Callable[[Kiosk, str], Path]:
-    """``snap(kiosk, name)`` saves what a person sees now as ``kiosk-<name>.png``."""
+    """``snap(kiosk, name)`` saves what a person sees now as ``kiosk-<name>.png``, and
+    checks that every text on it can be read whole (not cut, not hidden behind a scroll
+    bar, not drawn over another: ``kiosk_checks.layout_problems``)."""
 
     def save(kiosk: Kiosk, name: str) -> Path:
         kiosk.qtbot.wait(1)  # let pending paints and deleteLater run (no sleep: one loop pass)
         path = screenshots / f"kiosk-{name}.png"
         assert kiosk.window.grab().save(str(path))
+        problems = layout_problems(kiosk.window)
+        assert not problems, f"{path.name}: " + "; ".join(problems)
         return path
 
     return save

@@ -109,3 +109,58 @@ def test_bench_startup_reports_one_line_per_measure():
     touch = lines[1]
     assert touch["bench"] == "touch_to_ticket" and touch["samples"] == 10
     assert 0 < touch["p50_ms"] <= touch["p99_ms"] <= touch["max_ms"]
+
+
+# -- hall ticket preview: the configured hall's ticket -----------------------------------------
+
+
+@pytest.fixture
+def other_hall(tmp_path: Path) -> Path:
+    """The demo hall renamed, its 社保卡 item elsewhere: not the built-in sample."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "assets" / "halls" / "demo.yaml").read_text(encoding="utf-8"))
+    data["hall"]["name"] = "青山区政务服务中心"
+    for item in data["items"]:
+        if item["id"] == "rs-card":
+            item["location"] = "8号社保窗口"
+    path = tmp_path / "hall.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_hall(*argv: str) -> int:
+    args = build_parser().parse_args(list(argv))
+    return int(args.func(args))
+
+
+@pytest.mark.parametrize(("profile", "dots"), [("58mm", 384), ("80mm", 576)])
+def test_ticket_preview_renders_the_configured_hall(tmp_path, other_hall, capsys, profile, dots):
+    from PIL import Image
+
+    out = tmp_path / "ticket.png"
+    argv = ["ticket", "preview", "--config", str(other_hall), "--out", str(out)]
+    assert run_hall(*argv, "--item", "rs-card", "--profile", profile) == 0
+    said = capsys.readouterr().out
+    assert "青山区政务服务中心" in said and "社会保障卡申请" in said
+    with Image.open(out) as img:
+        assert img.width == dots
+    assert run_hall(*argv, "--raster", "--lunch", "13:00") == 0
+    assert run_hall(*argv, "--item", "no-such-item") == 2
+
+
+def test_the_preview_ticket_is_the_hall_configs(other_hall):
+    from datetime import datetime
+
+    from drivers.printer.escpos_codec import build_ticket
+    from drivers.printer.profiles import get_profile
+    from kiosk.catalog import catalog_from_config
+    from kiosk.engine.config import load_hall_config
+    from kiosk.ticketing import preview_ticket, ticket_data
+
+    catalog = catalog_from_config(load_hall_config(other_hall))
+    ticket = preview_ticket(catalog, "rs-card", now=datetime(2026, 11, 23, 12, 30))
+    data = build_ticket(ticket_data(ticket), get_profile("80mm"))
+    for text in ("青山区政务服务中心", "社会保障卡申请", "8号社保窗口", ticket.code):
+        assert text.encode("gb18030") in data
+    assert ticket.code.startswith("B")  # the item's queue's prefix

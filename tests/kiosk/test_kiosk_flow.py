@@ -84,7 +84,9 @@ def test_elderly_green_channel_from_birth_date(make_kiosk, kiosk_settings, thres
     kiosk.qtbot.waitUntil(lambda: kiosk.window.session.identity is not None)
     assert "李*英 您好" in kiosk.texts()
     assert ("绿色通道（老年人）" in kiosk.texts()) == (expected is not None)
-    kiosk.tap("common-rs-card")
+    assert kiosk.window.theme.elderly  # 大字模式 by itself (60 and over), green or not
+    kiosk.tap("category-B")
+    kiosk.tap("item-rs-card")
     kiosk.tap("take")
     kiosk.wait_screen("ticket")
     data = kiosk.wait_printed()
@@ -176,7 +178,7 @@ def test_language_toggle_and_elderly_mode(kiosk):
     kiosk.tap("lang")
     assert "Housing fund account enquiry" in kiosk.texts()
     assert "Household registration" in kiosk.texts()
-    kiosk.tap("elderly")
+    kiosk.tap("elderly-big")
     big = kiosk.widget("common-gjj-query")
     assert big.title.font().pixelSize() >= normal_px * 1.3
     assert kiosk.window.theme.elderly

@@ -604,3 +604,116 @@ def test_first_touch_on_the_first_screen_greets_once(rig):
     rig.flow.go_idle()
     rig.flow.touched()
     assert rig.said.count("welcome") == 2
+
+
+# -- #15: 大字模式 by card, the no-card path, lunch tickets, English guide texts ----------------
+
+
+def test_big_mode_comes_with_an_older_card_and_ends_with_the_visit(rig):
+    rig.flow.id_card(make_card("resident", name="李秀英", birth="19660310"))  # 60 on the day
+    assert rig.flow.elderly and rig.flow.elderly_auto
+    rig.flow.go_home()
+    assert not rig.flow.elderly  # the visit ended: back to the kiosk's own mode
+    # a younger citizen next, after an older one whose visit did not end with 首页
+    rig.flow.id_card(make_card("resident", name="李秀英", birth="19500310"))
+    assert rig.flow.elderly
+    rig.flow.id_card(make_card("resident", name="王小明", birth="19900307"))
+    assert not rig.flow.elderly
+    # chosen by hand, it stays for a younger card too (until idle)
+    rig.flow.set_elderly(True)
+    rig.flow.id_card(make_card("resident", name="王小明", birth="19900307"))
+    rig.flow.go_home()
+    assert rig.flow.elderly
+    rig.flow.go_idle()
+    assert not rig.flow.elderly
+
+
+def test_big_mode_age_is_a_setting():
+    rig = make_rig(large_text_age=70)
+    rig.flow.id_card(make_card("resident", name="李秀英", birth="19600310"))  # 66
+    assert not rig.flow.elderly
+    assert KioskSettings().large_text_age == 60
+
+
+def test_no_card_ticket_after_the_staff_pin_holds_no_personal_data(rig):
+    rig.flow.open_item("hj-birth")
+    rig.flow.take_ticket()
+    assert rig.flow.screen == "identify"
+    rig.flow.open_assisted()
+    assert rig.flow.screen == "staff" and rig.sent == []
+    assert rig.keys("0000") == "密码不正确，请重新输入"
+    assert rig.sent == []
+    rig.keys(PIN)
+    first = rig.sent[-1]
+    assert first["item"] == "hj-birth" and first["masked_name"] == "协助取号"
+    assert len(first["person_key"]) == 32 and "priority_reason" not in first
+    rig.answer()
+    ticket = rig.flow.session.ticket
+    assert ticket is not None and rig.flow.screen == "ticket"
+    rig.flow.go_home()
+    rig.flow.open_item("hj-birth")
+    rig.flow.take_ticket()
+    rig.flow.open_assisted()
+    rig.keys(PIN)
+    assert rig.sent[-1]["person_key"] != first["person_key"]  # a key names nobody
+
+
+def test_a_lunch_ticket_prints_when_calling_resumes():
+    from kiosk.ticketing import issued_from_result, ticket_data
+
+    catalog = parse_catalog(CATALOG)
+    now = datetime(2026, 11, 23, 12, 30)
+    result = {
+        "ticket": {"id": "t1", "code": "D001", "queue": "D", "item": "gjj-query"},
+        "calls_from": "2026-11-23T13:00:00+08:00",
+    }
+    ticket = issued_from_result(result, catalog, now=now)
+    assert ticket.calls_from is not None and f"{ticket.calls_from:%H:%M}" == "13:00"
+    assert ticket_data(ticket).notes[0] == "13:00 开始叫号"
+    plain = issued_from_result({**result, "calls_from": "soon"}, catalog, now=now)
+    assert plain.calls_from is None and "开始叫号" not in "".join(ticket_data(plain).notes)
+
+
+def test_english_guide_texts_fall_back_to_chinese():
+    payload = {
+        **CATALOG,
+        "items": [
+            {
+                "id": "gjj-query",
+                "name": "住房公积金个人账户查询",
+                "queue": "D",
+                "fee": "每份5元",
+                "fee_en": "5 yuan a copy",
+                "location": "3号窗口",
+                "location_en": "Window 3",
+                "materials": ["身份证", "公积金卡"],
+                "materials_en": ["ID card", "Housing fund card"],
+            },
+            {"id": "gjj-rent", "name": "提取", "queue": "D", "materials": ["身份证"]},
+        ],
+    }
+    from kiosk.catalog import fee_text
+
+    catalog = parse_catalog(payload)
+    full, bare = catalog.item("gjj-query"), catalog.item("gjj-rent")
+    assert full.where("en") == "Window 3" and full.where("zh") == "3号窗口"
+    assert full.material_list("en") == ("ID card", "Housing fund card")
+    assert fee_text(full, "en") == "5 yuan a copy" and fee_text(full) == "每份5元"
+    assert bare.material_list("en") == ("身份证",) and fee_text(bare, "en") == "Free of charge"
+
+
+@pytest.mark.parametrize(
+    ("reason", "title", "not_said"),
+    [
+        ("after_close", "今日已下班", "即将"),
+        ("before_open", "还未开始取号", "下班"),
+        ("lunch_break", "午间休息，暂停取号", "下班"),
+    ],
+)
+def test_the_words_for_each_moment_outside_hours(reason, title, not_said):
+    data = {"reason": reason, "next_open": "2026-11-24T09:00:00+08:00"}
+    _r, shown, next_step = describe("outside_hours", data, hours="周一至周五 09:00-17:00")
+    assert shown == title and not_said not in shown + next_step
+    assert "下次取号时间：11月24日 09:00" in next_step
+    _r, soon, soon_next = describe("closing_soon", data)
+    assert "即将停止取号" in soon and "下个工作日" in soon_next

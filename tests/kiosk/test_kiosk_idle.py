@@ -21,7 +21,7 @@ def all_texts(window) -> str:
 def test_inactivity_forgets_the_person(make_kiosk, kiosk_settings):
     kiosk = make_kiosk(settings=kiosk_settings.with_(idle_timeout_s=0.6))
     kiosk.tap("lang")
-    kiosk.tap("elderly")
+    kiosk.tap("elderly-big")
     kiosk.swipe(make_card("resident", name="欧阳小明", birth="19500101"))
     kiosk.qtbot.waitUntil(lambda: kiosk.window.session.identity is not None)
     kiosk.tap("common-gjj-query")

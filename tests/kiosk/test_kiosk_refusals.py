@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from drivers.idcard import make_card
+from hall.ui.qt import QLabel
 from kiosk.appointment import make_code
 from kiosk.engine.config import HallConfig, parse_hall_config
 
@@ -24,18 +25,48 @@ def refused(kiosk, title: str) -> str:
     return text
 
 
-def test_outside_hours_says_when_to_come_back(kiosk):
+def test_outside_hours_says_when_to_come_back(kiosk, engine_service, snap):
     kiosk.clock.set(datetime(2026, 11, 23, 17, 30))
+    engine_service.publish_catalog()  # the engine tells the kiosks: no tickets now
+    kiosk.qtbot.waitUntil(lambda: kiosk.has("not-issuing", QLabel))
+    assert "今日已下班，工作时间：周一至周五 09:00-12:00 13:00-17:00" in kiosk.texts()
+    assert "即将" not in kiosk.texts()  # after closing it never says "about to close"
+    snap(kiosk, "home-after-close-normal-portrait")
     kiosk.tap("common-gjj-query")
     kiosk.tap("take")
-    text = refused(kiosk, "现在不是取号时间")
+    text = refused(kiosk, "今日已下班")
     assert "工作时间：周一至周五 09:00-12:00 13:00-17:00" in text
     assert "下次取号时间：11月24日 09:00" in text
+    assert "即将" not in text
+    snap(kiosk, "message-after-close-normal-portrait")
     assert kiosk.tickets() == []
     assert kiosk.printer.tickets == []
     assert kiosk.voice.history[-1] == "outside_hours"
     kiosk.tap("refusal-home")
     kiosk.wait_screen("home")
+
+
+@pytest.mark.parametrize(
+    ("when", "banner", "title", "name"),
+    [
+        ((8, 20), "尚未开始取号", "还未开始取号", "before-open"),
+        ((16, 50), "即将下班，已停止取号", "即将停止取号", "closing-soon"),
+    ],
+    ids=["before-open", "closing-soon"],
+)
+def test_the_words_before_opening_and_at_closing(
+    kiosk, engine_service, snap, when, banner, title, name
+):
+    kiosk.clock.set(datetime(2026, 11, 23, *when))
+    engine_service.publish_catalog()
+    kiosk.qtbot.waitUntil(lambda: kiosk.has("not-issuing", QLabel))
+    assert banner in kiosk.texts()
+    kiosk.tap("common-gjj-query")
+    kiosk.tap("take")
+    text = refused(kiosk, title)
+    assert "今天 09:00" in text if name == "before-open" else "11月24日 09:00" in text
+    snap(kiosk, f"message-{name}-normal-portrait")
+    assert kiosk.tickets() == []
 
 
 class TestDailyCap:
@@ -47,7 +78,7 @@ class TestDailyCap:
                 queue["daily_cap"] = 1
         return parse_hall_config(data)
 
-    def test_daily_cap_reached(self, kiosk):
+    def test_daily_cap_reached(self, kiosk, snap):
         kiosk.tap("common-gjj-query")
         kiosk.tap("take")
         kiosk.wait_screen("ticket")
@@ -57,6 +88,7 @@ class TestDailyCap:
         kiosk.tap("take")
         text = refused(kiosk, "该业务今天的号已取完")
         assert "请下个工作日再来" in text
+        snap(kiosk, "message-daily-cap-normal-portrait")
         assert len(kiosk.tickets()) == 1 and len(kiosk.printer.tickets) == 1
 
 
@@ -81,7 +113,7 @@ def test_already_holding_a_ticket(kiosk):
     assert kiosk.voice.history[-1] == "already_have"
 
 
-def test_unreadable_card_says_how_to_retry(kiosk):
+def test_unreadable_card_says_how_to_retry(kiosk, snap):
     kiosk.tap("category-A")
     kiosk.tap("item-hj-birth")
     kiosk.tap("take")
@@ -90,6 +122,7 @@ def test_unreadable_card_says_how_to_retry(kiosk):
     kiosk.swipe(make_card("resident"))
     text = refused(kiosk, "卡片没有读取成功")
     assert "平放在感应区" in text
+    snap(kiosk, "message-card-unreadable-normal-portrait")
     kiosk.tap("refusal-main")  # 去刷卡
     kiosk.wait_screen("identify")
     kiosk.lift()
@@ -99,14 +132,32 @@ def test_unreadable_card_says_how_to_retry(kiosk):
     assert kiosk.tickets()[0]["masked_name"] == "张*"
 
 
-def test_lost_link_refuses_kindly_and_shows_it(kiosk, broker):
+@pytest.mark.parametrize("size", [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
+def test_a_card_without_a_number_is_refused(make_kiosk, snap, size):
+    kiosk = make_kiosk(size)
+    kiosk.tap("elderly-big")
+    kiosk.tap("category-A")
+    kiosk.tap("item-hj-birth")
+    kiosk.tap("take")
+    kiosk.wait_screen("identify")
+    kiosk.swipe(make_card("resident", id_number=""))
+    text = refused(kiosk, "这张卡片无法用于取号")
+    assert "请使用本人有效的居民身份证或社保卡" in text
+    tag = "portrait" if size[1] > size[0] else "landscape"
+    snap(kiosk, f"message-card-invalid-elderly-{tag}")
+    assert kiosk.tickets() == []
+
+
+def test_lost_link_refuses_kindly_and_shows_it(kiosk, broker, snap):
     broker.kill()
     kiosk.qtbot.waitUntil(lambda: kiosk.has("link-state"), timeout=8000)
     assert "网络中断" in kiosk.texts()
+    snap(kiosk, "home-link-down-normal-portrait")
     kiosk.tap("common-gjj-query")
     kiosk.tap("take")
     text = refused(kiosk, "暂时无法取号")
     assert "请稍等片刻再试" in text
+    snap(kiosk, "message-link-down-normal-portrait")
     assert kiosk.status()["parts"]["link"]["state"] == "offline"
 
 

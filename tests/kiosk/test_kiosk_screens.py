@@ -5,9 +5,10 @@ person to look at; each walk also checks what the screen says."""
 from __future__ import annotations
 
 import pytest
+from kiosk_checks import layout_problems
 
 from drivers.idcard import make_card
-from hall.ui.qt import QLabel
+from hall.ui.qt import QLabel, QPushButton
 
 PORTRAIT, LANDSCAPE = (1080, 1920), (1920, 1080)
 
@@ -35,7 +36,7 @@ def test_every_screen(make_kiosk, engine_service, snap, mode, orientation):
     k = kiosk
     k.qtbot.waitUntil(lambda: k.window.loads.get("A") and k.window.loads["A"].waiting == 2)
     if mode == "elderly":
-        k.tap("elderly")
+        k.tap("elderly-big")
         assert k.window.theme.elderly
     tag = f"{mode}-{orientation}"
 
@@ -124,7 +125,17 @@ def test_starting_without_the_hall_says_so(qtbot, screenshots):
     window.resize(*PORTRAIT)
     window.show()
     qtbot.waitExposed(window)
-    assert window.findChild(QLabel, "connecting").text() == "正在连接大厅服务，请稍候…"
+    # what is happening, not a choice with nothing to choose
+    assert window.findChild(QLabel, "connecting").text() == "正在连接排队服务…"
+    state = window.findChild(QLabel, "connecting-state")
+    assert "正在连接大厅服务器" in state.text() and "请选择业务" not in state.text()
+    first = state.text()
+    qtbot.waitUntil(lambda: window.findChild(QLabel, "connecting-state").text() != first)
+    assert window.findChild(QPushButton, "elderly").isVisible()  # no big one without items
+    window.monotonic = lambda: window.flow.started + 60  # a minute without the server
+    window.redraw()
+    assert "连接中断，正在重试" in window.findChild(QLabel, "connecting-state").text()
+    assert not layout_problems(window)
     window.grab().save(str(screenshots / "kiosk-connecting-normal-portrait.png"))
     window.take_ticket("gjj-query")
     assert window.screen_name == "message"

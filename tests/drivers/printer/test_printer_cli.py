@@ -1,4 +1,5 @@
-"""`hall printer ...`, `hall ticket preview`, `hall bench ticket` and printer specs."""
+"""`hall printer ...`, `hall bench ticket` and printer specs (`hall ticket preview`: the
+kiosk's, tests/kiosk/test_kiosk_cli.py)."""
 
 from __future__ import annotations
 
@@ -35,14 +36,6 @@ def hall(*argv: str) -> int:
     cli.register(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
-
-
-@pytest.mark.parametrize(("profile", "dots"), [("58mm", 384), ("80mm", 576)])
-def test_ticket_preview_writes_png(tmp_path: Path, profile: str, dots: int) -> None:
-    out = tmp_path / "preview.png"
-    assert hall("ticket", "preview", "--out", str(out), "--profile", profile) == 0
-    assert png_width(out) == dots
-    assert hall("ticket", "preview", "--out", str(out), "--raster") == 0
 
 
 def test_status_and_test_against_simulator(
