@@ -237,7 +237,7 @@ class KioskWindow(QWidget):
         row = QHBoxLayout(self.header)
         row.setContentsMargins(32, 14, 32, 14)
         row.setSpacing(18)
-        self.hall_label = label("", "hall", wrap=False, name="hall-name")
+        self.hall_label = label("", "hall", wrap=True, name="hall-name")
         self.hall_label.installEventFilter(self)  # press and hold: staff panel
         row.addWidget(self.hall_label, 1)
         self.link_label = label("", "link", wrap=False, name="link-state")
@@ -278,7 +278,10 @@ class KioskWindow(QWidget):
         self._update_chrome()
 
     def _update_chrome(self) -> None:
-        hall_name = self.catalog.hall_name if self.catalog else ""
+        hall_name = ""
+        if self.catalog:
+            english = self.lang == "en" and self.catalog.hall_name_en
+            hall_name = self.catalog.hall_name_en if english else self.catalog.hall_name
         self.hall_label.setText(hall_name or tr("welcome", self.lang).split("，")[0])
         self.lang_button.setText(tr("lang_toggle", self.lang))
         self.elderly_button.setText(

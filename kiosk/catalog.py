@@ -8,13 +8,13 @@ for 一次性告知 (materials, promised time, fees, where to go, legal basis).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from kiosk.engine import config
+from kiosk.engine.service import catalog_payload
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,11 @@ class Item(config.Item):
     """A service item as the engine configures it (one definition), plus its texts in a
     language: the English value where the hall config has one, else the Chinese.
 
-    The English guide fields (``location_en``, ``materials_en``, ``fee_en``) are the
-    engine config's (#15); they are declared here too so that the kiosk reads a catalogue
-    from an engine that does not send them yet (empty: Chinese shown).
+    ``location`` and ``location_en`` are the engine's, derived from the windows that
+    serve the item's queue (``kiosk.engine.config.item_location``).
     """
 
     location_en: str = ""
-    materials_en: tuple[str, ...] = ()
-    fee_en: str = ""
 
     def title(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
@@ -76,6 +73,9 @@ class Catalog:
     hours: tuple[tuple[str, str], ...] = ()
     weekdays: tuple[int, ...] = ()
     notices_en: tuple[str, ...] = ()  # the notices in English, one for each (or none)
+    hall_name_en: str = ""
+    issuing_reason: str = ""  # the engine's: why no tickets now (closing_soon, ...)
+    calls_from: str = ""  # HH:MM when tickets issued in the midday break are called
 
     def notice_list(self, lang: str) -> tuple[str, ...]:
         if lang == "en" and self.notices_en and len(self.notices_en) == len(self.notices):
@@ -113,6 +113,8 @@ class Catalog:
         """Why no tickets at ``now`` by the published hours: ``before_open`` (before the
         day's first session), ``after_close`` (after its last), ``closing_soon`` (in the last
         session: issuing stopped before the close), ``lunch_break``, else ``""``."""
+        if self.issuing_reason:  # the engine's word, kept current by its sweep
+            return self.issuing_reason
         spans = [(a, b) for a, b in self.hours if len(a) == 5 and len(b) == 5]
         if not spans or (self.weekdays and now.isoweekday() not in self.weekdays):
             return ""
@@ -217,24 +219,24 @@ def parse_catalog(payload: Mapping[str, Any]) -> Catalog:
         hours=tuple((str(a), str(b)) for a, b in hours.get("sessions", [])),
         weekdays=tuple(int(d) for d in hours.get("weekdays", [])),
         notices_en=tuple(str(n) for n in payload.get("notices_en") or ()),
+        hall_name_en=str(payload.get("hall_name_en") or ""),
+        issuing_reason=str(payload.get("issuing_reason") or ""),
+        calls_from=_clock_of(payload.get("calls_from")),
     )
 
 
-def catalog_from_config(cfg: config.HallConfig) -> Catalog:
-    """The catalogue of a hall config as the kiosk would receive it (``hall ticket
-    preview``: the configured hall without a running engine)."""
-    names = [f.name for f in dataclasses.fields(Item)]
-    items = tuple(Item(**{n: getattr(i, n) for n in names if hasattr(i, n)}) for i in cfg.items)
-    return Catalog(
-        hall=cfg.hall_id,
-        hall_name=cfg.hall_name,
-        version=cfg.version,
-        categories=tuple(Category(q.id, q.name, q.prefix, q.name_en) for q in cfg.queues),
-        items=items,
-        notices=tuple(cfg.notices),
-        hours=tuple((f"{a:%H:%M}", f"{b:%H:%M}") for a, b in cfg.hours.sessions),
-        weekdays=tuple(cfg.hours.weekdays),
-    )
+def _clock_of(value: Any) -> str:
+    """``13:00`` of an ISO datetime, ``""`` for anything else."""
+    try:
+        return f"{datetime.fromisoformat(str(value)):%H:%M}" if value else ""
+    except ValueError:
+        return ""
+
+
+def catalog_from_config(cfg: config.HallConfig, now: datetime) -> Catalog:
+    """The catalogue of a hall config as the kiosk receives it from the engine at ``now``
+    (``hall ticket preview``: the configured hall without a running engine)."""
+    return parse_catalog(catalog_payload(cfg, now))
 
 
 def parse_board(payload: Mapping[str, Any]) -> dict[str, QueueLoad]:

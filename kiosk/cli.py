@@ -121,8 +121,8 @@ def cmd_ticket_preview(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
-    catalog = catalog_from_config(cfg)
     now = datetime.now().replace(second=0, microsecond=0)
+    catalog = catalog_from_config(cfg, now)
     calls_from = None
     if args.lunch:
         calls_from = datetime.combine(now.date(), time.fromisoformat(args.lunch))

@@ -63,6 +63,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "午间休息，暂停取号，工作时间：{hours}",
         "Lunch break: no tickets now. Opening hours: {hours}",
     ),
+    "lunch_issuing_banner": (
+        "午间休息，照常取号，{t} 开始叫号",
+        "Lunch break: tickets are issued, calling resumes at {t}",
+    ),
     "before_open_banner": (
         "尚未开始取号，工作时间：{hours}",
         "Tickets are not issued yet. Opening hours: {hours}",

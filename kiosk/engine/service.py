@@ -163,82 +163,7 @@ class EngineService:
             self._publish_catalog()
 
     def _publish_catalog(self) -> None:
-        cfg = self.engine.config
-        now = self.engine.clock.now()
-        window = issue_window(cfg.hours, now)
-        payload: dict[str, Any] = {
-            "hall": cfg.hall_id,
-            "hall_name": cfg.hall_name,
-            "hall_name_en": cfg.hall_name_en,
-            "version": cfg.version,
-            # whether tickets are issued now and why not (the refusal's reason); kept
-            # current by the periodic sweep, which republishes it when it changes
-            "issuing": window.allowed,
-            "issuing_reason": window.reason,
-            "next_open": window.next_open.isoformat(timespec="seconds")
-            if window.next_open
-            else None,
-            "queues": [
-                {"id": q.id, "name": q.name, "name_en": q.name_en, "prefix": q.prefix}
-                for q in cfg.queues
-            ],
-            "items": [
-                {
-                    "id": i.id,
-                    "name": i.name,
-                    "name_en": i.name_en,
-                    "queue": i.queue,
-                    "department": i.department,
-                    "kind": i.kind,
-                    "requires_id": i.requires_id,
-                    "legal_days": i.legal_days,
-                    "promised_days": i.promised_days,
-                    "fee": i.fee,
-                    "materials": list(i.materials),
-                    "legal_basis": i.legal_basis,
-                    **_item_english(cfg, i),
-                }
-                for i in cfg.items
-            ],
-            "windows": [
-                {
-                    "id": w.id,
-                    "name": w.name,
-                    "department": w.department,
-                    "kind": w.kind,
-                    "queues": list(w.queues),
-                    "name_en": w.name_en,
-                }
-                for w in cfg.windows
-            ],
-            "notices": list(cfg.notices),
-            "notices_en": list(notices_en(cfg)),
-            # 好差评: the bad-review reasons and whether the tablet offers a comment
-            "haochaping": {
-                "reasons": list(cfg.haochaping.reasons),
-                "tablet_comment": cfg.haochaping.tablet_comment,
-            },
-            # the tablet's confirm page and the 去向牌 (no PIN hash)
-            "staff": [
-                {
-                    "id": st.id,
-                    "name": st.name,
-                    "staff_no": st.staff_no,
-                    "department": st.department,
-                    "photo": st.photo,
-                    "phone": st.phone,
-                }
-                for st in cfg.staff
-            ],
-            "hours": {
-                "sessions": [
-                    [a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in cfg.hours.sessions
-                ],
-                "weekdays": list(cfg.hours.weekdays),
-            },
-        }
-        if window.calls_from is not None:  # the lunch break: tickets called from then
-            payload["calls_from"] = window.calls_from.isoformat(timespec="seconds")
+        payload = catalog_payload(self.engine.config, self.engine.clock.now())
         self._publish_retained(topics.catalog(self.hall), payload)
 
     def publish_all(self) -> None:
@@ -578,6 +503,83 @@ def _issued(issued: Issued) -> dict[str, Any]:
         out["calls_from"] = when
         out["ticket"]["calls_from"] = when
     return out
+
+
+def catalog_payload(cfg: HallConfig, now: datetime) -> dict[str, Any]:
+    """The hall's catalogue as the engine publishes it (retained) at ``now``: queues,
+    items with their derived locations and English values, windows, notices, hours and
+    whether tickets are issued now; ``hall ticket preview`` renders the same."""
+    window = issue_window(cfg.hours, now)
+    payload: dict[str, Any] = {
+        "hall": cfg.hall_id,
+        "hall_name": cfg.hall_name,
+        "hall_name_en": cfg.hall_name_en,
+        "version": cfg.version,
+        # whether tickets are issued now and why not (the refusal's reason); kept
+        # current by the periodic sweep, which republishes it when it changes
+        "issuing": window.allowed,
+        "issuing_reason": window.reason,
+        "next_open": window.next_open.isoformat(timespec="seconds") if window.next_open else None,
+        "queues": [
+            {"id": q.id, "name": q.name, "name_en": q.name_en, "prefix": q.prefix}
+            for q in cfg.queues
+        ],
+        "items": [
+            {
+                "id": i.id,
+                "name": i.name,
+                "name_en": i.name_en,
+                "queue": i.queue,
+                "department": i.department,
+                "kind": i.kind,
+                "requires_id": i.requires_id,
+                "legal_days": i.legal_days,
+                "promised_days": i.promised_days,
+                "fee": i.fee,
+                "materials": list(i.materials),
+                "legal_basis": i.legal_basis,
+                **_item_english(cfg, i),
+            }
+            for i in cfg.items
+        ],
+        "windows": [
+            {
+                "id": w.id,
+                "name": w.name,
+                "department": w.department,
+                "kind": w.kind,
+                "queues": list(w.queues),
+                "name_en": w.name_en,
+            }
+            for w in cfg.windows
+        ],
+        "notices": list(cfg.notices),
+        "notices_en": list(notices_en(cfg)),
+        # 好差评: the bad-review reasons and whether the tablet offers a comment
+        "haochaping": {
+            "reasons": list(cfg.haochaping.reasons),
+            "tablet_comment": cfg.haochaping.tablet_comment,
+        },
+        # the tablet's confirm page and the 去向牌 (no PIN hash)
+        "staff": [
+            {
+                "id": st.id,
+                "name": st.name,
+                "staff_no": st.staff_no,
+                "department": st.department,
+                "photo": st.photo,
+                "phone": st.phone,
+            }
+            for st in cfg.staff
+        ],
+        "hours": {
+            "sessions": [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in cfg.hours.sessions],
+            "weekdays": list(cfg.hours.weekdays),
+        },
+    }
+    if window.calls_from is not None:  # the lunch break: tickets called from then
+        payload["calls_from"] = window.calls_from.isoformat(timespec="seconds")
+    return payload
 
 
 def _item_english(cfg: HallConfig, item: Item) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Portrait stacks them (tiles in grids); landscape puts them in three columns.
 
 from __future__ import annotations
 
+from drivers.printer.ticket import text_width
 from hall.ui.qt import QGridLayout, QHBoxLayout, Qt, QVBoxLayout, QWidget
 from kiosk.catalog import QueueLoad
 from kiosk.screens.base import Screen
@@ -87,6 +88,10 @@ class HomeScreen(Screen):
             layout.addWidget(
                 label(self.t(key, hours=catalog.hours_text(ctx.lang)), "warn", name="not-issuing")
             )
+        elif catalog.calls_from:  # the midday break: tickets now, called from then
+            layout.addWidget(
+                label(self.t("lunch_issuing_banner", t=catalog.calls_from), "warn", name="lunch")
+            )
 
         # common items ------------------------------------------------------------
         common_box = QVBoxLayout()
@@ -142,8 +147,7 @@ class HomeScreen(Screen):
         if catalog.notices:
             notices, notices_layout = panel()
             notices_layout.addWidget(label(self.t("notices"), "h2"))
-            limit = 1 if theme.elderly else 5
-            for notice in catalog.notice_list(ctx.lang)[:limit]:
+            for notice in fitting_notices(catalog.notice_list(ctx.lang), theme.elderly):
                 notices_layout.addWidget(label("· " + notice, "notice"))
             side.addWidget(notices)
 
@@ -202,3 +206,24 @@ def _grid(cols: int, spacing: int) -> QGridLayout:
     for c in range(cols):
         grid.setColumnStretch(c, 1)
     return grid
+
+
+#: How much notice text the first screen holds, in printer columns (a Chinese character
+#: is two, a letter one): the demo hall's four notices in Chinese, three in English.
+NOTICE_BUDGET = 220
+
+
+def fitting_notices(notices: tuple[str, ...], elderly: bool) -> tuple[str, ...]:
+    """The notices shown on the first screen: in order while they fit the budget (at
+    least the first; one in 大字模式), so that none is cut or pushes the screen into a
+    scroll bar in either language."""
+    if elderly:
+        return notices[:1]
+    shown: list[str] = []
+    used = 0
+    for notice in notices:
+        used += text_width(notice)
+        if shown and used > NOTICE_BUDGET:
+            break
+        shown.append(notice)
+    return tuple(shown)

@@ -123,7 +123,7 @@ def other_hall(tmp_path: Path) -> Path:
     data["hall"]["name"] = "青山区政务服务中心"
     for item in data["items"]:
         if item["id"] == "rs-card":
-            item["location"] = "8号社保窗口"
+            item["location_note"] = "二楼东侧"
     path = tmp_path / "hall.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
@@ -158,9 +158,12 @@ def test_the_preview_ticket_is_the_hall_configs(other_hall):
     from kiosk.engine.config import load_hall_config
     from kiosk.ticketing import preview_ticket, ticket_data
 
-    catalog = catalog_from_config(load_hall_config(other_hall))
-    ticket = preview_ticket(catalog, "rs-card", now=datetime(2026, 11, 23, 12, 30))
+    now = datetime(2026, 11, 23, 12, 30)
+    catalog = catalog_from_config(load_hall_config(other_hall), now)
+    ticket = preview_ticket(catalog, "rs-card", now=now)
     data = build_ticket(ticket_data(ticket), get_profile("80mm"))
-    for text in ("青山区政务服务中心", "社会保障卡申请", "8号社保窗口", ticket.code):
+    # where: the windows serving the queue, derived by the engine, and the hall's note
+    assert catalog.item("rs-card").location == "1—3号综合窗口、4—5号社保窗口（二楼东侧）"
+    for text in ("青山区政务服务中心", "社会保障卡申请", "4—5号社保窗口", "二楼", ticket.code):
         assert text.encode("gb18030") in data
     assert ticket.code.startswith("B")  # the item's queue's prefix

@@ -6,9 +6,6 @@ tapped, the no-card path with staff (没带证件 / 代办), a lunch ticket, Eng
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from drivers.idcard import make_card
@@ -18,7 +15,6 @@ pytestmark = pytest.mark.broker
 
 PORTRAIT, LANDSCAPE = (1080, 1920), (1920, 1080)
 GB = "gb18030"
-LUNCH_RESUMES = "2026-11-23T13:00:00+08:00"
 
 
 def enter_pin(k) -> None:
@@ -129,18 +125,14 @@ def test_no_card_with_staff_help(make_kiosk, snap, elderly):
     assert len(k.tickets()) == 2
 
 
-def lunch_answers(k) -> None:
-    """The engine of #15 answers a ticket issued in the midday break with ``calls_from``:
-    this rig's engine issues at 09:30, and its real answer gets the field added."""
-    real: Callable[..., Any] = k.window.flow.send_issue
+def at_lunch(k, engine_service) -> None:
+    """12:30 on the hall's clock: the real engine issues for the afternoon (the hall's
+    ``hours.issue_during_break``, on by default) and its catalogue says so."""
+    from datetime import datetime
 
-    def send(command: dict[str, Any], answer: Callable[[bool, Any], None]) -> None:
-        def with_lunch(ok: bool, result: Any) -> None:
-            answer(ok, {**result, "calls_from": LUNCH_RESUMES} if ok else result)
-
-        real(command, with_lunch)
-
-    k.window.flow.send_issue = send
+    k.clock.set(datetime(2026, 11, 23, 12, 30))
+    engine_service.publish_catalog()
+    k.qtbot.waitUntil(lambda: getattr(k.window.catalog, "calls_from", "") == "13:00")
 
 
 @pytest.mark.parametrize(
@@ -148,9 +140,13 @@ def lunch_answers(k) -> None:
     [(PORTRAIT, "zh", "13:00 开始叫号"), (LANDSCAPE, "en", "Calling resumes at 13:00")],
     ids=["zh-portrait", "en-landscape"],
 )
-def test_a_lunch_ticket_says_when_calling_resumes(make_kiosk, snap, size, lang, words):
+def test_a_lunch_ticket_says_when_calling_resumes(
+    make_kiosk, engine_service, snap, size, lang, words
+):
     k = make_kiosk(size)
-    lunch_answers(k)
+    at_lunch(k, engine_service)
+    if lang == "zh":
+        assert "午间休息，照常取号，13:00 开始叫号" in k.texts()  # the first screen's banner
     if lang == "en":
         k.tap("lang")
     k.tap("common-gjj-query")
@@ -160,6 +156,8 @@ def test_a_lunch_ticket_says_when_calling_resumes(make_kiosk, snap, size, lang, 
     k.qtbot.waitUntil(lambda: k.window.session.print_state == "ok")
     assert words in k.texts()
     assert "13:00 开始叫号".encode(GB) in data  # the paper is Chinese
+    issued = k.tickets()[-1]
+    assert issued["code"].encode(GB) in data  # a real ticket of the engine, at 12:30
     tag = "english-landscape" if lang == "en" else "normal-portrait"
     snap(k, f"ticket-lunch-{tag}")
 
