@@ -182,6 +182,7 @@ class Doctor:
             problems += self._staff_pin_problems()
         if c.runs_engine:
             problems += self._hall_config_problems(c)
+            warnings += self._english_gaps(c)
         summary = f"{c.role} {c.device} in hall {c.hall} ({path})"
         if problems:
             return Check(
@@ -219,6 +220,18 @@ class Doctor:
         except (OSError, ValueError) as exc:
             return [f"{dc.STAFF_PIN_FILE}: {exc}"]
         return []
+
+    def _english_gaps(self, c: dc.DeviceConfig) -> list[str]:
+        """The citizen-facing texts of the hall config without an English value (the
+        kiosk's English mode shows them in Chinese)."""
+        from kiosk.engine.config import ConfigError, english_gaps, load_hall_config
+
+        path = self.path(c.engine_hall_config)
+        try:
+            gaps = english_gaps(load_hall_config(path))
+        except (ConfigError, OSError):
+            return []  # reported as a problem by _hall_config_problems
+        return [f"hall config {path}: {gap}" for gap in gaps]
 
     def _hall_config_problems(self, c: dc.DeviceConfig) -> list[str]:
         from kiosk.engine.config import ConfigError, load_hall_config

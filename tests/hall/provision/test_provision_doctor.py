@@ -115,6 +115,21 @@ def test_config_missing_salt_and_foreign_hall_config(provision_args, tree):
     assert any("is for hall 'other-hall', not 'demo-hall'" in d for d in c.details)
 
 
+def test_config_warns_of_citizen_texts_without_english(provision_args, tree):
+    provisioned(
+        provision_args, "--role", "engine", "--hall-config", str(ROOT / "assets/halls/demo.yaml")
+    )
+    assert check(doctor(tree), "config").status == OK  # the demo hall is English throughout
+    hall = tree / "var/lib/hall/config/hall.yaml"
+    data = yaml.safe_load(hall.read_text(encoding="utf-8"))
+    data["items"][0].pop("name_en")
+    hall.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    c = check(doctor(tree), "config")
+    assert c.status == WARN  # a gap, not a refusal: the kiosk shows the Chinese there
+    item = data["items"][0]
+    assert any("items[0]" in d and item["name"] in d for d in c.details), c.details
+
+
 def test_config_device_unknown_to_the_hall(provision_args, tree):
     provisioned(
         provision_args,
