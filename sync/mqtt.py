@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Message], None]
 RequestHandler = Callable[[Message], dict[str, Any]]
+Respond = Callable[[Message, dict[str, Any]], None]
+BatchHandler = Callable[[list[Message], Respond], None]
+#: At most this many waiting messages are taken at once (one group commit's commands).
+MAX_BATCH = 64
 
 
 class RequestTimeout(LinkError):
@@ -243,14 +247,36 @@ class MqttLink:
 
     def _dispatch_loop(self) -> None:
         while True:
-            item = self._inbox.get()
-            if item is None:
-                return
-            handler, message = item
-            try:
-                handler(message)
-            except Exception:
-                log.exception("handler for %s failed", message.topic or "connection change")
+            # What has arrived meanwhile is taken too, so that requests for a batch
+            # handler (serve_batch) that came together are handled together; the
+            # order of all messages is kept.
+            items = [self._inbox.get()]
+            while len(items) < MAX_BATCH:
+                try:
+                    items.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            i = 0
+            while i < len(items):
+                item = items[i]
+                if item is None:
+                    return
+                handler, message = item
+                i += 1
+                if isinstance(handler, _BatchServer):
+                    batch = [message]
+                    while i < len(items) and items[i] is not None and items[i][0] is handler:  # type: ignore[index]
+                        batch.append(items[i][1])  # type: ignore[index]
+                        i += 1
+                    try:
+                        handler.run(batch)
+                    except Exception:
+                        log.exception("batch handler for %s failed", message.topic)
+                    continue
+                try:
+                    handler(message)
+                except Exception:
+                    log.exception("handler for %s failed", message.topic or "connection change")
 
     def _fail_pending(self, reason: str) -> None:
         with self._pending_lock:
@@ -352,12 +378,25 @@ class MqttLink:
                 response: dict[str, Any] = bad_request(message.error)
             else:
                 response = handler(message)
-            if target:
-                props = paho.publish_props(correlation=message.correlation)
-                self.publish(target, response, qos=1, properties=props)
+            self._answer(message, response)
 
         self._served.add(topic_filter)
         self.subscribe(topic_filter, on_request)
+
+    def serve_batch(self, topic_filter: str, handler: BatchHandler) -> None:
+        """Like :meth:`serve`, for requests that arrived together: ``handler(messages,
+        respond)`` gets every valid request already waiting (in order, up to
+        ``MAX_BATCH``) and calls ``respond(message, answer)`` for each, when it may be
+        answered (a group commit: after the one durable commit they share).  A request
+        it does not answer gets no answer (it times out at the asker).
+        """
+        self._served.add(topic_filter)
+        self.subscribe(topic_filter, _BatchServer(self, handler))
+
+    def _answer(self, message: Message, response: dict[str, Any]) -> None:
+        if message.response_topic:
+            props = paho.publish_props(correlation=message.correlation)
+            self.publish(message.response_topic, response, qos=1, properties=props)
 
     def alive(self) -> bool:
         """For a watchdog: paho's network thread and the dispatcher thread both run.
@@ -378,6 +417,10 @@ class MqttLink:
             and dispatcher.is_alive()
         )
 
+    def waiting(self) -> int:
+        """Messages received and not yet handed to their handler (a burst still arriving)."""
+        return self._inbox.qsize()
+
     def add_connection_listener(self, listener: Callable[[bool], None]) -> None:
         """Also call ``listener(up)`` on every connection change, on the dispatcher thread
         (``up`` once the subscriptions are confirmed again, as ``on_connection_change``).
@@ -395,6 +438,37 @@ class MqttLink:
                 listener(up)
 
         self.on_connection_change = changed
+
+
+class _BatchServer:
+    """The dispatcher hands it every request for its filter that is waiting (serve_batch)."""
+
+    def __init__(self, link: MqttLink, handler: BatchHandler) -> None:
+        self.link = link
+        self.handler = handler
+
+    def __call__(self, message: Message) -> None:  # one request alone
+        self.run([message])
+
+    def run(self, messages: list[Message]) -> None:
+        link = self.link
+        valid = []
+        for message in messages:
+            asker = topics.device_of(message.topic)
+            target = message.response_topic
+            if target and not response_topic_allowed(target, link.hall_id, asker):
+                REJECTS.count(
+                    f"link {link.device_id}",
+                    "foreign_response_topic",
+                    message.topic,
+                    f"{asker or '?'} named {target[:120]!r} as response topic; not answered",
+                )
+            elif message.error:
+                link._answer(message, bad_request(message.error))
+            else:
+                valid.append(message)
+        if valid:
+            self.handler(valid, link._answer)
 
 
 def bad_request(reason: str) -> dict[str, Any]:

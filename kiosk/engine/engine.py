@@ -161,6 +161,7 @@ class QueueEngine:
         self._checkpointer = Checkpointer(db_path).start()
         self._lock = threading.RLock()
         self._memo: dict[str, _WindowMemo] = {}
+        self._windows_of: tuple[HallConfig | None, dict[str, Window]] = (None, {})
         # console logins to accounts that do not exist: name -> (failures, locked until)
         self._unknown_logins: dict[str, tuple[int, datetime | None]] = {}
         with transaction(self.conn):
@@ -258,12 +259,13 @@ class QueueEngine:
             raise EngineError("unknown_queue", f"no queue {queue_id!r}", queue=queue_id) from None
 
     def _window(self, window_id: str) -> Window:
-        try:
-            return self.config.window(window_id)
-        except KeyError:
-            raise EngineError(
-                "unknown_window", f"no window {window_id!r}", window=window_id
-            ) from None
+        cfg = self.config
+        if self._windows_of[0] is not cfg:  # by id, for the config now in force
+            self._windows_of = (cfg, {w.id: w for w in cfg.windows})
+        window = self._windows_of[1].get(window_id)
+        if window is None:
+            raise EngineError("unknown_window", f"no window {window_id!r}", window=window_id)
+        return window
 
     def _ticket_by_id(self, ticket_id: str) -> sqlite3.Row | None:
         return self.conn.execute(  # type: ignore[no-any-return]
