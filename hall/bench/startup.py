@@ -7,6 +7,10 @@ how much memory they take, and the kiosk's touch-to-ticket-bytes latency.
   ``ready_ms`` until the first frame that shows the catalogue; ``rss_mb`` is the
   child's resident memory at that moment.  Targets: first frame <= 1500 ms,
   RSS <= 150 MB.
+* Floors, in the same run: a bare Qt window's first frame in a fresh process
+  (``floor_first_frame_ms``, ``first_frame_ratio``); for the touch, one request's
+  round trip on the same broker plus one durable commit (``floor_p99_ms``,
+  ``p99_ratio``).
 * Touch to ticket: in this process, a real broker + engine + printer simulator on a
   pty and the real window; each sample is one click on 取号 (a mouse press and
   release on the button) until the printer simulator has received the whole ticket.
@@ -32,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hall.bench import floors
 from hall.core.stats import percentile
 
 OTHER_APPS = ("caller", "display", "board", "evaluator")
@@ -240,6 +245,13 @@ def startup(app_name: str, broker: str, runs: int) -> dict[str, Any]:
     return line
 
 
+def _with_frame_floor(line: dict[str, Any], bare_ms: float) -> dict[str, Any]:
+    """The app's first frame beside a bare Qt window's (a fresh process each, same run)."""
+    line["floor_first_frame_ms"] = bare_ms
+    line["first_frame_ratio"] = floors.ratio(line["first_frame_ms"], bare_ms)
+    return line
+
+
 def _other_apps() -> list[str]:
     import importlib.util
 
@@ -353,11 +365,21 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         hall = _Hall(Path(tmp))
         try:
             broker = f"{hall.broker.host}:{hall.broker.port}"
-            lines = [startup("kiosk", broker, 1 if quick else 3)]
-            lines.append(touch_to_ticket(hall, 10 if quick else 100, Path(tmp)))
+            runs = 1 if quick else 3
+            bare = floors.qt_first_frame(runs)
+            lines = [_with_frame_floor(startup("kiosk", broker, runs), bare)]
+            touch = touch_to_ticket(hall, 10 if quick else 100, Path(tmp))
+            rtt = floors.mqtt_round_trip(hall.broker.host, hall.broker.port, 50 if quick else 200)
+            touch.update(floors.summary("floor_rtt", rtt))
+            touch.update(floors.sqlite_commits(Path(tmp), 100 if quick else 300))
+            # the touch's floor: one request's round trip and one durable commit
+            floor_p99 = touch["floor_rtt_p99_ms"] + touch["floor_commit_p99_ms"]
+            touch["floor_p99_ms"] = round(floor_p99, 3)
+            touch["p99_ratio"] = floors.ratio(touch["p99_ms"], floor_p99)
+            lines.append(touch)
             for name in _other_apps():
                 try:
-                    lines.append(startup(name, broker, 1 if quick else 3))
+                    lines.append(_with_frame_floor(startup(name, broker, runs), bare))
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     lines.append({"bench": "startup", "app": name, "error": str(exc)[:200]})
         finally:
