@@ -102,6 +102,7 @@ class MqttLink:
         report_rejections_to(os.environ.get("HALL_HEALTH_DB"), role or device_id)
         self._subs: dict[str, tuple[int, Handler]] = {}
         self._served: set[str] = set()  # filters answered by serve(): errors reach them
+        self._inline: set[str] = set()  # filters whose handler runs on paho's thread
         self._pending: dict[bytes, Future[Message]] = {}
         self._pending_lock = threading.Lock()
         self._inbox: queue.Queue[tuple[Handler, Message] | None] = queue.Queue()
@@ -243,6 +244,12 @@ class MqttLink:
             if mqtt.topic_matches_sub(topic_filter, msg.topic):
                 if message.error and topic_filter not in self._served:
                     continue  # counted above; a subscriber only ever sees valid messages
+                if topic_filter in self._inline:
+                    try:  # a hand-over (a queued Qt signal): no thread hop before it
+                        handler(message)
+                    except Exception:
+                        log.exception("handler for %s failed", msg.topic)
+                    continue
                 self._inbox.put((handler, message))
 
     def _dispatch_loop(self) -> None:
@@ -301,14 +308,28 @@ class MqttLink:
         )
 
     def subscribe(
-        self, topic_filter: str, handler: Handler, *, qos: int = 1, timeout: float = 5.0
+        self,
+        topic_filter: str,
+        handler: Handler,
+        *,
+        qos: int = 1,
+        timeout: float = 5.0,
+        inline: bool = False,
     ) -> None:
         """Route messages on ``topic_filter`` to ``handler`` (on the dispatcher thread).
+
+        ``inline``: call ``handler`` on paho's network thread instead, for a handler
+        that only hands the message over and returns at once (``QtLink``'s queued
+        signal): one thread hop less for every message.
 
         When already connected, returns once the broker confirmed the
         subscription (or after ``timeout``), so a request answered on it is not lost.
         """
         self._subs[topic_filter] = (qos, handler)
+        if inline:
+            self._inline.add(topic_filter)
+        else:
+            self._inline.discard(topic_filter)
         if not self.connected.is_set():
             return  # subscribed, and confirmed, on connect
         confirmed = threading.Event()
