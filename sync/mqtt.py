@@ -6,7 +6,10 @@
 * Requests carry a response topic and correlation data and wait with a
   timeout; a lost connection fails every pending request with the reason.
 * Incoming messages are handed to one dispatcher thread, so handlers may
-  publish or block briefly without holding paho's locks.
+  publish or block briefly without holding paho's locks.  Requests that arrived
+  together reach a ``serve_batch`` handler together (the engine's group commit);
+  a handler that only hands over (``inline``: a queued Qt signal) runs on paho's
+  thread itself.
 * Presence: a retained ``online`` on connect, a Last Will sets ``offline``.
 * Every message received is bounded, parsed strictly and checked against
   the AsyncAPI contract (``sync/inbound.py``) before a handler sees it; one
