@@ -4,17 +4,17 @@ Puts N ticket events into a fresh outbox the way the engine does (one
 transaction per event, WAL, ``synchronous=FULL``): ``put_per_s``, beside a bare
 durable commit's rate in the same folder (``floor_commits_per_s``).
 
-Then a private Mosquitto, a plain subscriber (bare paho: it counts the events
-of every batch, duplicates included, and stores nothing), a center (``hall
-monitor``'s code, de-duplicating into SQLite) and the sync agent.  From the
-agent's start:
+Then a private Mosquitto and, from the agent's start:
 
-* ``drain_per_s``: until the plain subscriber got all N events and the outbox
-  is empty: what the agent delivers;
+* ``drain_per_s``: the sync agent and a plain subscriber (bare paho: it counts
+  the events of every batch, duplicates included, and stores nothing), until the
+  subscriber got all N events and the outbox is empty: what the agent delivers;
 * ``wire_duplicates``: events the plain subscriber got more than once (before
   any de-duplication); ``lost``: events it never got;
-* ``center_store_per_s``: until the center's store held all N (its own SQLite
-  is its limit, not the agent); ``center_duplicates`` after its de-duplication.
+* ``center_store_per_s``: afterwards, a copy of the same outbox drained into a
+  center (``hall monitor``'s code, de-duplicating into SQLite) until its store
+  held all N: its own SQLite is its limit, not the agent's;
+  ``center_duplicates`` after its de-duplication.
 
 The floor, in the same run on the same broker: the same batches (as the agent
 builds them from this outbox) from a bare paho publisher, ``window`` in flight,
@@ -64,6 +64,15 @@ def _put_events(db: Path, n: int) -> float:
     elapsed = time.perf_counter() - started
     conn.close()
     return elapsed
+
+
+def _copy_db(src: Path, dst: Path) -> None:
+    source, target = sqlite3.connect(str(src)), sqlite3.connect(str(dst))
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
 
 
 def _outbox_business(db: Path) -> int:
@@ -124,15 +133,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         put_s = _put_events(db, n)
         commit = floors.sqlite_commits(folder, 300)
         batches = _agent_batches(db, settings)
+        copy = folder / "outbox-center.db"
+        _copy_db(db, copy)
         with Mosquitto(workdir=folder / "broker", persistence=False) as broker:
             address = BrokerAddress(broker.host, broker.port)
             raw_msgs_per_s = raw_throughput(address, batches, settings.window)
             floor_raw = raw_msgs_per_s * n / len(batches)
+            timeout = 60 + n / 1000
+            # 1. the agent alone with a plain subscriber: what it delivers
             tap = EventTap(address, topics.sync_events(HALL, DEVICE), kind="ticket_issued")
             tap.start()
-            center = Center(
-                broker=address, hall=HALL, client_id="bench-center", session_expiry_s=0
-            ).start()
             agent = SyncAgent(
                 db_path=db, hall_id=HALL, device_id=DEVICE, center=address, settings=settings
             )
@@ -140,19 +150,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 started = time.perf_counter()
                 agent.start()
-                if tap.wait_for(n, timeout=60 + n / 1000):
+                if tap.wait_for(n, timeout=timeout):
                     deadline = time.monotonic() + 30
                     while _outbox_business(db) and time.monotonic() < deadline:
                         time.sleep(0.002)
                     drain_s = time.perf_counter() - started
+            finally:
+                agent.stop()
+                tap.stop()
+            # 2. the same events from a copy of the outbox into a center: its store's rate
+            center = Center(
+                broker=address, hall=HALL, client_id="bench-center", session_expiry_s=0
+            ).start()
+            agent = SyncAgent(
+                db_path=copy, hall_id=HALL, device_id=DEVICE, center=address, settings=settings
+            )
+            try:
+                started = time.perf_counter()
+                agent.start()
                 if center.wait_until(
-                    lambda c: c.store.count(kind="ticket_issued") >= n, timeout=60 + n / 1000
+                    lambda c: c.store.count(kind="ticket_issued") >= n, timeout=timeout
                 ):
                     center_s = time.perf_counter() - started
             finally:
                 agent.stop()
                 center.stop()
-                tap.stop()
             seqs = center.store.seqs(kind="ticket_issued")
     drain_per_s = round(n / drain_s) if drain_s else None
     return {
