@@ -29,7 +29,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,9 @@ class Message:
     correlation: bytes | None = None
     error: str | None = None  # why the payload could not be decoded
     error_kind: str = ""  # sync.inbound's short name for that reason (counted)
+    # checked against the contract on the way in (:func:`decode`): a receiver need not
+    # validate it again (a Message built by hand is not)
+    validated: bool = field(default=False, compare=False)
 
 
 # ---------------------------------------------------------------------- JSON, contract
@@ -151,7 +154,7 @@ def decode(
     except inbound.Rejected as exc:
         kept = raw if len(raw) <= MAX_PAYLOAD else b""
         return Message(topic, None, kept, retain, response_topic, correlation, exc.reason, exc.kind)
-    return Message(topic, payload, raw, retain, response_topic, correlation)
+    return Message(topic, payload, raw, retain, response_topic, correlation, validated=True)
 
 
 def decode_message(msg: mqtt.MQTTMessage, *, empty_ok: bool = True) -> Message:

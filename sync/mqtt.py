@@ -6,7 +6,10 @@
 * Requests carry a response topic and correlation data and wait with a
   timeout; a lost connection fails every pending request with the reason.
 * Incoming messages are handed to one dispatcher thread, so handlers may
-  publish or block briefly without holding paho's locks.
+  publish or block briefly without holding paho's locks.  Requests that arrived
+  together reach a ``serve_batch`` handler together (the engine's group commit);
+  a handler that only hands over (``inline``: a queued Qt signal) runs on paho's
+  thread itself.
 * Presence: a retained ``online`` on connect, a Last Will sets ``offline``.
 * Every message received is bounded, parsed strictly and checked against
   the AsyncAPI contract (``sync/inbound.py``) before a handler sees it; one
@@ -54,6 +57,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Message], None]
 RequestHandler = Callable[[Message], dict[str, Any]]
+Respond = Callable[[Message, dict[str, Any]], None]
+BatchHandler = Callable[[list[Message], Respond], None]
+#: At most this many waiting messages are taken at once (one group commit's commands).
+MAX_BATCH = 64
 
 
 class RequestTimeout(LinkError):
@@ -98,6 +105,7 @@ class MqttLink:
         report_rejections_to(os.environ.get("HALL_HEALTH_DB"), role or device_id)
         self._subs: dict[str, tuple[int, Handler]] = {}
         self._served: set[str] = set()  # filters answered by serve(): errors reach them
+        self._inline: set[str] = set()  # filters whose handler runs on paho's thread
         self._pending: dict[bytes, Future[Message]] = {}
         self._pending_lock = threading.Lock()
         self._inbox: queue.Queue[tuple[Handler, Message] | None] = queue.Queue()
@@ -239,18 +247,46 @@ class MqttLink:
             if mqtt.topic_matches_sub(topic_filter, msg.topic):
                 if message.error and topic_filter not in self._served:
                     continue  # counted above; a subscriber only ever sees valid messages
+                if topic_filter in self._inline:
+                    try:  # a hand-over (a queued Qt signal): no thread hop before it
+                        handler(message)
+                    except Exception:
+                        log.exception("handler for %s failed", msg.topic)
+                    continue
                 self._inbox.put((handler, message))
 
     def _dispatch_loop(self) -> None:
         while True:
-            item = self._inbox.get()
-            if item is None:
-                return
-            handler, message = item
-            try:
-                handler(message)
-            except Exception:
-                log.exception("handler for %s failed", message.topic or "connection change")
+            # What has arrived meanwhile is taken too, so that requests for a batch
+            # handler (serve_batch) that came together are handled together; the
+            # order of all messages is kept.
+            items = [self._inbox.get()]
+            while len(items) < MAX_BATCH:
+                try:
+                    items.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            i = 0
+            while i < len(items):
+                item = items[i]
+                if item is None:
+                    return
+                handler, message = item
+                i += 1
+                if isinstance(handler, _BatchServer):
+                    batch = [message]
+                    while i < len(items) and items[i] is not None and items[i][0] is handler:  # type: ignore[index]
+                        batch.append(items[i][1])  # type: ignore[index]
+                        i += 1
+                    try:
+                        handler.run(batch)
+                    except Exception:
+                        log.exception("batch handler for %s failed", message.topic)
+                    continue
+                try:
+                    handler(message)
+                except Exception:
+                    log.exception("handler for %s failed", message.topic or "connection change")
 
     def _fail_pending(self, reason: str) -> None:
         with self._pending_lock:
@@ -275,14 +311,28 @@ class MqttLink:
         )
 
     def subscribe(
-        self, topic_filter: str, handler: Handler, *, qos: int = 1, timeout: float = 5.0
+        self,
+        topic_filter: str,
+        handler: Handler,
+        *,
+        qos: int = 1,
+        timeout: float = 5.0,
+        inline: bool = False,
     ) -> None:
         """Route messages on ``topic_filter`` to ``handler`` (on the dispatcher thread).
+
+        ``inline``: call ``handler`` on paho's network thread instead, for a handler
+        that only hands the message over and returns at once (``QtLink``'s queued
+        signal): one thread hop less for every message.
 
         When already connected, returns once the broker confirmed the
         subscription (or after ``timeout``), so a request answered on it is not lost.
         """
         self._subs[topic_filter] = (qos, handler)
+        if inline:
+            self._inline.add(topic_filter)
+        else:
+            self._inline.discard(topic_filter)
         if not self.connected.is_set():
             return  # subscribed, and confirmed, on connect
         confirmed = threading.Event()
@@ -352,12 +402,25 @@ class MqttLink:
                 response: dict[str, Any] = bad_request(message.error)
             else:
                 response = handler(message)
-            if target:
-                props = paho.publish_props(correlation=message.correlation)
-                self.publish(target, response, qos=1, properties=props)
+            self._answer(message, response)
 
         self._served.add(topic_filter)
         self.subscribe(topic_filter, on_request)
+
+    def serve_batch(self, topic_filter: str, handler: BatchHandler) -> None:
+        """Like :meth:`serve`, for requests that arrived together: ``handler(messages,
+        respond)`` gets every valid request already waiting (in order, up to
+        ``MAX_BATCH``) and calls ``respond(message, answer)`` for each, when it may be
+        answered (a group commit: after the one durable commit they share).  A request
+        it does not answer gets no answer (it times out at the asker).
+        """
+        self._served.add(topic_filter)
+        self.subscribe(topic_filter, _BatchServer(self, handler))
+
+    def _answer(self, message: Message, response: dict[str, Any]) -> None:
+        if message.response_topic:
+            props = paho.publish_props(correlation=message.correlation)
+            self.publish(message.response_topic, response, qos=1, properties=props)
 
     def alive(self) -> bool:
         """For a watchdog: paho's network thread and the dispatcher thread both run.
@@ -378,6 +441,10 @@ class MqttLink:
             and dispatcher.is_alive()
         )
 
+    def waiting(self) -> int:
+        """Messages received and not yet handed to their handler (a burst still arriving)."""
+        return self._inbox.qsize()
+
     def add_connection_listener(self, listener: Callable[[bool], None]) -> None:
         """Also call ``listener(up)`` on every connection change, on the dispatcher thread
         (``up`` once the subscriptions are confirmed again, as ``on_connection_change``).
@@ -395,6 +462,37 @@ class MqttLink:
                 listener(up)
 
         self.on_connection_change = changed
+
+
+class _BatchServer:
+    """The dispatcher hands it every request for its filter that is waiting (serve_batch)."""
+
+    def __init__(self, link: MqttLink, handler: BatchHandler) -> None:
+        self.link = link
+        self.handler = handler
+
+    def __call__(self, message: Message) -> None:  # one request alone
+        self.run([message])
+
+    def run(self, messages: list[Message]) -> None:
+        link = self.link
+        valid = []
+        for message in messages:
+            asker = topics.device_of(message.topic)
+            target = message.response_topic
+            if target and not response_topic_allowed(target, link.hall_id, asker):
+                REJECTS.count(
+                    f"link {link.device_id}",
+                    "foreign_response_topic",
+                    message.topic,
+                    f"{asker or '?'} named {target[:120]!r} as response topic; not answered",
+                )
+            elif message.error:
+                link._answer(message, bad_request(message.error))
+            else:
+                valid.append(message)
+        if valid:
+            self.handler(valid, link._answer)
 
 
 def bad_request(reason: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ Heavy parts (pyserial, python-escpos, Pillow) load with the submodules that
 need them; importing this package loads the codec (Pillow, qrcode, escpos).
 """
 
+from drivers.printer import escpos_cache  # noqa: F401  (before python-escpos loads)
 from drivers.printer.errors import (
     CoverOpen,
     PaperOut,

@@ -11,6 +11,11 @@ applied the state showing the new number.  Calls arrive at a steady rate
 over the windows (each window: call, start, call ...), far above a real
 hall's load; ``burst50`` has all 50 windows press at the same moment.
 
+The floors, measured in the same run: ``floor_rtt_*`` a request's round trip to
+a device that answers at once on the same broker (the call's path is one such
+round trip and a commit), ``floor_commit_*`` a durable SQLite commit in the
+engine's folder; ``p99_ratio`` / ``p50_ratio`` the call's over the round trip's.
+
 Latency needs Nagle's algorithm off on the hall plane: ``sync.broker`` and the
 hall Mosquitto config set ``set_tcp_nodelay true`` and every ``MqttLink`` sets
 ``TCP_NODELAY`` on its socket.  Without it, the engine's burst of state
@@ -30,6 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hall.bench import floors
 from hall.core.stats import percentile
 from sync.mqtt import MqttLink
 
@@ -200,7 +206,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         if not ready.wait(120):
             raise RuntimeError("the bench engine did not start")
-        return _measure(broker, calls, rate)
+        line = _measure(broker, calls, rate)
+        commit = floors.sqlite_commits(work, 100 if quick else 300)
+        rtt = line.pop("_rtt")
+        line.update(floors.summary("floor_rtt", rtt))
+        line.update(commit)
+        line["p50_ratio"] = floors.ratio(line["p50_ms"], line["floor_rtt_p50_ms"])
+        line["p99_ratio"] = floors.ratio(line["p99_ms"], line["floor_rtt_p99_ms"])
+        return line
     finally:
         stop.set()
         engine.join(15)
@@ -245,6 +258,7 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
             app.processEvents()
             time.sleep(0.002)
 
+        rtt = floors.mqtt_round_trip(broker.host, broker.port, 200)
         driver = _Driver(app, callers, displays, press_events)
         tune_for_latency()  # as counter.app does for every window-side app
         timer = QTimer()
@@ -290,6 +304,7 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
             "burst50_p50_ms": round(statistics.median(burst), 2),
             "burst50_max_ms": round(max(burst), 2),
             "tcp_nodelay": True,
+            "_rtt": rtt,
         }
     finally:
         for c in callers.values() if "callers" in locals() else ():

@@ -7,6 +7,10 @@ how much memory they take, and the kiosk's touch-to-ticket-bytes latency.
   ``ready_ms`` until the first frame that shows the catalogue; ``rss_mb`` is the
   child's resident memory at that moment.  Targets: first frame <= 1500 ms,
   RSS <= 150 MB.
+* Floors, in the same run: a bare Qt window's first frame in a fresh process
+  (``floor_first_frame_ms``, ``first_frame_ratio``); for the touch, one request's
+  round trip on the same broker plus one durable commit (``floor_p99_ms``,
+  ``p99_ratio``).
 * Touch to ticket: in this process, a real broker + engine + printer simulator on a
   pty and the real window; each sample is one click on 取号 (a mouse press and
   release on the button) until the printer simulator has received the whole ticket.
@@ -32,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hall.bench import floors
 from hall.core.stats import percentile
 
 OTHER_APPS = ("caller", "display", "board", "evaluator")
@@ -230,13 +235,20 @@ def _startup_once(app_name: str, broker: str) -> dict[str, Any]:
 
 
 def startup(app_name: str, broker: str, runs: int) -> dict[str, Any]:
-    samples = [_startup_once(app_name, broker) for _ in range(runs)]
+    """The app's start, each run right after a bare Qt window's (its floor): a busy
+    machine slows both alike, and the ratio compares them."""
+    samples, bare = [], []
+    for _ in range(runs):
+        bare.append(floors.qt_first_frame(1))
+        samples.append(_startup_once(app_name, broker))
     line: dict[str, Any] = {"bench": "startup", "app": app_name, "runs": runs}
     for key in ("first_frame_ms", "ready_ms", "rss_mb"):
         values = [s[key] for s in samples if key in s]
         if values:
             line[key] = statistics.median(values)
     line["ok"] = line["first_frame_ms"] <= FIRST_FRAME_TARGET_MS and line["rss_mb"] <= RSS_TARGET_MB
+    line["floor_first_frame_ms"] = statistics.median(bare)
+    line["first_frame_ratio"] = floors.ratio(line["first_frame_ms"], line["floor_first_frame_ms"])
     return line
 
 
@@ -353,11 +365,20 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         hall = _Hall(Path(tmp))
         try:
             broker = f"{hall.broker.host}:{hall.broker.port}"
-            lines = [startup("kiosk", broker, 1 if quick else 3)]
-            lines.append(touch_to_ticket(hall, 10 if quick else 100, Path(tmp)))
+            runs = 1 if quick else 3
+            lines = [startup("kiosk", broker, runs)]
+            touch = touch_to_ticket(hall, 10 if quick else 100, Path(tmp))
+            rtt = floors.mqtt_round_trip(hall.broker.host, hall.broker.port, 50 if quick else 200)
+            touch.update(floors.summary("floor_rtt", rtt))
+            touch.update(floors.sqlite_commits(Path(tmp), 100 if quick else 300))
+            # the touch's floor: one request's round trip and one durable commit
+            floor_p99 = touch["floor_rtt_p99_ms"] + touch["floor_commit_p99_ms"]
+            touch["floor_p99_ms"] = round(floor_p99, 3)
+            touch["p99_ratio"] = floors.ratio(touch["p99_ms"], floor_p99)
+            lines.append(touch)
             for name in _other_apps():
                 try:
-                    lines.append(startup(name, broker, 1 if quick else 3))
+                    lines.append(startup(name, broker, runs))
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     lines.append({"bench": "startup", "app": name, "error": str(exc)[:200]})
         finally:

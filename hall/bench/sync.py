@@ -1,10 +1,25 @@
-"""``hall bench sync``: outbox writes, then draining to a local Mosquitto while a center counts.
+"""``hall bench sync``: outbox writes, then the drain to a local Mosquitto, with its floors.
 
 Puts N ticket events into a fresh outbox the way the engine does (one
-transaction per event, WAL, ``synchronous=FULL``), then starts a private
-Mosquitto, a center (``hall monitor``'s code, de-duplicating into SQLite) and
-the sync agent, and measures from the agent's start until the center holds
-all N events and the outbox is empty.
+transaction per event, WAL, ``synchronous=FULL``): ``put_per_s``, beside a bare
+durable commit's rate in the same folder (``floor_commits_per_s``).
+
+Then a private Mosquitto and, from the agent's start:
+
+* ``drain_per_s``: the sync agent and a plain subscriber (bare paho: it counts
+  the events of every batch, duplicates included, and stores nothing), until the
+  subscriber got all N events and the outbox is empty: what the agent delivers;
+* ``wire_duplicates``: events the plain subscriber got more than once (before
+  any de-duplication); ``lost``: events it never got;
+* ``center_store_per_s``: afterwards, a copy of the same outbox drained into a
+  center (``hall monitor``'s code, de-duplicating into SQLite) until its store
+  held all N: its own SQLite is its limit, not the agent's;
+  ``center_duplicates`` after its de-duplication.
+
+The floor, in the same run on the same broker: the same batches (as the agent
+builds them from this outbox) from a bare paho publisher, ``window`` in flight,
+to a bare paho subscriber: ``floor_raw_per_s`` events a second; ``drain_ratio``
+is ``drain_per_s`` over it.
 """
 
 from __future__ import annotations
@@ -51,6 +66,15 @@ def _put_events(db: Path, n: int) -> float:
     return elapsed
 
 
+def _copy_db(src: Path, dst: Path) -> None:
+    source, target = sqlite3.connect(str(src)), sqlite3.connect(str(dst))
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
 def _outbox_business(db: Path) -> int:
     conn = sqlite3.connect(str(db))
     try:
@@ -59,49 +83,113 @@ def _outbox_business(db: Path) -> int:
         conn.close()
 
 
+def _agent_batches(db: Path, settings: Any) -> list[bytes]:
+    """The outbox's events in the batches the agent would send (its size limits)."""
+    from sync import outbox
+    from sync.wire import encode_batch
+
+    conn = sqlite3.connect(str(db))
+    try:
+        out, after = [], 0
+        while events := outbox.read_after(conn, after, settings.batch_events):
+            size, n = 0, 0
+            for e in events:
+                size += len(e.payload) + 120
+                if n and size > settings.batch_bytes:
+                    break
+                n += 1
+            events = events[:n]
+            out.append(
+                encode_batch(
+                    hall=HALL,
+                    device=DEVICE,
+                    stream="floor",
+                    prev=after,
+                    base=0,
+                    sent_at="2026-11-23T09:30:00",
+                    events=events,
+                )
+            )
+            after = events[-1].seq
+        return out
+    finally:
+        conn.close()
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from hall.bench import floors
+    from sync import topics
     from sync.agent import AgentSettings, SyncAgent
     from sync.broker import Mosquitto
     from sync.center import Center
     from sync.client import BrokerAddress
+    from sync.tap import EventTap, raw_throughput
 
     n = 5000 if getattr(args, "quick", False) else 100_000
+    settings = AgentSettings(heartbeat_s=3600, retention_every_s=3600)
     with tempfile.TemporaryDirectory(prefix="hall-bench-sync-") as tmp:
         folder = Path(tmp)
         db = folder / "outbox.db"
         put_s = _put_events(db, n)
+        commit = floors.sqlite_commits(folder, 300)
+        batches = _agent_batches(db, settings)
+        copy = folder / "outbox-center.db"
+        _copy_db(db, copy)
         with Mosquitto(workdir=folder / "broker", persistence=False) as broker:
             address = BrokerAddress(broker.host, broker.port)
+            raw_msgs_per_s = raw_throughput(address, batches, settings.window)
+            floor_raw = raw_msgs_per_s * n / len(batches)
+            timeout = 60 + n / 1000
+            # 1. the agent alone with a plain subscriber: what it delivers
+            tap = EventTap(address, topics.sync_events(HALL, DEVICE), kind="ticket_issued")
+            tap.start()
+            agent = SyncAgent(
+                db_path=db, hall_id=HALL, device_id=DEVICE, center=address, settings=settings
+            )
+            drain_s = center_s = None
+            try:
+                started = time.perf_counter()
+                agent.start()
+                if tap.wait_for(n, timeout=timeout):
+                    deadline = time.monotonic() + 30
+                    while _outbox_business(db) and time.monotonic() < deadline:
+                        time.sleep(0.002)
+                    drain_s = time.perf_counter() - started
+            finally:
+                agent.stop()
+                tap.stop()
+            # 2. the same events from a copy of the outbox into a center: its store's rate
             center = Center(
                 broker=address, hall=HALL, client_id="bench-center", session_expiry_s=0
             ).start()
             agent = SyncAgent(
-                db_path=db,
-                hall_id=HALL,
-                device_id=DEVICE,
-                center=address,
-                settings=AgentSettings(heartbeat_s=3600, retention_every_s=3600),
+                db_path=copy, hall_id=HALL, device_id=DEVICE, center=address, settings=settings
             )
             try:
                 started = time.perf_counter()
                 agent.start()
-                done = center.wait_until(
-                    lambda c: c.store.count(kind="ticket_issued") >= n, timeout=60 + n / 1000
-                )
-                deadline = time.monotonic() + 30
-                while done and _outbox_business(db) and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                drain_s = time.perf_counter() - started
+                if center.wait_until(
+                    lambda c: c.store.count(kind="ticket_issued") >= n, timeout=timeout
+                ):
+                    center_s = time.perf_counter() - started
             finally:
                 agent.stop()
                 center.stop()
             seqs = center.store.seqs(kind="ticket_issued")
-            unique = len(set(seqs))
+    drain_per_s = round(n / drain_s) if drain_s else None
     return {
         "bench": "sync",
         "events": n,
         "put_per_s": round(n / put_s),
-        "drain_per_s": round(n / drain_s),
-        "lost": n - unique,
-        "duplicates_after_dedup": len(seqs) - unique,
+        "floor_commits_per_s": commit["floor_commits_per_s"],
+        "put_ratio": floors.ratio(n / put_s, commit["floor_commits_per_s"]),
+        "drain_per_s": drain_per_s,
+        "received": tap.received,
+        "wire_duplicates": tap.duplicates,
+        "lost": n - tap.unique,
+        "batches": len(batches),
+        "floor_raw_per_s": round(floor_raw),
+        "drain_ratio": floors.ratio(drain_per_s, floor_raw),
+        "center_store_per_s": round(n / center_s) if center_s else None,
+        "center_duplicates": len(seqs) - len(set(seqs)),
     }

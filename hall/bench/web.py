@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hall.bench import call as call_bench
+from hall.bench import floors
 from hall.core.stats import percentile
 from hall.web.process import WebProcess
 from sync.mqtt import MqttLink
@@ -50,7 +51,6 @@ CALLS = 100
 RATE_PER_S = 4.0  # calls per second over the hall (a real hall: well under 1)
 BENCH_PIN = call_bench.BENCH_PIN
 HALL = "bench-web"
-FLOOR_HALL = "bench-floor"
 
 
 def hall_config() -> dict[str, Any]:
@@ -174,28 +174,6 @@ class Phones:
         self.loop.close()
 
 
-def _floor_round_trip(host: str, port: int, n: int) -> list[float]:
-    """Request round trips to a device that answers at once, on the same broker."""
-    echo = MqttLink(host=host, port=port, hall_id=FLOOR_HALL, device_id="echo", role="engine")
-    asker = MqttLink(host=host, port=port, hall_id=FLOOR_HALL, device_id="asker", role="web")
-    echo.start()
-    asker.start()
-    try:
-        # another hall's topic: the bench engine serves only its own hall's commands
-        topic = f"hall/{FLOOR_HALL}/dev/asker/cmd"
-        echo.serve(topic, lambda _m: {"ok": True, "result": None})
-        times: list[float] = []
-        for i in range(n + 20):
-            t0 = time.perf_counter()
-            asker.request(topic, {"cmd": "board"}, timeout=5)
-            if i >= 20:  # past the warm-up
-                times.append((time.perf_counter() - t0) * 1000)
-        return times
-    finally:
-        asker.stop()
-        echo.stop()
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import psutil
 
@@ -305,7 +283,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 sent = [s for s in calls_in.get(queue_of[code], ()) if s <= t]
                 if before is not None and ahead < before and sent:
                     ahead_ms.append((t - sent[-1]) * 1000)
-        floor = _floor_round_trip(broker.host, broker.port, 200)
+        floor = floors.mqtt_round_trip(broker.host, broker.port, 200)
         floor_p99 = percentile(floor, 99)
         called_p99 = percentile(called_ms, 99) if called_ms else float("nan")
         return {

@@ -4,7 +4,8 @@
   transactions itself), WAL, a ``synchronous`` level, a busy timeout; the folder
   is made first.
 * :func:`transaction`: ``BEGIN IMMEDIATE`` … ``COMMIT``, ``ROLLBACK`` on any
-  exception, so a state change and its outbox event commit together.
+  exception, so a state change and its outbox event commit together; nested, a
+  ``SAVEPOINT`` (a group commit's part).
 * :func:`migrate`: numbered steps run in order from the database's
   ``PRAGMA user_version`` (step 1 takes a new database to version 1, …); each step
   runs once, and the version is written after it.  A step must be idempotent
@@ -70,14 +71,35 @@ def connect(
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception (autocommit connections)."""
+    """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception (autocommit connections).
+
+    Inside a transaction already open on ``conn`` (a group commit: several commands
+    share one durable commit) it is a ``SAVEPOINT``: an exception undoes only this
+    part, and its changes are durable when the outer transaction commits.
+    """
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT nested")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO nested")
+            conn.execute("RELEASE nested")
+            raise
+        conn.execute("RELEASE nested")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failed COMMIT may have rolled back already
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def user_version(conn: sqlite3.Connection) -> int:

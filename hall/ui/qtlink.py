@@ -63,7 +63,8 @@ class QtLink(QObject):
 
     def subscribe(self, topic_filter: str, callback: Callable[[Message], None]) -> None:
         """``callback(message)`` runs on the GUI thread."""
-        self.link.subscribe(topic_filter, lambda m: self._message.emit(callback, m))
+        # the emit only queues the message for the GUI thread: straight from paho's thread
+        self.link.subscribe(topic_filter, lambda m: self._message.emit(callback, m), inline=True)
 
     def request(
         self, topic: str, payload: dict[str, Any], callback: Reply, *, timeout: float = 3.0

@@ -164,6 +164,7 @@ class QueueEngine:
         self._checkpointer = Checkpointer(db_path).start()
         self._lock = threading.RLock()
         self._memo: dict[str, _WindowMemo] = {}
+        self._windows_of: tuple[HallConfig | None, dict[str, Window]] = (None, {})
         # console logins to accounts that do not exist: name -> (failures, locked until)
         self._unknown_logins: dict[str, tuple[int, datetime | None]] = {}
         with transaction(self.conn):
@@ -261,12 +262,13 @@ class QueueEngine:
             raise EngineError("unknown_queue", f"no queue {queue_id!r}", queue=queue_id) from None
 
     def _window(self, window_id: str) -> Window:
-        try:
-            return self.config.window(window_id)
-        except KeyError:
-            raise EngineError(
-                "unknown_window", f"no window {window_id!r}", window=window_id
-            ) from None
+        cfg = self.config
+        if self._windows_of[0] is not cfg:  # by id, for the config now in force
+            self._windows_of = (cfg, {w.id: w for w in cfg.windows})
+        window = self._windows_of[1].get(window_id)
+        if window is None:
+            raise EngineError("unknown_window", f"no window {window_id!r}", window=window_id)
+        return window
 
     def _ticket_by_id(self, ticket_id: str) -> sqlite3.Row | None:
         return self.conn.execute(  # type: ignore[no-any-return]
@@ -1778,18 +1780,7 @@ class QueueEngine:
         day = self.business_date()
         changed = self._day_windows().get(window_id)
         queues = changed.queues if changed is not None and changed.queues else window.queues
-        marks = ",".join("?" * len(queues))
-        waiting = self.conn.execute(
-            "SELECT code FROM tickets WHERE status='waiting' AND business_date=? AND "
-            f"((queue_id IN ({marks}) AND target_window IS NULL) OR target_window=?) "
-            "ORDER BY priority='normal', sort_key LIMIT 10",
-            (day, *queues, window_id),
-        ).fetchall()
-        waiting_count = self.conn.execute(
-            "SELECT count(*) FROM tickets WHERE status='waiting' AND business_date=? AND "
-            f"((queue_id IN ({marks}) AND target_window IS NULL) OR target_window=?)",
-            (day, *queues, window_id),
-        ).fetchone()[0]
+        waiting, waiting_count = self._waiting_at(window_id, queues, day)
         if w["status"] == "closed":
             status = "closed"
         elif w["status"] == "paused":
@@ -1830,7 +1821,7 @@ class QueueEngine:
             else [],
             "to_rate": self._to_rate(window_id),
             "waiting": int(waiting_count),
-            "waiting_codes": [r[0] for r in waiting],
+            "waiting_codes": waiting,
             "staff_status": w["staff_status"]
             or {"open": "在岗", "paused": "暂离"}.get(w["status"]),
             "last_finished": None
@@ -1844,6 +1835,39 @@ class QueueEngine:
                 "finished_at": last["finished_at"],
             },
         }
+
+    def _waiting_at(
+        self, window_id: str, queues: tuple[str, ...], day: str, shown: int = 10
+    ) -> tuple[list[str], int]:
+        """The first ``shown`` codes waiting for a window (priorities first, then by
+        ``sort_key``) and how many wait: its queues' tickets not sent to a window,
+        and those transferred to it.
+
+        Indexed queries per queue (an ``OR`` over the queues read every waiting
+        ticket of the hall, and sorted them, for each window's state).
+        """
+        rows: list[tuple[bool, float, str]] = []
+        count = 0
+        parts = [("queue_id=? AND target_window IS NULL", (q,)) for q in queues]
+        parts.append(("target_window=?", (window_id,)))
+        for where, params in parts:
+            count += self.conn.execute(
+                f"SELECT count(*) FROM tickets WHERE status='waiting' AND business_date=? "
+                f"AND {where}",
+                (day, *params),
+            ).fetchone()[0]
+            for priority in ("priority<>'normal'", "priority='normal'"):
+                rows += [
+                    (r[0] == "normal", r[1], r[2])
+                    for r in self.conn.execute(
+                        "SELECT priority, sort_key, code FROM tickets WHERE status='waiting' "
+                        f"AND business_date=? AND {where} AND {priority} "
+                        "ORDER BY sort_key LIMIT ?",
+                        (day, *params, shown),
+                    )
+                ]
+        rows.sort()
+        return [r[2] for r in rows[:shown]], int(count)
 
     def _current_view(self, t: Ticket, cases: list[sqlite3.Row]) -> dict[str, Any]:
         """The window's current ticket for the caller: its items, green channel or

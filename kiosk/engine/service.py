@@ -10,14 +10,16 @@ retained state, the board and (for calls) an announcement are published.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hall.core.db import transaction
 from kiosk.engine.config import (
     HallConfig,
     Item,
@@ -31,7 +33,7 @@ from kiosk.engine.errors import EngineError
 from kiosk.engine.hours import issue_window
 from sync import topics
 from sync.contract import command_errors, mutating_commands, role_commands
-from sync.mqtt import Message, MqttLink
+from sync.mqtt import Message, MqttLink, Respond
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ WINDOW_BOUND_ROLES = frozenset({"caller", "evaluator"})
 # A caller's commands that need a clerk logged in at its window (besides those the engine
 # checks itself: call_next, recall, start, finish, no_show, transfer, pause, ...).
 CLERK_COMMANDS = frozenset({"requeue"})
+# In a burst of commands the alerts are evaluated once it is over, or after this long.
+ALERTS_LAG_S = 1.0
 IDLE_SWEEP_S = 15.0  # how often idle clerks are looked for (staff_login.idle_logout_min)
 # The web role's commands (#13): none names a window of the device's own.
 WEB_COMMANDS = frozenset(
@@ -74,15 +78,18 @@ class EngineService:
         self.engine = engine
         self.link = link
         self.hall = engine.config.hall_id
-        self._published: dict[str, str] = {}
+        self._published: dict[str, dict[str, Any]] = {}  # topic -> the state last sent
         self.on_change: Callable[[], None] | None = None
         self.idle_sweep_s = idle_sweep_s
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._notice_seen: dict[str, Any] | None = None
+        self._calls: list[CallResult] | None = None  # a group's calls, announced after it
+        self._alerts_at = 0.0  # monotonic time the alerts were last evaluated
+        self._alerts_due = False  # changed since
 
     def start(self) -> None:
-        self.link.serve(topics.commands_filter(self.hall), self.handle)
+        self.link.serve_batch(topics.commands_filter(self.hall), self.handle_batch)
         self.link.add_connection_listener(self._on_link_change)
         self.publish_all()
         if self.idle_sweep_s > 0:
@@ -199,8 +206,8 @@ class EngineService:
     def _publish_retained(
         self, topic: str, payload: dict[str, Any], compare_without: str | None = None
     ) -> None:
-        key_payload = {k: v for k, v in payload.items() if k != compare_without}
-        key = json.dumps(key_payload, sort_keys=True, ensure_ascii=False)
+        # compared as data (no JSON encoding but the one the link does to send it)
+        key = {k: v for k, v in payload.items() if k != compare_without}
         if self._published.get(topic) == key:
             return
         self._published[topic] = key
@@ -234,6 +241,82 @@ class EngineService:
     # ------------------------------------------------------------------ commands
 
     def handle(self, message: Message) -> dict[str, Any]:
+        """One command alone: its answer, given once its change is durable."""
+        answers: list[dict[str, Any]] = []
+        self.handle_batch([message], lambda _m, answer: answers.append(answer))
+        return answers[0]
+
+    def handle_batch(self, messages: list[Message], respond: Respond) -> None:
+        """Commands that arrived together (a burst of presses): a group commit.
+
+        Each command is applied in turn in its own savepoint (a refused one changes
+        nothing) and all of them share one durable commit.  Only then are the
+        windows they changed published, once each (the commanding windows first:
+        their displays are what people watch), the calls announced, the alerts
+        evaluated, the board published once, and each command answered.  Should
+        the commit fail, no change is answered as done.
+        """
+        e = self.engine
+        done: list[_Done] = []
+        calls: list[CallResult] = []
+        with e.lock:
+            self._calls = calls
+            try:
+                with transaction(e.conn):  # the group: one durable commit
+                    for message in messages:
+                        done.append(self._apply(message))
+            except Exception:
+                log.exception("the group commit of %d commands failed", len(messages))
+                failed = _internal_error()
+                done = [_Done(d.answer if not d.changed else failed) for d in done] + [
+                    _Done(failed) for _ in messages[len(done) :]
+                ]
+                calls.clear()
+            finally:
+                self._calls = None
+            changed = [d for d in done if d.changed]
+            own: list[str] = []
+            touched: set[str] = set()
+            for d in changed:
+                touched |= d.touched
+                if d.window in d.touched and d.window not in own:
+                    own.append(d.window)
+            try:
+                self.publish_windows(own)
+                for result in calls:
+                    self.announce(result)
+            except Exception:  # state is committed; a publish problem must not hide it
+                log.exception("publishing state after %d commands failed", len(changed))
+            # The console's alerts after the changes (before the answers: an answer means
+            # all its consequences are in): once a burst is over (the commands still
+            # waiting change the hall again), at least every ALERTS_LAG_S.
+            self._alerts_due = self._alerts_due or bool(changed)
+            if self._alerts_due and (
+                not self._more_waiting() or time.monotonic() - self._alerts_at >= ALERTS_LAG_S
+            ):
+                self._alerts_due = False
+                self._alerts_at = time.monotonic()
+                try:
+                    self.engine.evaluate_alerts()
+                except Exception:  # the changes are committed; an alert problem must not hide them
+                    log.exception("evaluating the alerts after %d commands failed", len(changed))
+            if changed:
+                try:
+                    self.publish_windows(sorted(touched - set(own)))
+                    self.publish_board()
+                except Exception:
+                    log.exception("publishing state after %d commands failed", len(changed))
+            for message, d in zip(messages, done, strict=True):
+                respond(message, d.answer)
+        if changed and self.on_change:
+            self.on_change()
+
+    def _more_waiting(self) -> bool:
+        waiting = getattr(self.link, "waiting", None)
+        return bool(waiting()) if callable(waiting) else False
+
+    def _apply(self, message: Message) -> _Done:
+        """One command of a group (inside its transaction): the answer, what it changed."""
         device_id = topics.device_of(message.topic)
         try:
             cmd = self._validate(message)
@@ -244,25 +327,19 @@ class EngineService:
         except EngineError as exc:
             if exc.code in ("bad_request", "unauthorised", "internal"):
                 log.warning("refused %s from %s: %s", _cmd_name(message), device_id, exc.message)
-            return {"ok": False, "error": exc.to_dict()}
+            return _Done({"ok": False, "error": exc.to_dict()})
         except Exception:
             log.exception("command %s from %s failed", _cmd_name(message), device_id)
-            return {"ok": False, "error": EngineError("internal", "internal error").to_dict()}
-        if cmd["cmd"] in MUTATING:
-            try:
-                self.engine.evaluate_alerts()  # the console's alerts after every change
-            except Exception:  # the change is committed; an alert problem must not hide it
-                log.exception("evaluating the alerts after %s failed", cmd["cmd"])
-            try:
-                # The commanding window first: its display is what people watch.
-                own = [w for w in (cmd.get("window"),) if w in touched]
-                self.publish_windows(own + sorted(touched - set(own)))
-                self.publish_board()
-            except Exception:  # state is committed; a publish problem must not hide it
-                log.exception("publishing state after %s failed", cmd["cmd"])
-            if self.on_change:
-                self.on_change()
-        return {"ok": True, "result": result}
+            return _Done(
+                {"ok": False, "error": EngineError("internal", "internal error").to_dict()}
+            )
+        mutating = cmd["cmd"] in MUTATING
+        return _Done(
+            {"ok": True, "result": result},
+            changed=mutating,
+            window=cmd.get("window") or "",
+            touched=touched if mutating else set(),
+        )
 
     def _validate(self, message: Message) -> dict[str, Any]:
         if message.error:
@@ -271,7 +348,8 @@ class EngineService:
             raise EngineError(
                 "bad_request", f"command of {len(message.raw)} bytes exceeds {MAX_COMMAND_BYTES}"
             )
-        problem = command_errors(message.payload)
+        # the link checked it against the contract on the way in; a hand-made one is not
+        problem = None if message.validated else command_errors(message.payload)
         if problem:
             raise EngineError("bad_request", f"invalid command: {problem}")
         cmd: dict[str, Any] = message.payload
@@ -370,7 +448,10 @@ class EngineService:
             return None, {window}
         if name in ("call_next", "recall"):
             result = e.call_next(window) if name == "call_next" else e.recall(window)
-            self.announce(result)
+            if self._calls is not None:
+                self._calls.append(result)  # announced once the group is durable
+            else:
+                self.announce(result)
             return {
                 "ticket": _ticket(result.ticket),
                 "recall": result.recall,
@@ -454,6 +535,20 @@ class EngineService:
                 done = e.follow_up_rectify(manager, cmd["rating_id"], cmd["action"])
             return done, set()
         raise EngineError("bad_request", f"unknown command {name!r}")
+
+
+@dataclass
+class _Done:
+    """One command of a group: its answer, and (a change) its window and those it touched."""
+
+    answer: dict[str, Any]
+    changed: bool = False
+    window: str = ""
+    touched: set[str] = field(default_factory=set)
+
+
+def _internal_error() -> dict[str, Any]:
+    return {"ok": False, "error": EngineError("internal", "internal error").to_dict()}
 
 
 def _rating_args(rating: dict[str, Any]) -> dict[str, Any]:

@@ -106,9 +106,21 @@ def test_bench_startup_reports_one_line_per_measure():
     startup = lines[0]
     assert startup["bench"] == "startup" and startup["app"] == "kiosk"
     assert startup["first_frame_ms"] > 0 and startup["rss_mb"] > 0
+    # beside a bare Qt window's first frame, measured in the same run
+    assert startup["floor_first_frame_ms"] > 0
+    assert startup["first_frame_ratio"] == pytest.approx(
+        startup["first_frame_ms"] / startup["floor_first_frame_ms"], rel=0.02, abs=0.01
+    )
     touch = lines[1]
     assert touch["bench"] == "touch_to_ticket" and touch["samples"] == 10
     assert 0 < touch["p50_ms"] <= touch["p99_ms"] <= touch["max_ms"]
+    # beside one round trip on the same broker and one durable commit
+    assert touch["floor_p99_ms"] == pytest.approx(
+        touch["floor_rtt_p99_ms"] + touch["floor_commit_p99_ms"], abs=0.01
+    )
+    assert touch["p99_ratio"] == pytest.approx(
+        touch["p99_ms"] / touch["floor_p99_ms"], rel=0.02, abs=0.01
+    )
 
 
 # -- hall ticket preview: the configured hall's ticket -----------------------------------------

@@ -1,0 +1,58 @@
+"""``hall bench NAME --quick``: every line carries the floor it is bounded by, measured in
+the same run, and the ratio to it (no time is asserted: the figures are for people)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+def bench(name: str, timeout: float = 300) -> list[dict]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run(
+        [sys.executable, "-m", "hall.cli", "bench", name, "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def assert_ratio(line: dict, figure: str, floor: str, ratio: str) -> None:
+    assert line[figure] > 0 and line[floor] > 0, line
+    assert line[ratio] == pytest.approx(line[figure] / line[floor], rel=0.02, abs=0.01)
+
+
+def test_bench_queue_carries_the_durable_commit_floor():
+    [line] = bench("queue")
+    assert line["bench"] == "queue" and line["waiting"] == 1000
+    assert_ratio(line, "call_next_p99_ms", "floor_commit_p99_ms", "call_next_p99_ratio")
+    assert_ratio(line, "issue_per_s", "floor_commits_per_s", "issue_ratio")
+
+
+def test_bench_call_carries_the_round_trip_floor():
+    [line] = bench("call")
+    assert line["bench"] == "call" and line["calls"] == 200 and line["windows"] == 50
+    assert 0 < line["p50_ms"] <= line["p99_ms"] <= line["max_ms"]
+    assert line["burst50_max_ms"] >= line["burst50_p50_ms"] > 0
+    assert_ratio(line, "p99_ms", "floor_rtt_p99_ms", "p99_ratio")
+    assert_ratio(line, "p50_ms", "floor_rtt_p50_ms", "p50_ratio")
+    assert line["floor_commit_p99_ms"] > 0 and line["floor_commits_per_s"] > 0
+
+
+def test_bench_ticket_carries_the_bytes_floor():
+    [line] = bench("ticket")
+    assert line["bench"] == "ticket" and line["tickets"] > 0
+    assert_ratio(line, "max_bytes", "floor_bytes", "ratio")
