@@ -37,11 +37,13 @@ from __future__ import annotations
 
 import json
 import logging
+import statistics
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -120,7 +122,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "each consumer's delivery delay (how far behind the devices it is)",
+        "ALTER TABLE consumer_stats ADD COLUMN delay_s real NOT NULL DEFAULT 0;",
+    ),
 ]
+MAX_DELAY_S = 120.0  # a device's clock claiming more counts as this much
 MIGRATION_LOCK = 0x48414C4C  # pg_advisory_xact_lock key: one consumer migrates at a time
 
 _COLUMNS = "id, hall, device, stream, seq, kind, ts, data"
@@ -393,12 +401,20 @@ class PgStore:
                     add,
                 )
             cur.execute(
-                "INSERT INTO consumer_stats AS c (consumer, batches, offered, stored, duplicates) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (consumer) DO UPDATE SET "
+                "INSERT INTO consumer_stats AS c (consumer, batches, offered, stored, duplicates, "
+                "delay_s) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (consumer) DO UPDATE SET "
                 "batches = c.batches + excluded.batches, offered = c.offered + excluded.offered, "
                 "stored = c.stored + excluded.stored, "
-                "duplicates = c.duplicates + excluded.duplicates, updated_at = now()",
-                (self.consumer, len(batches), offered, len(new_ids), offered - len(new_ids)),
+                "duplicates = c.duplicates + excluded.duplicates, "
+                "delay_s = excluded.delay_s, updated_at = now()",
+                (
+                    self.consumer,
+                    len(batches),
+                    offered,
+                    len(new_ids),
+                    offered - len(new_ids),
+                    _delay(batches),
+                ),
             )
         self.stored += len(new_ids)
         self.duplicates += offered - len(new_ids)
@@ -407,11 +423,20 @@ class PgStore:
 
     def due_resends(self, limit: int = 1000) -> list[tuple[Key, int]]:
         """Streams whose gap outlasted the grace period and is due to be asked for
-        again (backing off while it lasts); each is claimed by one consumer."""
+        again (backing off while it lasts); each is claimed by one consumer.
+
+        The grace is at least twice the delivery delay of the slowest consumer
+        (batches reach a consumer that far behind the device): while the center
+        is behind, a batch still queued for one consumer is not a gap because
+        another consumer already stored the one after it.
+        """
         with self._db() as conn:
             rows = conn.execute(
-                "WITH due AS (SELECT hall, device, stream FROM streams "
-                "WHERE gap_since IS NOT NULL AND gap_since < now() - make_interval(secs => %s) "
+                "WITH grace AS (SELECT greatest(%s, 2 * coalesce(max(delay_s), 0)) AS s "
+                "FROM consumer_stats WHERE updated_at > now() - interval '30 seconds'), "
+                "due AS (SELECT hall, device, stream FROM streams, grace "
+                "WHERE gap_since IS NOT NULL "
+                "AND gap_since < now() - make_interval(secs => grace.s) "
                 "AND (last_request IS NULL OR last_request < now() - "
                 "make_interval(secs => least(%s * power(2, least(requests, 6)), 60))) "
                 "ORDER BY hall, device, stream LIMIT %s FOR UPDATE SKIP LOCKED) "
@@ -457,6 +482,23 @@ class PgStore:
         with self._db() as conn:
             rows = conn.execute(f"SELECT seq FROM events{sql} ORDER BY seq", params).fetchall()
         return [int(r[0]) for r in rows]
+
+
+def _delay(batches: list[Batch]) -> float:
+    """How long this turn's batches took from the devices to here (the median; the
+    devices' clocks, to the second), 0 when unknown, at most MAX_DELAY_S."""
+    now = datetime.now(UTC)
+    delays = []
+    for b in batches:
+        try:
+            sent = datetime.fromisoformat(b.sent_at)
+        except ValueError:
+            continue
+        if b.events and sent.tzinfo is not None:
+            delays.append((now - sent).total_seconds())
+    if not delays:
+        return 0.0
+    return min(MAX_DELAY_S, max(0.0, statistics.median(delays)))
 
 
 def _where(where: dict[str, str]) -> tuple[str, tuple[str, ...]]:

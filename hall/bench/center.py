@@ -54,7 +54,9 @@ def _options(args: argparse.Namespace) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="hall bench center")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--devices", type=int, default=None, help="simulated devices (default 1000)")
-    p.add_argument("--per-process", type=int, default=250, help="devices per process")
+    # paho's loop uses select(): a process keeps its sockets and SQLite files under
+    # 1024 descriptors (each device: two outbox connections, a socket, paho's pipe).
+    p.add_argument("--per-process", type=int, default=100, help="devices per process (100)")
     p.add_argument("--consumers", type=int, default=None, help="consumer processes (default 4)")
     p.add_argument("--backlog", type=int, default=None, help="events per device to drain (40)")
     p.add_argument("--rate", type=float, default=None, help="steady events/s (half the drain)")
@@ -196,8 +198,10 @@ def fleet_main(argv: list[str]) -> int:
             )
         elif cmd["cmd"] == "stop":
             break
+    for agent in agents:  # every agent told first, then each one waited for
+        agent.stop(timeout=0)
     for agent in agents:
-        agent.stop(timeout=2)
+        agent.stop(timeout=5)
     say({"stopped": len(agents)})
     return 0
 
