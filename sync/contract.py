@@ -29,6 +29,34 @@ def _document() -> dict[str, Any]:
     return doc
 
 
+_ANNOTATIONS = frozenset({"description", "title", "examples", "$comment"})
+
+
+def _inline(node: Any, doc: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """``node`` with every local ``$ref`` replaced by what it points to (a recursive
+    reference stays a reference): the validators then never look references up,
+    which is most of their time on a batch of events.  A reference with other
+    keywords beside it becomes ``allOf`` (the same meaning in draft 2020-12)."""
+    if isinstance(node, list):
+        return [_inline(n, doc, seen) for n in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
+        target: Any = doc
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        resolved = _inline(target, doc, (*seen, ref))
+        rest = {k: _inline(v, doc, seen) for k, v in node.items() if k != "$ref"}
+        if not set(rest) - _ANNOTATIONS:
+            return resolved
+        return {"allOf": [resolved], **rest}
+    out = {k: _inline(v, doc, seen) for k, v in node.items()}
+    if isinstance(ref, str) and ref.startswith("#/"):  # recursive: through the registry
+        out["$ref"] = f"{_URN}{ref}"
+    return out
+
+
 @functools.cache
 def _channels() -> list[tuple[str, re.Pattern[str], list[Draft202012Validator]]]:
     doc = _document()
@@ -42,7 +70,7 @@ def _channels() -> list[tuple[str, re.Pattern[str], list[Draft202012Validator]]]
         validators = []
         for message in channel["messages"].values():
             ref = message["$ref"].lstrip("#")
-            schema = {"$ref": f"{_URN}#{ref}/payload"}
+            schema = _inline({"$ref": f"#{ref}/payload"}, doc)
             validators.append(Draft202012Validator(schema, registry=registry))
         out.append((name, re.compile(f"^{pattern}$"), validators))
     return out
