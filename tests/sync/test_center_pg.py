@@ -353,3 +353,41 @@ def test_a_consumers_database_connection_lost_and_restored_loses_nothing(
     assert all(c.starts == 1 for c in sup.children)  # they rode it out, nobody crashed
     logs = [p.read_text(errors="replace") for p in (tmp_path / "consumers").glob("*.log")]
     assert all("the center database is unavailable" in text for text in logs)
+
+
+def test_hall_center_runs_its_consumers_and_stops_them_with_it(
+    tmp_path: Path, broker: Mosquitto, dsn: str, devices: Callable[[int], Any]
+) -> None:
+    """``hall center --consumers 2`` as systemd runs it: a supervisor and two children
+    on the shared subscription; SIGTERM stops all three."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "center.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hall.cli", "center", "--consumers", "2", "--db", dsn,
+             "--center", f"{broker.host}:{broker.port}", "--client-id", "svc"],
+            stdout=out, stderr=out, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+    try:
+        wait_for(
+            lambda: log.read_text(errors="replace").count(" connected to ") >= 2,
+            30,
+            "both consumers connected",
+        )
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) == 2
+        fleet = devices(3)
+        for db, _ in fleet:
+            db.put(20)
+        assert_every_event_once(dsn, fleet, 20)
+        assert [r[0] for r in _db(dsn, "SELECT consumer FROM consumer_stats ORDER BY 1")] == [
+            "svc-0",
+            "svc-1",
+        ]
+    finally:
+        proc.terminate()
+        assert proc.wait(20) == 0
+    for pid in children:  # reaped by the supervisor: gone, not orphaned
+        assert not Path(f"/proc/{pid}").exists()
