@@ -577,6 +577,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "connections_after": status["connected"] + sum(c.running for c in sup.children),
                 }
             )
+            result["db_bytes_per_event"] = round(
+                _q(
+                    dsn,
+                    "SELECT pg_total_relation_size('events') / greatest(count(*), 1) FROM events",
+                )[0][0]
+            )
             stored = result.get("stored_per_s", 0)
             result["ratio_to_pg_raw"] = round(stored / raw, 3) if raw else None
             result["ratio_to_center_store"] = round(stored / ingest, 3) if ingest else None
