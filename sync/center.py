@@ -501,6 +501,8 @@ class Center:
         while not self._stop.is_set():
             self.last_turn = time.monotonic()
             rc = client.loop(0.1)
+            if rc == mqtt.MQTT_ERR_SUCCESS:  # then what else has come: one turn stores it all
+                rc = paho.read_ready(client)
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 log.warning("center lost %s: %s", self.broker.describe(), mqtt.error_string(rc))
                 return
