@@ -569,9 +569,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "duplicates_before_dedup": int(dups),
                     "duplicates_after_dedup": total - distinct,
                     "outbox_left_unconfirmed": status["outbox"],
-                    "resend_requests": int(
-                        _q(dsn, "SELECT coalesce(sum(requests), 0) FROM streams")[0][0]
-                    ),
+                    "agent_resends": status["resends"],  # the center asked, a device sent again
                     "agent_connects": status["connects"],
                     "consumer_restarts": sup.restarts,
                     "connections_after": status["connected"] + sum(c.running for c in sup.children),
