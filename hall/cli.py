@@ -36,6 +36,7 @@ SUBCOMMANDS: dict[str, str] = {
     "keys": "drivers.keys.cli",
     "sync": "sync.cli",
     "monitor": "sync.cli",
+    "center": "sync.center_service",
     "provision": "hall.provision",
     "doctor": "hall.doctor",
     "bench": "hall.bench",

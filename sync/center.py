@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 
@@ -42,6 +42,27 @@ from sync.ingest import Key, Released, StreamOrder
 from sync.wire import Batch, BatchError, decode_batch
 
 log = logging.getLogger(__name__)
+
+
+class StoreUnavailable(RuntimeError):
+    """The center's database cannot be reached: nothing was committed, nothing is confirmed."""
+
+
+class Store(Protocol):
+    """What :class:`Center` needs of a store besides ordering (SQLite here, PostgreSQL in
+    ``sync.center_pg``)."""
+
+    stored: int
+    duplicates: int
+
+    def watermarks(self) -> dict[Key, int]: ...
+
+    def save_status(self, hall: str, device: str, topic: str, payload: str, at: str) -> None: ...
+
+    def count(self, **where: str) -> int: ...
+
+    def close(self) -> None: ...
+
 
 STORE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -255,7 +276,7 @@ class Center:
         broker: BrokerAddress,
         hall: str = "+",
         client_id: str | None = None,
-        store: CenterStore | str | Path = ":memory:",
+        store: Store | str | Path = ":memory:",
         confirm: bool = False,
         session_expiry_s: int = 7 * 24 * 3600,
         gap_timeout_s: float = 5.0,
@@ -263,20 +284,25 @@ class Center:
         on_event: Callable[[dict[str, Any]], None] | None = None,
         on_status: Callable[[str, dict[str, Any]], None] | None = None,
         backoff: Backoff | None = None,
+        share: str | None = None,
     ) -> None:
         self.broker = broker
         self.hall = hall
         self.client_id = client_id or f"center-{uuid.uuid4().hex[:8]}"
-        self.store = store if isinstance(store, CenterStore) else CenterStore(store)
+        self.store = self._open_store(store)
         self.confirm = confirm
+        self.share = share  # a shared-subscription group: several consumers split the stream
         self.session_expiry_s = session_expiry_s
         self.on_event = on_event
         self.on_status = on_status
+        self.gap_timeout_s = gap_timeout_s
+        self.resend_interval_s = resend_interval_s
         self.order = StreamOrder(
             confirming=confirm, gap_timeout_s=gap_timeout_s, resend_interval_s=resend_interval_s
         )
-        for key, mark in self.store.watermarks().items():
-            self.order.restore(key, mark)
+        self._restore()
+        self._store_backoff = Backoff(0.2, 5.0)
+        self._store_retry_at = 0.0
         self._backoff = backoff or Backoff(0.2, 5.0)
         self.connected = threading.Event()
         self._stop = threading.Event()
@@ -292,6 +318,16 @@ class Center:
         self.resend_requests = 0
         self.last_error = ""
         self.last_turn = time.monotonic()  # stamped by every turn of the center's loop (watchdog)
+        self.store_outages = 0
+
+    def _restore(self) -> None:
+        """Where each stream stands, from the store (a restart continues from there)."""
+        for key, mark in self.store.watermarks().items():
+            self.order.restore(key, mark)
+
+    def _open_store(self, store: Any) -> Any:
+        """The store behind this center (SQLite here; ``sync.center_pg`` uses PostgreSQL)."""
+        return store if isinstance(store, CenterStore) else CenterStore(store)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -439,35 +475,34 @@ class Center:
             else:
                 f.set_result(None)
 
-    def _session(self, client: mqtt.Client, session_present: bool) -> None:
+    def _filters(self) -> list[str]:
+        """Events, health and presence (shared by the consumers of a group, if any);
+        answers to this center's own commands always come to itself."""
         h = self.hall
-        paho.subscribe(
-            client,
-            [
-                topics.sync_events_filter(h),
-                f"hall/{h}/dev/+/sync/health",
-                f"hall/{h}/dev/+/sync/presence",
-                f"hall/{h}/dev/+/sync/reply",
-            ],
-        )
+        up = [
+            topics.sync_events_filter(h),
+            f"hall/{h}/dev/+/sync/health",
+            f"hall/{h}/dev/+/sync/presence",
+        ]
+        if self.share:
+            up = [f"$share/{self.share}/{f}" for f in up]
+        return [*up, f"hall/{h}/dev/+/sync/reply"]
+
+    def _session(self, client: mqtt.Client, session_present: bool) -> None:
+        paho.subscribe(client, self._filters())
         log.info(
             "center %s connected to %s (session %s)",
             self.client_id,
             self.broker.describe(),
             "resumed" if session_present else "new",
         )
-        if self.confirm:
-            # Tell agents where we stand; after losing our session we may have
-            # missed batches, so ask every known stream to send again.
-            for key in self.order.streams():
-                mark = self.order.watermark(key) or 0
-                self._ack(client, key, mark)
-                if not session_present:
-                    self._request_resend(client, key, mark)
+        self._on_session_start(client, session_present)
         self.connected.set()
         while not self._stop.is_set():
             self.last_turn = time.monotonic()
             rc = client.loop(0.1)
+            if rc == mqtt.MQTT_ERR_SUCCESS:  # then what else has come: one turn stores it all
+                rc = paho.read_ready(client)
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 log.warning("center lost %s: %s", self.broker.describe(), mqtt.error_string(rc))
                 return
@@ -479,10 +514,33 @@ class Center:
                     break
                 task(client)
 
+    def _on_session_start(self, client: mqtt.Client, session_present: bool) -> None:
+        if self.confirm:
+            # Tell agents where we stand; after losing our session we may have
+            # missed batches, so ask every known stream to send again.
+            for key in self.order.streams():
+                mark = self.order.watermark(key) or 0
+                self._ack(client, key, mark)
+                if not session_present:
+                    self._request_resend(client, key, mark)
+
+    def _ingest(self, batches: list[Batch], now: float) -> tuple[list[Released], list[Any]]:
+        """Order and store one turn's batches: what was released, and the new events."""
+        released = [self.order.offer(b, now) for b in batches]
+        released += self.order.tick(now)
+        new = (
+            self.store.store([r for r in released if r.batches or r.advanced], _now())
+            if released
+            else []
+        )
+        return released, new
+
     def _process(self, client: mqtt.Client) -> None:
-        incoming, self._incoming = self._incoming, []
         now = time.monotonic()
-        released: list[Released] = []
+        if now < self._store_retry_at:
+            return  # the store is down: hold what came (unacknowledged) until it is back
+        incoming, self._incoming = self._incoming, []
+        batches: list[Batch] = []
         for m in incoming:
             try:
                 batch = self._receive(m)
@@ -490,13 +548,19 @@ class Center:
                 REJECTS.count(f"center {self.client_id}", "internal", m.topic, type(exc).__name__)
                 continue
             if batch is not None:
-                released.append(self.order.offer(batch, now))
-        released += self.order.tick(now)
-        new = (
-            self.store.store([r for r in released if r.batches or r.advanced], _now())
-            if released
-            else []
-        )
+                batches.append(batch)
+        try:
+            released, new = self._ingest(batches, now)
+        except StoreUnavailable as exc:
+            # Nothing committed, so nothing acknowledged: the same messages again later.
+            self._incoming = incoming + self._incoming
+            self.store_outages += 1
+            pause = self._store_backoff.next()
+            self._store_retry_at = now + pause
+            self.last_error = str(exc)
+            log.warning("center %s: %s; retrying in %.1fs", self.client_id, exc, pause)
+            return
+        self._store_backoff.reset()
         for m in incoming:  # committed (or held back in memory, which a resend recovers)
             if m.qos:
                 client.ack(m.mid, m.qos)
@@ -573,7 +637,14 @@ class Center:
             REJECTS.count(f"center {self.client_id}", message.error_kind, m.topic, message.error)
             return
         payload = message.payload
-        self.store.save_status(hall, device, leaf, json.dumps(payload, ensure_ascii=False), _now())
+        try:
+            self.store.save_status(
+                hall, device, leaf, json.dumps(payload, ensure_ascii=False), _now()
+            )
+        except StoreUnavailable as exc:  # the next heartbeat brings it again
+            log.warning(
+                "center %s: %s %s/%s not saved: %s", self.client_id, leaf, hall, device, exc
+            )
         if self.on_status:
             self.on_status(leaf, payload)
         with self._changed:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import ssl
 import time
@@ -307,6 +308,28 @@ def connect(
             "the device certificate, and the broker's password file"
         )
     return bool(result["session_present"])
+
+
+def read_ready(client: mqtt.Client, limit: int = 1000) -> Any:
+    """Read every packet already waiting on the socket (at most ``limit``).
+
+    paho's ``loop()`` reads about one packet per call (one per message it is
+    itself sending or receiving at QoS 2); a consumer turning its loop once per
+    stored batch would store one message per transaction.  Returns paho's
+    code (MQTT_ERR_SUCCESS when all went well).
+    """
+    rc = mqtt.MQTT_ERR_SUCCESS
+    for _ in range(limit):
+        sock = client.socket()
+        if sock is None:
+            return mqtt.MQTT_ERR_NO_CONN
+        pending = getattr(sock, "pending", None)  # TLS: decrypted bytes select() cannot see
+        if not (pending and pending()) and not select.select([sock], [], [], 0)[0]:
+            return rc
+        rc = client.loop_read()
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            return rc
+    return rc
 
 
 def no_delay(client: mqtt.Client) -> None:

@@ -21,6 +21,7 @@ BENCHES: dict[str, str] = {
     "sync": "hall.bench.sync:run",
     "web": "hall.bench.web:run",
     "voice": "hall.bench.voice:run",
+    "center": "hall.bench.center:run",
 }
 
 
@@ -28,10 +29,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("bench", help="run a benchmark and print one JSON line")
     p.add_argument("name", choices=sorted(BENCHES))
     p.add_argument("--quick", action="store_true", help="smaller sizes (for smoke tests)")
+    p.add_argument(
+        "options", nargs=argparse.REMAINDER, help="the benchmark's own flags (hall bench center)"
+    )
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    options = list(getattr(args, "options", None) or [])
+    if "--quick" in options:  # what follows the name is the benchmark's, --quick included
+        options.remove("--quick")
+        args.quick = True
+    args.options = options
     module_name, func_name = BENCHES[args.name].split(":")
     func = getattr(importlib.import_module(module_name), func_name)
     results = func(args)
