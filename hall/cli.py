@@ -37,6 +37,7 @@ SUBCOMMANDS: dict[str, str] = {
     "sync": "sync.cli",
     "monitor": "sync.cli",
     "provision": "hall.provision",
+    "rollback": "hall.release",
     "doctor": "hall.doctor",
     "bench": "hall.bench",
     "web": "hall.web.cli",
