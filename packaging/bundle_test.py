@@ -54,13 +54,18 @@ START = r"""
 set -e
 export PATH=/opt/hall-edge/.venv/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mkdir -p /run/hall-sim /run/mosquitto && chown mosquitto: /run/mosquitto
+# what stays running must not hold the caller's pipes open
+exec </dev/null >>/run/hall-sim/start.log 2>&1
 pkill_pid() { [ -f "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; }
 pkill_pid /run/hall-sim/engine.pid; pkill_pid /run/hall-sim/printer.pid
 pkill_pid /run/hall-sim/idcard.pid; pkill_pid /run/mosquitto/mosquitto.pid
+pkill_pid /run/hall-sim/printer.sleep; pkill_pid /run/hall-sim/idcard.sleep
 sleep 1
 sim() {  # a simulator kept running on a pty (its stdin never ends)
-    (sleep infinity | hall "$1" sim --link "/run/hall-sim/$1" >"/run/hall-sim/$1.log" 2>&1 &
+    mkfifo "/run/hall-sim/$1.in" 2>/dev/null || true
+    (hall "$1" sim --link "/run/hall-sim/$1" <"/run/hall-sim/$1.in" >"/run/hall-sim/$1.log" 2>&1 &
      echo $! >"/run/hall-sim/$1.pid")
+    (sleep infinity >"/run/hall-sim/$1.in" & echo $! >"/run/hall-sim/$1.sleep")
 }
 sim printer
 sim idcard
@@ -279,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"rolled back to {version}: {final['tickets']} tickets, {final['outbox']} events")
         print(textwrap.indent(back.stdout[-800:], "    | "))
     finally:
-        ch.run("for f in /run/hall-sim/*.pid /run/mosquitto/mosquitto.pid; do "
+        ch.run("for f in /run/hall-sim/*.pid /run/hall-sim/*.sleep /run/mosquitto/*.pid; do "
                "[ -f $f ] && kill $(cat $f) 2>/dev/null; done; true", check=False)  # fmt: skip
         ch.umount()
         subprocess.run(["ip", "netns", "delete", NETNS], check=False)
