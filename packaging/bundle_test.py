@@ -81,7 +81,6 @@ done
 # In the chroot: take tickets through the broker as the kiosk does, and count.
 CLIENT = r"""
 import json, sqlite3, sys, time
-sys.path.insert(0, "/opt/hall-edge/current")
 from sync.mqtt import MqttLink
 from sync import topics, outbox
 take = int(sys.argv[1])
@@ -106,6 +105,8 @@ link.stop()
 db = sqlite3.connect("file:/var/lib/hall/engine.db?mode=ro", uri=True)
 print(json.dumps({"taken": codes,
                   "tickets": db.execute("SELECT count(*) FROM tickets").fetchone()[0],
+                  "codes": [r[0] for r in db.execute("SELECT code FROM tickets ORDER BY code")],
+                  "events": [r[0] for r in db.execute("SELECT id FROM outbox ORDER BY seq")],
                   "outbox": outbox.count(db),
                   "schema": db.execute("PRAGMA user_version").fetchone()[0]}))
 """
@@ -262,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         ch.run(START)  # what systemd's start of the units would do
         numbers["upgrade_s"] = round(time.monotonic() - t1)
         after = counts(ch, 0)
-        assert (after["tickets"], after["outbox"]) == (first["tickets"], first["outbox"]), (
+        # the same tickets and the very same waiting events, one by one
+        assert (after["codes"], after["events"]) == (first["codes"], first["events"]), (
             first,
             after,
         )
@@ -280,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         assert version in ch.run("/opt/hall-edge/.venv/bin/hall --version").stdout
         doctor(ch, version)
         final = counts(ch, 0)
-        assert final["tickets"] == more["tickets"] and final["outbox"] >= more["outbox"], final
+        assert final["codes"] == more["codes"], (more, final)
+        assert final["events"][: len(more["events"])] == more["events"], (more, final)
         log(f"rolled back to {version}: {final['tickets']} tickets, {final['outbox']} events")
         print(textwrap.indent(back.stdout[-800:], "    | "))
     finally:

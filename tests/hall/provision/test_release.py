@@ -154,3 +154,26 @@ def test_the_installer_refuses_another_debian_release(tmp_path):
     assert result.returncode == 2
     assert "this bundle is for Debian 99 (sid-of-nowhere)" in result.stderr
     assert "nothing was installed" in result.stderr
+
+
+def test_the_upgrade_backup_holds_the_outbox_events_still_in_the_wal(tmp_path):
+    """Events committed by a running process (still in the WAL, not in the main file)
+    are in the backup, and the live database is untouched."""
+    from hall.core import db
+    from sync import outbox
+
+    data = tmp_path / "data"
+    live = db.connect(data / "engine.db")
+    live.execute("PRAGMA wal_autocheckpoint=0")  # as the engine runs: nothing checkpointed
+    outbox.ensure_schema(live)
+    ids = [outbox.put(live, "ticket_issued", "2026-12-03T09:00:00", {"n": n}) for n in range(5)]
+    assert (data / "engine.db-wal").stat().st_size > 0
+    versions = release.backup_databases(data, data / "backups" / "0.1.0-to-0.1.1")
+    assert versions == {"engine.db": 0}
+    copy = sqlite3.connect(data / "backups" / "0.1.0-to-0.1.1" / "engine.db")
+    try:
+        assert [r[0] for r in copy.execute("SELECT id FROM outbox ORDER BY seq")] == ids
+    finally:
+        copy.close()
+    assert outbox.count(live) == 5
+    live.close()
