@@ -87,6 +87,7 @@ class Doctor:
     input_exists: Callable[[str], bool] | None = None
     systemd: bool | None = None  # None: look whether systemd runs this machine
     unit_state: Callable[[str], str] | None = None  # unit -> "active", "failed" ...
+    verify_files: bool = False  # re-hash every installed file, not only those touched
     config: dc.DeviceConfig | None = field(default=None, init=False)
 
     def path(self, device_path: str) -> Path:
@@ -651,7 +652,7 @@ class Doctor:
         version = rel.installed_version()
         previous = rel.previous_version()
         try:
-            result = release.verify(folder)
+            result = release.verify(folder, full=self.verify_files)
         except (OSError, ValueError) as exc:
             return Check(
                 "release",
@@ -892,6 +893,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--min-free-mb", type=int, default=500, help="disk problem below this")
     p.add_argument(
+        "--verify-files",
+        action="store_true",
+        help="release check: re-hash every installed file (default: those whose size or "
+        "time changed)",
+    )
+    p.add_argument(
         "--outbox-max-age",
         type=float,
         default=24.0,
@@ -909,6 +916,7 @@ def main(
         timeout=args.timeout,
         min_free_mb=args.min_free_mb,
         outbox_max_age_h=args.outbox_max_age,
+        verify_files=getattr(args, "verify_files", False),
     )
     only = [n.strip() for n in args.only.split(",")] if args.only else None
     checks = doctor.run(only)

@@ -154,7 +154,16 @@ def _files(folder: Path) -> list[Path]:
 
 
 def write_manifest(folder: Path) -> int:
-    manifest = {p.relative_to(folder).as_posix(): _hash(p) for p in _files(folder)}
+    """``MANIFEST.json``: each file's sha256, size and mtime (the sizes and times let
+    ``hall doctor`` re-hash only the files that changed on disk)."""
+    manifest = {}
+    for path in _files(folder):
+        stat = path.stat()
+        manifest[path.relative_to(folder).as_posix()] = [
+            _hash(path),
+            stat.st_size,
+            stat.st_mtime_ns,
+        ]
     tmp = folder / f".{MANIFEST_FILE}.tmp"
     tmp.write_text(json.dumps(manifest, indent=0, sort_keys=True), encoding="utf-8")
     tmp.replace(folder / MANIFEST_FILE)
@@ -173,20 +182,27 @@ class Verified:
         return not (self.modified or self.missing)
 
 
-def verify(folder: Path) -> Verified:
-    """Each file of the release against its manifest.  OSError/ValueError: no manifest."""
+def verify(folder: Path, *, full: bool = False) -> Verified:
+    """Each file of the release against its manifest: re-hashed when its size or mtime
+    differs from the manifest's (``full``: every file, for a change that kept both).
+    OSError/ValueError: no readable manifest."""
     manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
     if not isinstance(manifest, dict):
         raise ValueError(f"{folder / MANIFEST_FILE}: not a manifest")
     present = {p.relative_to(folder).as_posix(): p for p in _files(folder)}
-    modified = tuple(
-        name
-        for name, digest in sorted(manifest.items())
-        if name in present and _hash(present[name]) != digest
-    )
+    modified = []
+    for name, entry in sorted(manifest.items()):
+        path = present.get(name)
+        if path is None:
+            continue
+        digest, size, mtime = entry
+        stat = path.stat()
+        touched = (stat.st_size, stat.st_mtime_ns) != (size, mtime)
+        if (full or touched) and _hash(path) != digest:
+            modified.append(name)
     missing = tuple(sorted(name for name in manifest if name not in present))
     added = tuple(sorted(name for name in present if name not in manifest))
-    return Verified(len(manifest), modified, missing, added)
+    return Verified(len(manifest), tuple(modified), missing, added)
 
 
 # ---------------------------------------------------------------- databases

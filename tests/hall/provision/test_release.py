@@ -77,6 +77,19 @@ def test_doctor_reports_the_version_and_a_modified_file(tmp_path):
     assert "./install" in check.fix
 
 
+def test_a_change_that_kept_size_and_time_is_found_by_the_full_check(tmp_path):
+    folder = make_release(tmp_path, "0.1.0")
+    module = folder / "venv/lib/site-packages/hall/cli.py"
+    stat = module.stat()  # as in the manifest
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert release.verify(folder).ok  # touched, same bytes: re-hashed, not a change
+    module.write_text(module.read_text().replace("hall", "HALL"))  # same size
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert release.verify(folder).ok  # the quick check trusts size and time
+    assert release.verify(folder, full=True).modified == ("venv/lib/site-packages/hall/cli.py",)
+    assert Doctor(root=tmp_path, verify_files=True).check_release().status == PROBLEM
+
+
 def make_db(path: Path, version: int, rows: int) -> None:
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
