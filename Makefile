@@ -74,7 +74,7 @@ bundle-test: setup
 # packaging/requirements.lock from pyproject.toml (pinned, with hashes), with uv in a
 # throwaway venv: run after changing the dependencies.
 lock:
-	@[ -x build/uv/bin/uv ] || { $(PYTHON) -m venv build/uv && build/uv/bin/pip install -q uv; }
+	@[ -x build/uv/bin/uv ] || { $(PYTHON) -m venv build/uv && build/uv/bin/pip install -q uv==0.13.8; }
 	build/uv/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_36 --no-header --annotation-style line \
 		-o packaging/requirements.lock
