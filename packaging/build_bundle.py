@@ -70,6 +70,7 @@ DEBS = {
     "libasound2": "QtMultimedia, sox",
     "libwayland-client0": "Qt's wayland platform (screen: cage)",
     "libwayland-egl1": "Qt's wayland platform (screen: cage)",
+    "libwayland-cursor0": "Qt's wayland platform (screen: cage)",
     "cage": "the kiosk Wayland compositor (screen: cage)",
     "libusb-1.0-0": "pyusb: USB ticket printers",
     "ca-certificates": "TLS to the center",

@@ -250,6 +250,21 @@ def main(argv: list[str] | None = None) -> int:
         first = counts(ch, 3)
         numbers["blank_to_provisioned_s"] = round(time.monotonic() - t0)
         report = doctor(ch, version)
+        # the screens' Qt finds every library it needs in what the bundle installed
+        qt = ch.run(
+            "cd /opt/hall-edge/current/venv/lib/python3.11/site-packages/PySide6 && "
+            "find . -name '*.so*' -exec ldd {} + 2>/dev/null | grep 'not found' | sort -u; "
+            "QT_QPA_PLATFORM=offscreen /opt/hall-edge/.venv/bin/python -c "
+            "'from PySide6 import QtWidgets, QtMultimedia, QtGui; "
+            "app = QtWidgets.QApplication([]); "
+            'print("qt ok", len(QtGui.QFontDatabase.families()))\''
+        )
+        missing = sorted(
+            {line.split()[0] for line in qt.stdout.splitlines() if "not found" in line}
+        )
+        numbers["qt_libs_missing"] = missing
+        assert "qt ok" in qt.stdout, qt.stdout + qt.stderr
+        log(f"Qt starts offscreen; libraries no Qt module finds: {missing or 'none'}")
         log(f"installed {version} and provisioned in {numbers['blank_to_provisioned_s']} s "
             f"(offline); tickets {first['taken']}")  # fmt: skip
         print(textwrap.indent(out.stdout[-1500:], "    | "))
