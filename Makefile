@@ -16,7 +16,7 @@ VENV_STAMP := $(VENV)/.installed
 VOICE_STAMP := assets/voice/default/.generated
 PYTHON ?= python3
 
-.PHONY: all setup demo test lint bench clean voice
+.PHONY: all setup demo test lint bench clean voice bundle bundle-test lock
 
 all: setup
 
@@ -59,6 +59,25 @@ lint: setup
 
 bench: setup
 	@for b in queue ticket startup call sync web; do $(VENV)/bin/hall bench $$b; done
+
+# The offline installer (docs/technician.md, "Offline install"): dist/hall-edge-<version>-bookworm-amd64.tar
+# with the Debian packages, the locked wheels, the units and the voice pack.  BUNDLE_ARGS:
+# e.g. --version 0.1.1 (a test build).  `make bundle-test` installs it in a blank Debian 12
+# root (debootstrap) with no network, provisions a queue host, upgrades and rolls back.
+bundle: setup
+	$(PY) packaging/build_bundle.py $(BUNDLE_ARGS)
+
+bundle-test: setup
+	@command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q debootstrap
+	$(SUDO) $(PY) packaging/bundle_test.py $(BUNDLE_TEST_ARGS)
+
+# packaging/requirements.lock from pyproject.toml (pinned, with hashes), with uv in a
+# throwaway venv: run after changing the dependencies.
+lock:
+	@[ -x build/uv/bin/uv ] || { $(PYTHON) -m venv build/uv && build/uv/bin/pip install -q uv==0.13.8; }
+	build/uv/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_36 --no-header --annotation-style line \
+		-o packaging/requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -38,6 +38,7 @@ SUBCOMMANDS: dict[str, str] = {
     "monitor": "sync.cli",
     "center": "sync.center_service",
     "provision": "hall.provision",
+    "rollback": "hall.release",
     "doctor": "hall.doctor",
     "bench": "hall.bench",
     "web": "hall.web.cli",

@@ -87,6 +87,7 @@ class Doctor:
     input_exists: Callable[[str], bool] | None = None
     systemd: bool | None = None  # None: look whether systemd runs this machine
     unit_state: Callable[[str], str] | None = None  # unit -> "active", "failed" ...
+    verify_files: bool = False  # re-hash every installed file, not only those touched
     config: dc.DeviceConfig | None = field(default=None, init=False)
 
     def path(self, device_path: str) -> Path:
@@ -107,6 +108,7 @@ class Doctor:
             ("disk", self.check_disk),
             ("outbox", self.check_outbox),
             ("versions", self.check_versions),
+            ("release", self.check_release),
             ("units", self.check_units),
         ]
         results = []
@@ -652,6 +654,49 @@ class Doctor:
             )
         return Check("versions", OK, f"hall-edge {__version__}", tuple(details))
 
+    def check_release(self) -> Check:
+        """The installed bundle release: its version and any file changed since install."""
+        from hall import release
+
+        rel = release.Releases(self.root)
+        folder = rel.target(rel.current)
+        if folder is None:
+            return Check("release", SKIP, "not installed from a bundle (a development checkout)")
+        version = rel.installed_version()
+        previous = rel.previous_version()
+        try:
+            result = release.verify(folder, full=self.verify_files)
+        except (OSError, ValueError) as exc:
+            return Check(
+                "release",
+                PROBLEM,
+                f"hall-edge {version}: cannot read its manifest: {exc}",
+                fix="install the bundle again: `sudo HALL_REINSTALL=1 ./install`",
+                fix_zh="安装清单缺失，请重新运行安装包",
+            )
+        details = [f"installed {version} in {folder}", f"previous: {previous or 'none'}"]
+        if str(self.root) == "/" and version != __version__:
+            details.append(f"this hall command is {__version__}, not the installed {version}")
+        if not result.ok:
+            changed = [f"modified: {n}" for n in result.modified] + [
+                f"missing: {n}" for n in result.missing
+            ]
+            return Check(
+                "release",
+                PROBLEM,
+                f"hall-edge {version}: {len(result.modified)} modified, "
+                f"{len(result.missing)} missing of {result.files} files",
+                (*details, *changed[:20], *(["…"] if len(changed) > 20 else [])),
+                fix="install the same bundle again: `sudo HALL_REINSTALL=1 ./install`",
+                fix_zh="已安装文件被改动，请用同一安装包重新安装",
+            )
+        return Check(
+            "release",
+            OK,
+            f"hall-edge {version}, {result.files} files as installed",
+            tuple(details),
+        )
+
     def check_units(self) -> Check:
         c = self.config
         live = str(self.root) == "/"
@@ -861,6 +906,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--min-free-mb", type=int, default=500, help="disk problem below this")
     p.add_argument(
+        "--verify-files",
+        action="store_true",
+        help="release check: re-hash every installed file (default: those whose size or "
+        "time changed)",
+    )
+    p.add_argument(
         "--outbox-max-age",
         type=float,
         default=24.0,
@@ -878,6 +929,7 @@ def main(
         timeout=args.timeout,
         min_free_mb=args.min_free_mb,
         outbox_max_age_h=args.outbox_max_age,
+        verify_files=getattr(args, "verify_files", False),
     )
     only = [n.strip() for n in args.only.split(",")] if args.only else None
     checks = doctor.run(only)

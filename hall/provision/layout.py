@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -78,7 +79,12 @@ def systemd_running() -> bool:
 def hall_executable() -> str:
     """The ``hall`` script of the environment running now (the units' ExecStart)."""
     candidate = Path(sys.prefix) / "bin" / "hall"
-    return str(candidate) if candidate.exists() else INSTALLED_HALL
+    if not candidate.exists():
+        return INSTALLED_HALL
+    with contextlib.suppress(OSError):  # a bundle's release: its stable path, not the folder's
+        if Path(INSTALLED_HALL).resolve() == candidate.resolve():
+            return INSTALLED_HALL
+    return str(candidate)
 
 
 def lookup_id(root: Path, database: str, name: str) -> int | None:
