@@ -649,8 +649,9 @@ class Doctor:
                 PROBLEM,
                 what,
                 tuple(details),
-                fix="reinstall: `make setup` in /opt/hall-edge",
-                fix_zh="在 /opt/hall-edge 运行 make setup 重新安装",
+                fix="reinstall from the bundle: `sudo HALL_REINSTALL=1 ./install` in the "
+                "unpacked hall-edge bundle (a development checkout: `make setup`)",
+                fix_zh="在解压的安装包目录运行 sudo HALL_REINSTALL=1 ./install 重新安装",
             )
         return Check("versions", OK, f"hall-edge {__version__}", tuple(details))
 
