@@ -34,18 +34,22 @@ from typing import Any, Protocol
 import paho.mqtt.client as mqtt
 
 from sync import client as paho
-from sync import inbound, topics
+from sync import fastcheck, inbound, topics
 from sync.backoff import Backoff
 from sync.client import BrokerAddress, CenterLinkError
 from sync.inbound import REJECTS
 from sync.ingest import Key, Released, StreamOrder
-from sync.wire import Batch, BatchError, decode_batch
+from sync.wire import Batch, BatchError, batch_from
 
 log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(RuntimeError):
     """The center's database cannot be reached: nothing was committed, nothing is confirmed."""
+
+
+# (hall, device, topic leaf, payload as JSON text, received at)
+StatusRow = tuple[str, str, str, str, str]
 
 
 class Store(Protocol):
@@ -57,7 +61,7 @@ class Store(Protocol):
 
     def watermarks(self) -> dict[Key, int]: ...
 
-    def save_status(self, hall: str, device: str, topic: str, payload: str, at: str) -> None: ...
+    def save_statuses(self, rows: list[StatusRow]) -> None: ...
 
     def count(self, **where: str) -> int: ...
 
@@ -171,13 +175,23 @@ class CenterStore:
         self.stored += len(new)
         return new
 
-    def save_status(self, hall: str, device: str, topic: str, payload: str, at: str) -> None:
+    def save_statuses(self, rows: list[StatusRow]) -> None:
+        """The latest health/presence of devices, one transaction (the last row of a
+        device and topic wins)."""
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO device_status VALUES (?,?,?,?,?) ON CONFLICT(hall, device, topic) "
-                "DO UPDATE SET payload=excluded.payload, received_at=excluded.received_at",
-                (hall, device, topic, payload, at),
-            )
+            c = self._conn
+            c.execute("BEGIN")
+            try:
+                c.executemany(
+                    "INSERT INTO device_status VALUES (?,?,?,?,?) ON CONFLICT(hall, device, "
+                    "topic) DO UPDATE SET payload=excluded.payload, "
+                    "received_at=excluded.received_at",
+                    rows,
+                )
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
 
     def status(self, hall: str, device: str, topic: str) -> Any:
         with self._lock:
@@ -309,6 +323,7 @@ class Center:
         self._thread: threading.Thread | None = None
         self._tasks: queue.Queue[Callable[[mqtt.Client], None]] = queue.Queue()
         self._incoming: list[mqtt.MQTTMessage] = []
+        self._statuses: list[tuple[str, str, str, Any]] = []  # this turn's health/presence
         self._pending: dict[bytes, Future[Any]] = {}
         self._acks_wanted: dict[int, Future[None]] = {}  # owned by the center thread
         self._changed = threading.Condition()
@@ -540,6 +555,7 @@ class Center:
         if now < self._store_retry_at:
             return  # the store is down: hold what came (unacknowledged) until it is back
         incoming, self._incoming = self._incoming, []
+        self._statuses = []
         batches: list[Batch] = []
         for m in incoming:
             try:
@@ -549,11 +565,24 @@ class Center:
                 continue
             if batch is not None:
                 batches.append(batch)
+        t_rx = time.monotonic()
         try:
             released, new = self._ingest(batches, now)
+            if incoming:
+                log.debug(
+                    "center %s turn: %d messages, %d batches, %d events; checked in %.3fs, "
+                    "stored in %.3fs",
+                    self.client_id,
+                    len(incoming),
+                    len(batches),
+                    sum(len(b.events) for b in batches),
+                    t_rx - now,
+                    time.monotonic() - t_rx,
+                )
         except StoreUnavailable as exc:
             # Nothing committed, so nothing acknowledged: the same messages again later.
             self._incoming = incoming + self._incoming
+            self._statuses = []  # they come again with their messages
             self.store_outages += 1
             pause = self._store_backoff.next()
             self._store_retry_at = now + pause
@@ -561,6 +590,7 @@ class Center:
             log.warning("center %s: %s; retrying in %.1fs", self.client_id, exc, pause)
             return
         self._store_backoff.reset()
+        self._save_statuses()
         for m in incoming:  # committed (or held back in memory, which a resend recovers)
             if m.qos:
                 client.ack(m.mid, m.qos)
@@ -587,8 +617,8 @@ class Center:
         hall, device, leaf = topics.sync_parts(m.topic)
         if leaf == "events":
             try:
-                inbound.check(m.topic, m.payload)  # bounds and contract first
-                batch = decode_batch(m.payload)
+                # bounds and contract first (the compiled fast path of the same contract)
+                batch = batch_from(fastcheck.check(m.topic, m.payload))
                 self._check_batch(m.topic, batch)
             except (inbound.Rejected, BatchError, ValueError) as exc:
                 self.bad_batches += 1
@@ -632,21 +662,37 @@ class Center:
             future.set_result(message.payload)
 
     def _on_status(self, hall: str, device: str, leaf: str, m: mqtt.MQTTMessage) -> None:
-        message = paho.decode_message(m, empty_ok=False)
+        """A health or presence message: kept for :meth:`_save_statuses` at the end of
+        the turn (one transaction for all of them)."""
+        message = paho.decode_message(m, empty_ok=False, check=fastcheck.check)
         if message.error:
             REJECTS.count(f"center {self.client_id}", message.error_kind, m.topic, message.error)
             return
-        payload = message.payload
+        self._statuses.append((hall, device, leaf, message.payload))
+
+    def _save_statuses(self) -> None:
+        """Save the turn's health and presence (the latest of each device), before their
+        messages are acknowledged; then tell ``on_status``."""
+        got, self._statuses = self._statuses, []
+        if not got:
+            return
+        at = _now()
+        latest = {
+            (hall, device, leaf): (hall, device, leaf, json.dumps(p, ensure_ascii=False), at)
+            for hall, device, leaf, p in got
+        }
         try:
-            self.store.save_status(
-                hall, device, leaf, json.dumps(payload, ensure_ascii=False), _now()
-            )
+            self.store.save_statuses(list(latest.values()))
         except StoreUnavailable as exc:  # the next heartbeat brings it again
             log.warning(
-                "center %s: %s %s/%s not saved: %s", self.client_id, leaf, hall, device, exc
+                "center %s: %d health/presence messages not saved: %s",
+                self.client_id,
+                len(latest),
+                exc,
             )
         if self.on_status:
-            self.on_status(leaf, payload)
+            for _hall, _device, leaf, payload in got:
+                self.on_status(leaf, payload)
         with self._changed:
             self._changed.notify_all()
 

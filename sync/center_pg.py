@@ -49,7 +49,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psycopg
 
-from sync.center import Center, StoreUnavailable
+from sync import fastcheck
+from sync.center import Center, StatusRow, StoreUnavailable
 from sync.inbound import REJECTS
 from sync.ingest import Key, Released
 from sync.wire import Batch
@@ -454,14 +455,33 @@ class PgStore:
             rows = conn.execute("SELECT hall, device, stream, watermark FROM streams").fetchall()
         return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
 
-    def save_status(self, hall: str, device: str, topic: str, payload: str, at: str) -> None:
+    def save_statuses(self, rows: list[StatusRow]) -> None:
+        """The latest health/presence of devices in one transaction (one row per device
+        and topic).  A row the database refuses (a string jsonb cannot hold) is
+        counted and dropped; the others are saved."""
+        sql = (
+            "INSERT INTO device_status VALUES (%s, %s, %s, %s::jsonb, %s) "
+            "ON CONFLICT (hall, device, topic) DO UPDATE SET payload = excluded.payload, "
+            "received_at = excluded.received_at"
+        )
         with self._db() as conn:
-            conn.execute(
-                "INSERT INTO device_status VALUES (%s, %s, %s, %s::jsonb, %s) "
-                "ON CONFLICT (hall, device, topic) DO UPDATE SET payload = excluded.payload, "
-                "received_at = excluded.received_at",
-                (hall, device, topic, payload, at),
-            )
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.executemany(sql, rows)
+                return
+            except psycopg.DataError:
+                pass
+            for row in rows:
+                try:
+                    conn.execute(sql, row)
+                except psycopg.DataError as exc:
+                    self.refused += 1
+                    REJECTS.count(
+                        f"center {self.consumer}",
+                        "internal",
+                        f"hall/{row[0]}/dev/{row[1]}/sync/{row[2]}",
+                        f"the database refused it: {str(exc)[:200]}",
+                    )
 
     def status(self, hall: str, device: str, topic: str) -> Any:
         with self._db() as conn:
@@ -522,6 +542,7 @@ class PgCenter(Center):
     def __init__(self, *, store: PgStore, resend_check_s: float = 0.5, **kw: Any) -> None:
         kw.setdefault("confirm", True)
         super().__init__(store=store, **kw)
+        fastcheck.compile_all()  # the contract read and compiled before the first message
         self.resend_check_s = resend_check_s
         self._next_resend_check = 0.0
 

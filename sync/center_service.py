@@ -25,9 +25,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -251,6 +252,25 @@ def center_main(args: argparse.Namespace) -> int:
     )
 
 
+def _profile(center: Any, name: str) -> list[Callable[[], None]]:
+    """With ``HALL_CENTER_PROFILE=DIR``, profile the consumer's loop (cProfile) and
+    write ``DIR/NAME.prof`` at stop (``python -m pstats`` reads it)."""
+    folder = os.environ.get("HALL_CENTER_PROFILE")
+    if not folder:
+        return []
+    import cProfile
+
+    profile = cProfile.Profile()
+    loop = center._run
+    center._run = lambda: profile.runcall(loop)
+
+    def dump() -> None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(str(Path(folder) / f"{name}.{os.getpid()}.prof"))
+
+    return [dump]
+
+
 def consumer_main(args: argparse.Namespace) -> int:
     import functools
 
@@ -285,6 +305,7 @@ def consumer_main(args: argparse.Namespace) -> int:
         if args.status
         else None,
     )
+    profiled = _profile(center, name)
     try:
         center.start(wait=30)
     except CenterLinkError as exc:
@@ -294,4 +315,4 @@ def consumer_main(args: argparse.Namespace) -> int:
     log.info("center consumer %s on $share/%s/hall/%s/...", name, args.share, args.hall)
     interval = notifier().watchdog_interval_s
     alive = functools.partial(center_alive, center, max_age=interval) if interval else None
-    return run_daemon([store.close, center.stop], status=f"consumer {name}", alive=alive)
+    return run_daemon([*profiled, store.close, center.stop], status=f"consumer {name}", alive=alive)

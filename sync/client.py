@@ -29,7 +29,7 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,25 +140,33 @@ def decode(
     response_topic: str | None = None,
     correlation: bytes | None = None,
     empty_ok: bool = True,
+    check: Callable[[str, bytes], Any] = inbound.check,
 ) -> Message:
     """Bounded, strict decoding and validation against the contract (sync.inbound).
 
     Never raises for what a peer sent: a payload that fails has ``error`` and
     ``error_kind`` set and ``payload`` None.  An empty payload (a cleared
     retained message) decodes to None, without an error when ``empty_ok``.
+    ``check``: :func:`sync.inbound.check` or what checks the same faster
+    (:func:`sync.fastcheck.check`, the center's ingest).
     """
     raw = bytes(raw)
     if not raw and empty_ok:
         return Message(topic, None, raw, retain, response_topic, correlation)
     try:
-        payload = inbound.check(topic, raw)
+        payload = check(topic, raw)
     except inbound.Rejected as exc:
         kept = raw if len(raw) <= MAX_PAYLOAD else b""
         return Message(topic, None, kept, retain, response_topic, correlation, exc.reason, exc.kind)
     return Message(topic, payload, raw, retain, response_topic, correlation, validated=True)
 
 
-def decode_message(msg: mqtt.MQTTMessage, *, empty_ok: bool = True) -> Message:
+def decode_message(
+    msg: mqtt.MQTTMessage,
+    *,
+    empty_ok: bool = True,
+    check: Callable[[str, bytes], Any] = inbound.check,
+) -> Message:
     """:func:`decode` for what paho received, with its response topic and correlation data."""
     props = getattr(msg, "properties", None)
     response_topic = getattr(props, "ResponseTopic", None) if props else None
@@ -170,6 +178,7 @@ def decode_message(msg: mqtt.MQTTMessage, *, empty_ok: bool = True) -> Message:
         response_topic=response_topic,
         correlation=None if correlation is None else bytes(correlation),
         empty_ok=empty_ok,
+        check=check,
     )
 
 

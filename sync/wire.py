@@ -111,6 +111,12 @@ def decode_batch(raw: bytes | bytearray | str) -> Batch:
         obj = inbound.parse(data, limit=inbound.MAX_BYTES["syncEvents"])
     except inbound.Rejected as exc:
         raise BatchError(f"batch rejected: {exc.reason}") from None
+    return batch_from(obj)
+
+
+def batch_from(obj: dict[str, Any]) -> Batch:
+    """A batch from its parsed JSON (already bounded and parsed strictly by
+    :func:`sync.inbound.parse`); raise :class:`BatchError` saying what is wrong."""
     events_raw = obj.get("events")
     if not isinstance(events_raw, list):
         raise BatchError("batch: 'events' must be a list")

@@ -206,6 +206,7 @@ def test_a_hostile_payload_is_dropped_on_the_center_plane() -> None:
         assert center.bad_batches == 1
         assert counted(before)["too_deep"] == 2
         center._receive(message(health, b'{"device":"k1","status":"online"}'))
+        center._save_statuses()  # the end of the center's turn: its health/presence saved
         assert center.store.status(HALL, "k1", "presence") == {"device": "k1", "status": "online"}
     finally:
         center.store.close()
