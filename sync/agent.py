@@ -123,6 +123,56 @@ class AgentStats:
         return dict(self.__dict__)
 
 
+class _Pruner:
+    """ack=broker: deletes acknowledged events on its own thread and connection, so
+    the agent keeps reading and sending meanwhile (SQLite runs without the GIL).
+    Takes the latest sequence asked for; stores the ``acked`` cursor with the delete."""
+
+    def __init__(self, db_path: Path, name: str, on_error: Any) -> None:
+        self._conn = db.connect(db_path, synchronous="NORMAL", timeout=30)
+        self._on_error = on_error
+        self._wanted = self._done = 0
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name=f"{name}-prune", daemon=True)
+        self._thread.start()
+
+    def want(self, seq: int) -> None:
+        with self._cond:
+            if seq > self._wanted:
+                self._wanted = seq
+                self._cond.notify()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._wanted > self._done or self._closing)
+                    target = self._wanted
+                    if target <= self._done:
+                        return  # closing, nothing left
+                try:
+                    with db.transaction(self._conn) as c:
+                        outbox.delete_through(c, target)
+                        outbox.set_state(c, "acked", target)
+                    self._done = target
+                except sqlite3.Error as exc:  # kept: sent again after a restart at worst
+                    self._on_error(f"could not delete acknowledged events: {exc}")
+                    with self._cond:
+                        if self._closing:
+                            return
+                        self._cond.wait(1.0)
+        finally:
+            self._conn.close()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish what was asked, then end the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+
 class DeliveryRefused(CenterLinkError):
     """The broker answered a batch with a failure reason (e.g. Not authorized)."""
 
@@ -178,6 +228,7 @@ class SyncAgent:
         self._acked = 0  # every event up to here has a PUBACK
         self._acked_stored = 0  # ... and is deleted (ack=broker), its cursor stored
         self._next_store = 0.0
+        self._pruner: _Pruner | None = None
         self._confirmed = 0  # ack=center: the center stored everything up to here
         self._sent = 0  # cursor: the next batch starts after this
         self._inflight: OrderedDict[int, _Flight] = OrderedDict()
@@ -218,6 +269,8 @@ class SyncAgent:
     def run(self) -> None:
         """The agent thread: connect, deliver, reconnect with backoff, until stop()."""
         self._open_db()
+        if self.settings.ack == "broker":
+            self._pruner = _Pruner(self.db_path, f"sync-{self.device_id}", self._note_error)
         backoff = Backoff(self.settings.backoff_min_s, self.settings.backoff_max_s)
         try:
             while not self._stop.is_set():
@@ -251,6 +304,8 @@ class SyncAgent:
                     self._store_acked(now=True)
                 except sqlite3.Error as exc:
                     self._note_error(f"could not store the acknowledged cursor: {exc}")
+                if self._pruner:
+                    self._pruner.close()
                 self._conn.close()
 
     def _wait_offline(self, seconds: float) -> None:
@@ -483,19 +538,21 @@ class SyncAgent:
         return advanced
 
     def _store_acked(self, *, now: bool = False) -> None:
-        """Delete (ack=broker) what the broker acknowledged and store the cursor, in one
-        statement for every batch acknowledged since the last time: at most every
-        ``delete_every_s`` while batches are in flight, at once when none are.  Until
-        then a restart sends those events again (the center de-duplicates them)."""
+        """Delete (ack=broker, on the pruner's thread) what the broker acknowledged and
+        store the cursor, in one statement for every batch acknowledged since the last
+        time: at most every ``delete_every_s`` while batches are in flight, at once when
+        none are.  Until then a restart sends those events again (the center
+        de-duplicates them)."""
         if self._acked <= self._acked_stored:
             return
         t = time.monotonic()
         if not now and self._inflight and t < self._next_store:
             return
-        with self._txn() as c:
-            if self.settings.ack == "broker":
-                outbox.delete_through(c, self._acked)
-            outbox.set_state(c, "acked", self._acked)
+        if self._pruner is not None:
+            self._pruner.want(self._acked)
+        else:
+            with self._txn() as c:
+                outbox.set_state(c, "acked", self._acked)
         self._acked_stored = self._acked
         self._next_store = t + self.settings.delete_every_s
 
