@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.engine import config
-from kiosk.engine.service import catalog_payload
 
 
 @dataclass(frozen=True)
@@ -236,6 +235,10 @@ def _clock_of(value: Any) -> str:
 def catalog_from_config(cfg: config.HallConfig, now: datetime) -> Catalog:
     """The catalogue of a hall config as the kiosk receives it from the engine at ``now``
     (``hall ticket preview``: the configured hall without a running engine)."""
+    # the engine's service (its contract, PyYAML) only here: the kiosk itself gets the
+    # catalogue from the broker and starts without it
+    from kiosk.engine.service import catalog_payload
+
     return parse_catalog(catalog_payload(cfg, now))
 
 

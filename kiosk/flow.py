@@ -381,14 +381,16 @@ class KioskFlow:
             self.refuse("link_down")
             return
         self.issuing = True
-        if self.screen == "guide":
-            self._redraw()
         log.info(
             "issuing a ticket for %s%s",
             item_id,
             f" ({request.priority_reason})" if request.priority_reason else "",
         )
+        # the request first, then the guide's 正在取号 state: the engine works meanwhile
+        # (its answer comes through the event loop, after this redraw)
         self.send_issue(request.command(), self.issued)
+        if self.screen == "guide":
+            self._redraw()
 
     def issued(self, ok: bool, result: Any) -> None:
         """The engine's answer to ``issue``: the ticket (printed at once), or why not."""

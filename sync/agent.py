@@ -68,7 +68,7 @@ from sync.commands import Command, CommandError, CommandRegistry, failed, ok
 from sync.config_apply import ConfigApplier
 from sync.inbound import REJECTS, response_topic_allowed
 from sync.outbox import RetentionPolicy
-from sync.wire import encode_batch
+from sync.wire import encode_batch, encode_run
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ class AgentSettings:
     probe_min_s: float = 0.5  # ack=center: "sent up to N" probe when the center is quiet
     probe_max_s: float = 60.0
     idle_poll_s: float = 0.2
+    delete_every_s: float = 0.25  # acknowledged events deleted at most this often while
+    # batches are in flight (one large DELETE rewrites each index page once, not per batch)
     connect_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
@@ -119,6 +121,56 @@ class AgentStats:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+
+class _Pruner:
+    """ack=broker: deletes acknowledged events on its own thread and connection, so
+    the agent keeps reading and sending meanwhile (SQLite runs without the GIL).
+    Takes the latest sequence asked for; stores the ``acked`` cursor with the delete."""
+
+    def __init__(self, db_path: Path, name: str, on_error: Any) -> None:
+        self._conn = db.connect(db_path, synchronous="NORMAL", timeout=30)
+        self._on_error = on_error
+        self._wanted = self._done = 0
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name=f"{name}-prune", daemon=True)
+        self._thread.start()
+
+    def want(self, seq: int) -> None:
+        with self._cond:
+            if seq > self._wanted:
+                self._wanted = seq
+                self._cond.notify()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._wanted > self._done or self._closing)
+                    target = self._wanted
+                    if target <= self._done:
+                        return  # closing, nothing left
+                try:
+                    with db.transaction(self._conn) as c:
+                        outbox.delete_through(c, target)
+                        outbox.set_state(c, "acked", target)
+                    self._done = target
+                except sqlite3.Error as exc:  # kept: sent again after a restart at worst
+                    self._on_error(f"could not delete acknowledged events: {exc}")
+                    with self._cond:
+                        if self._closing:
+                            return
+                        self._cond.wait(1.0)
+        finally:
+            self._conn.close()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish what was asked, then end the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join(timeout)
 
 
 class DeliveryRefused(CenterLinkError):
@@ -174,6 +226,9 @@ class SyncAgent:
         self._conn: sqlite3.Connection | None = None
         self._stream = ""
         self._acked = 0  # every event up to here has a PUBACK
+        self._acked_stored = 0  # ... and is deleted (ack=broker), its cursor stored
+        self._next_store = 0.0
+        self._pruner: _Pruner | None = None
         self._confirmed = 0  # ack=center: the center stored everything up to here
         self._sent = 0  # cursor: the next batch starts after this
         self._inflight: OrderedDict[int, _Flight] = OrderedDict()
@@ -214,6 +269,8 @@ class SyncAgent:
     def run(self) -> None:
         """The agent thread: connect, deliver, reconnect with backoff, until stop()."""
         self._open_db()
+        if self.settings.ack == "broker":
+            self._pruner = _Pruner(self.db_path, f"sync-{self.device_id}", self._note_error)
         backoff = Backoff(self.settings.backoff_min_s, self.settings.backoff_max_s)
         try:
             while not self._stop.is_set():
@@ -243,6 +300,12 @@ class SyncAgent:
         finally:
             self.connected.clear()
             if self._conn:
+                try:
+                    self._store_acked(now=True)
+                except sqlite3.Error as exc:
+                    self._note_error(f"could not store the acknowledged cursor: {exc}")
+                if self._pruner:
+                    self._pruner.close()
                 self._conn.close()
 
     def _wait_offline(self, seconds: float) -> None:
@@ -270,6 +333,7 @@ class SyncAgent:
         with self._txn():
             self._stream = outbox.stream_id(conn)
             self._acked = int(outbox.get_state(conn, "acked", "0"))
+            self._acked_stored = self._acked
             self._confirmed = int(outbox.get_state(conn, "confirmed", "0"))
         self._sent = self._acked
 
@@ -416,33 +480,26 @@ class SyncAgent:
         assert self._conn is not None
         s = self.settings
         while len(self._inflight) < s.window:
-            events = outbox.read_after(self._conn, self._sent, s.batch_events)
-            if not events:
+            run = outbox.read_run(self._conn, self._sent, s.batch_events, s.batch_bytes)
+            if run is None:
                 self._idle = not self._inflight
                 return
-            size, n = 0, 0
-            for e in events:
-                size += len(e.payload) + 120
-                if n and size > s.batch_bytes:
-                    break
-                n += 1
-            events = events[:n]
-            payload = encode_batch(
+            payload = encode_run(
                 hall=self.hall_id,
                 device=self.device_id,
                 stream=self._stream,
                 prev=self._sent,
                 base=self._base(),
                 sent_at=_now_iso(),
-                events=events,
+                body=run.body,
             )
             mid = self._publish(client, self._t["events"], payload)
             if mid is None:
                 return
-            self._inflight[mid] = _Flight(self._sent, events[-1].seq, len(events))
-            self._sent = events[-1].seq
+            self._inflight[mid] = _Flight(self._sent, run.last, run.count)
+            self._sent = run.last
             self.stats.batches_sent += 1
-            self.stats.events_sent += len(events)
+            self.stats.events_sent += run.count
             self._idle = False
 
     def _process_acks(self) -> bool:
@@ -473,15 +530,31 @@ class SyncAgent:
                 self._acked = first.last
                 advanced = True
         if advanced:
-            with self._txn() as c:
-                if self.settings.ack == "broker":
-                    outbox.delete_through(c, self._acked)
-                outbox.set_state(c, "acked", self._acked)
+            self._store_acked()
             self._probe_delay = self.settings.probe_min_s
             self._next_probe = time.monotonic() + self._probe_delay
             if "delivery_refused" in self.alarms:
                 self._clear_alarm("delivery_refused")
         return advanced
+
+    def _store_acked(self, *, now: bool = False) -> None:
+        """Delete (ack=broker, on the pruner's thread) what the broker acknowledged and
+        store the cursor, in one statement for every batch acknowledged since the last
+        time: at most every ``delete_every_s`` while batches are in flight, at once when
+        none are.  Until then a restart sends those events again (the center
+        de-duplicates them)."""
+        if self._acked <= self._acked_stored:
+            return
+        t = time.monotonic()
+        if not now and self._inflight and t < self._next_store:
+            return
+        if self._pruner is not None:
+            self._pruner.want(self._acked)
+        else:
+            with self._txn() as c:
+                outbox.set_state(c, "acked", self._acked)
+        self._acked_stored = self._acked
+        self._next_store = t + self.settings.delete_every_s
 
     def _probe(self, client: mqtt.Client) -> None:
         """ack=center: tell a quiet center how far we got, so it can spot a loss."""
@@ -510,10 +583,10 @@ class SyncAgent:
         with self._txn() as c:
             outbox.delete_through(c, seq)
             outbox.set_state(c, "confirmed", seq)
-            if seq > self._acked:
-                outbox.set_state(c, "acked", seq)
+            outbox.set_state(c, "acked", max(self._acked, seq))
         self._confirmed = seq
         self._acked = max(self._acked, seq)
+        self._acked_stored = self._acked
         self._sent = max(self._sent, seq)
         self._probe_delay = self.settings.probe_min_s
         self._next_probe = time.monotonic() + self._probe_delay
@@ -692,6 +765,7 @@ class SyncAgent:
         return snap
 
     def _maintenance(self, client: mqtt.Client | None) -> None:
+        self._store_acked()
         now = time.monotonic()
         if now >= self._next_retention:
             self._retention()

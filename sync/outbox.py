@@ -125,6 +125,10 @@ def count(conn: sqlite3.Connection) -> int:
 # ---------------------------------------------------------------- delivery side
 
 
+# Per-row overhead beyond the payload (id, kind, ts, envelope) used for the size bound.
+ROW_OVERHEAD = 120
+
+
 @dataclass(frozen=True)
 class RawEvent:
     """An outbox row with its payload still as JSON text (the agent splices it into a batch)."""
@@ -142,6 +146,45 @@ def read_after(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[Raw
         (after_seq, limit),
     ).fetchall()
     return [RawEvent(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+
+@dataclass(frozen=True)
+class PendingRun:
+    """A run of outbox events, ready for the wire: ``body`` holds their JSON objects
+    (``{"id":..,"seq":..,"kind":..,"ts":..,"data":<payload>}``), comma-separated, in
+    sequence order, built by SQLite itself (no Python work per event)."""
+
+    last: int
+    count: int
+    body: str
+
+
+# The events after ``seq`` (at most ``limit``), each with its size for the bound
+# (payload + ROW_OVERHEAD) and already as its wire JSON object.
+_RUN_SQL = f"""
+SELECT seq, length(payload) + {ROW_OVERHEAD},
+  '{{"id":' || json_quote(id) || ',"seq":' || seq || ',"kind":' || json_quote(kind)
+  || ',"ts":' || json_quote(ts) || ',"data":' || payload || '}}'
+FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?
+"""
+
+
+def read_run(
+    conn: sqlite3.Connection, after_seq: int, limit: int, max_bytes: int
+) -> PendingRun | None:
+    """The next batch after ``after_seq``: at most ``limit`` events, as many as fit
+    ``max_bytes`` (the first always); None when there are none."""
+    rows = conn.execute(_RUN_SQL, (after_seq, limit)).fetchall()
+    if not rows:
+        return None
+    size, n = 0, 0
+    for _seq, row_size, _frag in rows:
+        size += row_size
+        if n and size > max_bytes:
+            break
+        n += 1
+    del rows[n:]
+    return PendingRun(int(rows[-1][0]), n, ",".join([r[2] for r in rows]))
 
 
 def delete_through(conn: sqlite3.Connection, seq: int) -> int:
@@ -185,10 +228,6 @@ class Backlog:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-# Per-row overhead beyond the payload (id, kind, ts, envelope) used for the size bound.
-ROW_OVERHEAD = 120
 
 
 def backlog(conn: sqlite3.Connection) -> Backlog:

@@ -4,8 +4,8 @@
   sync event batches and counts what arrives on the wire: events, distinct
   events and duplicates (an event sent again before de-duplication), so a
   drain's rate is what a subscriber really gets, not what a center stores.
-* :func:`raw_throughput`: the same batches from a bare paho publisher to a bare
-  paho subscriber through the same broker, the drain's floor.
+* :func:`raw_throughput`: the same batches from a bare paho publisher to the same
+  plain subscriber through the same broker, the drain's floor.
 """
 
 from __future__ import annotations
@@ -83,40 +83,35 @@ class EventTap:
 
 
 def raw_throughput(
-    address: BrokerAddress, payloads: Sequence[bytes], window: int, *, timeout: float = 60.0
+    address: BrokerAddress,
+    payloads: Sequence[bytes],
+    window: int,
+    *,
+    kind: str | None = None,
+    timeout: float = 60.0,
 ) -> float:
-    """Messages per second from a bare paho publisher to a bare paho subscriber (QoS 1
-    both ways) through the broker at ``address``, ``window`` at a time, each group
-    waiting for its PUBACKs (the outbox drain keeps ``window`` batches in flight)."""
+    """Events per second from a bare paho publisher (QoS 1, ``window`` in flight, each
+    group waiting for its PUBACKs, as the outbox drain keeps ``window`` batches in
+    flight) through the broker at ``address`` to the same plain subscriber that counts
+    the drain (an :class:`EventTap`: it parses each batch and counts its events), so
+    the floor and the drain differ only in the publisher."""
     topic = f"floor/{uuid.uuid4().hex[:8]}"
-    got = threading.Event()
-    count = [0]
-
-    def on_message(_c: mqtt.Client, _u: Any, _m: mqtt.MQTTMessage) -> None:
-        count[0] += 1
-        if count[0] >= len(payloads):
-            got.set()
-
-    subscribed = threading.Event()
-    sub = new_client(address, f"floor-sub-{topic[-8:]}", max_inflight=max(20, window))
+    events = sum(
+        len([e for e in json.loads(p)["events"] if kind in (None, e["kind"])]) for p in payloads
+    )
+    tap = EventTap(address, topic, kind=kind).start()
     pub = new_client(address, f"floor-pub-{topic[-8:]}", max_inflight=max(20, window))
-    sub.on_message = on_message
-    sub.on_subscribe = lambda *_a: subscribed.set()
     try:
-        for c in (sub, pub):
-            connect(c, address, session_expiry_s=0)
-            c.loop_start()
-        subscribe(sub, [topic])
-        if not subscribed.wait(10):
-            raise LinkError("the floor subscriber was not subscribed")
+        connect(pub, address, session_expiry_s=0)
+        pub.loop_start()
         started = time.perf_counter()
         for i in range(0, len(payloads), window):
             infos = [pub.publish(topic, p, qos=1) for p in payloads[i : i + window]]
             for info in infos:
                 info.wait_for_publish(timeout)
-        if not got.wait(timeout):
-            raise LinkError(f"the floor subscriber got {count[0]} of {len(payloads)}")
-        return len(payloads) / (time.perf_counter() - started)
+        if not tap.wait_for(events, timeout):
+            raise LinkError(f"the floor subscriber got {tap.unique} of {events} events")
+        return events / (time.perf_counter() - started)
     finally:
-        for c in (pub, sub):
-            close(c, network_thread=True)
+        close(pub, network_thread=True)
+        tap.stop()

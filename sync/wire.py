@@ -75,6 +75,25 @@ def _s(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def event_json(e: RawEvent) -> str:
+    """One event's wire object, its stored payload spliced in as it is (the same text
+    :func:`sync.outbox.read_run` builds in SQL)."""
+    return (
+        f'{{"id":{_s(e.id)},"seq":{e.seq},"kind":{_s(e.kind)},"ts":{_s(e.ts)},"data":{e.payload}}}'
+    )
+
+
+def encode_run(
+    *, hall: str, device: str, stream: str, prev: int, base: int, sent_at: str, body: str
+) -> bytes:
+    """The batch around ``body``: its events' JSON objects, comma-separated, in order."""
+    head = (
+        f'{{"hall":{_s(hall)},"device":{_s(device)},"stream":{_s(stream)},'
+        f'"prev":{int(prev)},"base":{int(base)},"sent_at":{_s(sent_at)},"events":['
+    )
+    return (head + body + "]}").encode()
+
+
 def encode_batch(
     *,
     hall: str,
@@ -86,15 +105,15 @@ def encode_batch(
     events: Sequence[RawEvent],
 ) -> bytes:
     """Build the batch without decoding each event's stored JSON payload again."""
-    parts = [
-        f'{{"id":{_s(e.id)},"seq":{e.seq},"kind":{_s(e.kind)},"ts":{_s(e.ts)},"data":{e.payload}}}'
-        for e in events
-    ]
-    head = (
-        f'{{"hall":{_s(hall)},"device":{_s(device)},"stream":{_s(stream)},'
-        f'"prev":{int(prev)},"base":{int(base)},"sent_at":{_s(sent_at)},"events":['
+    return encode_run(
+        hall=hall,
+        device=device,
+        stream=stream,
+        prev=prev,
+        base=base,
+        sent_at=sent_at,
+        body=",".join([event_json(e) for e in events]),
     )
-    return (head + ",".join(parts) + "]}").encode()
 
 
 def _field(obj: dict[str, Any], name: str, kind: type, where: str) -> Any:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import random
 import re
+import sqlite3
 import uuid
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync import contract
+from sync import contract, outbox
 from sync.backoff import Backoff
 from sync.ingest import StreamOrder
 from sync.outbox import RawEvent
-from sync.wire import Batch, BatchError, WireEvent, decode_batch, encode_batch
+from sync.wire import Batch, BatchError, WireEvent, decode_batch, encode_batch, event_json
 
 STREAM = str(uuid.UUID(int=7))
 
@@ -54,6 +55,31 @@ def test_batch_round_trip_keeps_payload_text_and_matches_the_contract():
     assert [e.seq for e in b.events] == [5, 6, 9]
     assert b.events[0].data == {"code": "A005", "name": "张*"}
     assert b.events[0].envelope("demo-hall", "engine")["device"] == "engine"
+
+
+def test_the_outbox_builds_the_same_events_in_sql_and_cuts_batches_by_size():
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    outbox.ensure_schema(conn)
+    payloads = [{"code": f"A{i:03d}", "name": "张*", "note": 'a"b\\c\n' * i} for i in range(40)]
+    for p in payloads:
+        outbox.put(conn, "ticket_issued", "2026-11-23T09:30:00+08:00", p)
+    rows = outbox.read_after(conn, 0, 100)
+    # A bound that holds the first ten events (payload + row overhead each).
+    bound = sum(len(r.payload) + outbox.ROW_OVERHEAD for r in rows[:10])
+    run = outbox.read_run(conn, 0, 100, bound)
+    assert run is not None
+    assert (run.count, run.last) == (10, rows[9].seq)
+    assert run.body == ",".join(event_json(r) for r in rows[:10])
+    # Everything fits: the limit on events cuts; the first event always goes.
+    assert outbox.read_run(conn, rows[9].seq, 5, 10**9).count == 5  # type: ignore[union-attr]
+    assert outbox.read_run(conn, 0, 100, 1).count == 1  # type: ignore[union-attr]
+    assert outbox.read_run(conn, rows[-1].seq, 100, bound) is None
+    data = (
+        b'{"hall":"h","device":"d","stream":"s","prev":0,"base":0,"events":['
+        + run.body.encode()
+        + b"]}"
+    )
+    assert [e.data for e in decode_batch(data).events] == payloads[:10]
 
 
 def test_a_probe_batch_has_no_events_and_vouches_for_prev():
