@@ -159,11 +159,15 @@ class _Driver:
         self.call(self.ready.pop(0))
 
     def _applied(self, window: str, state: dict[str, Any]) -> None:
+        from hall.ui.qt import QTimer  # Qt only once the engine's process is spawned
+
         current = state.get("current") or {}
         if window in self.pending and current.get("status") == "called":
             self.latencies.append((time.perf_counter() - self.pending.pop(window)) * 1000)
             self.starting.add(window)
-            self.callers[window].feed_keys(self.press("KEY_KP1"))  # start: serve the citizen
+            # start: serve the citizen, after the states already delivered (the clerk's
+            # press is another machine's work, not part of the next display's time)
+            QTimer.singleShot(0, lambda w=window: self.callers[w].feed_keys(self.press("KEY_KP1")))
         elif window in self.starting and current.get("status") == "serving":
             self.starting.discard(window)
             self.ready.append(window)

@@ -7,7 +7,9 @@ broker or disk, and the ratio of the two.
 * :func:`mqtt_round_trip`: a request to a device that answers at once, on the
   same broker (two MQTT hops there, two back: the shape of one hall command);
 * :func:`sqlite_commits`: one row per durable commit (WAL, ``synchronous=FULL``)
-  in the same folder as the benchmark's database;
+  in the same folder as the benchmark's database; :func:`sqlite_shaped_commits`:
+  durable commits of a call's shape of write (a few rows moved in an indexed table
+  of thousands, a small row changed, the outbox's events), no logic;
 * raw paho-mqtt through the same broker with the same batches, a publisher and a
   plain subscriber: :func:`sync.tap.raw_throughput` (paho lives in ``sync``);
 * :func:`qt_first_frame`: a bare Qt window's first frame in a fresh process, from
@@ -95,6 +97,62 @@ def sqlite_commits(folder: Path, n: int = 300) -> dict[str, float]:
     return {
         **summary("floor_commit", times),
         "floor_commits_per_s": round(n / elapsed, 1),
+    }
+
+
+def sqlite_shaped_commits(
+    folder: Path, n: int = 300, *, rows: int = 10_000, moved: int = 2, events: int = 6
+) -> dict[str, float]:
+    """Durable commits of a call's shape of write, without its logic: in one transaction,
+    ``moved`` rows of a table of ``rows`` (text primary keys, two indexes) change the
+    indexed status, one small row changes, one row is added to a second table and
+    ``events`` rows of about 300 bytes to a third (the outbox).  What ``call_next``
+    writes (a ticket finished, one called, the window, a case, six events), so its
+    ratio to this floor is what its own work costs, not the pages any commit of it must
+    write.  Latency (ms) and rate, keys ``floor_shaped_commit_*``."""
+    from hall.core import db
+
+    path = Path(tempfile.mkdtemp(prefix="floor-shaped-", dir=folder)) / "floor.db"
+    conn = db.connect(path, synchronous="FULL")
+    try:
+        conn.executescript(
+            "CREATE TABLE t (id TEXT PRIMARY KEY, status TEXT, k REAL, v TEXT);"
+            "CREATE INDEX t_status ON t(status, k); CREATE INDEX t_k ON t(k);"
+            "CREATE TABLE w (id INTEGER PRIMARY KEY, v TEXT);"
+            "CREATE TABLE c (id TEXT PRIMARY KEY, v TEXT);"
+            "CREATE TABLE e (id TEXT PRIMARY KEY, kind TEXT, payload TEXT);"
+            "INSERT INTO w (id, v) VALUES (1, '');"
+        )
+        ids = [str(uuid.uuid4()) for _ in range(rows)]
+        with db.transaction(conn):
+            conn.executemany(
+                "INSERT INTO t (id, status, k, v) VALUES (?, 'waiting', ?, ?)",
+                [(t, float(i), "x" * 120) for i, t in enumerate(ids)],
+            )
+        payload = "p" * 300
+        times = []
+        started = time.perf_counter()
+        for i in range(n):
+            t0 = time.perf_counter()
+            with db.transaction(conn):
+                for j in range(moved):
+                    conn.execute(
+                        "UPDATE t SET status=? WHERE id=?", (f"s{i}", ids[(i * moved + j) % rows])
+                    )
+                conn.execute("UPDATE w SET v=? WHERE id=1", (f"call {i}",))
+                conn.execute("INSERT INTO c (id, v) VALUES (?, ?)", (str(uuid.uuid4()), "case"))
+                for _ in range(events):
+                    conn.execute(
+                        "INSERT INTO e (id, kind, payload) VALUES (?, 'event', ?)",
+                        (str(uuid.uuid4()), payload),
+                    )
+            times.append((time.perf_counter() - t0) * 1000)
+        elapsed = time.perf_counter() - started
+    finally:
+        conn.close()
+    return {
+        **summary("floor_shaped_commit", times),
+        "floor_shaped_commits_per_s": round(n / elapsed, 1),
     }
 
 

@@ -461,23 +461,33 @@ class QueueEngine:
     # ------------------------------------------------------------------ estimates
 
     def _ahead(self, t: Ticket) -> int:
-        row = self._ticket_by_id(t.id)
+        """The tickets waiting before ``t`` in its queue: the priority ones (a normal
+        ticket also waits behind those issued after it) and those sorted before it.
+
+        Two counts on the ``tickets_waiting`` index alone (its columns are all they
+        read, no table row): the first walks the queue's priority tickets, the second
+        only the normal ones before ``t``.  Both exclude ``t`` itself (its own sort key
+        is not before itself; a normal ticket is not a priority one).
+        """
+        row = self.conn.execute("SELECT sort_key FROM tickets WHERE id=?", (t.id,)).fetchone()
         assert row is not None
+        # priority<>'normal' as two ranges of the index (an OR in one count reads them all)
+        waiting = (
+            "SELECT count(*) FROM tickets WHERE status='waiting' AND business_date=? AND queue_id=?"
+        )
         if t.priority == "normal":
             sql = (
-                "SELECT count(*) FROM tickets WHERE status='waiting' AND business_date=? "
-                "AND queue_id=? AND id<>? AND (sort_key<? OR priority<>'normal')"
+                f"SELECT ({waiting} AND priority='normal' AND sort_key<?) "
+                f"+ ({waiting} AND priority<'normal') + ({waiting} AND priority>'normal')"
             )
         else:
             sql = (
-                "SELECT count(*) FROM tickets WHERE status='waiting' AND business_date=? "
-                "AND queue_id=? AND id<>? AND sort_key<? AND priority<>'normal'"
+                f"SELECT ({waiting} AND priority<'normal' AND sort_key<?) "
+                f"+ ({waiting} AND priority>'normal' AND sort_key<?)"
             )
-        return int(
-            self.conn.execute(sql, (t.business_date, t.queue_id, t.id, row["sort_key"])).fetchone()[
-                0
-            ]
-        )
+        key = (t.business_date, t.queue_id)
+        args = (*key, row[0], *key, *key) if t.priority == "normal" else (*key, row[0]) * 2
+        return int(self.conn.execute(sql, args).fetchone()[0])
 
     def average_service_min(self, queue: Queue) -> float:
         rows = self.conn.execute(

@@ -86,7 +86,8 @@ class EngineService:
         self._notice_seen: dict[str, Any] | None = None
         self._calls: list[CallResult] | None = None  # a group's calls, announced after it
         self._alerts_at = 0.0  # monotonic time the alerts were last evaluated
-        self._alerts_due = False  # changed since
+        self._alerts_due = False  # changed since (the board and touched windows too)
+        self._touched_due: set[str] = set()  # windows whose state waits for a burst's end
 
     def start(self) -> None:
         self.link.serve_batch(topics.commands_filter(self.hall), self.handle_batch)
@@ -287,10 +288,14 @@ class EngineService:
                     self.announce(result)
             except Exception:  # state is committed; a publish problem must not hide it
                 log.exception("publishing state after %d commands failed", len(changed))
-            # The console's alerts after the changes (before the answers: an answer means
-            # all its consequences are in): once a burst is over (the commands still
-            # waiting change the hall again), at least every ALERTS_LAG_S.
+            # The console's alerts, the other windows' states (their waiting lists) and the
+            # board after the changes (before the answers: an answer means all its
+            # consequences are in): once a burst is over (the commands still waiting
+            # change them again), at least every ALERTS_LAG_S.  A burst of fifty presses
+            # publishes each window's waiting list once, not once per group.
             self._alerts_due = self._alerts_due or bool(changed)
+            self._touched_due |= touched - set(own)
+            self._touched_due -= set(own)  # published above, with its waiting list
             if self._alerts_due and (
                 not self._more_waiting() or time.monotonic() - self._alerts_at >= ALERTS_LAG_S
             ):
@@ -300,9 +305,9 @@ class EngineService:
                     self.engine.evaluate_alerts()
                 except Exception:  # the changes are committed; an alert problem must not hide them
                     log.exception("evaluating the alerts after %d commands failed", len(changed))
-            if changed:
+                others, self._touched_due = sorted(self._touched_due), set()
                 try:
-                    self.publish_windows(sorted(touched - set(own)))
+                    self.publish_windows(others)
                     self.publish_board()
                 except Exception:
                     log.exception("publishing state after %d commands failed", len(changed))

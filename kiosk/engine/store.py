@@ -269,7 +269,28 @@ def _v5(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS follow_ups_status ON follow_ups(status, deadline)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """#16: indexes a ticket being issued need not be written to (partial: a waiting
+    ticket sent to no window, of no identified person, not done adds nothing to them),
+    each the same queries' index as before; issuing commits fewer pages."""
+    db.execute("DROP INDEX IF EXISTS tickets_target")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS tickets_to_window ON tickets(target_window, sort_key) "
+        "WHERE target_window IS NOT NULL"
+    )
+    db.execute("DROP INDEX IF EXISTS tickets_person")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS tickets_of_person ON tickets(business_date, person_key) "
+        "WHERE person_key IS NOT NULL"
+    )
+    db.execute("DROP INDEX IF EXISTS tickets_done")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS tickets_queue_done ON tickets(queue_id, finished_at) "
+        "WHERE status='done'"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 
 def open_db(path: str | Path) -> sqlite3.Connection:

@@ -40,6 +40,11 @@ def test_bench_queue_carries_the_durable_commit_floor():
     assert line["bench"] == "queue" and line["waiting"] == 1000
     assert_ratio(line, "call_next_p99_ms", "floor_commit_p99_ms", "call_next_p99_ratio")
     assert_ratio(line, "issue_per_s", "floor_commits_per_s", "issue_ratio")
+    # the fair floor of a call: a commit of the same shape of write, heavier than one row
+    assert_ratio(
+        line, "call_next_p99_ms", "floor_shaped_commit_p99_ms", "call_next_p99_shaped_ratio"
+    )
+    assert line["floor_shaped_commit_p99_ms"] > line["floor_commit_p50_ms"], line
 
 
 def test_bench_call_carries_the_round_trip_floor():
