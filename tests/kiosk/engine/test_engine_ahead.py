@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from clerks import TEST_PIN
-from conftest import MONDAY_0930, small_hall
+from engine_halls import MONDAY_0930, small_hall
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -10,7 +10,7 @@ import sqlite3
 
 import sqlite_utils
 from clerks import TEST_PIN
-from conftest import small_hall
+from engine_halls import small_hall
 
 from hall.core import db as core_db
 from kiosk.engine import store
