@@ -40,7 +40,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from sync import inbound
+from sync import fastcheck, inbound
 
 MAX_PAYLOAD = 64 * 1024  # a rejected payload larger than this is not kept in its Message
 
@@ -140,15 +140,16 @@ def decode(
     response_topic: str | None = None,
     correlation: bytes | None = None,
     empty_ok: bool = True,
-    check: Callable[[str, bytes], Any] = inbound.check,
+    check: Callable[[str, bytes], Any] = fastcheck.check,
 ) -> Message:
     """Bounded, strict decoding and validation against the contract (sync.inbound).
 
     Never raises for what a peer sent: a payload that fails has ``error`` and
     ``error_kind`` set and ``payload`` None.  An empty payload (a cleared
     retained message) decodes to None, without an error when ``empty_ok``.
-    ``check``: :func:`sync.inbound.check` or what checks the same faster
-    (:func:`sync.fastcheck.check`, the center's ingest).
+    ``check``: :func:`sync.fastcheck.check` (the contract's compiled fast path for
+    what is valid; anything else through :func:`sync.inbound.check`, which refuses it
+    with its own reason), or another check of the same meaning.
     """
     raw = bytes(raw)
     if not raw and empty_ok:
@@ -165,7 +166,7 @@ def decode_message(
     msg: mqtt.MQTTMessage,
     *,
     empty_ok: bool = True,
-    check: Callable[[str, bytes], Any] = inbound.check,
+    check: Callable[[str, bytes], Any] = fastcheck.check,
 ) -> Message:
     """:func:`decode` for what paho received, with its response topic and correlation data."""
     props = getattr(msg, "properties", None)

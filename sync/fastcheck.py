@@ -46,12 +46,18 @@ _SUPPORTED = frozenset(
         "minimum",
         "maximum",
         "enum",
+        "minItems",
+        "maxItems",
     }
 )
 
 
 class Unsupported(Exception):
     """The schema uses a keyword (or form) the fast path does not compile."""
+
+
+def _hashable(v: Any) -> bool:
+    return v is None or type(v) in (str, bool, int, float)
 
 
 def _is_integer(v: Any) -> bool:
@@ -103,10 +109,19 @@ def compile_schema(node: Any, doc: dict[str, Any], seen: tuple[str, ...] = ()) -
     checks += _number_checks(node)
     if "enum" in node:
         allowed = node["enum"]
-        if not all(isinstance(a, str) for a in allowed):
-            raise Unsupported("an enum of non-strings")  # 1 == True == 1.0 in Python
-        members = frozenset(allowed)
-        checks.append(lambda v: type(v) is str and v in members)
+        if not all(a is None or isinstance(a, (str, bool, int)) for a in allowed):
+            raise Unsupported("an enum of floats or containers")
+        # 1 == True == 1.0 in Python: a value is taken only when its type is a member's
+        # type too (anything else is "not sure", and the full validator decides)
+        members = frozenset((type(a), a) for a in allowed)
+        checks.append(lambda v: (type(v), v) in members if _hashable(v) else False)
+    if "minItems" in node or "maxItems" in node:
+        low, high = node.get("minItems", 0), node.get("maxItems")
+        if type(low) is not int or not (high is None or type(high) is int):
+            raise Unsupported("minItems/maxItems that are not integers")
+        checks.append(
+            lambda v: type(v) is not list or (len(v) >= low and (high is None or len(v) <= high))
+        )
     if "items" in node:
         item = compile_schema(node["items"], doc, seen)
         checks.append(lambda v: type(v) is not list or all(item(x) for x in v))

@@ -9,11 +9,12 @@ import uuid
 from typing import Any
 
 import pytest
+from clerks import DEMO_PIN
 from hostile import HOSTILE, hostile_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync import fastcheck, inbound
+from sync import contract, fastcheck, inbound
 from sync.contract import _document
 
 HALL = "h1"
@@ -249,3 +250,59 @@ def test_the_fast_parse_refuses_what_the_inbound_parse_refuses_with_its_reason(r
             return (exc.kind, exc.reason)
 
     assert outcome(fastcheck.parse) == outcome(inbound.parse)
+
+
+# -- the hall plane: window states, the board and commands take the same fast path ------
+
+
+def _hall_plane_samples(tmp_path: Any) -> dict[str, dict[str, Any]]:
+    """A window state and the board as the engine publishes them (a ticket called at
+    window 1, others waiting), and a clerk's command."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from hall.core.clock import FakeClock
+    from kiosk.engine.config import load_hall_config
+    from kiosk.engine.engine import QueueEngine
+
+    demo = Path(__file__).resolve().parents[2] / "assets" / "halls" / "demo.yaml"
+    engine = QueueEngine(
+        load_hall_config(demo), tmp_path / "e.db", clock=FakeClock(datetime(2026, 11, 23, 9, 30))
+    )
+    for item in ("hj-proof", "rs-card", "hj-proof"):
+        engine.issue(item_id=item, masked_name="张*三", person_key=f"k{item}{uuid.uuid4()}")
+    assert engine.login("1", "1001", DEMO_PIN) is None  # None: logged in
+    engine.call_next("1")
+    hall = engine.config.hall_id
+    state = {"hall": hall, **engine.window_view("1"), "updated_at": "2026-11-23T09:30:00+08:00"}
+    board = {"hall": hall, **engine.board_view(), "updated_at": "2026-11-23T09:30:00+08:00"}
+    engine.close()
+    return {
+        f"hall/{hall}/window/1/state": state,
+        f"hall/{hall}/board": board,
+        f"hall/{hall}/dev/caller-1/cmd": {"cmd": "call_next", "window": "1"},
+    }
+
+
+def test_hall_plane_channels_are_compiled():
+    compiled = {n for n in _document()["channels"] if fastcheck.channel_check(n) is not None}
+    assert {"windowState", "board", "command"} <= compiled
+
+
+def test_hall_plane_messages_are_refused_exactly_as_the_contract_says(tmp_path):
+    samples = _hall_plane_samples(tmp_path)
+    rng = __import__("random").Random(15)
+    values = [None, True, 0, 1, -1, 2**70, 1.0, 1.5, "", "x" * 300, [], [1], {}, {"a": 1}]
+    for topic, sample in samples.items():
+        _same(topic, sample)  # as it is: valid
+        channel = fastcheck.channel_check(contract.channel_for(topic) or "")
+        assert channel is not None and channel(sample)  # a valid one: the fast path alone
+        for _ in range(300):  # one field changed, at the top or one level down
+            changed = copy.deepcopy(sample)
+            target = changed
+            nested = [k for k, v in changed.items() if isinstance(v, dict)]
+            if nested and rng.random() < 0.4:
+                target = changed[rng.choice(nested)]
+            keys = [*target, "zz"]
+            target[rng.choice(keys)] = rng.choice(values)
+            _same(topic, changed)
