@@ -447,9 +447,11 @@ class CallerWindow(WindowSide, QWidget):
         flag = t.flag if t and m.code else ""
         self.flag_label.setText(flag)
         self.flag_label.setVisible(bool(flag))
-        self.flag_label.setProperty("kind", t.priority if t else "normal")
-        self.flag_label.style().unpolish(self.flag_label)
-        self.flag_label.style().polish(self.flag_label)
+        kind = t.priority if t else "normal"
+        if self.flag_label.property("kind") != kind:  # a restyle only when the kind changes
+            self.flag_label.setProperty("kind", kind)
+            self.flag_label.style().unpolish(self.flag_label)
+            self.flag_label.style().polish(self.flag_label)
         lines = []
         if t and m.code:
             names = "、".join(t.item_names) if t.item_names else "未指定（按队列取号）"
@@ -457,13 +459,10 @@ class CallerWindow(WindowSide, QWidget):
             lines.extend(f"转移：{line}" for line in t.transfers)
         self.ticket_info.setText("\n".join(lines))
         self.ticket_info.setVisible(bool(lines))
-        self.case_list.clear()
         cases = t.cases if t and m.code else ()
-        self.case_list.addItems([c.text for c in cases] or ["本号尚无办结的办件"])
-        self.case_list.scrollToBottom()  # the latest case in sight
+        _set_items(self.case_list, [c.text for c in cases] or ["本号尚无办结的办件"])
         self.waiting_label.setText(f"本窗口等候 {m.waiting} 人")
-        self.waiting_list.clear()
-        self.waiting_list.addItems(list(m.waiting_codes))
+        _set_items(self.waiting_list, list(m.waiting_codes), to_bottom=False)
         self.staff_status_label.setText(f"当前：{m.staff_status}" if m.staff_status else "")
         if m.staff_status != self._shown_staff_status:  # the chooser follows a change (暂离
             self._shown_staff_status = m.staff_status  # on pause), not every state
@@ -735,3 +734,14 @@ class CallerWindow(WindowSide, QWidget):
 
 def _error_text(error: Any) -> str:
     return error_text(error, LINK_DOWN_ZH)
+
+
+def _set_items(widget: Any, items: list[str], *, to_bottom: bool = True) -> None:
+    """A list widget showing ``items``, rebuilt only when they changed (a window state
+    arrives after every call in the hall, most of them not this window's list)."""
+    if [widget.item(i).text() for i in range(widget.count())] == items:
+        return
+    widget.clear()
+    widget.addItems(items)
+    if to_bottom:
+        widget.scrollToBottom()  # the latest case in sight
