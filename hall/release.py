@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hall import device_config as dc
+from hall.core.db import backup_to
 from hall.core.version import __version__
 
 OPT = "/opt/hall-edge"
@@ -225,15 +226,7 @@ def copy_database(source: Path, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.copy")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        dst = sqlite3.connect(tmp)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
+    backup_to(source, tmp)
     stat = source.stat()
     with contextlib.suppress(PermissionError):
         os.chown(tmp, stat.st_uid, stat.st_gid)

@@ -202,7 +202,7 @@ class CenterStore:
         return json.loads(row[0]) if row else None
 
     def count(self, **where: str) -> int:
-        sql, params = _where(where)
+        sql, params = where_clause(where)
         with self._lock:
             return int(
                 self._conn.execute(f"SELECT count(*) FROM events{sql}", params).fetchone()[0]
@@ -210,13 +210,13 @@ class CenterStore:
 
     def seqs(self, **where: str) -> list[int]:
         """Sequence numbers in the order they were stored."""
-        sql, params = _where(where)
+        sql, params = where_clause(where)
         with self._lock:
             rows = self._conn.execute(f"SELECT seq FROM events{sql} ORDER BY rowid", params)
             return [int(r[0]) for r in rows]
 
     def events(self, **where: str) -> list[dict[str, Any]]:
-        sql, params = _where(where)
+        sql, params = where_clause(where)
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT id, seq, device, hall, kind, ts, data FROM events{sql} ORDER BY rowid",
@@ -230,7 +230,7 @@ class CenterStore:
         """Like :meth:`events`, in stored order, a page at a time (a long export does not
         hold the whole table, nor the lock between pages)."""
         where = {k: v for k, v in (("kind", kind), ("hall", hall)) if v is not None}
-        sql, params = _where(where)
+        sql, params = where_clause(where)
         sql = f"{sql} AND rowid > ?" if sql else " WHERE rowid > ?"
         after = 0
         while True:
@@ -268,13 +268,16 @@ def _envelope(r: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def _where(where: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+def where_clause(where: dict[str, str], placeholder: str = "?") -> tuple[str, tuple[str, ...]]:
+    """`` WHERE hall=? AND kind=?`` and its parameters for the stores' event queries
+    (``placeholder``: ``?`` for SQLite, ``%s`` for PostgreSQL); only known columns."""
     allowed = {"hall", "device", "stream", "kind"}
     if set(where) - allowed:
         raise ValueError(f"can filter only on {sorted(allowed)}")
     if not where:
         return "", ()
-    return " WHERE " + " AND ".join(f"{k}=?" for k in where), tuple(where.values())
+    clause = " AND ".join(f"{k}={placeholder}" for k in where)
+    return " WHERE " + clause, tuple(where.values())
 
 
 def _now() -> str:

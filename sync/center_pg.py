@@ -50,7 +50,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 
 from sync import fastcheck
-from sync.center import Center, StatusRow, StoreUnavailable
+from sync.center import Center, StatusRow, StoreUnavailable, where_clause
 from sync.inbound import REJECTS
 from sync.ingest import Key, Released
 from sync.wire import Batch
@@ -492,13 +492,13 @@ class PgStore:
         return row[0] if row else None
 
     def count(self, **where: str) -> int:
-        sql, params = _where(where)
+        sql, params = where_clause(where, "%s")
         with self._db() as conn:
             row = conn.execute(f"SELECT count(*) FROM events{sql}", params).fetchone()
         return int(row[0]) if row else 0
 
     def seqs(self, **where: str) -> list[int]:
-        sql, params = _where(where)
+        sql, params = where_clause(where, "%s")
         with self._db() as conn:
             rows = conn.execute(f"SELECT seq FROM events{sql} ORDER BY seq", params).fetchall()
         return [int(r[0]) for r in rows]
@@ -519,15 +519,6 @@ def _delay(batches: list[Batch]) -> float:
     if not delays:
         return 0.0
     return min(MAX_DELAY_S, max(0.0, statistics.median(delays)))
-
-
-def _where(where: dict[str, str]) -> tuple[str, tuple[str, ...]]:
-    allowed = {"hall", "device", "stream", "kind"}
-    if set(where) - allowed:
-        raise ValueError(f"can filter only on {sorted(allowed)}")
-    if not where:
-        return "", ()
-    return " WHERE " + " AND ".join(f"{k}=%s" for k in where), tuple(where.values())
 
 
 class PgCenter(Center):

@@ -135,3 +135,17 @@ def from_row(cls: type[T], row: sqlite3.Row, **values: Any) -> T:
     """``cls`` built from ``row`` by field name; ``values`` give (converted) fields."""
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     return cls(**{f.name: values[f.name] if f.name in values else row[f.name] for f in fields})
+
+
+def backup_to(source: Path | str, target: Path | str) -> None:
+    """A consistent copy of the database ``source`` into ``target`` through SQLite's
+    backup API (the commits still in its WAL included), ``source`` opened read-only."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from hall import device_config as dc
+from hall.core.db import backup_to
 from hall.core.files import replace_durably
 from hall.core.net import parse_hostport
 from hall.provision.hardware import local_udev_rule
@@ -350,15 +351,7 @@ def import_databases(source: Path, layout: Layout, out: TextIO) -> list[Path]:
         tmp = target.with_name(f".{target.name}.import")
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        src = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            dst = sqlite3.connect(tmp)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
+        backup_to(db, tmp)
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 target.with_name(target.name + suffix).unlink()
