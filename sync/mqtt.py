@@ -388,21 +388,8 @@ class MqttLink:
         """
 
         def on_request(message: Message) -> None:
-            asker = topics.device_of(message.topic)
-            target = message.response_topic
-            if target and not response_topic_allowed(target, self.hall_id, asker):
-                REJECTS.count(
-                    f"link {self.device_id}",
-                    "foreign_response_topic",
-                    message.topic,
-                    f"{asker or '?'} named {target[:120]!r} as response topic; not answered",
-                )
-                return
-            if message.error:
-                response: dict[str, Any] = bad_request(message.error)
-            else:
-                response = handler(message)
-            self._answer(message, response)
+            if _screened(self, message):
+                self._answer(message, handler(message))
 
         self._served.add(topic_filter)
         self.subscribe(topic_filter, on_request)
@@ -475,24 +462,29 @@ class _BatchServer:
         self.run([message])
 
     def run(self, messages: list[Message]) -> None:
-        link = self.link
-        valid = []
-        for message in messages:
-            asker = topics.device_of(message.topic)
-            target = message.response_topic
-            if target and not response_topic_allowed(target, link.hall_id, asker):
-                REJECTS.count(
-                    f"link {link.device_id}",
-                    "foreign_response_topic",
-                    message.topic,
-                    f"{asker or '?'} named {target[:120]!r} as response topic; not answered",
-                )
-            elif message.error:
-                link._answer(message, bad_request(message.error))
-            else:
-                valid.append(message)
+        valid = [m for m in messages if _screened(self.link, m)]
         if valid:
-            self.handler(valid, link._answer)
+            self.handler(valid, self.link._answer)
+
+
+def _screened(link: MqttLink, message: Message) -> bool:
+    """Whether a request may reach its handler.  One naming a response topic outside the
+    asker's own subtree is counted and not answered; one that failed the bounds or the
+    contract is answered ``bad_request``; neither reaches the handler."""
+    asker = topics.device_of(message.topic)
+    target = message.response_topic
+    if target and not response_topic_allowed(target, link.hall_id, asker):
+        REJECTS.count(
+            f"link {link.device_id}",
+            "foreign_response_topic",
+            message.topic,
+            f"{asker or '?'} named {target[:120]!r} as response topic; not answered",
+        )
+        return False
+    if message.error:
+        link._answer(message, bad_request(message.error))
+        return False
+    return True
 
 
 def bad_request(reason: str) -> dict[str, Any]:
