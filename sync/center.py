@@ -507,7 +507,10 @@ class Center:
         return [*up, f"hall/{h}/dev/+/sync/reply"]
 
     def _session(self, client: mqtt.Client, session_present: bool) -> None:
-        paho.subscribe(client, self._filters())
+        # A consumer of a shared subscription gets every device's retained health and
+        # presence when it subscribes (Mosquitto sends them to each member): once, when
+        # its session is new, not again at every reconnect of a resumed session.
+        paho.subscribe(client, self._filters(), retain_handling=1 if self.share else 0)
         log.info(
             "center %s connected to %s (session %s)",
             self.client_id,

@@ -403,11 +403,20 @@ def publish(
 
 
 def subscribe(
-    client: mqtt.Client, topic_filters: Sequence[str | tuple[str, int]], *, qos: int = 1
+    client: mqtt.Client,
+    topic_filters: Sequence[str | tuple[str, int]],
+    *,
+    qos: int = 1,
+    retain_handling: int = 0,
 ) -> tuple[Any, int | None]:
-    """Subscribe to every filter (each ``qos``, or its own) in one SUBSCRIBE: ``(rc, mid)``."""
+    """Subscribe to every filter (each ``qos``, or its own) in one SUBSCRIBE: ``(rc, mid)``.
+
+    ``retain_handling`` (MQTT v5): 0 sends the retained messages at every subscribe,
+    1 only when the subscription is new (not on a resumed session), 2 never.
+    """
     if not topic_filters:
         return mqtt.MQTT_ERR_SUCCESS, None
     wanted = [(f, qos) if isinstance(f, str) else f for f in topic_filters]
-    rc, mid = client.subscribe([(f, SubscribeOptions(qos=q)) for f, q in wanted])
+    options = [(f, SubscribeOptions(qos=q, retainHandling=retain_handling)) for f, q in wanted]
+    rc, mid = client.subscribe(options)
     return rc, mid

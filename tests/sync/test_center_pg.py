@@ -295,7 +295,7 @@ def test_a_retained_poison_message_stops_no_consumer(
         for db, _ in fleet:
             db.put(25)
         assert_every_event_once(dsn, fleet, 25)
-        sup.kill(1)  # restarted, it meets the retained messages again
+        sup.kill(1)  # restarted on its session (not handed the retained ones again)
         wait_for(
             lambda: sup.children[1].starts == 2 and _connected(tmp_path, 1, times=2), 30, "c1 back"
         )

@@ -12,6 +12,7 @@ import yaml
 from sync_helpers import FAST, HALL, ROOT, wait_for
 
 from kiosk.engine.config import check_hall_document, load_hall_config
+from sync import client as paho
 from sync import health, topics
 from sync.broker import Mosquitto, free_port
 from sync.client import BrokerAddress
@@ -214,3 +215,53 @@ def test_a_missing_db_folder_is_created(address, make_center, tmp_path: Path):
     ).start(wait=10)
     agent.stop()
     assert (tmp_path / "new" / "dev.db").exists()
+
+
+def test_a_shared_consumer_back_on_its_session_is_not_flooded_with_retained_status(
+    address, make_center
+):
+    """Mosquitto hands every retained health/presence to each member of a shared
+    subscription when it subscribes: a center of 50,000 devices would get them all again
+    at every reconnect.  A consumer gets them once, with its new session."""
+    seen: list[str] = []
+    publisher = paho.new_client(address, "devices")
+    paho.connect_async(publisher, address, session_expiry_s=0)
+    publisher.loop_start()
+    try:
+        wait_for(publisher.is_connected, 10, "the devices' publisher connected")
+        for i in range(5):
+            publisher.publish(
+                f"hall/{HALL}/dev/d{i}/sync/presence",
+                paho.encode(
+                    {
+                        "device": f"d{i}",
+                        "role": "sync",
+                        "status": "online",
+                        "ts": "2026-11-23T09:30:00+08:00",
+                    }
+                ),
+                qos=1,
+                retain=True,
+            ).wait_for_publish(5)
+        on_status = lambda _leaf, payload: seen.append(payload["status"])  # noqa: E731
+        first = make_center(address, client_id="consumer-0", share="g", on_status=on_status)
+        assert first.wait_until(lambda _c: len(seen) == 5, 10)  # a new session: the state
+        first.stop()
+        again = make_center(address, client_id="consumer-0", share="g", on_status=on_status)
+        publisher.publish(
+            f"hall/{HALL}/dev/d9/sync/presence",
+            paho.encode(
+                {
+                    "device": "d9",
+                    "role": "sync",
+                    "status": "offline",
+                    "ts": "2026-11-23T09:31:00+08:00",
+                }
+            ),
+            qos=1,
+            retain=True,
+        ).wait_for_publish(5)
+        assert again.wait_until(lambda _c: "offline" in seen, 10)
+        assert seen == ["online"] * 5 + ["offline"]  # not the five retained again
+    finally:
+        paho.close(publisher, network_thread=True)
