@@ -229,38 +229,30 @@ def test_a_shared_consumer_back_on_its_session_is_not_flooded_with_retained_stat
     publisher.loop_start()
     try:
         wait_for(publisher.is_connected, 10, "the devices' publisher connected")
-        for i in range(5):
+
+        def presence(device: str, status: str) -> None:
             publisher.publish(
-                f"hall/{HALL}/dev/d{i}/sync/presence",
+                f"hall/{HALL}/dev/{device}/sync/presence",
                 paho.encode(
                     {
-                        "device": f"d{i}",
+                        "device": device,
                         "role": "sync",
-                        "status": "online",
+                        "status": status,
                         "ts": "2026-11-23T09:30:00+08:00",
                     }
                 ),
                 qos=1,
                 retain=True,
             ).wait_for_publish(5)
+
+        for i in range(5):
+            presence(f"d{i}", "online")
         on_status = lambda _leaf, payload: seen.append(payload["status"])  # noqa: E731
         first = make_center(address, client_id="consumer-0", share="g", on_status=on_status)
         assert first.wait_until(lambda _c: len(seen) == 5, 10)  # a new session: the state
         first.stop()
         again = make_center(address, client_id="consumer-0", share="g", on_status=on_status)
-        publisher.publish(
-            f"hall/{HALL}/dev/d9/sync/presence",
-            paho.encode(
-                {
-                    "device": "d9",
-                    "role": "sync",
-                    "status": "offline",
-                    "ts": "2026-11-23T09:31:00+08:00",
-                }
-            ),
-            qos=1,
-            retain=True,
-        ).wait_for_publish(5)
+        presence("d9", "offline")
         assert again.wait_until(lambda _c: "offline" in seen, 10)
         assert seen == ["online"] * 5 + ["offline"]  # not the five retained again
     finally:
