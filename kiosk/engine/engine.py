@@ -161,8 +161,8 @@ class QueueEngine:
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.conn = open_db(db_path)
-        self._checkpointer = Checkpointer(db_path).start()
         self._lock = threading.RLock()
+        self._checkpointer = Checkpointer(db_path, lock=self._lock).start()
         self._memo: dict[str, _WindowMemo] = {}
         self._windows_of: tuple[HallConfig | None, dict[str, Window]] = (None, {})
         # console logins to accounts that do not exist: name -> (failures, locked until)
