@@ -161,8 +161,8 @@ class QueueEngine:
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.conn = open_db(db_path)
-        self._checkpointer = Checkpointer(db_path).start()
         self._lock = threading.RLock()
+        self._checkpointer = Checkpointer(db_path, lock=self._lock).start()
         self._memo: dict[str, _WindowMemo] = {}
         self._windows_of: tuple[HallConfig | None, dict[str, Window]] = (None, {})
         # console logins to accounts that do not exist: name -> (failures, locked until)
@@ -223,13 +223,14 @@ class QueueEngine:
         """The citizen's page of the ticket with ``token`` (``web.ticket_url``)."""
         return self.config.web.ticket_url.format(token=token, hall=self.config.hall_id)
 
-    def _day_windows(self) -> dict[str, _DayWindow]:
-        """Today's manager changes to the windows (one query; none on a new business day)."""
+    def _day_windows(self, business_date: str | None = None) -> dict[str, _DayWindow]:
+        """The manager changes to the windows for ``business_date`` (default: today's; one
+        query; none on a new business day)."""
         known = {q.id for q in self.config.queues}
         out: dict[str, _DayWindow] = {}
         for r in self.conn.execute(
             "SELECT window_id, queues, closed, closed_by FROM window_day WHERE business_date=?",
-            (self.business_date(),),
+            (business_date or self.business_date(),),
         ):
             queues = None
             if r["queues"]:
@@ -246,9 +247,12 @@ class QueueEngine:
             return changed.queues
         return self._window(window_id).queues
 
-    def effective_queues(self) -> dict[str, tuple[str, ...]]:
-        """Every window's queues today (one query)."""
-        day = self._day_windows()
+    def effective_queues(
+        self, day: dict[str, _DayWindow] | None = None
+    ) -> dict[str, tuple[str, ...]]:
+        """Every window's queues today (one query, none given today's ``_day_windows``)."""
+        if day is None:
+            day = self._day_windows()
         return {w.id: self.window_queues(w.id, day) for w in self.config.windows}
 
     def closed_by_manager(self, window_id: str) -> bool:
@@ -348,12 +352,14 @@ class QueueEngine:
             self._set_business_date(day)
             if person_key:
                 self._check_person(day, queue.id, person_key)
-            row = self.conn.execute(
-                "SELECT last_number FROM counters WHERE business_date=? AND queue_id=?",
-                (day, queue.id),
-            ).fetchone()
-            last = row[0] if row else queue.first_number - 1
-            issued_today = last - queue.first_number + 1
+            # The next number taken in one statement; a refusal below rolls it back.
+            number = self.conn.execute(
+                "INSERT INTO counters (business_date, queue_id, last_number) VALUES (?, ?, ?) "
+                "ON CONFLICT(business_date, queue_id) "
+                "DO UPDATE SET last_number=last_number+1 RETURNING last_number",
+                (day, queue.id, queue.first_number),
+            ).fetchall()[0][0]
+            issued_today = number - queue.first_number  # before this one
             if queue.daily_cap is not None and issued_today >= queue.daily_cap:
                 raise EngineError(
                     "daily_cap",
@@ -361,28 +367,24 @@ class QueueEngine:
                     queue=queue.id,
                     cap=queue.daily_cap,
                 )
-            number = last + 1
             if number > queue.last_number:
                 raise EngineError(
                     "numbers_exhausted",
                     f"queue {queue.id} used all numbers up to {queue.last_number} today",
                     queue=queue.id,
                 )
-            self.conn.execute(
-                "INSERT INTO counters (business_date, queue_id, last_number) VALUES (?, ?, ?) "
-                "ON CONFLICT(business_date, queue_id) "
-                "DO UPDATE SET last_number=excluded.last_number",
-                (day, queue.id, number),
-            )
             width = max(3, len(str(queue.last_number)))
             ticket_id = str(uuid.uuid4())
             code = f"{queue.prefix}{number:0{width}d}"
             token = secrets.token_urlsafe(16)  # 128 random bits: the follow page's secret
-            self.conn.execute(
+            # The sort key after every ticket's (_next_sort_key) and the row as stored, in
+            # the insert itself.
+            row = self.conn.execute(
                 "INSERT INTO tickets (id, business_date, queue_id, number, code, item_id, status,"
                 " priority, priority_reason, appointment_start, appointment_end, person_key,"
                 " masked_name, issued_at, sort_key, token) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, "
+                "(SELECT coalesce(max(sort_key), 0) + 1.0 FROM tickets), ?) RETURNING *",
                 (
                     ticket_id,
                     day,
@@ -397,13 +399,12 @@ class QueueEngine:
                     person_key,
                     masked_name,
                     now.isoformat(timespec="seconds"),
-                    self._next_sort_key(),
                     token,
                 ),
-            )
-            ticket = self._ticket(ticket_id)
-            ahead = self._ahead(ticket)
-            est = self._estimate_minutes(queue, ahead)
+            ).fetchall()[0]
+            ticket = Ticket.from_row(row)
+            ahead = self._ahead(ticket, row["sort_key"])
+            est = self._estimate_minutes(queue, ahead, business_date=day)
             if window.calls_from is not None:  # nobody is called before the break ends
                 est += max(0, math.ceil((window.calls_from - now).total_seconds() / 60))
             self._event(
@@ -460,17 +461,20 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ estimates
 
-    def _ahead(self, t: Ticket) -> int:
+    def _ahead(self, t: Ticket, sort_key: float | None = None) -> int:
         """The tickets waiting before ``t`` in its queue: the priority ones (a normal
         ticket also waits behind those issued after it) and those sorted before it.
 
         Two counts on the ``tickets_waiting`` index alone (its columns are all they
         read, no table row): the first walks the queue's priority tickets, the second
         only the normal ones before ``t``.  Both exclude ``t`` itself (its own sort key
-        is not before itself; a normal ticket is not a priority one).
+        is not before itself; a normal ticket is not a priority one).  ``sort_key``:
+        ``t``'s, when the caller has just read or written it.
         """
-        row = self.conn.execute("SELECT sort_key FROM tickets WHERE id=?", (t.id,)).fetchone()
-        assert row is not None
+        if sort_key is None:
+            row = self.conn.execute("SELECT sort_key FROM tickets WHERE id=?", (t.id,)).fetchone()
+            assert row is not None
+            sort_key = row[0]
         # priority<>'normal' as two ranges of the index (an OR in one count reads them all)
         waiting = (
             "SELECT count(*) FROM tickets WHERE status='waiting' AND business_date=? AND queue_id=?"
@@ -486,7 +490,7 @@ class QueueEngine:
                 f"+ ({waiting} AND priority>'normal' AND sort_key<?)"
             )
         key = (t.business_date, t.queue_id)
-        args = (*key, row[0], *key, *key) if t.priority == "normal" else (*key, row[0]) * 2
+        args = (*key, sort_key, *key, *key) if t.priority == "normal" else (*key, sort_key) * 2
         return int(self.conn.execute(sql, args).fetchone()[0])
 
     def average_service_min(self, queue: Queue) -> float:
@@ -504,13 +508,15 @@ class QueueEngine:
             return queue.avg_service_min
         return sum(durations) / len(durations)
 
-    def open_window_counts(self) -> dict[str, int]:
+    def open_window_counts(self, day: dict[str, _DayWindow] | None = None) -> dict[str, int]:
         """queue id -> the windows open for it now: a clerk logged in and not paused, not
-        closed by a manager, serving the queue today (two queries)."""
+        closed by a manager, serving the queue today (two queries; one given today's
+        ``_day_windows``)."""
         open_ids = {
             r[0] for r in self.conn.execute("SELECT window_id FROM windows WHERE status='open'")
         }
-        day = self._day_windows()
+        if day is None:
+            day = self._day_windows()
         counts: dict[str, int] = {}
         for w in self.config.windows:
             changed = day.get(w.id)
@@ -524,12 +530,24 @@ class QueueEngine:
         return self.open_window_counts().get(queue_id, 0)
 
     def _estimate_minutes(
-        self, queue: Queue, ahead: int, open_counts: dict[str, int] | None = None
+        self,
+        queue: Queue,
+        ahead: int,
+        open_counts: dict[str, int] | None = None,
+        *,
+        business_date: str | None = None,
     ) -> int:
-        counts = self.open_window_counts() if open_counts is None else open_counts
-        windows = counts.get(queue.id, 0) or sum(
-            1 for queues in self.effective_queues().values() if queue.id in queues
-        )
+        """``ahead`` people's wait at ``queue``'s windows open now (none open: all that serve
+        it today).  ``business_date``: today's, already read by the caller."""
+        day: dict[str, _DayWindow] | None = None
+        if open_counts is None:
+            day = self._day_windows(business_date)
+            open_counts = self.open_window_counts(day)
+        windows = open_counts.get(queue.id, 0)
+        if not windows:
+            if day is None:
+                day = self._day_windows(business_date)
+            windows = sum(1 for queues in self.effective_queues(day).values() if queue.id in queues)
         return math.ceil(ahead * self.average_service_min(queue) / max(1, windows))
 
     def estimate(self, queue_id: str) -> dict[str, int]:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from kiosk.engine.config import parse_hall_config
 from kiosk.engine.errors import EngineError
 
 
@@ -67,3 +68,26 @@ def test_number_range_exhausted(small_hall, make_engine):
     with pytest.raises(EngineError) as err:
         e.issue(queue_id="A")
     assert err.value.code == "numbers_exhausted"
+
+
+def test_a_refused_ticket_takes_no_number(small_hall, make_engine):
+    """The number is taken and checked in the issue's transaction: a refusal (cap, range)
+    rolls it back, so the number is the next one once the queue may issue again."""
+    data = small_hall()
+    data["queues"][0].update(daily_cap=1, first_number=98, last_number=99)
+    e = make_engine(data)
+    assert e.issue(queue_id="A").ticket.code == "A098"
+    for _ in range(3):
+        with pytest.raises(EngineError) as err:
+            e.issue(queue_id="A")
+        assert err.value.code == "daily_cap"
+    data["queues"][0]["daily_cap"] = 5
+    e.reconfigure(parse_hall_config(data))
+    assert e.issue(queue_id="A").ticket.code == "A099"
+    for _ in range(2):
+        with pytest.raises(EngineError) as err:
+            e.issue(queue_id="A")
+        assert err.value.code == "numbers_exhausted"
+    data["queues"][0]["last_number"] = 100
+    e.reconfigure(parse_hall_config(data))
+    assert e.issue(queue_id="A").ticket.code == "A100"
