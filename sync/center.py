@@ -326,7 +326,8 @@ class Center:
         self._thread: threading.Thread | None = None
         self._tasks: queue.Queue[Callable[[mqtt.Client], None]] = queue.Queue()
         self._incoming: list[mqtt.MQTTMessage] = []
-        self._statuses: list[tuple[str, str, str, Any]] = []  # this turn's health/presence
+        # this turn's health/presence messages per device and topic, in arrival order
+        self._statuses: dict[tuple[str, str, str], list[mqtt.MQTTMessage]] = {}
         self._pending: dict[bytes, Future[Any]] = {}
         self._acks_wanted: dict[int, Future[None]] = {}  # owned by the center thread
         self._changed = threading.Condition()
@@ -561,7 +562,7 @@ class Center:
         if now < self._store_retry_at:
             return  # the store is down: hold what came (unacknowledged) until it is back
         incoming, self._incoming = self._incoming, []
-        self._statuses = []
+        self._statuses = {}
         batches: list[Batch] = []
         for m in incoming:
             try:
@@ -588,7 +589,7 @@ class Center:
         except StoreUnavailable as exc:
             # Nothing committed, so nothing acknowledged: the same messages again later.
             self._incoming = incoming + self._incoming
-            self._statuses = []  # they come again with their messages
+            self._statuses = {}  # they come again with their messages
             self.store_outages += 1
             pause = self._store_backoff.next()
             self._store_retry_at = now + pause
@@ -670,34 +671,54 @@ class Center:
     def _on_status(self, hall: str, device: str, leaf: str, m: mqtt.MQTTMessage) -> None:
         """A health or presence message: kept for :meth:`_save_statuses` at the end of
         the turn (one transaction for all of them)."""
+        self._statuses.setdefault((hall, device, leaf), []).append(m)
+
+    def _decode_status(self, m: mqtt.MQTTMessage) -> Any:
+        """A status message's payload, or None (refused: counted)."""
         message = paho.decode_message(m, empty_ok=False, check=fastcheck.check)
         if message.error:
             REJECTS.count(f"center {self.client_id}", message.error_kind, m.topic, message.error)
-            return
-        self._statuses.append((hall, device, leaf, message.payload))
+            return None
+        return message.payload
 
     def _save_statuses(self) -> None:
-        """Save the turn's health and presence (the latest of each device), before their
-        messages are acknowledged; then tell ``on_status``."""
-        got, self._statuses = self._statuses, []
+        """Save the turn's health and presence (the latest valid one of each device and
+        topic), before their messages are acknowledged; then tell ``on_status``.
+
+        Without ``on_status`` only the latest message of each device and topic is read
+        (from the last back to the first that passes the contract): a backlog of
+        heartbeats after an outage costs one parse per device, not one per beat.
+        """
+        got, self._statuses = self._statuses, {}
         if not got:
             return
         at = _now()
-        latest = {
-            (hall, device, leaf): (hall, device, leaf, json.dumps(p, ensure_ascii=False), at)
-            for hall, device, leaf, p in got
-        }
-        try:
-            self.store.save_statuses(list(latest.values()))
-        except StoreUnavailable as exc:  # the next heartbeat brings it again
-            log.warning(
-                "center %s: %d health/presence messages not saved: %s",
-                self.client_id,
-                len(latest),
-                exc,
-            )
+        rows: list[StatusRow] = []
+        told: list[tuple[str, Any]] = []
+        for (hall, device, leaf), messages in got.items():
+            latest: mqtt.MQTTMessage | None = None
+            for m in reversed(messages) if self.on_status is None else messages:
+                payload = self._decode_status(m)
+                if payload is None:
+                    continue
+                latest = m
+                if self.on_status is None:
+                    break
+                told.append((leaf, payload))
+            if latest is not None:  # the checked text as it came (no second encoding)
+                rows.append((hall, device, leaf, bytes(latest.payload).decode("utf-8"), at))
+        if rows:
+            try:
+                self.store.save_statuses(rows)
+            except StoreUnavailable as exc:  # the next heartbeat brings it again
+                log.warning(
+                    "center %s: %d health/presence messages not saved: %s",
+                    self.client_id,
+                    len(rows),
+                    exc,
+                )
         if self.on_status:
-            for _hall, _device, leaf, payload in got:
+            for leaf, payload in told:
                 self.on_status(leaf, payload)
         with self._changed:
             self._changed.notify_all()

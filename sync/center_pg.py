@@ -267,8 +267,11 @@ class PgStore:
 
     # ------------------------------------------------------------------ ingest
 
-    def ingest(self, batches: list[Batch]) -> tuple[list[Released], list[dict[str, Any]]]:
-        """Store a turn's batches in one transaction: what advanced, and the new events.
+    def ingest(
+        self, batches: list[Batch], *, envelopes: bool = True
+    ) -> tuple[list[Released], list[dict[str, Any]]]:
+        """Store a turn's batches in one transaction: what advanced, and the new events
+        (as envelopes; none built when ``envelopes`` is false: nobody reads them).
 
         A batch the database refuses (e.g. a string PostgreSQL cannot hold) fails
         the turn; the turn is then stored batch by batch and the refused ones are
@@ -278,14 +281,14 @@ class PgStore:
             return [], []
         with self._db() as conn:
             try:
-                return self._ingest(conn, batches)
+                return self._ingest(conn, batches, envelopes)
             except psycopg.DataError:
                 pass
             released: list[Released] = []
             new: list[dict[str, Any]] = []
             for b in batches:
                 try:
-                    r, n = self._ingest(conn, [b])
+                    r, n = self._ingest(conn, [b], envelopes)
                 except psycopg.DataError as exc:
                     self.refused += 1
                     conn.execute(
@@ -305,7 +308,7 @@ class PgStore:
             return released, new
 
     def _ingest(
-        self, conn: psycopg.Connection[Any], batches: list[Batch]
+        self, conn: psycopg.Connection[Any], batches: list[Batch], envelopes: bool
     ) -> tuple[list[Released], list[dict[str, Any]]]:
         by_key: dict[Key, list[Batch]] = {}
         for b in batches:
@@ -419,6 +422,8 @@ class PgStore:
             )
         self.stored += len(new_ids)
         self.duplicates += offered - len(new_ids)
+        if not envelopes:
+            return released, []
         new = [e.envelope(b.hall, b.device) for b in batches for e in b.events if e.id in new_ids]
         return released, new
 
@@ -551,7 +556,7 @@ class PgCenter(Center):
         return
 
     def _ingest(self, batches: list[Batch], now: float) -> tuple[list[Released], list[Any]]:
-        released, new = self.store.ingest(batches)
+        released, new = self.store.ingest(batches, envelopes=self.on_event is not None)
         if self.confirm and now >= self._next_resend_check:
             self._next_resend_check = now + self.resend_check_s
             for key, mark in self.store.due_resends():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sync_helpers import FAST, HALL, ROOT, wait_for
 
 from kiosk.engine.config import check_hall_document, load_hall_config
 from sync import client as paho
-from sync import health, topics
+from sync import health, inbound, topics
 from sync.broker import Mosquitto, free_port
 from sync.client import BrokerAddress
 from sync.commands import CommandError, CommandRegistry, forward_to_role, serve_control
@@ -217,43 +218,69 @@ def test_a_missing_db_folder_is_created(address, make_center, tmp_path: Path):
     assert (tmp_path / "new" / "dev.db").exists()
 
 
-def test_a_shared_consumer_back_on_its_session_is_not_flooded_with_retained_status(
-    address, make_center
-):
-    """Mosquitto hands every retained health/presence to each member of a shared
-    subscription when it subscribes: a center of 50,000 devices would get them all again
-    at every reconnect.  A consumer gets them once, with its new session."""
-    seen: list[str] = []
+@pytest.fixture
+def presence(address: BrokerAddress) -> Iterator[Callable[..., None]]:
+    """Publish a device's presence (retained, QoS 1) as the devices would, or raw bytes."""
     publisher = paho.new_client(address, "devices")
     paho.connect_async(publisher, address, session_expiry_s=0)
     publisher.loop_start()
     try:
         wait_for(publisher.is_connected, 10, "the devices' publisher connected")
 
-        def presence(device: str, status: str) -> None:
+        def publish(device: str, status: str, *, ts: str = "09:30:00", raw: bytes = b"") -> None:
+            payload = raw or paho.encode(
+                {"device": device, "role": "sync", "status": status, "ts": f"2026-11-23T{ts}+08:00"}
+            )
             publisher.publish(
-                f"hall/{HALL}/dev/{device}/sync/presence",
-                paho.encode(
-                    {
-                        "device": device,
-                        "role": "sync",
-                        "status": status,
-                        "ts": "2026-11-23T09:30:00+08:00",
-                    }
-                ),
-                qos=1,
-                retain=True,
+                f"hall/{HALL}/dev/{device}/sync/presence", payload, qos=1, retain=True
             ).wait_for_publish(5)
 
-        for i in range(5):
-            presence(f"d{i}", "online")
-        on_status = lambda _leaf, payload: seen.append(payload["status"])  # noqa: E731
-        first = make_center(address, client_id="consumer-0", share="g", on_status=on_status)
-        assert first.wait_until(lambda _c: len(seen) == 5, 10)  # a new session: the state
-        first.stop()
-        again = make_center(address, client_id="consumer-0", share="g", on_status=on_status)
-        presence("d9", "offline")
-        assert again.wait_until(lambda _c: "offline" in seen, 10)
-        assert seen == ["online"] * 5 + ["offline"]  # not the five retained again
+        yield publish
     finally:
         paho.close(publisher, network_thread=True)
+
+
+def test_a_shared_consumer_back_on_its_session_is_not_flooded_with_retained_status(
+    address, make_center, presence
+):
+    """Mosquitto hands every retained health/presence to each member of a shared
+    subscription when it subscribes: a center of 50,000 devices would get them all again
+    at every reconnect.  A consumer gets them once, with its new session."""
+    seen: list[str] = []
+    for i in range(5):
+        presence(f"d{i}", "online")
+    on_status = lambda _leaf, payload: seen.append(payload["status"])  # noqa: E731
+    first = make_center(address, client_id="consumer-0", share="g", on_status=on_status)
+    assert first.wait_until(lambda _c: len(seen) == 5, 10)  # a new session: the state
+    first.stop()
+    again = make_center(address, client_id="consumer-0", share="g", on_status=on_status)
+    presence("d9", "offline")
+    assert again.wait_until(lambda _c: "offline" in seen, 10)
+    assert seen == ["online"] * 5 + ["offline"]  # not the five retained again
+
+
+def test_a_backlog_of_status_keeps_each_devices_latest_valid_one(address, make_center, presence):
+    """After a center outage its queue holds many presence messages of each device: the
+    center keeps the latest one that passes the contract (a malformed last one is
+    counted and dropped, not stored over the good one before it)."""
+    first = make_center(address, client_id="consumer-0", share="g")
+    first.stop()  # down, its session kept: the broker queues what the devices send
+    for minute in range(10):
+        presence("d1", "online" if minute % 2 else "offline", ts=f"09:{30 + minute}:00")
+    presence("d1", "", raw=b'{"device": "d1", "status": ')  # cut off mid-message
+    presence("d2", "online", ts="09:45:00")
+    rejected = inbound.REJECTS.snapshot().get("not_json", 0)
+    again = make_center(address, client_id="consumer-0", share="g")
+
+    def latest(device: str) -> tuple[str, str] | None:
+        p = again.store.status(HALL, device, "presence")
+        return (p["status"], p["ts"]) if p else None
+
+    assert again.wait_until(
+        lambda _c: (
+            latest("d1") == ("online", "2026-11-23T09:39:00+08:00")
+            and latest("d2") == ("online", "2026-11-23T09:45:00+08:00")
+        ),
+        10,
+    ), (latest("d1"), latest("d2"))
+    assert inbound.REJECTS.snapshot().get("not_json", 0) == rejected + 1
