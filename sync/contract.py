@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -23,9 +24,30 @@ class ContractError(ValueError):
     """A message does not match the contract; says which topic and why."""
 
 
-@functools.cache
+F = TypeVar("F", bound=Callable[..., Any])
+_COMPUTING = threading.RLock()
+
+
+def computed_once(f: F) -> F:
+    """:func:`functools.cache`, with one thread computing at a time: a process of many
+    agents whose first messages arrive together reads the contract once, not once per
+    thread (each would take the GIL for the whole parse)."""
+    cached = functools.cache(f)
+
+    @functools.wraps(f)
+    def wrapper(*args: Any) -> Any:
+        with _COMPUTING:
+            return cached(*args)
+
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+@computed_once
 def _document() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
+    # libyaml's parser where PyYAML has it (Debian's does): ~20x the pure-Python one
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc: dict[str, Any] = yaml.load(CONTRACT_PATH.read_text(encoding="utf-8"), Loader=loader)
     return doc
 
 
@@ -57,7 +79,7 @@ def _inline(node: Any, doc: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
     return out
 
 
-@functools.cache
+@computed_once
 def _channels() -> list[tuple[str, re.Pattern[str], list[Draft202012Validator]]]:
     doc = _document()
     registry: Registry = Registry().with_resource(
@@ -119,7 +141,7 @@ class CommandRule:
     mutating: bool = False
 
 
-@functools.cache
+@computed_once
 def commands() -> Mapping[str, CommandRule]:
     """The commands of the hall plane: the contract's ``cmd`` enum, each with its rule
     from the ``x-commands`` table beside it (the one place they are defined)."""
@@ -152,7 +174,7 @@ def mutating_commands() -> frozenset[str]:
     return frozenset(name for name, rule in commands().items() if rule.mutating)
 
 
-@functools.cache
+@computed_once
 def _component_validator(name: str) -> Draft202012Validator:
     doc = _document()
     if name not in doc["components"]["schemas"]:

@@ -192,7 +192,7 @@ def _object_check(node: dict[str, Any], doc: dict[str, Any], seen: tuple[str, ..
     return check
 
 
-@functools.cache
+@contract.computed_once
 def channel_check(channel: str) -> Check | None:
     """The compiled check of a channel's messages (any of them), or None: not compiled."""
     doc = contract._document()

@@ -306,3 +306,33 @@ def test_hall_plane_messages_are_refused_exactly_as_the_contract_says(tmp_path):
             keys = [*target, "zz"]
             target[rng.choice(keys)] = rng.choice(values)
             _same(topic, changed)
+
+
+def test_what_the_contract_computes_once_is_computed_once_when_threads_need_it_together():
+    """A process of 100 simulated devices got its first confirmations together: each
+    agent's thread parsed the whole contract (a second of CPU each under the GIL) and
+    the process missed its keepalives.  The threads wait for one computation."""
+    import threading
+    import time
+
+    runs: list[int] = []
+
+    @contract.computed_once
+    def load() -> int:
+        runs.append(1)
+        time.sleep(0.05)  # a long computation: the other threads arrive meanwhile
+        return len(runs)
+
+    start = threading.Barrier(20)
+    got: list[int] = []
+
+    def need() -> None:
+        start.wait(5)
+        got.append(load())
+
+    threads = [threading.Thread(target=need) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert runs == [1] and got == [1] * 20
