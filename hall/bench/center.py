@@ -19,12 +19,20 @@ Phases of one run (one JSON line):
    all agents connect at once.  ``--drain center`` (default): the center is
    down meanwhile (its consumers' sessions kept), the broker queues the
    backlog, then the consumers start: what they store per second (from
-   their commit times) is the center's own rate, the simulated devices idle.
+   their commit times) is the center's own rate.  The device processes are
+   paused (SIGSTOP) while the consumers drain and resumed after
+   (``devices_paused_in_drain``): a province's devices are not on the
+   center's cores, but here 1,000 of them share its two (the confirmations
+   they receive would cost them more CPU than the consumers have);
    ``--drain devices``: the consumers run while the devices deliver (a
    province-wide network outage), devices and center share the CPU;
 3. steady: the devices write ``--rate`` events/s (default: half the drain
-   rate) for ``--seconds``; lag is the center's commit time minus the
-   device's commit time of each event (p50, p99).  ``--scenario kill``
+   rate, at most :data:`FLEET_MAX_PER_S`: 1,000 simulated devices on two
+   cores cannot write more, ``steady_half_drain_per_s`` then says what half
+   the drain would have been) for ``--seconds``; lag is the center's commit time minus the
+   device's commit time of each event (p50, p99).  Here the devices and the
+   center share the machine: ``cpu_cores_drain`` and ``cpu_cores_steady``
+   say how many cores each part took (from ``/proc``), beside the lag.  ``--scenario kill``
    SIGKILLs one consumer a third of the way in (the supervisor restarts it);
    ``--scenario storm`` restarts the broker then, so every device and
    consumer reconnects at once.
@@ -41,6 +49,7 @@ import json
 import math
 import os
 import select
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -52,6 +61,9 @@ from pathlib import Path
 from typing import IO, Any
 
 HALL = "bench-hall"
+# The steady rate's default is half the drain rate, at most this: what the simulated
+# devices (all on this machine's cores) write while leaving the center its share.
+FLEET_MAX_PER_S = 1500.0
 
 
 def _options(args: argparse.Namespace) -> argparse.Namespace:
@@ -158,9 +170,7 @@ def fleet_main(argv: list[str]) -> int:
         retention_every_s=3600,
         backoff_min_s=0.5,
         backoff_max_s=5.0,
-        window=4,
-        probe_min_s=0.5,
-        probe_max_s=5.0,
+        window=4,  # probes as in production (AgentSettings' defaults)
         idle_poll_s=a.idle_poll,
     )
     address = BrokerAddress("127.0.0.1", a.port)
@@ -186,10 +196,12 @@ def fleet_main(argv: list[str]) -> int:
             if elapsed >= seconds:
                 break
             due = int(rate * elapsed) - done
-            for _ in range(due):
+            for _ in range(due):  # behind (the fleet cannot write faster): what it can
                 devices[i % len(devices)].put(1, phase)  # one transaction per event
                 i += 1
-            done += max(due, 0)
+                done += 1
+                if time.monotonic() - started >= seconds:
+                    break
             time.sleep(0.005)
         written[phase] = written.get(phase, 0) + done
         say({"written": done, "phase": phase, "seconds": time.monotonic() - started})
@@ -412,6 +424,64 @@ def _broker_floor(port: int, payloads: list[bytes], per_batch: int) -> float:
 # ---------------------------------------------------------------------- the run
 
 
+def _jiffies(pid: int) -> int | None:
+    """CPU time (user + system, clock ticks) a live process has used, or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _postgres_pids(data: Path) -> list[int]:
+    """The postmaster (from its pid file) and its children (the consumers' backends)."""
+    try:
+        master = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    pids = [master]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
+                        pids.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids
+
+
+class _Cpu:
+    """Cores each part of the run took between :meth:`start` and :meth:`cores`."""
+
+    def __init__(self, parts: Any) -> None:
+        self._parts = parts  # () -> {part: [pid, ...]}
+        self._t0 = 0.0
+        self._start: dict[int, int] = {}
+
+    def start(self) -> None:
+        self._t0 = time.monotonic()
+        self._start = {}
+        for pids in self._parts().values():
+            for pid in pids:
+                j = _jiffies(pid)
+                if j is not None:
+                    self._start[pid] = j
+
+    def cores(self) -> dict[str, float]:
+        span = max(1e-3, time.monotonic() - self._t0) * os.sysconf("SC_CLK_TCK")
+        out: dict[str, float] = {}
+        for part, pids in self._parts().items():
+            used = 0
+            for pid in pids:
+                j = _jiffies(pid)
+                if j is not None:  # a process started meanwhile counts from zero
+                    used += j - self._start.get(pid, 0)
+            out[part] = round(used / span, 2)
+        return out
+
+
 def _q(dsn: str, sql: str, *params: Any) -> Any:
     import psycopg
 
@@ -451,6 +521,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         broker = Mosquitto(workdir=folder / "broker", persistence=True).start()
         fleets: list[_Fleet] = []
         sup: Supervisor | None = None
+
+        def parts() -> dict[str, list[int]]:
+            return {
+                "devices": [f.proc.pid for f in fleets],
+                "consumers": [c.proc.pid for c in (sup.children if sup else []) if c.proc],
+                "broker": [broker.proc.pid] if broker.proc else [],
+                "postgres": _postgres_pids(pg.data),
+            }
+
+        cpu = _Cpu(parts)
         try:
             # 1. floors, with turns like the consumers' (a batch per device, ~1 s of them)
             per_batch = max(1, o.backlog)
@@ -504,13 +584,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f.send(cmd="start")
             for f in fleets:
                 f.read(60)
+            paused = False
             if sup is None:
                 deadline = time.monotonic() + 120 + want / 200
                 while _status(fleets)["acked"] < want and time.monotonic() < deadline:
                     time.sleep(0.5)
+                for f in fleets:  # the backlog is in the broker: the center alone drains it
+                    os.kill(f.proc.pid, signal.SIGSTOP)
+                paused = True
                 t0 = time.time()
+                cpu.start()
                 sup = consumers(1)
-            drained = _wait_stored(dsn, want, "drain", 60 + want / 500)
+            else:
+                cpu.start()
+            try:
+                drained = _wait_stored(dsn, want, "drain", 60 + want / 500)
+            finally:
+                result["cpu_cores_drain"] = cpu.cores()
+                if paused:
+                    for f in fleets:
+                        os.kill(f.proc.pid, signal.SIGCONT)
+            result["devices_paused_in_drain"] = paused
             span = _q(
                 dsn,
                 "SELECT extract(epoch FROM max(stored_at)), extract(epoch FROM min(stored_at)) "
@@ -525,7 +619,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             result["connections"] = status["connected"] + o.consumers
             # 4. steady rate, with the scenario's trouble a third of the way in
             rate = o.rate or max(10.0, result.get("stored_per_s", 1000) / 2)
+            if not o.rate and rate > FLEET_MAX_PER_S:
+                # Each simulated event is a durable SQLite transaction plus its agent's
+                # work, ~1 ms of CPU: asked for more, the fleet starves its own MQTT
+                # threads (keepalives missed, every device reconnecting).
+                result["steady_half_drain_per_s"] = round(rate)
+                rate = FLEET_MAX_PER_S
             phase = o.scenario
+            cpu.start()
             for f in fleets:
                 f.send(cmd="write", rate=rate / n_proc, seconds=o.seconds, phase=phase)
             time.sleep(o.seconds / 3)
@@ -537,7 +638,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 broker.start()
                 result["storm"] = "broker restarted: every device and consumer reconnects at once"
             written = sum(f.read(o.seconds * 3 + 60)["written"] for f in fleets)
-            result["steady_offered_per_s"] = round(written / o.seconds)
+            result["cpu_cores_steady"] = cpu.cores()
+            result["steady_asked_per_s"] = round(rate)
+            result["steady_offered_per_s"] = round(written / o.seconds)  # what they wrote
             result["steady_complete"] = _wait_stored(dsn, written, phase, 120)
             lag = _q(
                 dsn,

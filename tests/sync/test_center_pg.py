@@ -391,3 +391,32 @@ def test_hall_center_runs_its_consumers_and_stops_them_with_it(
         assert proc.wait(20) == 0
     for pid in children:  # reaped by the supervisor: gone, not orphaned
         assert not Path(f"/proc/{pid}").exists()
+
+
+def test_bench_center_quick_prints_one_json_line_with_its_floors_and_cpu() -> None:
+    """``hall bench center``, small: every event stored once, the floors of the same
+    run beside the rate, the devices paused while the center alone drains the backlog
+    and the cores each part took."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "hall.cli", "bench", "center", "--quick",
+         "--devices", "20", "--seconds", "2"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    [line] = done.stdout.splitlines()
+    result = json.loads(line)
+    assert result["drain_complete"] and result["steady_complete"], result
+    assert result["lost"] == 0 and result["duplicates_after_dedup"] == 0
+    assert result["events_stored"] == result["events_expected"] > 20 * 20  # drain + steady
+    for floor in ("floor_pg_raw_insert_per_s", "floor_center_store_per_s"):
+        assert result[floor] > 0
+    assert result["stored_per_s"] > 0 and result["ratio_to_pg_raw"] > 0
+    assert result["devices_paused_in_drain"] is True
+    parts = {"devices", "consumers", "broker", "postgres"}
+    assert set(result["cpu_cores_drain"]) == set(result["cpu_cores_steady"]) == parts
+    assert result["cpu_cores_drain"]["devices"] <= 0.05  # stopped while the center drained
+    assert result["cpu_cores_steady"]["devices"] > 0 and result["cpu_cores_drain"]["consumers"] > 0
