@@ -17,13 +17,14 @@ Phases of one run (one JSON line):
    shared-subscription reader);
 2. drain: every device starts with ``--backlog`` events in its outbox and
    all agents connect at once.  ``--drain center`` (default): the center is
-   down meanwhile (its consumers' sessions kept), the broker queues the
-   backlog, then the consumers start: what they store per second (from
-   their commit times) is the center's own rate.  The device processes are
-   paused (SIGSTOP) while the consumers drain and resumed after
-   (``devices_paused_in_drain``): a province's devices are not on the
-   center's cores, but here 1,000 of them share its two (the confirmations
-   they receive would cost them more CPU than the consumers have);
+   stalled meanwhile (its consumers connected but stopped with SIGSTOP), the
+   broker queues the backlog, then the consumers go on: what they store per
+   second (from their commit times) is the center's own rate, started and
+   warm.  The device processes are paused (SIGSTOP) while the consumers
+   drain and resumed after (``devices_paused_in_drain``): a province's
+   devices are not on the center's cores, but here 1,000 of them share its
+   two (the confirmations they receive would cost them more CPU than the
+   consumers have);
    ``--drain devices``: the consumers run while the devices deliver (a
    province-wide network outage), devices and center share the CPU;
 3. steady: the devices write ``--rate`` events/s (default: half the drain
@@ -573,37 +574,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             sup = consumers(0)
             want = o.devices * o.backlog
             result["drain"] = o.drain
-            if o.drain == "center":
-                # The center down (its sessions kept): the devices deliver the backlog to
-                # the broker, which queues it for the consumers.
-                sup.stop()
-                sup = None
+            stalled = o.drain == "center"
+            if stalled:
+                # The center stalled (connected, its processes stopped): the devices
+                # deliver the backlog to the broker, which queues it for the consumers.
+                for c in sup.children:
+                    if c.proc:
+                        os.kill(c.proc.pid, signal.SIGSTOP)
             # 3. drain: every agent connects at once with a backlog
             t0 = time.time()
             for f in fleets:
                 f.send(cmd="start")
             for f in fleets:
                 f.read(60)
-            paused = False
-            if sup is None:
+            if stalled:
                 deadline = time.monotonic() + 120 + want / 200
                 while _status(fleets)["acked"] < want and time.monotonic() < deadline:
                     time.sleep(0.5)
                 for f in fleets:  # the backlog is in the broker: the center alone drains it
                     os.kill(f.proc.pid, signal.SIGSTOP)
-                paused = True
                 t0 = time.time()
                 cpu.start()
-                sup = consumers(1)
+                for c in sup.children:
+                    if c.proc:
+                        os.kill(c.proc.pid, signal.SIGCONT)
             else:
                 cpu.start()
             try:
                 drained = _wait_stored(dsn, want, "drain", 60 + want / 500)
             finally:
                 result["cpu_cores_drain"] = cpu.cores()
-                if paused:
+                if stalled:
                     for f in fleets:
                         os.kill(f.proc.pid, signal.SIGCONT)
+            paused = stalled
             result["devices_paused_in_drain"] = paused
             span = _q(
                 dsn,
