@@ -16,6 +16,19 @@ a device that answers at once on the same broker (the call's path is one such
 round trip and a commit), ``floor_commit_*`` a durable SQLite commit in the
 engine's folder; ``p99_ratio`` / ``p50_ratio`` the call's over the round trip's.
 
+The trace: every call's time split hop by hop, ``hop_*_p50_ms`` (the median of
+each hop over the steady calls).  ``time.perf_counter`` is the system's
+monotonic clock, so the engine's process and this one stamp on the same
+clock.  ``press`` the keypress to the caller's request on the wire (the caller
+and its request worker); ``broker_in`` to the engine's link receiving it;
+``engine_queue`` to its batch handler starting; ``commit`` the commands
+applied and their durable commit; ``publish`` to that window's state sent;
+``broker_out`` to the displays' link receiving it; ``parse`` its parsing and
+contract check there (paho's thread) and the hand-over; ``gui`` to the
+display's ``apply_state`` on the GUI thread (the queued signal, the fan-out);
+``apply`` the state applied.  ``burst50_batches`` / ``burst50_commits`` /
+``burst50_state_publishes`` count what the engine did for the burst.
+
 Latency needs Nagle's algorithm off on the hall plane: ``sync.broker`` and the
 hall Mosquitto config set ``set_tcp_nodelay true`` and every ``MqttLink`` sets
 ``TCP_NODELAY`` on its socket.  Without it, the engine's burst of state
@@ -25,6 +38,9 @@ messages waits for delayed ACKs (about 40 ms each hop).
 from __future__ import annotations
 
 import argparse
+import bisect
+import contextlib
+import json
 import logging
 import multiprocessing as mp
 import statistics
@@ -37,6 +53,7 @@ from typing import Any
 
 from hall.bench import floors
 from hall.core.stats import percentile
+from sync import topics
 from sync.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
@@ -96,8 +113,106 @@ def hall_config(windows: int = WINDOWS, queues: int = QUEUES) -> dict[str, Any]:
     }
 
 
+class _Trace:
+    """Stamps (kind, window, perf_counter) of a call's hops; one per process."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, float]] = []
+        self.mark: tuple[str, float] | None = None  # a phase's start (the burst)
+
+    def add(self, kind: str, window: str) -> None:
+        self.events.append((kind, window, time.perf_counter()))
+
+
+def _window_of(topic: str, prefix: str) -> str:
+    """``caller-7`` / ``.../window/7/state`` -> ``7`` (``""`` for any other topic)."""
+    if prefix == "cmd":
+        device = topics.device_of(topic) or ""
+        return device[len("caller-") :] if device.startswith("caller-") else ""
+    parts = topic.split("/")
+    return parts[-2] if topic.endswith("/state") and "window" in parts else ""
+
+
+def _trace_link(link: MqttLink, trace: _Trace, *, received: str = "", sent: str = "") -> None:
+    """Stamp the window messages ``link`` receives (``received`` kind) and sends."""
+    if received:
+        receive = link._receive
+
+        def traced_receive(msg: Any) -> None:
+            cmd = received == "engine_in"
+            w = _window_of(str(msg.topic), "cmd" if cmd else "state")
+            if w and (not cmd or b'"call_next"' in msg.payload):  # a call's command
+                trace.add(received, w)
+            receive(msg)
+            if w and not cmd:  # parsed, checked and handed over (to the GUI thread)
+                trace.add("display_parsed", w)
+
+        link._receive = traced_receive  # type: ignore[method-assign]
+    if sent:
+        publish = link.publish
+
+        def traced_publish(topic: str, payload: Any, **kw: Any) -> Any:
+            cmd = sent == "caller_out"
+            w = _window_of(topic, "cmd" if cmd else "state")
+            if w and (not cmd or payload.get("cmd") == "call_next"):
+                trace.add(sent, w)
+            return publish(topic, payload, **kw)
+
+        link.publish = traced_publish  # type: ignore[method-assign]
+
+
+def _trace_service(service: Any, trace: _Trace) -> None:
+    """Stamp the engine's batches (start, durable commit) for the windows in them."""
+    import kiosk.engine.service as service_module
+
+    handle_batch = service.handle_batch
+    batch: list[str] = []
+
+    def traced_batch(messages: list[Any], respond: Any) -> None:
+        calls = [m for m in messages if isinstance(m.payload, dict)]
+        batch[:] = [_window_of(m.topic, "cmd") for m in calls if m.payload["cmd"] == "call_next"]
+        for w in batch:
+            trace.add("batch", w)
+        if batch:  # the batches and commits counted: those with calls in them
+            trace.add("batches", str(len(messages)))
+        handle_batch(messages, respond)
+
+    transaction = service_module.transaction
+
+    @contextlib.contextmanager
+    def traced_transaction(conn: Any) -> Any:
+        with transaction(conn) as c:
+            yield c
+        if batch:  # the group's commit (not a command's nested savepoint)
+            for w in batch:
+                trace.add("commit", w)
+            trace.add("commits", "")
+            batch.clear()
+
+    service.handle_batch = traced_batch
+    service_module.transaction = traced_transaction  # type: ignore[assignment]
+
+
+def _trace_apply(display: Any, trace: _Trace) -> None:
+    """Stamp a display's ``apply_state`` (on the GUI thread) as it starts."""
+    apply_state = display.apply_state
+
+    def traced(state: Any, **kw: Any) -> None:
+        trace.add("gui", display.window_id)
+        apply_state(state, **kw)
+
+    display.apply_state = traced
+
+
 def _engine_process(
-    config: dict[str, Any], db: str, host: str, port: int, tickets: int, ready: Any, stop: Any
+    config: dict[str, Any],
+    db: str,
+    host: str,
+    port: int,
+    tickets: int,
+    ready: Any,
+    stop: Any,
+    trace_file: str,
 ) -> None:
     """The queue host: a hall with every window logged in and tickets waiting."""
     from hall.core.clock import FakeClock
@@ -112,14 +227,18 @@ def _engine_process(
             engine.issue(queue_id=q.id)
     for w in cfg.windows:
         engine.login(w.id, str(1000 + int(w.id)), BENCH_PIN)
-    link = MqttLink(
-        host=host, port=port, hall_id=cfg.hall_id, device_id="engine", role="engine"
-    ).start()
-    EngineService(engine, link).start()
+    trace = _Trace()
+    link = MqttLink(host=host, port=port, hall_id=cfg.hall_id, device_id="engine", role="engine")
+    _trace_link(link, trace, received="engine_in", sent="engine_out")
+    link.start()
+    service = EngineService(engine, link)
+    _trace_service(service, trace)
+    service.start()
     ready.set()
     stop.wait(600)
     link.stop()
     engine.close()
+    Path(trace_file).write_text(json.dumps(trace.events))
 
 
 class _Driver:
@@ -139,6 +258,7 @@ class _Driver:
         self.pending: dict[str, float] = {}  # window -> keypress time of its call
         self.starting: set[str] = set()
         self.latencies: list[float] = []
+        self.spans: list[tuple[str, float, float]] = []  # (window, pressed, shown)
         self.target = 0
         self.errors: list[str] = []
         for window, d in displays.items():
@@ -163,7 +283,9 @@ class _Driver:
 
         current = state.get("current") or {}
         if window in self.pending and current.get("status") == "called":
-            self.latencies.append((time.perf_counter() - self.pending.pop(window)) * 1000)
+            now, pressed = time.perf_counter(), self.pending.pop(window)
+            self.latencies.append((now - pressed) * 1000)
+            self.spans.append((window, pressed, now))
             self.starting.add(window)
             # start: serve the citizen, after the states already delivered (the clerk's
             # press is another machine's work, not part of the next display's time)
@@ -192,6 +314,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     broker = Mosquitto(workdir=work / "broker", persistence=False).start()
     ctx = mp.get_context("spawn")  # before Qt exists in this process
     ready, stop = ctx.Event(), ctx.Event()
+    trace_file = work / "engine-trace.json"
     per_window = calls // WINDOWS + 3  # every window calls that often, and bursts once
     engine = ctx.Process(
         target=_engine_process,
@@ -204,20 +327,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             per_window * (WINDOWS // QUEUES),
             ready,
             stop,
+            str(trace_file),
         ),
     )
     engine.start()
+    trace = _Trace()
     try:
         if not ready.wait(120):
             raise RuntimeError("the bench engine did not start")
-        line = _measure(broker, calls, rate)
+        line = _measure(broker, calls, rate, trace)
         commit = floors.sqlite_commits(work, 100 if quick else 300)
         rtt = line.pop("_rtt")
         line.update(floors.summary("floor_rtt", rtt))
         line.update(commit)
         line["p50_ratio"] = floors.ratio(line["p50_ms"], line["floor_rtt_p50_ms"])
         line["p99_ratio"] = floors.ratio(line["p99_ms"], line["floor_rtt_p99_ms"])
-        return line
     finally:
         stop.set()
         engine.join(15)
@@ -225,9 +349,79 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             engine.kill()
             engine.join()
         broker.close()
+    engine_events = json.loads(trace_file.read_text()) if trace_file.exists() else []
+    events = trace.events + [tuple(e) for e in engine_events]
+    line.update(_breakdown(events, line.pop("_spans")))
+    line.update(_breakdown(events, line.pop("_burst_spans"), "burst50_"))
+    burst = line.pop("_burst")
+    for kind, key in (
+        ("batches", "batches"),
+        ("commits", "commits"),
+        ("engine_out", "state_publishes"),
+    ):
+        line[f"burst50_{key}"] = sum(
+            1 for k, _w, t in engine_events if k == kind and burst[0] <= t <= burst[1]
+        )
+    arrived = [t for k, _w, t in engine_events if k == "engine_in" and burst[0] <= t <= burst[1]]
+    if arrived:  # how long the fifty presses took to reach the engine
+        line["burst50_arrival_ms"] = round((max(arrived) - burst[0]) * 1000, 1)
+    return line
 
 
-def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
+HOPS = (
+    ("press", "caller_out"),
+    ("broker_in", "engine_in"),
+    ("engine_queue", "batch"),
+    ("commit", "commit"),
+    ("publish", "engine_out"),
+    ("broker_out", "display_in"),
+    ("parse", "display_parsed"),
+    ("gui", "gui"),
+)
+
+
+def _breakdown(
+    events: list[tuple[str, str, float]], spans: list[tuple[str, float, float]], prefix: str = ""
+) -> dict[str, float]:
+    """``hop_NAME_p50_ms`` over the calls whose every hop was stamped in order (with a
+    ``prefix``, the burst's: ``hop_NAME_at_ms``, when the last call's hop ended)."""
+    stamps: dict[tuple[str, str], list[float]] = {}
+    for kind, window, t in events:
+        stamps.setdefault((kind, window), []).append(t)
+    for times in stamps.values():
+        times.sort()
+    hops: dict[str, list[float]] = {name: [] for name, _k in HOPS}
+    hops["apply"] = []
+    ends: dict[str, list[float]] = {name: [] for name in hops}  # ms after the first press
+    first = min((p for _w, p, _s in spans), default=0.0)
+    for window, pressed, shown in spans:
+        at, row = pressed, {}
+        for name, kind in HOPS:
+            times = stamps.get((kind, window), [])
+            i = bisect.bisect_left(times, at)
+            if i == len(times) or times[i] > shown:
+                break
+            row[name], at = (times[i] - at) * 1000, times[i]
+        else:
+            row["apply"] = (shown - at) * 1000
+            at = pressed
+            for name, ms in row.items():
+                hops[name].append(ms)
+                at += ms / 1000
+                ends[name].append((at - first) * 1000)
+    out: dict[str, float] = {f"{prefix}traced_calls": len(hops["apply"])}
+    if prefix:
+        for name, values in ends.items():
+            if values:
+                out[f"{prefix}hop_{name}_at_ms"] = round(max(values), 1)
+        return out
+    for name, values in hops.items():
+        if values:
+            out[f"hop_{name}_p50_ms"] = round(statistics.median(values), 3)
+    return out
+
+
+def _measure(broker: Any, calls: int, rate: float, trace: _Trace) -> dict[str, Any]:
     from counter.app import tune_for_latency
     from counter.caller import CallerWindow
     from counter.display import WindowDisplay
@@ -245,6 +439,11 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
             host=broker.host, port=broker.port, hall_id=hall, device_id=device, role=role
         ).start()
         links.append(lk)
+        _trace_link(
+            lk,
+            trace,
+            **({"received": "display_in"} if role == "display" else {"sent": "caller_out"}),
+        )
         q = QtLink(lk)
         qtlinks.append(q)
         return q
@@ -256,6 +455,7 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
             window = str(w)
             displays[window] = WindowDisplay(display_link, window, "tv")
             displays[window].resize(1280, 720)
+            _trace_apply(displays[window], trace)
             callers[window] = CallerWindow(qtlink(f"caller-{window}", "caller"), window)
         deadline = time.monotonic() + 30
         while any(d.state is None for d in displays.values()) and time.monotonic() < deadline:
@@ -286,17 +486,23 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
             return list(driver.latencies)
 
         measure(WINDOWS)  # warm up: each window calls once
+        driver.spans = []
         steady = measure(calls)
+        spans = list(driver.spans)
         settle = time.monotonic() + 0.5  # past the keypad's debounce of the last presses
         while len(driver.ready) < WINDOWS or time.monotonic() < settle:
             app.processEvents()
             time.sleep(0.001)
         driver.latencies, driver.target = [], WINDOWS
+        driver.spans = []
+        burst_start = time.perf_counter()
         for window in list(driver.ready):  # burst: every window presses at once
             driver.ready.remove(window)
             driver.call(window)
         app.exec()
+        burst_end = time.perf_counter()
         burst = list(driver.latencies)
+        burst_spans = list(driver.spans)
         return {
             "bench": "call",
             "windows": WINDOWS,
@@ -309,6 +515,9 @@ def _measure(broker: Any, calls: int, rate: float) -> dict[str, Any]:
             "burst50_max_ms": round(max(burst), 2),
             "tcp_nodelay": True,
             "_rtt": rtt,
+            "_spans": spans,
+            "_burst_spans": burst_spans,
+            "_burst": (burst_start, burst_end),
         }
     finally:
         for c in callers.values() if "callers" in locals() else ():

@@ -55,6 +55,15 @@ def test_bench_call_carries_the_round_trip_floor():
     assert_ratio(line, "p99_ms", "floor_rtt_p99_ms", "p99_ratio")
     assert_ratio(line, "p50_ms", "floor_rtt_p50_ms", "p50_ratio")
     assert line["floor_commit_p99_ms"] > 0 and line["floor_commits_per_s"] > 0
+    # the trace: each hop of the steady calls, and where the burst's time went
+    assert line["traced_calls"] > 0 and line["burst50_traced_calls"] > 0
+    hops = ["press", "broker_in", "engine_queue", "commit", "publish", "broker_out", "parse"]
+    hops += ["gui", "apply"]
+    assert all(line[f"hop_{h}_p50_ms"] >= 0 for h in hops), line
+    ends = [line[f"burst50_hop_{h}_at_ms"] for h in hops]
+    assert ends == sorted(ends), line  # the last call's hops end in order
+    assert 1 <= line["burst50_commits"] <= line["burst50_batches"] <= 50, line
+    assert line["burst50_state_publishes"] >= 50, line  # each window's call shown
 
 
 def test_bench_ticket_carries_the_bytes_floor():

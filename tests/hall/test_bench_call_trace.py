@@ -1,0 +1,39 @@
+"""``hall bench call``'s trace: each call's time split hop by hop from the stamps of the
+processes involved (no time is asserted: the figures are for people)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hall.bench.call import HOPS, _breakdown
+
+
+def _stamps(window: str, start: float, steps: list[float]) -> list[tuple[str, str, float]]:
+    out, t = [], start
+    for (_name, kind), step in zip(HOPS, steps, strict=True):
+        t += step
+        out.append((kind, window, t))
+    return out
+
+
+def test_each_hop_is_the_time_from_the_stamp_before_it():
+    steps = [0.001, 0.002, 0.0005, 0.003, 0.0007, 0.0015, 0.0004, 0.001]
+    events = _stamps("7", 10.0, steps)
+    shown = events[-1][2] + 0.0002
+    # another window's stamps and this window's before the press are not this call's
+    events += [*_stamps("8", 10.0, [0.0001] * len(HOPS)), ("engine_in", "7", 9.0)]
+    line = _breakdown(events, [("7", 10.0, shown)])
+    assert line["traced_calls"] == 1
+    for (name, _kind), step in zip(HOPS, steps, strict=True):
+        assert line[f"hop_{name}_p50_ms"] == pytest.approx(step * 1000, abs=1e-3)
+    assert line["hop_apply_p50_ms"] == pytest.approx(0.2, abs=1e-3)
+
+
+def test_a_call_missing_a_stamp_is_left_out_and_the_burst_says_when_each_hop_ended():
+    events = _stamps("1", 0.0, [0.001] * len(HOPS)) + _stamps("2", 0.0, [0.002] * len(HOPS))
+    missing = [e for e in _stamps("3", 0.0, [0.001] * len(HOPS)) if e[0] != "commit"]
+    spans = [("1", 0.0, 0.05), ("2", 0.0, 0.05), ("3", 0.0, 0.05)]
+    line = _breakdown(events + missing, spans, "burst50_")
+    assert line["burst50_traced_calls"] == 2
+    assert line["burst50_hop_press_at_ms"] == pytest.approx(2.0)  # the later call's
+    assert line["burst50_hop_apply_at_ms"] == pytest.approx(50.0)
