@@ -326,8 +326,10 @@ class Center:
         self._thread: threading.Thread | None = None
         self._tasks: queue.Queue[Callable[[mqtt.Client], None]] = queue.Queue()
         self._incoming: list[mqtt.MQTTMessage] = []
-        # this turn's health/presence messages per device and topic, in arrival order
-        self._statuses: dict[tuple[str, str, str], list[mqtt.MQTTMessage]] = {}
+        # this turn's latest checked health/presence per device and topic, and (for
+        # on_status) every checked one in arrival order
+        self._statuses: dict[tuple[str, str, str], mqtt.MQTTMessage] = {}
+        self._told: list[tuple[str, Any]] = []
         self._pending: dict[bytes, Future[Any]] = {}
         self._acks_wanted: dict[int, Future[None]] = {}  # owned by the center thread
         self._changed = threading.Condition()
@@ -562,7 +564,7 @@ class Center:
         if now < self._store_retry_at:
             return  # the store is down: hold what came (unacknowledged) until it is back
         incoming, self._incoming = self._incoming, []
-        self._statuses = {}
+        self._statuses, self._told = {}, []
         batches: list[Batch] = []
         for m in incoming:
             try:
@@ -589,7 +591,7 @@ class Center:
         except StoreUnavailable as exc:
             # Nothing committed, so nothing acknowledged: the same messages again later.
             self._incoming = incoming + self._incoming
-            self._statuses = {}  # they come again with their messages
+            self._statuses, self._told = {}, []  # they come again with their messages
             self.store_outages += 1
             pause = self._store_backoff.next()
             self._store_retry_at = now + pause
@@ -669,54 +671,40 @@ class Center:
             future.set_result(message.payload)
 
     def _on_status(self, hall: str, device: str, leaf: str, m: mqtt.MQTTMessage) -> None:
-        """A health or presence message: kept for :meth:`_save_statuses` at the end of
-        the turn (one transaction for all of them)."""
-        self._statuses.setdefault((hall, device, leaf), []).append(m)
-
-    def _decode_status(self, m: mqtt.MQTTMessage) -> Any:
-        """A status message's payload, or None (refused: counted)."""
+        """A health or presence message, checked on receipt (a hostile one is counted and
+        dropped): kept for :meth:`_save_statuses` at the end of the turn (one
+        transaction for all of them)."""
         message = paho.decode_message(m, empty_ok=False, check=fastcheck.check)
         if message.error:
             REJECTS.count(f"center {self.client_id}", message.error_kind, m.topic, message.error)
-            return None
-        return message.payload
+            return
+        self._statuses[(hall, device, leaf)] = m  # a later one of the turn replaces it
+        if self.on_status:
+            self._told.append((leaf, message.payload))
 
     def _save_statuses(self) -> None:
-        """Save the turn's health and presence (the latest valid one of each device and
-        topic), before their messages are acknowledged; then tell ``on_status``.
-
-        Without ``on_status`` only the latest message of each device and topic is read
-        (from the last back to the first that passes the contract): a backlog of
-        heartbeats after an outage costs one parse per device, not one per beat.
-        """
+        """Save the turn's health and presence, the latest of each device and topic (a
+        backlog of heartbeats after an outage is one row per device), as the checked
+        text that came (not encoded again), before their messages are acknowledged;
+        then tell ``on_status`` of each."""
         got, self._statuses = self._statuses, {}
         if not got:
             return
         at = _now()
-        rows: list[StatusRow] = []
-        told: list[tuple[str, Any]] = []
-        for (hall, device, leaf), messages in got.items():
-            latest: mqtt.MQTTMessage | None = None
-            for m in reversed(messages) if self.on_status is None else messages:
-                payload = self._decode_status(m)
-                if payload is None:
-                    continue
-                latest = m
-                if self.on_status is None:
-                    break
-                told.append((leaf, payload))
-            if latest is not None:  # the checked text as it came (no second encoding)
-                rows.append((hall, device, leaf, bytes(latest.payload).decode("utf-8"), at))
-        if rows:
-            try:
-                self.store.save_statuses(rows)
-            except StoreUnavailable as exc:  # the next heartbeat brings it again
-                log.warning(
-                    "center %s: %d health/presence messages not saved: %s",
-                    self.client_id,
-                    len(rows),
-                    exc,
-                )
+        told, self._told = self._told, []
+        rows: list[StatusRow] = [
+            (hall, device, leaf, bytes(m.payload).decode("utf-8"), at)
+            for (hall, device, leaf), m in got.items()
+        ]
+        try:
+            self.store.save_statuses(rows)
+        except StoreUnavailable as exc:  # the next heartbeat brings it again
+            log.warning(
+                "center %s: %d health/presence messages not saved: %s",
+                self.client_id,
+                len(rows),
+                exc,
+            )
         if self.on_status:
             for leaf, payload in told:
                 self.on_status(leaf, payload)
