@@ -76,18 +76,19 @@ def test_a_refused_ticket_takes_no_number(small_hall, make_engine):
     data = small_hall()
     data["queues"][0].update(daily_cap=1, first_number=98, last_number=99)
     e = make_engine(data)
+
+    def refused(times: int, code: str) -> None:
+        for _ in range(times):
+            with pytest.raises(EngineError) as err:
+                e.issue(queue_id="A")
+            assert err.value.code == code
+
     assert e.issue(queue_id="A").ticket.code == "A098"
-    for _ in range(3):
-        with pytest.raises(EngineError) as err:
-            e.issue(queue_id="A")
-        assert err.value.code == "daily_cap"
+    refused(3, "daily_cap")
     data["queues"][0]["daily_cap"] = 5
     e.reconfigure(parse_hall_config(data))
     assert e.issue(queue_id="A").ticket.code == "A099"
-    for _ in range(2):
-        with pytest.raises(EngineError) as err:
-            e.issue(queue_id="A")
-        assert err.value.code == "numbers_exhausted"
+    refused(2, "numbers_exhausted")
     data["queues"][0]["last_number"] = 100
     e.reconfigure(parse_hall_config(data))
     assert e.issue(queue_id="A").ticket.code == "A100"
