@@ -22,7 +22,18 @@ def run(coro):
 
 
 async def started(link: FakeLink, **kw) -> Gateway:
-    return await Gateway(link, refresh_every_s=3600, debounce_s=0.01, **kw).start()
+    kw.setdefault("debounce_s", 0.01)
+    return await Gateway(link, refresh_every_s=3600, **kw).start()
+
+
+async def refreshed(gw: Gateway, after: int, timeout=5.0) -> None:
+    """Wait until the gateway has finished a refresh turn after the ``after``-th."""
+
+    async def turn():
+        while gw.refreshes <= after:
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(turn(), timeout)
 
 
 def state_message() -> Message:
@@ -45,19 +56,27 @@ def test_chunks_keep_requests_small():
 def test_a_burst_of_messages_is_one_refresh_and_only_changes_go_out():
     async def scenario():
         link = FakeLink()
-        gw = await started(link)
+        # the burst lands well inside one debounce window even on a loaded machine
+        gw = await started(link, debounce_s=0.5)
         sub = gw.watch(TOKEN, await gw.lookup(TOKEN))
         assert (await next_event(sub))[0] == "view"
         before = len(link.commands("progress"))
-        for _ in range(50):  # from the link's dispatcher thread, as MQTT delivers them
-            await asyncio.to_thread(gw._on_message, state_message())
+        turns = gw.refreshes
+
+        def burst():  # one dispatcher turn delivering 50 state messages, as MQTT does
+            for _ in range(50):
+                gw._on_message(state_message())
+
         link.views[TOKEN] = {**VIEW, "ahead": 2}
+        await asyncio.to_thread(burst)
         kind, view = await next_event(sub)
         assert (kind, view["ahead"]) == ("view", 2)
-        await asyncio.sleep(0.1)
-        assert len(link.commands("progress")) - before <= 2  # debounced, not 50
-        gw.mark_dirty()  # nothing changed: nothing sent
-        await asyncio.sleep(0.1)
+        assert gw.refreshes == turns + 1
+        assert len(link.commands("progress")) - before == 1  # debounced, not 50
+        turns = gw.refreshes
+        gw.mark_dirty()  # nothing changed: the engine is asked, nothing is sent
+        await refreshed(gw, turns)
+        assert len(link.commands("progress")) - before == 2
         assert sub.queue.empty()
         await gw.close()
 
