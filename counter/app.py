@@ -12,13 +12,12 @@ shutdown (keys, timers, rating delivery), then the Qt link, then the MQTT link
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from counter.settings import CounterSettings, SettingsError, load_settings
+from hall.core.latency import tune_for_latency
 from hall.ui.voice.announcer import Announcer
 from hall.ui.voice.pack import DEFAULT_PACK, VoicePack
 from sync.connect import link_from_args
@@ -26,7 +25,6 @@ from sync.connect import link_from_args
 log = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
-SWITCH_INTERVAL_S = 0.001  # GIL hand-over between the MQTT, dispatcher and GUI threads
 Build = Callable[[Any, CounterSettings], Any]  # (qtlink, settings) -> widget with shutdown()
 
 
@@ -49,19 +47,6 @@ def make_announcer(settings: CounterSettings) -> Announcer:
             ", ".join(missing[:3]),
         )
     return Announcer(pack, times=settings.voice.times, max_age_s=settings.voice.max_age_s)
-
-
-def tune_for_latency() -> None:
-    """Shorten the waits between threads, and keep start-up objects out of the GC's way.
-
-    A message crosses three threads (paho, the link's dispatcher, the GUI); with
-    Python's default 5 ms switch interval each hand-over may wait that long.
-    ``gc.freeze`` after start-up keeps full collections (tens of ms with Qt's
-    wrappers) from landing in the middle of a call.  Call once the UI is built.
-    """
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-    gc.collect()
-    gc.freeze()
 
 
 def run(

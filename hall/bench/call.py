@@ -216,6 +216,7 @@ def _engine_process(
 ) -> None:
     """The queue host: a hall with every window logged in and tickets waiting."""
     from hall.core.clock import FakeClock
+    from hall.core.latency import tune_for_latency
     from kiosk.engine.config import parse_hall_config
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.service import EngineService
@@ -234,6 +235,7 @@ def _engine_process(
     service = EngineService(engine, link)
     _trace_service(service, trace)
     service.start()
+    tune_for_latency()  # as the engine's own command does
     ready.set()
     stop.wait(600)
     link.stop()
@@ -422,10 +424,10 @@ def _breakdown(
 
 
 def _measure(broker: Any, calls: int, rate: float, trace: _Trace) -> dict[str, Any]:
-    from counter.app import tune_for_latency
     from counter.caller import CallerWindow
     from counter.display import WindowDisplay
     from drivers.keys.simulator import press_events
+    from hall.core.latency import tune_for_latency
     from hall.ui.qt import QApplication, QTimer
     from hall.ui.qtlink import QtLink
 

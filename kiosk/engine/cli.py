@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def main(args: argparse.Namespace) -> int:
     from hall.core.appliance import notifier, run_daemon
+    from hall.core.latency import tune_for_latency
     from kiosk.engine.config import ConfigError, english_gaps, load_hall_config
     from kiosk.engine.engine import QueueEngine
     from kiosk.engine.service import EngineService
@@ -72,6 +73,7 @@ def main(args: argparse.Namespace) -> int:
         return 3
     service = EngineService(engine, link)
     service.start()  # also logs idle clerks out (staff_login.idle_logout_min)
+    tune_for_latency()  # the state of a call goes out while the dispatcher works on
     # "reload" from the center (relayed by the sync agent): use the config file it wrote.
     serve_control(
         link, {"reload": reload_handler(args.config, engine, service, own_device=args.device)}
