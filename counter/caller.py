@@ -43,6 +43,7 @@ from counter.caller_flow import (
     finish_args,
     finish_case_args,
     item_choices,
+    names_of,
 )
 from counter.keys import KeyBridge, key_hint
 from counter.settings import STAFF_STATUSES, CounterSettings
@@ -133,6 +134,7 @@ class CallerWindow(WindowSide, QWidget):
         super().__init__(parent)
         self._attach(qtlink, window_id, settings)
         self.catalog: dict[str, Any] = {}
+        self._names = names_of(self.catalog)
         self.clock = clock or SystemClock()
         self.ticket: CurrentTicket | None = None
         self.scanner: KeyDevice | None = None
@@ -385,7 +387,7 @@ class CallerWindow(WindowSide, QWidget):
         before = self.ticket
         self.state = dict(state)
         self.model = window_model(state)
-        self.ticket = current_ticket(state, self.catalog, self.clock.now())
+        self.ticket = current_ticket(state, self._names, self.clock.now())
         after = self.ticket
         if (before.code if before else "") != (after.code if after else ""):
             self.case_no_input.clear()  # a number typed for the ticket before
@@ -411,6 +413,7 @@ class CallerWindow(WindowSide, QWidget):
     def apply_catalog(self, catalog: Mapping[str, Any]) -> None:
         """Fill the transfer targets: other queues and other windows."""
         self.catalog = dict(catalog)
+        self._names = names_of(self.catalog)
         chosen = self.transfer_target.currentData()
         self.transfer_target.clear()
         self.transfer_target.addItem("请选择转移目标…", None)
@@ -423,7 +426,7 @@ class CallerWindow(WindowSide, QWidget):
         index = self.transfer_target.findData(chosen) if chosen else 0
         self.transfer_target.setCurrentIndex(max(0, index))
         if self.state is not None:  # names for the items, queues and windows shown
-            self.ticket = current_ticket(self.state, self.catalog, self.clock.now())
+            self.ticket = current_ticket(self.state, self._names, self.clock.now())
         self._fill_case_items()
         self._render()
 

@@ -272,6 +272,23 @@ def _names(catalog: Mapping[str, Any], key: str) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class CatalogNames:
+    """The catalogue's names by id (items, queues, windows), read once per catalogue: a
+    caller applies a window state after every call at its window, the catalogue changes
+    only with the hall's config."""
+
+    items: dict[str, str]
+    queues: dict[str, str]
+    windows: dict[str, str]
+
+
+def names_of(catalog: Mapping[str, Any]) -> CatalogNames:
+    return CatalogNames(
+        _names(catalog, "items"), _names(catalog, "queues"), _names(catalog, "windows")
+    )
+
+
 def _flag(current: Mapping[str, Any]) -> tuple[str, str]:
     priority = str(current.get("priority") or "normal")
     reason = str(current.get("priority_reason") or "")
@@ -323,17 +340,18 @@ def transfer_line(
 
 
 def current_ticket(
-    state: Mapping[str, Any], catalog: Mapping[str, Any], now: datetime | None = None
+    state: Mapping[str, Any], catalog: Mapping[str, Any] | CatalogNames, now: datetime | None = None
 ) -> CurrentTicket | None:
-    """The window state's current ticket with names from the catalogue, or None.
+    """The window state's current ticket with names from the catalogue (or its
+    :func:`names_of`), or None.
 
     Tolerates an engine older than the case fields (none of them) and a hostile payload
     (wrong types are dropped, lists and texts bounded)."""
     current = state.get("current")
     if not isinstance(current, Mapping) or not current.get("code"):
         return None
-    items, queues = _names(catalog, "items"), _names(catalog, "queues")
-    windows = _names(catalog, "windows")
+    known = catalog if isinstance(catalog, CatalogNames) else names_of(catalog)
+    items, queues, windows = known.items, known.queues, known.windows
     item = _short(current.get("item") or "")
     names: list[str] = []
 

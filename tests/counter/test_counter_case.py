@@ -254,3 +254,21 @@ def test_the_window_scanner_fills_the_case_number(caller, qtbot, keyboard):
     scanner.type_text("BAD/CODE")
     qtbot.waitUntil(lambda: c.message_kind == "error", timeout=WAIT)
     assert c.case_no_input.text() == "440305-2026-000125"  # the good one stays
+
+
+def test_a_renamed_item_in_a_new_catalogue_shows_on_the_next_state(caller):
+    """The names are read once per catalogue, not per window state: a new catalogue
+    must still reach the clerk's screen."""
+    c = caller
+    c.apply_state(state())
+    assert c.ticket_info.text().startswith("事项：婚生子女出生申报")
+    renamed = {
+        **CATALOG,
+        "items": [
+            {**i, "name": "出生登记"} if i["id"] == "hj-birth" else i for i in CATALOG["items"]
+        ],
+    }
+    c.apply_catalog(renamed)
+    assert c.ticket_info.text().startswith("事项：出生登记")
+    c.apply_state(state())
+    assert c.ticket_info.text().startswith("事项：出生登记")
