@@ -401,8 +401,10 @@ def _broker_floor(port: int, payloads: list[bytes], per_batch: int) -> float:
         if count[0] >= len(payloads):
             got.set()
 
+    subscribed = threading.Event()
     sub = paho.new_client(address, "floor-reader", max_inflight=100)
     sub.on_message = on_message
+    sub.on_subscribe = lambda *_a: subscribed.set()  # the SUBACK: only one is asked for
     paho.connect(sub, address, session_expiry_s=0)
     paho.subscribe(sub, [f"$share/floor/hall/{HALL}/dev/+/sync/events"])
     sub.loop_start()
@@ -410,7 +412,8 @@ def _broker_floor(port: int, payloads: list[bytes], per_batch: int) -> float:
     paho.connect(pub, address, session_expiry_s=0)
     pub.loop_start()
     try:
-        time.sleep(0.3)  # the SUBACK (no callback wired for it here)
+        if not subscribed.wait(30):
+            raise RuntimeError("the broker floor's reader got no SUBACK within 30 s")
         started = time.perf_counter()
         for i, p in enumerate(payloads):
             pub.publish(f"hall/{HALL}/dev/floor{i}/sync/events", p, qos=1)
