@@ -7,6 +7,7 @@ a 1920×1080 TV, a 1280×720 one or a 640×64 LED strip.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -56,15 +57,33 @@ def fitting_font(
     text: str, rect: QRect, *, max_px: int, min_px: int = 8, bold: bool = False, wrap: bool = False
 ) -> QFont:
     """The largest font (≤ ``max_px``) in which ``text`` fits ``rect``."""
+    px = _fitting_px(FONT_FAMILY, text, rect.width(), rect.height(), max_px, min_px, bold, wrap)
+    return font(px, bold=bold)
+
+
+@functools.lru_cache(maxsize=2048)
+def _fitting_px(
+    family: str,
+    text: str,
+    width: int,
+    height: int,
+    max_px: int,
+    min_px: int,
+    bold: bool,
+    wrap: bool,
+) -> int:
+    """The binary search behind :func:`fitting_font`, once per text and box: a display
+    repaints the same texts in the same boxes at every call and every flash, and the
+    search measures each text about seven times (a third of a repaint's time)."""
     flags = int(Qt.TextFlag.TextWordWrap) if wrap else 0
+    rect = QRect(0, 0, width, height)
     lo, hi = max(1, min_px), max(min_px, int(max_px))
-    best = font(lo, bold=bold)
+    best = lo
     while lo <= hi:
         mid = (lo + hi) // 2
-        f = font(mid, bold=bold)
-        box = QtGui.QFontMetrics(f).boundingRect(rect, flags, text)
-        if box.width() <= rect.width() and box.height() <= rect.height():
-            best, lo = f, mid + 1
+        box = QtGui.QFontMetrics(font(mid, bold=bold)).boundingRect(rect, flags, text)
+        if box.width() <= width and box.height() <= height:
+            best, lo = mid, mid + 1
         else:
             hi = mid - 1
     return best
