@@ -26,7 +26,17 @@ applied and their durable commit; ``publish`` to that window's state sent;
 ``broker_out`` to the displays' link receiving it; ``parse`` its parsing and
 contract check there (paho's thread) and the hand-over; ``gui`` to the
 display's ``apply_state`` on the GUI thread (the queued signal, the fan-out);
-``apply`` the state applied.  ``burst50_batches`` / ``burst50_commits`` /
+``apply`` the state applied.  Beyond the state, what the citizen sees and
+hears: the displays are shown (offscreen, each drawn into its own backing
+store) and each has the announcer of a ``voice.speaker: display`` hall;
+``pixels_*`` runs from the keypress to the end of the window's first paint after
+the state was applied (``hop_paint_p50_ms`` from applied to painted: the
+platform's update request, 5 ms on offscreen, a frame on a real screen, and the
+paint), ``voice_*`` to the announcement's first sample handed to the sound device
+(a stamping output that finishes at once, so each call is measured from a quiet
+speaker).  The burst's ``burst50_pixels_max_ms`` / ``burst50_voice_max_ms``: the
+last after the first press; here one process draws all 50 displays one after
+another, a hall's displays each draw their own.  ``burst50_batches`` / ``burst50_commits`` /
 ``burst50_state_publishes`` count what the engine did for the burst.
 
 Latency needs Nagle's algorithm off on the hall plane: ``sync.broker`` and the
@@ -60,6 +70,7 @@ log = logging.getLogger(__name__)
 
 WINDOWS = 50
 QUEUES = 10
+ENGINE_DAY = datetime(2026, 11, 23, 9, 0)  # the engine's clock stands at this time
 RATE_PER_S = 20.0  # calls per second over the whole hall (a real 50-window hall: < 1)
 
 
@@ -204,6 +215,35 @@ def _trace_apply(display: Any, trace: _Trace) -> None:
     display.apply_state = traced
 
 
+def _trace_paint(display: Any, trace: _Trace) -> None:
+    """Stamp the end of each of a display's paints (its pixels drawn)."""
+    paint = display.paintEvent
+
+    def traced(event: Any) -> None:
+        paint(event)
+        trace.add("painted", display.window_id)
+
+    display.paintEvent = traced
+
+
+class _StampOutput:
+    """The speaker's sound device: stamps when an announcement's first sample is handed
+    to it, and finishes at once (the next call's voice does not wait for this one's three
+    seconds of speech: what is measured is the machine's part)."""
+
+    def __init__(self, trace: _Trace, window: str) -> None:
+        self.trace, self.window = trace, window
+
+    def play(self, wav: bytes, done: Callable[[bool], None]) -> None:
+        from hall.ui.qt import QTimer
+
+        self.trace.add("voice", self.window)
+        QTimer.singleShot(0, lambda: done(False))
+
+    def stop(self) -> None:
+        return None
+
+
 def _engine_process(
     config: dict[str, Any],
     db: str,
@@ -222,7 +262,7 @@ def _engine_process(
     from kiosk.engine.service import EngineService
 
     cfg = parse_hall_config(config)
-    engine = QueueEngine(cfg, db, clock=FakeClock(datetime(2026, 11, 23, 9, 0)))
+    engine = QueueEngine(cfg, db, clock=FakeClock(ENGINE_DAY))
     for q in cfg.queues:
         for _ in range(tickets):
             engine.issue(queue_id=q.id)
@@ -253,7 +293,12 @@ class _Driver:
         displays: dict[str, Any],
         press: Callable[[str], list[Any]],
     ) -> None:
-        self.app = app
+        from hall.ui.qt import QtCore
+
+        # each phase runs in an event loop of its own: ending QApplication.exec() and
+        # entering it again leaves the offscreen windows' update requests undelivered (they
+        # paint no more)
+        self.loop = QtCore.QEventLoop()
         self.callers = callers
         self.press = press
         self.ready = list(callers)  # windows that may call now, in turn
@@ -273,7 +318,7 @@ class _Driver:
         actions = self.callers[window].feed_keys(self.press("KEY_KPENTER"))
         if actions != ["call_next"]:
             self.errors.append(f"{window}: the keypad gave {actions}")
-            self.app.quit()
+            self.loop.quit()
 
     def tick(self) -> None:
         if len(self.latencies) + len(self.pending) >= self.target or not self.ready:
@@ -296,12 +341,12 @@ class _Driver:
             self.starting.discard(window)
             self.ready.append(window)
         if len(self.latencies) >= self.target and not self.pending:
-            self.app.quit()
+            self.loop.quit()
 
     def _done(self, window: str, cmd: str, ok: bool, result: Any) -> None:
         if not ok:
             self.errors.append(f"{window} {cmd}: {result}")
-            self.app.quit()
+            self.loop.quit()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -312,6 +357,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rate = float(getattr(args, "rate", 0) or RATE_PER_S)
     logging.getLogger("sync.mqtt").setLevel(logging.WARNING)
     logging.getLogger("hall.ui.qtlink").setLevel(logging.ERROR)
+    logging.getLogger("hall.ui.voice.announcer").setLevel(logging.WARNING)  # each call said
     work = Path(tempfile.mkdtemp(prefix="hall-bench-call-"))
     broker = Mosquitto(workdir=work / "broker", persistence=False).start()
     ctx = mp.get_context("spawn")  # before Qt exists in this process
@@ -353,8 +399,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         broker.close()
     engine_events = json.loads(trace_file.read_text()) if trace_file.exists() else []
     events = trace.events + [tuple(e) for e in engine_events]
-    line.update(_breakdown(events, line.pop("_spans")))
-    line.update(_breakdown(events, line.pop("_burst_spans"), "burst50_"))
+    spans, burst_spans = line.pop("_spans"), line.pop("_burst_spans")
+    line.update(_breakdown(events, spans))
+    line.update(_breakdown(events, burst_spans, "burst50_"))
+    line.update(_beyond(events, spans))
+    line.update(_beyond(events, burst_spans, "burst50_"))
     burst = line.pop("_burst")
     for kind, key in (
         ("batches", "batches"),
@@ -423,15 +472,69 @@ def _breakdown(
     return out
 
 
+def _beyond(
+    events: list[tuple[str, str, float]], spans: list[tuple[str, float, float]], prefix: str = ""
+) -> dict[str, float]:
+    """What the citizen sees and hears: from the keypress to the end of the display's first
+    paint after the state was applied (``pixels``) and to the announcement's first sample
+    handed to the sound device (``voice``), each before that window's next press.  Steady:
+    ``pixels_p50_ms`` / ``_p99_ms``, ``voice_...``, ``hop_paint_p50_ms`` (applied to
+    painted); with a ``prefix`` (the burst): ``..._max_ms``, the last one after the first
+    press."""
+    stamps: dict[tuple[str, str], list[float]] = {}
+    for kind, window, t in events:
+        if kind in ("painted", "voice"):
+            stamps.setdefault((kind, window), []).append(t)
+    for times in stamps.values():
+        times.sort()
+    presses: dict[str, list[float]] = {}
+    for window, pressed, _shown in spans:
+        presses.setdefault(window, []).append(pressed)
+    for times in presses.values():
+        times.sort()
+    first = min((p for _w, p, _s in spans), default=0.0)
+    found: dict[str, list[float]] = {"pixels": [], "voice": [], "paint": []}
+    for window, pressed, shown in spans:
+        later = presses[window]
+        i = bisect.bisect_right(later, pressed)
+        until = later[i] if i < len(later) else float("inf")
+        for name, kind, since in (("pixels", "painted", shown), ("voice", "voice", pressed)):
+            times = stamps.get((kind, window), [])
+            j = bisect.bisect_left(times, since)
+            if j < len(times) and times[j] < until:
+                found[name].append((times[j] - (first if prefix else pressed)) * 1000)
+                if name == "pixels":
+                    found["paint"].append((times[j] - shown) * 1000)
+    out: dict[str, float] = {}
+    for name in ("pixels", "voice"):
+        values = found[name]
+        out[f"{prefix}{name}_calls"] = len(values)
+        if not values:
+            continue
+        if prefix:
+            out[f"{prefix}{name}_max_ms"] = round(max(values), 1)
+        else:
+            out[f"{name}_p50_ms"] = round(statistics.median(values), 2)
+            out[f"{name}_p99_ms"] = round(percentile(values, 99), 2)
+    if found["paint"] and not prefix:
+        out["hop_paint_p50_ms"] = round(statistics.median(found["paint"]), 3)
+    return out
+
+
 def _measure(broker: Any, calls: int, rate: float, trace: _Trace) -> dict[str, Any]:
     from counter.caller import CallerWindow
     from counter.display import WindowDisplay
     from drivers.keys.simulator import press_events
+    from hall.core.clock import FakeClock
     from hall.core.latency import tune_for_latency
     from hall.ui.qt import QApplication, QTimer
     from hall.ui.qtlink import QtLink
+    from hall.ui.voice.announcer import Announcer
+    from hall.ui.voice.pack import DEFAULT_PACK, VoicePack
 
     app = QApplication.instance() or QApplication(["hall-bench"])
+    pack = VoicePack(DEFAULT_PACK)
+    clock = FakeClock(ENGINE_DAY)
     hall = hall_config()["hall"]["id"]
     links: list[MqttLink] = []
     qtlinks: list[Any] = []
@@ -455,9 +558,13 @@ def _measure(broker: Any, calls: int, rate: float, trace: _Trace) -> dict[str, A
         displays, callers = {}, {}
         for w in range(1, WINDOWS + 1):
             window = str(w)
-            displays[window] = WindowDisplay(display_link, window, "tv")
+            # voice.speaker: display; on the engine's day, so the calls' times are not skew
+            announcer = Announcer(pack, _StampOutput(trace, window), clock=clock)
+            displays[window] = WindowDisplay(display_link, window, "tv", announcer=announcer)
             displays[window].resize(1280, 720)
             _trace_apply(displays[window], trace)
+            _trace_paint(displays[window], trace)
+            displays[window].show()  # offscreen: drawn into its backing store
             callers[window] = CallerWindow(qtlink(f"caller-{window}", "caller"), window)
         deadline = time.monotonic() + 30
         while any(d.state is None for d in displays.values()) and time.monotonic() < deadline:
@@ -476,9 +583,9 @@ def _measure(broker: Any, calls: int, rate: float, trace: _Trace) -> dict[str, A
             timer.start(interval)
             guard = QTimer()
             guard.setSingleShot(True)
-            guard.timeout.connect(app.quit)
+            guard.timeout.connect(driver.loop.quit)
             guard.start(int(target * interval) + 30000)
-            app.exec()
+            driver.loop.exec()
             timer.stop()
             guard.stop()
             if driver.errors:
@@ -501,8 +608,12 @@ def _measure(broker: Any, calls: int, rate: float, trace: _Trace) -> dict[str, A
         for window in list(driver.ready):  # burst: every window presses at once
             driver.ready.remove(window)
             driver.call(window)
-        app.exec()
+        driver.loop.exec()
         burst_end = time.perf_counter()
+        settle = time.monotonic() + 0.3  # the burst's last paints and announcements
+        while time.monotonic() < settle:
+            app.processEvents()
+            time.sleep(0.001)
         burst = list(driver.latencies)
         burst_spans = list(driver.spans)
         return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hall.bench.call import HOPS, _breakdown
+from hall.bench.call import HOPS, _beyond, _breakdown
 
 
 def _stamps(window: str, start: float, steps: list[float]) -> list[tuple[str, str, float]]:
@@ -37,3 +37,33 @@ def test_a_call_missing_a_stamp_is_left_out_and_the_burst_says_when_each_hop_end
     assert line["burst50_traced_calls"] == 2
     assert line["burst50_hop_press_at_ms"] == pytest.approx(2.0)  # the later call's
     assert line["burst50_hop_apply_at_ms"] == pytest.approx(50.0)
+
+
+def test_pixels_and_voice_are_the_first_paint_after_the_state_and_the_first_sample():
+    # window 7 pressed at 10.0, its state applied at 10.010; a paint before the state is
+    # the old number, so the pixels are the paint at 10.016; its voice at 10.020
+    events = [
+        ("painted", "7", 10.005),
+        ("painted", "7", 10.016),
+        ("painted", "7", 10.030),
+        ("voice", "7", 10.020),
+        ("painted", "8", 10.011),  # another window's
+        ("voice", "7", 11.5),  # after the next press: that call's
+        ("painted", "7", 11.6),
+    ]
+    spans = [("7", 10.0, 10.010), ("7", 11.0, 11.4)]
+    line = _beyond(events, spans)
+    assert line["pixels_calls"] == 2
+    assert line["voice_calls"] == 2
+    assert line["pixels_p50_ms"] == pytest.approx((16 + 600) / 2, abs=0.01)
+    assert line["hop_paint_p50_ms"] == pytest.approx((6 + 200) / 2, abs=1e-3)
+    assert line["voice_p99_ms"] == pytest.approx(500, abs=6)
+
+
+def test_a_call_never_painted_is_counted_out_and_the_burst_gives_the_last():
+    events = [("painted", "1", 0.050), ("voice", "1", 0.040), ("voice", "2", 0.090)]
+    spans = [("1", 0.0, 0.030), ("2", 0.001, 0.060)]
+    line = _beyond(events, spans, "burst50_")
+    assert line["burst50_pixels_calls"] == 1
+    assert line["burst50_pixels_max_ms"] == pytest.approx(50.0)
+    assert line["burst50_voice_max_ms"] == pytest.approx(90.0)

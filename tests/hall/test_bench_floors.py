@@ -64,6 +64,12 @@ def test_bench_call_carries_the_round_trip_floor():
     assert ends == sorted(ends), line  # the last call's hops end in order
     assert 1 <= line["burst50_commits"] <= line["burst50_batches"] <= 50, line
     assert line["burst50_state_publishes"] >= 50, line  # each window's call shown
+    # every call drawn on its display and said, after its state reached the display
+    assert line["pixels_calls"] == line["voice_calls"] == 200, line
+    assert line["burst50_pixels_calls"] == line["burst50_voice_calls"] == 50, line
+    assert line["p50_ms"] < line["pixels_p50_ms"] <= line["pixels_p99_ms"], line
+    assert line["burst50_pixels_max_ms"] >= line["burst50_hop_apply_at_ms"], line
+    assert line["voice_p50_ms"] > 0 and line["hop_paint_p50_ms"] > 0, line
 
 
 def test_bench_ticket_carries_the_bytes_floor():
