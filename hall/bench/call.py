@@ -1,15 +1,17 @@
 """``hall bench call``: from a clerk's keypress to the window display showing the call.
 
-Topology as in a hall: a private Mosquitto; the queue engine in its own
-process (the queue host) with a generated hall of 50 windows (10 queues, 5
-windows each); here, 50 caller apps each with its own hall link and the 50
-window displays on one display-side link.  Each call feeds a real
-``evdev.InputEvent`` press (keypad Enter) through the caller's key decoder;
-the caller sends ``call_next``; the engine commits it and publishes the
-window state; the clock stops when that window's ``WindowDisplay`` has
-applied the state showing the new number.  Calls arrive at a steady rate
-over the windows (each window: call, start, call ...), far above a real
-hall's load; ``burst50`` has all 50 windows press at the same moment.
+Topology as in a hall, each side in its own process: a private Mosquitto;
+the queue engine (the queue host) with a generated hall of 50 windows (10
+queues, 5 windows each); the 50 caller apps, each with its own hall link, in
+this process; the 50 window displays on one display-side link in a third.
+Each call feeds a real ``evdev.InputEvent`` press (keypad Enter) through the
+caller's key decoder; the caller sends ``call_next``; the engine commits it
+and publishes the window state; the clock stops when that window's
+``WindowDisplay`` has applied the state showing the new number (``shown``,
+stamped in the displays' process).  Calls arrive at a steady rate over the
+windows (each window: call, start once its caller shows the call, call ...),
+far above a real hall's load; ``burst50`` has all 50 windows press at the
+same moment.
 
 The floors, measured in the same run: ``floor_rtt_*`` a request's round trip to
 a device that answers at once on the same broker (the call's path is one such
@@ -18,9 +20,9 @@ engine's folder; ``p99_ratio`` / ``p50_ratio`` the call's over the round trip's.
 
 The trace: every call's time split hop by hop, ``hop_*_p50_ms`` (the median of
 each hop over the steady calls).  ``time.perf_counter`` is the system's
-monotonic clock, so the engine's process and this one stamp on the same
-clock.  ``press`` the keypress to the caller's request on the wire (the caller
-and its request worker); ``broker_in`` to the engine's link receiving it;
+monotonic clock, so the three processes stamp on the same clock.  ``press``
+the keypress to the caller's request on the wire (the caller and its request
+worker); ``broker_in`` to the engine's link receiving it;
 ``engine_queue`` to its batch handler starting; ``commit`` the commands
 applied and their durable commit; ``publish`` to that window's state sent;
 ``broker_out`` to the displays' link receiving it; ``parse`` its parsing and
@@ -204,13 +206,22 @@ def _trace_service(service: Any, trace: _Trace) -> None:
     service_module.transaction = traced_transaction  # type: ignore[assignment]
 
 
-def _trace_apply(display: Any, trace: _Trace) -> None:
-    """Stamp a display's ``apply_state`` (on the GUI thread) as it starts."""
+def _trace_apply(display: Any, trace: _Trace, shown: Any = None) -> None:
+    """Stamp a display's ``apply_state`` (on the GUI thread) as it starts, and ``shown``
+    once it shows a new call (``shown``: a shared counter of those; a state published
+    again, its waiting list changed, is not a new call)."""
     apply_state = display.apply_state
 
     def traced(state: Any, **kw: Any) -> None:
         trace.add("gui", display.window_id)
+        before = (display.model.code, display.model.call_count)
         apply_state(state, **kw)
+        m = display.model
+        if m.called and m.code and (m.code, m.call_count) != before:
+            trace.add("shown", display.window_id)
+            if shown is not None:
+                with shown.get_lock():
+                    shown.value += 1
 
     display.apply_state = traced
 
@@ -242,6 +253,65 @@ class _StampOutput:
 
     def stop(self) -> None:
         return None
+
+
+def _quiet_logs() -> None:
+    logging.getLogger("sync.mqtt").setLevel(logging.WARNING)
+    logging.getLogger("hall.ui.qtlink").setLevel(logging.ERROR)
+    logging.getLogger("hall.ui.voice.announcer").setLevel(logging.WARNING)  # each call said
+
+
+def _display_process(
+    host: str, port: int, ready: Any, stop: Any, shown: Any, trace_file: str
+) -> None:
+    """The display side: the 50 window displays on one link, each shown (offscreen, drawn
+    into its own backing store) with the announcer of a ``voice.speaker: display`` hall."""
+    from counter.display import WindowDisplay
+    from hall.core.clock import FakeClock
+    from hall.core.latency import tune_for_latency
+    from hall.ui.qt import QApplication, QTimer
+    from hall.ui.qtlink import QtLink
+    from hall.ui.voice.announcer import Announcer
+    from hall.ui.voice.pack import DEFAULT_PACK, VoicePack
+
+    _quiet_logs()
+    app = QApplication.instance() or QApplication(["hall-bench-displays"])
+    trace = _Trace()
+    hall = hall_config()["hall"]["id"]
+    link = MqttLink(host=host, port=port, hall_id=hall, device_id="display-bench", role="display")
+    _trace_link(link, trace, received="display_in")
+    link.start()
+    qtlink = QtLink(link)
+    pack = VoicePack(DEFAULT_PACK)
+    clock = FakeClock(ENGINE_DAY)  # the engine's day: the calls' times are not skew
+    displays = {}
+    for w in range(1, WINDOWS + 1):
+        window = str(w)
+        announcer = Announcer(pack, _StampOutput(trace, window), clock=clock)
+        display = WindowDisplay(qtlink, window, "tv", announcer=announcer)
+        display.resize(1280, 720)
+        _trace_apply(display, trace, shown)
+        _trace_paint(display, trace)
+        display.show()
+        displays[window] = display
+
+    def poll() -> None:
+        if not ready.is_set() and all(d.state is not None for d in displays.values()):
+            tune_for_latency()  # as counter.app does for every window-side app
+            ready.set()
+        if stop.is_set():
+            app.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(20)
+    app.exec()
+    timer.stop()
+    for display in displays.values():
+        display.shutdown()
+    qtlink.close()
+    link.stop()
+    Path(trace_file).write_text(json.dumps(trace.events))
 
 
 def _engine_process(
@@ -284,55 +354,49 @@ def _engine_process(
 
 
 class _Driver:
-    """Presses keys on a schedule and times each call until its display shows it."""
+    """Presses keys on a schedule; a window calls again once its caller shows the last
+    call served (the displays' process times when each call was shown)."""
 
-    def __init__(
-        self,
-        app: Any,
-        callers: dict[str, Any],
-        displays: dict[str, Any],
-        press: Callable[[str], list[Any]],
-    ) -> None:
+    def __init__(self, callers: dict[str, Any], press: Callable[[str], list[Any]]) -> None:
         from hall.ui.qt import QtCore
 
-        # each phase runs in an event loop of its own: ending QApplication.exec() and
-        # entering it again leaves the offscreen windows' update requests undelivered (they
-        # paint no more)
-        self.loop = QtCore.QEventLoop()
+        self.loop = QtCore.QEventLoop()  # each phase runs in an event loop of its own
         self.callers = callers
         self.press = press
         self.ready = list(callers)  # windows that may call now, in turn
-        self.pending: dict[str, float] = {}  # window -> keypress time of its call
+        self.pending: set[str] = set()  # windows whose call the caller has not shown yet
         self.starting: set[str] = set()
-        self.latencies: list[float] = []
-        self.spans: list[tuple[str, float, float]] = []  # (window, pressed, shown)
+        self.presses: list[tuple[str, float]] = []  # (window, keypress time)
+        self.seen = 0  # calls shown on their caller in this phase
         self.target = 0
         self.errors: list[str] = []
-        for window, d in displays.items():
-            d.state_applied.connect(lambda state, w=window: self._applied(w, state))
         for window, c in callers.items():
+            c.state_applied.connect(lambda state, w=window: self._applied(w, state))
             c.command_done.connect(lambda cmd, ok, res, w=window: self._done(w, cmd, ok, res))
 
+    def phase(self, target: int) -> None:
+        self.seen, self.target, self.presses = 0, target, []
+
     def call(self, window: str) -> None:
-        self.pending[window] = time.perf_counter()
+        self.pending.add(window)
+        self.presses.append((window, time.perf_counter()))
         actions = self.callers[window].feed_keys(self.press("KEY_KPENTER"))
         if actions != ["call_next"]:
             self.errors.append(f"{window}: the keypad gave {actions}")
             self.loop.quit()
 
     def tick(self) -> None:
-        if len(self.latencies) + len(self.pending) >= self.target or not self.ready:
+        if len(self.presses) >= self.target or not self.ready:
             return
         self.call(self.ready.pop(0))
 
     def _applied(self, window: str, state: dict[str, Any]) -> None:
-        from hall.ui.qt import QTimer  # Qt only once the engine's process is spawned
+        from hall.ui.qt import QTimer  # Qt only once the other processes are spawned
 
         current = state.get("current") or {}
         if window in self.pending and current.get("status") == "called":
-            now, pressed = time.perf_counter(), self.pending.pop(window)
-            self.latencies.append((now - pressed) * 1000)
-            self.spans.append((window, pressed, now))
+            self.pending.discard(window)
+            self.seen += 1
             self.starting.add(window)
             # start: serve the citizen, after the states already delivered (the clerk's
             # press is another machine's work, not part of the next display's time)
@@ -340,7 +404,7 @@ class _Driver:
         elif window in self.starting and current.get("status") == "serving":
             self.starting.discard(window)
             self.ready.append(window)
-        if len(self.latencies) >= self.target and not self.pending:
+        if self.seen >= self.target and not self.pending:
             self.loop.quit()
 
     def _done(self, window: str, cmd: str, ok: bool, result: Any) -> None:
@@ -349,20 +413,43 @@ class _Driver:
             self.loop.quit()
 
 
+def _shown_spans(
+    events: list[tuple[str, str, float]], presses: list[tuple[str, float]]
+) -> list[tuple[str, float, float]]:
+    """(window, pressed, shown) of each press whose call a display showed: per window, the
+    presses in order each take the first ``shown`` stamp after it not taken before."""
+    shown: dict[str, list[float]] = {}
+    for kind, window, t in events:
+        if kind == "shown":
+            shown.setdefault(window, []).append(t)
+    for times in shown.values():
+        times.sort()
+    taken: dict[str, float] = {}
+    spans = []
+    for window, pressed in sorted(presses, key=lambda p: p[1]):
+        times = shown.get(window, [])
+        i = bisect.bisect_left(times, max(pressed, taken.get(window, -1.0)))
+        if i < len(times) and times[i] == taken.get(window):
+            i += 1
+        if i < len(times):
+            taken[window] = times[i]
+            spans.append((window, pressed, times[i]))
+    return spans
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from sync.broker import Mosquitto
 
     quick = bool(getattr(args, "quick", False))
     calls = 200 if quick else 1000
     rate = float(getattr(args, "rate", 0) or RATE_PER_S)
-    logging.getLogger("sync.mqtt").setLevel(logging.WARNING)
-    logging.getLogger("hall.ui.qtlink").setLevel(logging.ERROR)
-    logging.getLogger("hall.ui.voice.announcer").setLevel(logging.WARNING)  # each call said
+    _quiet_logs()
     work = Path(tempfile.mkdtemp(prefix="hall-bench-call-"))
     broker = Mosquitto(workdir=work / "broker", persistence=False).start()
     ctx = mp.get_context("spawn")  # before Qt exists in this process
-    ready, stop = ctx.Event(), ctx.Event()
-    trace_file = work / "engine-trace.json"
+    ready, stop, shown_ready = ctx.Event(), ctx.Event(), ctx.Event()
+    shown = ctx.Value("i", 0)
+    engine_file, display_file = work / "engine-trace.json", work / "display-trace.json"
     per_window = calls // WINDOWS + 3  # every window calls that often, and bursts once
     engine = ctx.Process(
         target=_engine_process,
@@ -375,47 +462,80 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             per_window * (WINDOWS // QUEUES),
             ready,
             stop,
-            str(trace_file),
+            str(engine_file),
         ),
     )
-    engine.start()
+    displays = ctx.Process(
+        target=_display_process,
+        name="hall-bench-displays",
+        args=(broker.host, broker.port, shown_ready, stop, shown, str(display_file)),
+    )
     trace = _Trace()
+    children = [engine, displays]
     try:
+        engine.start()
         if not ready.wait(120):
             raise RuntimeError("the bench engine did not start")
-        line = _measure(broker, calls, rate, trace)
+        displays.start()  # once the states are retained: the displays start showing them
+        if not shown_ready.wait(120):
+            raise RuntimeError("the bench displays did not start")
+        line = _measure(broker, calls, rate, trace, shown)
         commit = floors.sqlite_commits(work, 100 if quick else 300)
         rtt = line.pop("_rtt")
         line.update(floors.summary("floor_rtt", rtt))
         line.update(commit)
-        line["p50_ratio"] = floors.ratio(line["p50_ms"], line["floor_rtt_p50_ms"])
-        line["p99_ratio"] = floors.ratio(line["p99_ms"], line["floor_rtt_p99_ms"])
     finally:
         stop.set()
-        engine.join(15)
-        if engine.is_alive():
-            engine.kill()
-            engine.join()
+        for child in children:
+            if child.pid is None:
+                continue
+            child.join(15)
+            if child.is_alive():
+                child.kill()
+                child.join()
         broker.close()
-    engine_events = json.loads(trace_file.read_text()) if trace_file.exists() else []
-    events = trace.events + [tuple(e) for e in engine_events]
-    spans, burst_spans = line.pop("_spans"), line.pop("_burst_spans")
-    line.update(_breakdown(events, spans))
+    engine_events = json.loads(engine_file.read_text()) if engine_file.exists() else []
+    display_events = json.loads(display_file.read_text()) if display_file.exists() else []
+    events = trace.events + [tuple(e) for e in engine_events + display_events]
+    steady = _shown_spans(events, line.pop("_presses"))
+    burst_spans = _shown_spans(events, line.pop("_burst_presses"))
+    if len(steady) < calls or len(burst_spans) < WINDOWS:
+        raise RuntimeError(
+            f"the displays showed {len(steady)} of {calls} calls and "
+            f"{len(burst_spans)} of the burst's {WINDOWS}"
+        )
+    latencies = [(shown_at - pressed) * 1000 for _w, pressed, shown_at in steady]
+    burst = [(shown_at - pressed) * 1000 for _w, pressed, shown_at in burst_spans]
+    line.update(
+        {
+            "p50_ms": round(statistics.median(latencies), 2),
+            "p99_ms": round(percentile(latencies, 99), 2),
+            "max_ms": round(max(latencies), 2),
+            "burst50_p50_ms": round(statistics.median(burst), 2),
+            "burst50_max_ms": round(max(burst), 2),
+            "tcp_nodelay": True,
+        }
+    )
+    line["p50_ratio"] = floors.ratio(line["p50_ms"], line["floor_rtt_p50_ms"])
+    line["p99_ratio"] = floors.ratio(line["p99_ms"], line["floor_rtt_p99_ms"])
+    line.update(_breakdown(events, steady))
     line.update(_breakdown(events, burst_spans, "burst50_"))
-    line.update(_beyond(events, spans))
+    line.update(_beyond(events, steady))
     line.update(_beyond(events, burst_spans, "burst50_"))
-    burst = line.pop("_burst")
+    burst_at = line.pop("_burst")
     for kind, key in (
         ("batches", "batches"),
         ("commits", "commits"),
         ("engine_out", "state_publishes"),
     ):
         line[f"burst50_{key}"] = sum(
-            1 for k, _w, t in engine_events if k == kind and burst[0] <= t <= burst[1]
+            1 for k, _w, t in engine_events if k == kind and burst_at[0] <= t <= burst_at[1]
         )
-    arrived = [t for k, _w, t in engine_events if k == "engine_in" and burst[0] <= t <= burst[1]]
+    arrived = [
+        t for k, _w, t in engine_events if k == "engine_in" and burst_at[0] <= t <= burst_at[1]
+    ]
     if arrived:  # how long the fifty presses took to reach the engine
-        line["burst50_arrival_ms"] = round((max(arrived) - burst[0]) * 1000, 1)
+        line["burst50_arrival_ms"] = round((max(arrived) - burst_at[0]) * 1000, 1)
     return line
 
 
@@ -521,65 +641,53 @@ def _beyond(
     return out
 
 
-def _measure(broker: Any, calls: int, rate: float, trace: _Trace) -> dict[str, Any]:
+def _measure(broker: Any, calls: int, rate: float, trace: _Trace, shown: Any) -> dict[str, Any]:
+    """The callers' side: 50 caller apps, each with its own link; the keypresses."""
     from counter.caller import CallerWindow
-    from counter.display import WindowDisplay
     from drivers.keys.simulator import press_events
-    from hall.core.clock import FakeClock
     from hall.core.latency import tune_for_latency
     from hall.ui.qt import QApplication, QTimer
     from hall.ui.qtlink import QtLink
-    from hall.ui.voice.announcer import Announcer
-    from hall.ui.voice.pack import DEFAULT_PACK, VoicePack
 
     app = QApplication.instance() or QApplication(["hall-bench"])
-    pack = VoicePack(DEFAULT_PACK)
-    clock = FakeClock(ENGINE_DAY)
     hall = hall_config()["hall"]["id"]
     links: list[MqttLink] = []
     qtlinks: list[Any] = []
+    callers: dict[str, Any] = {}
 
-    def qtlink(device: str, role: str) -> Any:
-        lk = MqttLink(
-            host=broker.host, port=broker.port, hall_id=hall, device_id=device, role=role
-        ).start()
-        links.append(lk)
-        _trace_link(
-            lk,
-            trace,
-            **({"received": "display_in"} if role == "display" else {"sent": "caller_out"}),
-        )
-        q = QtLink(lk)
-        qtlinks.append(q)
-        return q
+    def spin(until: Callable[[], bool], seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not until():
+            if time.monotonic() > deadline:
+                return False
+            app.processEvents()
+            time.sleep(0.001)
+        return True
 
     try:
-        display_link = qtlink("display-bench", "display")
-        displays, callers = {}, {}
         for w in range(1, WINDOWS + 1):
-            window = str(w)
-            # voice.speaker: display; on the engine's day, so the calls' times are not skew
-            announcer = Announcer(pack, _StampOutput(trace, window), clock=clock)
-            displays[window] = WindowDisplay(display_link, window, "tv", announcer=announcer)
-            displays[window].resize(1280, 720)
-            _trace_apply(displays[window], trace)
-            _trace_paint(displays[window], trace)
-            displays[window].show()  # offscreen: drawn into its backing store
-            callers[window] = CallerWindow(qtlink(f"caller-{window}", "caller"), window)
-        deadline = time.monotonic() + 30
-        while any(d.state is None for d in displays.values()) and time.monotonic() < deadline:
-            app.processEvents()
-            time.sleep(0.002)
+            lk = MqttLink(
+                host=broker.host,
+                port=broker.port,
+                hall_id=hall,
+                device_id=f"caller-{w}",
+                role="caller",
+            ).start()
+            links.append(lk)
+            _trace_link(lk, trace, sent="caller_out")
+            qtlinks.append(QtLink(lk))
+            callers[str(w)] = CallerWindow(qtlinks[-1], str(w))
+        spin(lambda: all(c.state is not None for c in callers.values()), 30)
 
         rtt = floors.mqtt_round_trip(broker.host, broker.port, 200)
-        driver = _Driver(app, callers, displays, press_events)
+        driver = _Driver(callers, press_events)
         tune_for_latency()  # as counter.app does for every window-side app
         timer = QTimer()
         timer.timeout.connect(driver.tick)
         interval = max(1, round(1000 / rate))
 
-        def measure(target: int) -> list[float]:
-            driver.latencies, driver.target = [], target
+        def measure(target: int) -> list[tuple[str, float]]:
+            driver.phase(target)
             timer.start(interval)
             guard = QTimer()
             guard.setSingleShot(True)
@@ -590,50 +698,43 @@ def _measure(broker: Any, calls: int, rate: float, trace: _Trace) -> dict[str, A
             guard.stop()
             if driver.errors:
                 raise RuntimeError(f"bench commands failed: {driver.errors[:3]}")
-            if len(driver.latencies) < target:
-                raise RuntimeError(f"only {len(driver.latencies)} of {target} calls were shown")
-            return list(driver.latencies)
+            if driver.seen < target:
+                raise RuntimeError(f"only {driver.seen} of {target} calls were shown")
+            return list(driver.presses)
+
+        def settle(expected: int) -> None:
+            """The displays have shown every call pressed so far (their last paints and
+            announcements a moment later), and every window may call again."""
+            spin(lambda: shown.value >= expected, 30)
+            spin(lambda: len(driver.ready) == WINDOWS, 30)
+            until = time.monotonic() + 0.5  # past the keypad's debounce, the last paints
+            spin(lambda: time.monotonic() > until, 1)
 
         measure(WINDOWS)  # warm up: each window calls once
-        driver.spans = []
+        settle(WINDOWS)
         steady = measure(calls)
-        spans = list(driver.spans)
-        settle = time.monotonic() + 0.5  # past the keypad's debounce of the last presses
-        while len(driver.ready) < WINDOWS or time.monotonic() < settle:
-            app.processEvents()
-            time.sleep(0.001)
-        driver.latencies, driver.target = [], WINDOWS
-        driver.spans = []
+        settle(WINDOWS + calls)
+        driver.phase(WINDOWS)
         burst_start = time.perf_counter()
         for window in list(driver.ready):  # burst: every window presses at once
             driver.ready.remove(window)
             driver.call(window)
         driver.loop.exec()
         burst_end = time.perf_counter()
-        settle = time.monotonic() + 0.3  # the burst's last paints and announcements
-        while time.monotonic() < settle:
-            app.processEvents()
-            time.sleep(0.001)
-        burst = list(driver.latencies)
-        burst_spans = list(driver.spans)
+        burst = list(driver.presses)
+        settle(2 * WINDOWS + calls)
         return {
             "bench": "call",
             "windows": WINDOWS,
             "calls": len(steady),
             "rate_per_s": rate,
-            "p50_ms": round(statistics.median(steady), 2),
-            "p99_ms": round(percentile(steady, 99), 2),
-            "max_ms": round(max(steady), 2),
-            "burst50_p50_ms": round(statistics.median(burst), 2),
-            "burst50_max_ms": round(max(burst), 2),
-            "tcp_nodelay": True,
             "_rtt": rtt,
-            "_spans": spans,
-            "_burst_spans": burst_spans,
+            "_presses": steady,
+            "_burst_presses": burst,
             "_burst": (burst_start, burst_end),
         }
     finally:
-        for c in callers.values() if "callers" in locals() else ():
+        for c in callers.values():
             c.shutdown()
         for q in qtlinks:
             q.close()

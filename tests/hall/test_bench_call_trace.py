@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hall.bench.call import HOPS, _beyond, _breakdown
+from hall.bench.call import HOPS, _beyond, _breakdown, _shown_spans
 
 
 def _stamps(window: str, start: float, steps: list[float]) -> list[tuple[str, str, float]]:
@@ -67,3 +67,15 @@ def test_a_call_never_painted_is_counted_out_and_the_burst_gives_the_last():
     assert line["burst50_pixels_calls"] == 1
     assert line["burst50_pixels_max_ms"] == pytest.approx(50.0)
     assert line["burst50_voice_max_ms"] == pytest.approx(90.0)
+
+
+def test_each_press_is_shown_by_the_first_new_call_after_it_on_its_window():
+    events = [
+        ("shown", "7", 9.0),  # before any press: an earlier call
+        ("shown", "7", 10.008),
+        ("shown", "8", 10.004),  # another window's
+        ("shown", "7", 10.020),  # the second press's, although it came right after
+    ]
+    presses = [("7", 10.0), ("7", 10.009), ("8", 10.001), ("9", 10.002)]
+    spans = _shown_spans(events, presses)
+    assert spans == [("7", 10.0, 10.008), ("8", 10.001, 10.004), ("7", 10.009, 10.020)]
