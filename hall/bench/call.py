@@ -3,7 +3,8 @@
 Topology as in a hall, each side in its own process: a private Mosquitto;
 the queue engine (the queue host) with a generated hall of 50 windows (10
 queues, 5 windows each); the 50 caller apps, each with its own hall link, in
-this process; the 50 window displays on one display-side link in a third.
+this process; the 50 window displays, ten to a process and a link (a
+hall's each draw their own: 50 flashing in one process would take turns).
 Each call feeds a real ``evdev.InputEvent`` press (keypad Enter) through the
 caller's key decoder; the caller sends ``call_next``; the engine commits it
 and publishes the window state; the clock stops when that window's
@@ -20,7 +21,7 @@ engine's folder; ``p99_ratio`` / ``p50_ratio`` the call's over the round trip's.
 
 The trace: every call's time split hop by hop, ``hop_*_p50_ms`` (the median of
 each hop over the steady calls).  ``time.perf_counter`` is the system's
-monotonic clock, so the three processes stamp on the same clock.  ``press``
+monotonic clock, so all the processes stamp on the same clock.  ``press``
 the keypress to the caller's request on the wire (the caller and its request
 worker); ``broker_in`` to the engine's link receiving it;
 ``engine_queue`` to its batch handler starting; ``commit`` the commands
@@ -37,9 +38,13 @@ platform's update request, 5 ms on offscreen, a frame on a real screen, and the
 paint), ``voice_*`` to the announcement's first sample handed to the sound device
 (a stamping output that finishes at once, so each call is measured from a quiet
 speaker).  The burst's ``burst50_pixels_max_ms`` / ``burst50_voice_max_ms``: the
-last after the first press; here one process draws all 50 displays one after
-another, a hall's displays each draw their own.  ``burst50_batches`` / ``burst50_commits`` /
-``burst50_state_publishes`` count what the engine did for the burst.
+last after the first press; here a process draws ten displays one after
+another, a hall's displays each draw their own.  ``cpu_ms_per_call_SIDE``: the CPU
+each side used per steady call (its start included; ``displays`` and ``callers``
+are the fifty devices together), ``burst50_cpu_ms_SIDE`` the burst's, to its last
+paint: on a machine of two cores the burst is bounded by these sums.
+``burst50_batches`` / ``burst50_commits`` / ``burst50_state_publishes`` count what
+the engine did for the burst.
 
 Latency needs Nagle's algorithm off on the hall plane: ``sync.broker`` and the
 hall Mosquitto config set ``set_tcp_nodelay true`` and every ``MqttLink`` sets
@@ -55,6 +60,7 @@ import contextlib
 import json
 import logging
 import multiprocessing as mp
+import os
 import statistics
 import tempfile
 import time
@@ -73,6 +79,7 @@ log = logging.getLogger(__name__)
 WINDOWS = 50
 QUEUES = 10
 ENGINE_DAY = datetime(2026, 11, 23, 9, 0)  # the engine's clock stands at this time
+DISPLAY_PROCESSES = 5  # the displays, 10 to a process (a hall's each draw their own)
 RATE_PER_S = 20.0  # calls per second over the whole hall (a real 50-window hall: < 1)
 
 
@@ -255,6 +262,27 @@ class _StampOutput:
         return None
 
 
+def _cpu_ms(pids: list[int]) -> float:
+    """The CPU time (user + system) the processes ``pids`` have used so far, in ms."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_split(
+    sides: dict[str, list[int]], before: dict[str, float], per: float, key: str
+) -> dict[str, float]:
+    """``{key}_{side}``: each side's CPU since ``before``, divided by ``per``."""
+    return {
+        f"{key}_{side}": round((_cpu_ms(pids) - before[side]) / per, 2)
+        for side, pids in sides.items()
+    }
+
+
 def _quiet_logs() -> None:
     logging.getLogger("sync.mqtt").setLevel(logging.WARNING)
     logging.getLogger("hall.ui.qtlink").setLevel(logging.ERROR)
@@ -262,10 +290,10 @@ def _quiet_logs() -> None:
 
 
 def _display_process(
-    host: str, port: int, ready: Any, stop: Any, shown: Any, trace_file: str
+    host: str, port: int, windows: list[str], ready: Any, stop: Any, shown: Any, trace_file: str
 ) -> None:
-    """The display side: the 50 window displays on one link, each shown (offscreen, drawn
-    into its own backing store) with the announcer of a ``voice.speaker: display`` hall."""
+    """Some of the window displays on one link, each shown (offscreen, drawn into its own
+    backing store) with the announcer of a ``voice.speaker: display`` hall."""
     from counter.display import WindowDisplay
     from hall.core.clock import FakeClock
     from hall.core.latency import tune_for_latency
@@ -278,15 +306,15 @@ def _display_process(
     app = QApplication.instance() or QApplication(["hall-bench-displays"])
     trace = _Trace()
     hall = hall_config()["hall"]["id"]
-    link = MqttLink(host=host, port=port, hall_id=hall, device_id="display-bench", role="display")
+    device = f"display-bench-{windows[0]}"
+    link = MqttLink(host=host, port=port, hall_id=hall, device_id=device, role="display")
     _trace_link(link, trace, received="display_in")
     link.start()
     qtlink = QtLink(link)
     pack = VoicePack(DEFAULT_PACK)
     clock = FakeClock(ENGINE_DAY)  # the engine's day: the calls' times are not skew
     displays = {}
-    for w in range(1, WINDOWS + 1):
-        window = str(w)
+    for window in windows:
         announcer = Announcer(pack, _StampOutput(trace, window), clock=clock)
         display = WindowDisplay(qtlink, window, "tv", announcer=announcer)
         display.resize(1280, 720)
@@ -438,18 +466,22 @@ def _shown_spans(
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="hall-bench-call-") as tmp:
+        return _run(args, Path(tmp))
+
+
+def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from sync.broker import Mosquitto
 
     quick = bool(getattr(args, "quick", False))
     calls = 200 if quick else 1000
     rate = float(getattr(args, "rate", 0) or RATE_PER_S)
     _quiet_logs()
-    work = Path(tempfile.mkdtemp(prefix="hall-bench-call-"))
     broker = Mosquitto(workdir=work / "broker", persistence=False).start()
     ctx = mp.get_context("spawn")  # before Qt exists in this process
-    ready, stop, shown_ready = ctx.Event(), ctx.Event(), ctx.Event()
+    ready, stop = ctx.Event(), ctx.Event()
     shown = ctx.Value("i", 0)
-    engine_file, display_file = work / "engine-trace.json", work / "display-trace.json"
+    engine_file = work / "engine-trace.json"
     per_window = calls // WINDOWS + 3  # every window calls that often, and bursts once
     engine = ctx.Process(
         target=_engine_process,
@@ -465,21 +497,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             str(engine_file),
         ),
     )
-    displays = ctx.Process(
-        target=_display_process,
-        name="hall-bench-displays",
-        args=(broker.host, broker.port, shown_ready, stop, shown, str(display_file)),
-    )
+    shares = [
+        [str(w) for w in range(1, WINDOWS + 1) if w % DISPLAY_PROCESSES == k]
+        for k in range(DISPLAY_PROCESSES)
+    ]
+    displays = [
+        (
+            ctx.Process(
+                target=_display_process,
+                name=f"hall-bench-displays-{k}",
+                args=(
+                    broker.host,
+                    broker.port,
+                    share,
+                    shown_ready,
+                    stop,
+                    shown,
+                    str(work / f"display-trace-{k}.json"),
+                ),
+            ),
+            shown_ready,
+        )
+        for k, share in enumerate(shares)
+        for shown_ready in [ctx.Event()]
+    ]
     trace = _Trace()
-    children = [engine, displays]
+    children = [engine, *(child for child, _ready in displays)]
     try:
         engine.start()
         if not ready.wait(120):
             raise RuntimeError("the bench engine did not start")
-        displays.start()  # once the states are retained: the displays start showing them
-        if not shown_ready.wait(120):
+        for child, _ready in displays:  # the states are retained: the displays show them
+            child.start()
+        if not all(shown_ready.wait(120) for _child, shown_ready in displays):
             raise RuntimeError("the bench displays did not start")
-        line = _measure(broker, calls, rate, trace, shown)
+        sides = {
+            "engine": [engine.pid or 0],
+            "callers": [os.getpid()],
+            "displays": [child.pid or 0 for child, _ready in displays],
+            "broker": [broker.proc.pid if broker.proc else 0],
+        }
+        line = _measure(broker, calls, rate, trace, shown, sides)
         commit = floors.sqlite_commits(work, 100 if quick else 300)
         rtt = line.pop("_rtt")
         line.update(floors.summary("floor_rtt", rtt))
@@ -495,7 +553,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 child.join()
         broker.close()
     engine_events = json.loads(engine_file.read_text()) if engine_file.exists() else []
-    display_events = json.loads(display_file.read_text()) if display_file.exists() else []
+    display_events = [
+        e for f in sorted(work.glob("display-trace-*.json")) for e in json.loads(f.read_text())
+    ]
     events = trace.events + [tuple(e) for e in engine_events + display_events]
     steady = _shown_spans(events, line.pop("_presses"))
     burst_spans = _shown_spans(events, line.pop("_burst_presses"))
@@ -641,7 +701,14 @@ def _beyond(
     return out
 
 
-def _measure(broker: Any, calls: int, rate: float, trace: _Trace, shown: Any) -> dict[str, Any]:
+def _measure(
+    broker: Any,
+    calls: int,
+    rate: float,
+    trace: _Trace,
+    shown: Any,
+    sides: dict[str, list[int]],
+) -> dict[str, Any]:
     """The callers' side: 50 caller apps, each with its own link; the keypresses."""
     from counter.caller import CallerWindow
     from drivers.keys.simulator import press_events
@@ -712,8 +779,11 @@ def _measure(broker: Any, calls: int, rate: float, trace: _Trace, shown: Any) ->
 
         measure(WINDOWS)  # warm up: each window calls once
         settle(WINDOWS)
+        cpu = {side: _cpu_ms(pids) for side, pids in sides.items()}
         steady = measure(calls)
         settle(WINDOWS + calls)
+        cpu_steady = _cpu_split(sides, cpu, len(steady), "cpu_ms_per_call")
+        cpu = {side: _cpu_ms(pids) for side, pids in sides.items()}
         driver.phase(WINDOWS)
         burst_start = time.perf_counter()
         for window in list(driver.ready):  # burst: every window presses at once
@@ -724,6 +794,9 @@ def _measure(broker: Any, calls: int, rate: float, trace: _Trace, shown: Any) ->
         burst = list(driver.presses)
         settle(2 * WINDOWS + calls)
         return {
+            **cpu_steady,
+            # the burst's CPU, its settling included (the displays' last paints)
+            **_cpu_split(sides, cpu, 1, "burst50_cpu_ms"),
             "bench": "call",
             "windows": WINDOWS,
             "calls": len(steady),

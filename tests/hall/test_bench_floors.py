@@ -70,6 +70,9 @@ def test_bench_call_carries_the_round_trip_floor():
     assert line["p50_ms"] < line["pixels_p50_ms"] <= line["pixels_p99_ms"], line
     assert line["burst50_pixels_max_ms"] >= line["burst50_hop_apply_at_ms"], line
     assert line["voice_p50_ms"] > 0 and line["hop_paint_p50_ms"] > 0, line
+    for side in ("engine", "callers", "displays", "broker"):  # where the CPU went
+        assert line[f"cpu_ms_per_call_{side}"] >= 0 and line[f"burst50_cpu_ms_{side}"] >= 0
+    assert line["cpu_ms_per_call_engine"] > 0 and line["burst50_cpu_ms_displays"] > 0, line
 
 
 def test_bench_ticket_carries_the_bytes_floor():
