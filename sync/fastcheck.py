@@ -7,7 +7,9 @@ compiles a channel's payload schemas (from the same contract,
 closures for the keywords the contract's hot channels use (``type``,
 ``required``, ``properties``, ``additionalProperties``, ``items``,
 ``pattern``, ``minLength``, ``maxLength``, ``minimum``, ``maximum``,
-``enum`` of strings, local ``$ref``).
+``enum`` of strings, local ``$ref``, and ``oneOf`` whose branches declare
+types no value can have two of, such as a timestamp or null: a value one
+branch accepts the others refuse by type, so "exactly one" is "any").
 
 The fast path only ever says "valid" or "not sure": a payload it does not
 accept (hostile, malformed, or merely unusual, e.g. ``1.0`` for an integer)
@@ -48,6 +50,7 @@ _SUPPORTED = frozenset(
         "enum",
         "minItems",
         "maxItems",
+        "oneOf",
     }
 )
 
@@ -122,12 +125,44 @@ def compile_schema(node: Any, doc: dict[str, Any], seen: tuple[str, ...] = ()) -
         checks.append(
             lambda v: type(v) is not list or (len(v) >= low and (high is None or len(v) <= high))
         )
+    if "oneOf" in node:
+        checks.append(_one_of(node["oneOf"], doc, seen))
     if "items" in node:
         item = compile_schema(node["items"], doc, seen)
         checks.append(lambda v: type(v) is not list or all(item(x) for x in v))
     if keys & {"required", "properties", "additionalProperties"}:
         checks.append(_object_check(node, doc, seen))
     return _all(checks)
+
+
+def _declared_types(node: Any, doc: dict[str, Any], seen: tuple[str, ...]) -> frozenset[str]:
+    """The JSON types a value ``node`` accepts must have (through ``$ref``s), as sets that
+    do not overlap: ``number`` also covers ``integer``."""
+    if not isinstance(node, dict):
+        raise Unsupported("a boolean schema")
+    names: set[str] | None = None
+    if "type" in node:
+        declared = node["type"] if isinstance(node["type"], list) else [node["type"]]
+        names = {"number" if n == "integer" else n for n in declared}
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref not in seen:
+        inner = _declared_types(_resolve(doc, ref), doc, (*seen, ref))
+        names = set(inner) if names is None else names & inner
+    if names is None:
+        raise Unsupported("a oneOf branch without a type")
+    return frozenset(names)
+
+
+def _one_of(branches: Any, doc: dict[str, Any], seen: tuple[str, ...]) -> Check:
+    """``oneOf`` when no value can be of two branches' types: valid if any branch says so."""
+    if not isinstance(branches, list) or not branches:
+        raise Unsupported("a oneOf that is not a list of schemas")
+    types = [_declared_types(b, doc, seen) for b in branches]
+    for i, a in enumerate(types):
+        if any(a & b for b in types[i + 1 :]):
+            raise Unsupported("a oneOf whose branches may both accept a value")
+    tests = [compile_schema(b, doc, seen) for b in branches]
+    return lambda v: any(t(v) for t in tests)
 
 
 def _all(checks: list[Check]) -> Check:
