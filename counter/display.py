@@ -120,6 +120,8 @@ class WindowDisplay(QWidget):
         self._unsubscribe: list[Callable[[], None]] = []
         self._flash_on = True
         self._flash_ticks = 0
+        self._frames: dict[tuple[int, bool, int, int], QPixmap] = {}  # see paintEvent
+        self._frames_version = 0
         self._flash = QTimer(self)
         self._flash.setInterval(FLASH_PERIOD_MS)
         self._flash.timeout.connect(self._flash_step)
@@ -277,7 +279,7 @@ class WindowDisplay(QWidget):
         self._flash_on = not self._flash_on
         if self._flash_ticks <= 0:
             self._stop_flash()
-        self.update()
+        QWidget.update(self)  # the same two frames again: nothing else changed
 
     def _stop_flash(self) -> None:
         self._flash.stop()
@@ -295,8 +297,34 @@ class WindowDisplay(QWidget):
 
     # ------------------------------------------------------------------ drawing
 
+    def update(self) -> None:  # type: ignore[override]  # only the no-argument form is used
+        """Something shown changed: the frames drawn so far are stale."""
+        self._frames_version += 1
+        super().update()
+
     def paintEvent(self, _event: object) -> None:
+        # A frame is drawn once per change and flash phase (12 flash steps of a call show
+        # two frames); each paint after that copies it.
+        key = (self._frames_version, self._flash_on, self.width(), self.height())
+        frame = self._frames.get(key)
+        if frame is None:
+            if any(k[0] != key[0] or k[2:] != key[2:] for k in self._frames):
+                self._frames.clear()
+            ratio = self.devicePixelRatioF()
+            frame = QPixmap(
+                max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio))
+            )
+            frame.setDevicePixelRatio(ratio)
+            self._draw(frame)
+            self._frames[key] = frame
         p = QPainter(self)
+        try:
+            p.drawPixmap(0, 0, frame)
+        finally:
+            p.end()
+
+    def _draw(self, device: QPixmap) -> None:
+        p = QPainter(device)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         try:

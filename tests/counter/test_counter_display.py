@@ -261,3 +261,41 @@ def test_a_hostile_staff_list_leaves_out_what_it_cannot_show(qtbot):
     card = d.staff_card
     assert card.phone == "" and card.status_text == "在岗" and card.name == "陈静"
     d.grab()
+
+
+def _called(code: str, waiting: int) -> dict:
+    return {
+        "window": "3",
+        "name": "3号窗口",
+        "status": "serving",
+        "clerk": {"id": "1003", "name": "陈静", "staff_no": "1003"},
+        "current": {"ticket_id": f"t-{code}", "code": code, "queue": "A", "status": "called"},
+        "call_count": 1,
+        "waiting": waiting,
+        "waiting_codes": [],
+    }
+
+
+def test_a_flashing_number_shows_two_frames_and_a_change_meanwhile_at_once(qtbot):
+    """Each paint of a flash copies one of two frames drawn once; anything else shown
+    (here the waiting count) changing during the flash is drawn at once, not the old
+    frame again."""
+    d = WindowDisplay(None, "3", "tv")
+    qtbot.addWidget(d)
+    d.resize(1280, 720)
+    drawn = []
+    draw = d._draw
+    d._draw = lambda device: (drawn.append(d._flash_on), draw(device))  # type: ignore[method-assign]
+    d.apply_state(_called("A001", waiting=2))
+    assert d.flashing
+    frames = []
+    for _ in range(6):  # three flash periods, each step's frame as the citizen sees it
+        frames.append(d.grab().toImage())
+        d._flash_step()
+    assert frames[0] == frames[2] == frames[4] and frames[1] == frames[3] == frames[5]
+    assert frames[0] != frames[1]  # the number blinks
+    assert sorted(drawn) == [False, True]  # two frames drawn for six paints
+    d.apply_state({**_called("A001", waiting=2), "waiting": 9})  # the same call, 9 waiting
+    changed = d.grab().toImage()
+    assert changed not in (frames[0], frames[1])
+    assert amber_pixels(d) > 0 and d.model.waiting == 9
