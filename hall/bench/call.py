@@ -327,6 +327,7 @@ def _display_process(
         if not ready.is_set() and all(d.state is not None for d in displays.values()):
             tune_for_latency()  # as counter.app does for every window-side app
             ready.set()
+            timer.setInterval(250)  # then only for the stop: a display's own work is measured
         if stop.is_set():
             app.quit()
 
