@@ -94,20 +94,37 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
 
 
-def put(conn: sqlite3.Connection, kind: str, ts: str, payload: dict[str, Any]) -> str:
-    """Add an event inside the caller's transaction; returns its UUID."""
+# json.dumps(payload, ensure_ascii=False, separators=(",", ":")), without a new encoder
+# for every event
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_INSERT = "INSERT INTO outbox (id, kind, class, ts, payload) VALUES (?, ?, ?, ?, ?)"
+
+
+def _row(kind: str, ts: str, payload: dict[str, Any]) -> tuple[str, str, str, str, str]:
     if kind in BUSINESS_KINDS:
         cls = "business"
     elif kind in HEALTH_KINDS:
         cls = "health"
     else:
         raise ValueError(f"unknown outbox event kind {kind!r}")
-    event_id = str(uuid.uuid4())
-    conn.execute(
-        "INSERT INTO outbox (id, kind, class, ts, payload) VALUES (?, ?, ?, ?, ?)",
-        (event_id, kind, cls, ts, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
-    )
-    return event_id
+    return (str(uuid.uuid4()), kind, cls, ts, _ENCODE(payload))
+
+
+def put(conn: sqlite3.Connection, kind: str, ts: str, payload: dict[str, Any]) -> str:
+    """Add an event inside the caller's transaction; returns its UUID."""
+    row = _row(kind, ts, payload)
+    conn.execute(_INSERT, row)
+    return row[0]
+
+
+def put_many(
+    conn: sqlite3.Connection, ts: str, events: list[tuple[str, dict[str, Any]]]
+) -> list[str]:
+    """Add ``events`` ((kind, payload), in order, all at ``ts``) inside the caller's
+    transaction in one statement; returns their UUIDs."""
+    rows = [_row(kind, ts, payload) for kind, payload in events]
+    conn.executemany(_INSERT, rows)
+    return [r[0] for r in rows]
 
 
 def peek(conn: sqlite3.Connection, limit: int, after_seq: int = 0) -> list[Event]:

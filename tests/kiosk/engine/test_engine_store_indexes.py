@@ -34,7 +34,7 @@ def test_a_schema_5_database_migrates_to_the_partial_indexes(tmp_path):
 
     conn = store.open_db(path)
     try:
-        assert core_db.user_version(conn) == len(store.MIGRATIONS) == 6
+        assert core_db.user_version(conn) == len(store.MIGRATIONS) == 7
         names = _indexes(conn)
         assert not {"tickets_target", "tickets_person", "tickets_done"} & names
         assert {"tickets_to_window", "tickets_of_person", "tickets_queue_done"} <= names
