@@ -2,8 +2,9 @@
 
 Events are written in the same SQLite transaction as the state change that
 caused them, so a crash can never record a ticket without its event or an
-event without its ticket.  Each event has a UUID and a per-device sequence
-number (the row's ``seq``), which the center uses to de-duplicate and order.
+event without its ticket.  Each event has a UUID (version 7: in the order made)
+and a per-device sequence number (the row's ``seq``), which the center uses to
+de-duplicate and order.
 The sync agent (``sync.agent``) reads from here and deletes only what the
 broker acknowledged (or, in ``ack=center`` mode, what the center confirmed).
 
@@ -23,6 +24,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from hall.core import ids
 
 # Event kinds and their class: business events are never dropped; health may
 # be shed first when the outbox is full.
@@ -107,7 +110,8 @@ def _row(kind: str, ts: str, payload: dict[str, Any]) -> tuple[str, str, str, st
         cls = "health"
     else:
         raise ValueError(f"unknown outbox event kind {kind!r}")
-    return (str(uuid.uuid4()), kind, cls, ts, _ENCODE(payload))
+    # in the order made: the unique index of ids takes each beside the last (ids.uuid7)
+    return (ids.uuid7(), kind, cls, ts, _ENCODE(payload))
 
 
 def put(conn: sqlite3.Connection, kind: str, ts: str, payload: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hall.core import pins, privacy
+from hall.core import ids, pins, privacy
 from hall.core.clock import Clock, SystemClock
 from hall.core.db import from_row, transaction
 from kiosk.engine import manager as rules
@@ -398,7 +398,7 @@ class QueueEngine:
                 width = max(3, len(str(queue.last_number)))
                 at = now.isoformat(timespec="seconds")
                 ticket = Ticket(
-                    id=str(uuid.uuid4()),
+                    id=ids.uuid4(),
                     code=f"{queue.prefix}{number:0{width}d}",
                     queue_id=queue.id,
                     item_id=item_id,
