@@ -367,9 +367,19 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 ]
 
 
+# The page size of a new engine database.  An issue changes a few dozen bytes in each of
+# about 15 pages (the ticket, its 7 indexes, its two events and their 2 indexes, the
+# counters): each is a whole page in the WAL and on the disk before the ticket prints.
+# With 1 KiB pages a commit writes 16 KiB, not 64 KiB: issuing was 10% faster here
+# (#16).  A database made before keeps its 4 KiB pages and works the same.
+PAGE_SIZE = 1024
+
+
 def open_db(path: str | Path) -> sqlite3.Connection:
     """Open (creating or migrating) the engine database."""
-    conn = core_db.connect(path, synchronous="FULL", foreign_keys=True, rows=True)
+    conn = core_db.connect(
+        path, synchronous="FULL", foreign_keys=True, rows=True, page_size=PAGE_SIZE
+    )
     # Checkpoints run on a background connection (Checkpointer), not inside
     # a citizen's or a clerk's commit: they were the whole p99 of call-next.
     conn.execute("PRAGMA wal_autocheckpoint=0")
