@@ -398,7 +398,7 @@ class QueueEngine:
                 width = max(3, len(str(queue.last_number)))
                 at = now.isoformat(timespec="seconds")
                 ticket = Ticket(
-                    id=ids.uuid4(),
+                    id=ids.uuid7(),  # in the order issued: the id index is appended to
                     code=f"{queue.prefix}{number:0{width}d}",
                     queue_id=queue.id,
                     item_id=item_id,
