@@ -2,8 +2,9 @@
 
 Events are written in the same SQLite transaction as the state change that
 caused them, so a crash can never record a ticket without its event or an
-event without its ticket.  Each event has a UUID and a per-device sequence
-number (the row's ``seq``), which the center uses to de-duplicate and order.
+event without its ticket.  Each event has a UUID (version 7: in the order made)
+and a per-device sequence number (the row's ``seq``), which the center uses to
+de-duplicate and order.
 The sync agent (``sync.agent``) reads from here and deletes only what the
 broker acknowledged (or, in ``ack=center`` mode, what the center confirmed).
 
@@ -23,6 +24,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from hall.core import ids
 
 # Event kinds and their class: business events are never dropped; health may
 # be shed first when the outbox is full.
@@ -94,20 +97,38 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
 
 
-def put(conn: sqlite3.Connection, kind: str, ts: str, payload: dict[str, Any]) -> str:
-    """Add an event inside the caller's transaction; returns its UUID."""
+# json.dumps(payload, ensure_ascii=False, separators=(",", ":")), without a new encoder
+# for every event
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_INSERT = "INSERT INTO outbox (id, kind, class, ts, payload) VALUES (?, ?, ?, ?, ?)"
+
+
+def _row(kind: str, ts: str, payload: dict[str, Any]) -> tuple[str, str, str, str, str]:
     if kind in BUSINESS_KINDS:
         cls = "business"
     elif kind in HEALTH_KINDS:
         cls = "health"
     else:
         raise ValueError(f"unknown outbox event kind {kind!r}")
-    event_id = str(uuid.uuid4())
-    conn.execute(
-        "INSERT INTO outbox (id, kind, class, ts, payload) VALUES (?, ?, ?, ?, ?)",
-        (event_id, kind, cls, ts, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
-    )
-    return event_id
+    # in the order made: the unique index of ids takes each beside the last (ids.uuid7)
+    return (ids.uuid7(), kind, cls, ts, _ENCODE(payload))
+
+
+def put(conn: sqlite3.Connection, kind: str, ts: str, payload: dict[str, Any]) -> str:
+    """Add an event inside the caller's transaction; returns its UUID."""
+    row = _row(kind, ts, payload)
+    conn.execute(_INSERT, row)
+    return row[0]
+
+
+def put_many(
+    conn: sqlite3.Connection, ts: str, events: list[tuple[str, dict[str, Any]]]
+) -> list[str]:
+    """Add ``events`` ((kind, payload), in order, all at ``ts``) inside the caller's
+    transaction in one statement; returns their UUIDs."""
+    rows = [_row(kind, ts, payload) for kind, payload in events]
+    conn.executemany(_INSERT, rows)
+    return [r[0] for r in rows]
 
 
 def peek(conn: sqlite3.Connection, limit: int, after_seq: int = 0) -> list[Event]:

@@ -41,13 +41,15 @@ def connect(
     foreign_keys: bool = False,
     rows: bool = False,
     check_same_thread: bool = False,
+    page_size: int | None = None,
 ) -> sqlite3.Connection:
     """Open ``path`` (``":memory:"`` too) in autocommit mode.
 
     ``synchronous``: ``FULL`` (a commit is on disk when it returns) or ``NORMAL``
     (with WAL, a power cut may lose the last commits but never corrupts).
     ``timeout``: seconds to wait for another connection's lock.  ``rows``:
-    :class:`sqlite3.Row` rows (by column name).
+    :class:`sqlite3.Row` rows (by column name).  ``page_size``: the page size of a
+    database this creates (one already made keeps its own).
     """
     name = os.fspath(path)
     if name != ":memory:":
@@ -58,6 +60,8 @@ def connect(
     try:
         if rows:
             conn.row_factory = sqlite3.Row
+        if page_size is not None:  # before WAL mode, which writes the first page
+            conn.execute(f"PRAGMA page_size={int(page_size)}")
         if wal:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hall.core import pins, privacy
+from hall.core import ids, pins, privacy
 from hall.core.clock import Clock, SystemClock
 from hall.core.db import from_row, transaction
 from kiosk.engine import manager as rules
@@ -144,6 +144,19 @@ class CallResult:
 
 
 @dataclass
+class _IssueMemo:
+    """What an issue read that an issue does not change: today's stored business date
+    and each queue's estimate inputs (its average service minutes, the windows it is
+    served at).  Valid while ``stamp`` holds: the same config, no commit by another
+    connection (``PRAGMA data_version``) and no change by this one other than issues
+    (``total_changes`` as the last issue left it)."""
+
+    stamp: tuple[Any, ...]
+    stored_day: str
+    estimates: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+
+
+@dataclass
 class _WindowMemo:
     last_call_mono: float | None = None
     last_active_mono: float | None = None  # the clerk's last command (idle logout)
@@ -164,6 +177,7 @@ class QueueEngine:
         self._lock = threading.RLock()
         self._checkpointer = Checkpointer(db_path, lock=self._lock).start()
         self._memo: dict[str, _WindowMemo] = {}
+        self._issue_memo: _IssueMemo | None = None
         self._windows_of: tuple[HallConfig | None, dict[str, Window]] = (None, {})
         # console logins to accounts that do not exist: name -> (failures, locked until)
         self._unknown_logins: dict[str, tuple[int, datetime | None]] = {}
@@ -347,79 +361,148 @@ class QueueEngine:
             if appointment_end is None:
                 appointment_end = appointment_start + timedelta(minutes=30)
 
-        with self._lock, transaction(self.conn):
-            day = self.business_date()
-            self._set_business_date(day)
-            if person_key:
-                self._check_person(day, queue.id, person_key)
-            # The next number taken in one statement; a refusal below rolls it back.
-            number = self.conn.execute(
-                "INSERT INTO counters (business_date, queue_id, last_number) VALUES (?, ?, ?) "
-                "ON CONFLICT(business_date, queue_id) "
-                "DO UPDATE SET last_number=last_number+1 RETURNING last_number",
-                (day, queue.id, queue.first_number),
-            ).fetchall()[0][0]
-            issued_today = number - queue.first_number  # before this one
-            if queue.daily_cap is not None and issued_today >= queue.daily_cap:
-                raise EngineError(
-                    "daily_cap",
-                    f"queue {queue.id} reached its daily cap of {queue.daily_cap}",
-                    queue=queue.id,
-                    cap=queue.daily_cap,
+        with self._lock:
+            grouped = self.conn.in_transaction  # a group commit's part: its commit is not ours
+            with transaction(self.conn):
+                memo = self._issue_memo_now(grouped)
+                day = memo.stored_day
+                if person_key:
+                    self._check_person(day, queue.id, person_key)
+                # The next number taken in one statement, and the people ahead: a new
+                # ticket sorts after every other (its sort key is the largest), so every
+                # ticket waiting in its queue and day of a priority class before its own
+                # (a normal one waits behind the priority ones too).  A refusal below
+                # rolls the number back.
+                number, ahead = self.conn.execute(
+                    "INSERT INTO counters (business_date, queue_id, last_number) "
+                    "VALUES (?, ?, ?) ON CONFLICT(business_date, queue_id) "
+                    "DO UPDATE SET last_number=last_number+1 RETURNING last_number, "
+                    "(SELECT coalesce(sum(n), 0) FROM waiting_counts WHERE business_date=? "
+                    "AND queue_id=? AND (priority<>'normal' OR ?))",
+                    (day, queue.id, queue.first_number, day, queue.id, priority == "normal"),
+                ).fetchall()[0]
+                issued_today = number - queue.first_number  # before this one
+                if queue.daily_cap is not None and issued_today >= queue.daily_cap:
+                    raise EngineError(
+                        "daily_cap",
+                        f"queue {queue.id} reached its daily cap of {queue.daily_cap}",
+                        queue=queue.id,
+                        cap=queue.daily_cap,
+                    )
+                if number > queue.last_number:
+                    raise EngineError(
+                        "numbers_exhausted",
+                        f"queue {queue.id} used all numbers up to {queue.last_number} today",
+                        queue=queue.id,
+                    )
+                width = max(3, len(str(queue.last_number)))
+                at = now.isoformat(timespec="seconds")
+                ticket = Ticket(
+                    id=ids.uuid7(),  # in the order issued: the id index is appended to
+                    code=f"{queue.prefix}{number:0{width}d}",
+                    queue_id=queue.id,
+                    item_id=item_id,
+                    status="waiting",
+                    priority=priority,
+                    priority_reason=priority_reason,
+                    issued_at=at,
+                    business_date=day,
+                    window_id=None,
+                    clerk_id=None,
+                    call_count=0,
+                    called_at=None,
+                    started_at=None,
+                    finished_at=None,
+                    masked_name=masked_name,
+                    target_window=None,
+                    token=secrets.token_urlsafe(16),  # 128 random bits: the follow page's
                 )
-            if number > queue.last_number:
-                raise EngineError(
-                    "numbers_exhausted",
-                    f"queue {queue.id} used all numbers up to {queue.last_number} today",
-                    queue=queue.id,
+                # The sort key after every ticket's (_next_sort_key), in the insert itself;
+                # a ticket issued already few ahead: its issued event says so, no ``ahead``
+                # event for the web.remind_ahead thresholds it is within (reminded_ahead).
+                self.conn.execute(
+                    "INSERT INTO tickets (id, business_date, queue_id, number, code, item_id,"
+                    " status, priority, priority_reason, appointment_start, appointment_end,"
+                    " person_key, masked_name, issued_at, sort_key, token, reminded_ahead) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, "
+                    "(SELECT coalesce(max(sort_key), 0) + 1.0 FROM tickets), ?, ?)",
+                    (
+                        ticket.id,
+                        day,
+                        queue.id,
+                        number,
+                        ticket.code,
+                        item_id,
+                        priority,
+                        priority_reason,
+                        appointment_start.isoformat() if appointment_start else None,
+                        appointment_end.isoformat() if appointment_end else None,
+                        person_key,
+                        masked_name,
+                        at,
+                        ticket.token,
+                        self._threshold(ahead),
+                    ),
                 )
-            width = max(3, len(str(queue.last_number)))
-            ticket_id = str(uuid.uuid4())
-            code = f"{queue.prefix}{number:0{width}d}"
-            token = secrets.token_urlsafe(16)  # 128 random bits: the follow page's secret
-            # The sort key after every ticket's (_next_sort_key) and the row as stored, in
-            # the insert itself.
-            row = self.conn.execute(
-                "INSERT INTO tickets (id, business_date, queue_id, number, code, item_id, status,"
-                " priority, priority_reason, appointment_start, appointment_end, person_key,"
-                " masked_name, issued_at, sort_key, token) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, "
-                "(SELECT coalesce(max(sort_key), 0) + 1.0 FROM tickets), ?) RETURNING *",
-                (
-                    ticket_id,
-                    day,
-                    queue.id,
-                    number,
-                    code,
-                    item_id,
-                    priority,
-                    priority_reason,
-                    appointment_start.isoformat() if appointment_start else None,
-                    appointment_end.isoformat() if appointment_end else None,
-                    person_key,
-                    masked_name,
-                    now.isoformat(timespec="seconds"),
-                    token,
-                ),
-            ).fetchall()[0]
-            ticket = Ticket.from_row(row)
-            ahead = self._ahead(ticket, row["sort_key"])
-            est = self._estimate_minutes(queue, ahead, business_date=day)
-            if window.calls_from is not None:  # nobody is called before the break ends
-                est += max(0, math.ceil((window.calls_from - now).total_seconds() / 60))
-            self._event(
-                "ticket_issued",
-                {**self._event_ticket(ticket), "ahead": ahead, "est_wait_min": est},
-            )
-            self._progress(ticket, "issued", ahead=ahead)
-            self._mark_reminded(ticket.id, ahead)
+                est = self._issue_estimate(memo, queue, ahead)
+                if window.calls_from is not None:  # nobody is called before the break ends
+                    est += max(0, math.ceil((window.calls_from - now).total_seconds() / 60))
+                outbox.put_many(
+                    self.conn,
+                    at,
+                    [
+                        (
+                            "ticket_issued",
+                            {**self._event_ticket(ticket), "ahead": ahead, "est_wait_min": est},
+                        ),
+                        (
+                            "ticket_progress",
+                            self._progress_payload(ticket, "issued", at, ahead=ahead),
+                        ),
+                    ],
+                )
+            # Committed: what it read holds for the next issue until something else changes.
+            self._issue_memo = None if grouped else memo
+            if not grouped:
+                memo.stamp = (*memo.stamp[:2], self.conn.total_changes)
+        assert ticket.token is not None
         return Issued(
             ticket=ticket,
             ahead=ahead,
             est_wait_min=est,
-            follow_url=self.follow_url(token),
+            follow_url=self.follow_url(ticket.token),
             calls_from=window.calls_from,
         )
+
+    def _issue_memo_now(self, grouped: bool) -> _IssueMemo:
+        """Inside an issue's transaction: the memo of the issue before, if it still holds,
+        else a new one (today's business date read and stored, ``business_date()``)."""
+        today = self._now().date().isoformat()
+        stamp: tuple[Any, ...] = (
+            self.config,
+            self.conn.execute("PRAGMA data_version").fetchone()[0],
+            self.conn.total_changes,
+        )
+        memo = self._issue_memo
+        if grouped or memo is None or memo.stamp[0] is not stamp[0] or memo.stamp[1:] != stamp[1:]:
+            day = self.business_date()
+            memo = _IssueMemo(stamp, day)
+        elif today <= memo.stored_day:
+            return memo  # the business date never goes back: still the stored one
+        else:
+            memo = _IssueMemo(stamp, today)  # a new day: no estimate of the day before holds
+        self._set_business_date(memo.stored_day)
+        return memo
+
+    def _issue_estimate(self, memo: _IssueMemo, queue: Queue, ahead: int) -> int:
+        """``_estimate_minutes`` with its inputs from ``memo`` (read once while it holds)."""
+        key = (memo.stored_day, queue.id)
+        inputs = memo.estimates.get(key)
+        if inputs is None:
+            inputs = self._estimate_inputs(queue, business_date=memo.stored_day)
+            memo.estimates[key] = inputs
+        avg, windows = inputs
+        return math.ceil(ahead * avg / max(1, windows))
 
     def _check_person(self, day: str, queue_id: str, person_key: str) -> None:
         limits = self.config.limits
@@ -539,6 +622,17 @@ class QueueEngine:
     ) -> int:
         """``ahead`` people's wait at ``queue``'s windows open now (none open: all that serve
         it today).  ``business_date``: today's, already read by the caller."""
+        avg, windows = self._estimate_inputs(queue, open_counts, business_date=business_date)
+        return math.ceil(ahead * avg / max(1, windows))
+
+    def _estimate_inputs(
+        self,
+        queue: Queue,
+        open_counts: dict[str, int] | None = None,
+        *,
+        business_date: str | None = None,
+    ) -> tuple[float, int]:
+        """``queue``'s average service minutes and the windows its wait is shared by."""
         day: dict[str, _DayWindow] | None = None
         if open_counts is None:
             day = self._day_windows(business_date)
@@ -548,7 +642,7 @@ class QueueEngine:
             if day is None:
                 day = self._day_windows(business_date)
             windows = sum(1 for queues in self.effective_queues(day).values() if queue.id in queues)
-        return math.ceil(ahead * self.average_service_min(queue) / max(1, windows))
+        return self.average_service_min(queue), windows
 
     def estimate(self, queue_id: str) -> dict[str, int]:
         """People waiting and the wait a new ticket would have, for the kiosk."""
@@ -2095,32 +2189,25 @@ class QueueEngine:
         milestone, never personal data (no name, no person key, no ticket id)."""
         if not t.token:  # a ticket issued before tokens existed
             return
-        self._event(
-            "ticket_progress",
-            {
-                "token": t.token,
-                "code": t.code,
-                "queue": t.queue_id,
-                "business_date": t.business_date,
-                "milestone": milestone,
-                **extra,
-                "at": self._now().isoformat(timespec="seconds"),
-            },
-        )
+        at = self._now().isoformat(timespec="seconds")
+        self._event("ticket_progress", self._progress_payload(t, milestone, at, **extra))
+
+    @staticmethod
+    def _progress_payload(t: Ticket, milestone: str, at: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "token": t.token,
+            "code": t.code,
+            "queue": t.queue_id,
+            "business_date": t.business_date,
+            "milestone": milestone,
+            **extra,
+            "at": at,
+        }
 
     def _threshold(self, ahead: int) -> int | None:
         """The smallest ``web.remind_ahead`` threshold that ``ahead`` is within, or None."""
         within = [t for t in self.config.web.remind_ahead if ahead <= t]
         return min(within) if within else None
-
-    def _mark_reminded(self, ticket_id: str, ahead: int) -> None:
-        """A ticket issued already few ahead: its ``issued`` event said so, no ``ahead``
-        event for the thresholds it is already within."""
-        threshold = self._threshold(ahead)
-        if threshold is not None:
-            self.conn.execute(
-                "UPDATE tickets SET reminded_ahead=? WHERE id=?", (threshold, ticket_id)
-            )
 
     def _remind_ahead(self, queue_ids: set[str]) -> None:
         """``ahead`` milestones for the tickets of ``queue_ids`` that came within a threshold

@@ -1,7 +1,8 @@
 """Migration 6 (#16): the indexes an issued ticket need not be written to are partial.
 
 A database of the release before (schema 5, full indexes) opens, migrates, and the
-queries that used the old indexes use the new ones and answer the same.
+queries that used the old indexes use the new ones and answer the same.  A new
+database's pages are small; one made before keeps its own.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def test_a_schema_5_database_migrates_to_the_partial_indexes(tmp_path):
 
     conn = store.open_db(path)
     try:
-        assert core_db.user_version(conn) == len(store.MIGRATIONS) == 6
+        assert core_db.user_version(conn) == len(store.MIGRATIONS) == 7
         names = _indexes(conn)
         assert not {"tickets_target", "tickets_person", "tickets_done"} & names
         assert {"tickets_to_window", "tickets_of_person", "tickets_queue_done"} <= names
@@ -77,3 +78,21 @@ def test_the_rules_those_indexes_serve_still_hold(make_engine):
     engine.transfer("2", to_window="1")
     called = engine.call_next("1").ticket
     assert called is not None and called.code == first.code  # the transferred one first
+
+
+def test_a_new_database_has_small_pages_and_one_made_before_keeps_its_own(tmp_path, make_engine):
+    """#16: a new engine database is made with 1 KiB pages (an issue writes a few bytes in
+    each of some 15 pages); a database of 4 KiB pages opens as it is, and issues."""
+    new = store.open_db(tmp_path / "new.db")
+    try:
+        assert new.execute("PRAGMA page_size").fetchone()[0] == store.PAGE_SIZE == 1024
+        assert new.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        new.close()
+    old = core_db.connect(tmp_path / "old.db")  # what the release before made: 4 KiB pages
+    core_db.migrate(old, store.MIGRATIONS[:6], sqlite_utils.Database(old))
+    old.close()
+    engine = make_engine(small_hall(), db="old.db")
+    assert engine.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert core_db.user_version(engine.conn) == len(store.MIGRATIONS)
+    assert [engine.issue(queue_id="A").ahead for _ in range(3)] == [0, 1, 2]
