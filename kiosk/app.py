@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hall.core.clock import CHINA
+from hall.ui.app import after_first_frame
 from hall.ui.qt import (
     QApplication,
     QHBoxLayout,
@@ -182,6 +183,8 @@ class KioskWindow(QWidget):
             app.installEventFilter(self)
         if link is not None:
             self._attach_link(link)
+        # what the first frame does not need waits for it: the printer's codec
+        after_first_frame(self, self.printing.warm)
 
     # ------------------------------------------------------------------ the flow's state
 
@@ -291,9 +294,12 @@ class KioskWindow(QWidget):
         self.home_button.setText(tr("home", self.lang))
         self.idle_label.setText(tr("idle_hint", self.lang, s=int(self.settings.idle_timeout_s)))
         self.link_label.setText(tr("link_down", self.lang))
-        self.link_label.setVisible(self.link is not None and not self.link_up)
+        self._show_link_state()
         self._show_elderly_button()
         self._tick_clock()
+
+    def _show_link_state(self) -> None:
+        self.link_label.setVisible(self.link is not None and self.flow.link_down_shown())
 
     def _show_elderly_button(self) -> None:
         # the first screen has its own, large 大字模式 button (once it has a catalogue)
@@ -301,8 +307,10 @@ class KioskWindow(QWidget):
         self.elderly_button.setVisible(not home)
 
     def _tick_connecting(self) -> None:
+        self._show_link_state()  # a start that never connects says so in time
         if self.catalog is not None:
-            self.connecting_timer.stop()
+            if self.link is None or self.flow.link_was_up:  # else: until the link came
+                self.connecting_timer.stop()
         elif self.screen_name == "home":
             self.redraw()
 
@@ -458,7 +466,7 @@ class KioskWindow(QWidget):
         link.subscribe(topics.board(hall), self._on_board)
         # Commands from the center, relayed by this device's sync agent.
         link.serve_control({"reprint": self.reprint_command})
-        self._on_link_changed(link.link.connected.is_set())
+        self._on_link_changed(link.connected)
 
     @Slot(bool)
     def _on_link_changed(self, up: bool) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sync.connect import add_broker_args, link_from_args
 
 if TYPE_CHECKING:
+    from hall.ui.app import LinkLater
     from kiosk.app import KioskWindow
     from kiosk.devices import KioskDevices
 
@@ -176,21 +177,36 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     return settings
 
 
+def link_later(args: argparse.Namespace, device_id: str) -> LinkLater:
+    """The kiosk's hall link, made and started after the window's first frame."""
+    from hall.ui.app import LinkLater
+
+    return LinkLater(
+        args.hall, device_id, lambda: link_from_args(args, device_id=device_id, role="kiosk")
+    )
+
+
 def build(args: argparse.Namespace, stops: list[Any]) -> tuple[KioskWindow, KioskDevices]:
     """Everything ``hall kiosk`` runs, built in start order; each started part's stop is
-    appended to ``stops`` at once (so a failure half-way still stops what started)."""
-    from hall.ui.app import connect_link
+    appended to ``stops`` at once (so a failure half-way still stops what started).
+    The hall link starts once the window has painted its first frame."""
+    from hall.ui.app import pending_link, start_link_after_first_frame
 
     settings = settings_from_args(args)
-    link = link_from_args(args, device_id=settings.device_id, role="kiosk")
-    return build_on(connect_link(link, stops), settings, args, stops)
+    later = link_later(args, settings.device_id)
+    qtlink = pending_link(later, stops)
+    window, devices = build_on(qtlink, settings, args, stops)
+    start_link_after_first_frame(window, qtlink, later)
+    return window, devices
 
 
 def build_on(
     qtlink: Any, settings: Any, args: argparse.Namespace, stops: list[Any]
 ) -> tuple[KioskWindow, KioskDevices]:
-    """The kiosk's printer, window and devices on a running hall link (see :func:`build`)."""
+    """The kiosk's printer, window and devices on a hall link (see :func:`build`)."""
     from drivers.printer import open_printer
+    from hall.core.latency import tune_for_latency
+    from hall.ui.app import after_first_frame
     from kiosk.app import KioskWindow
     from kiosk.devices import DeviceSpecs, KioskDevices
     from kiosk.voice import default_prompts
@@ -212,6 +228,9 @@ def build_on(
     )
     stops.append(devices.stop)
     devices.start()
+    # the touch path crosses threads (GUI, paho, the printer's): short hand-overs, and
+    # no full collection of what start-up built in the middle of a ticket
+    after_first_frame(window, tune_for_latency)
     log.info("kiosk %s running", settings.device_id)
     return window, devices
 
@@ -231,7 +250,7 @@ def main(args: argparse.Namespace) -> int:
         # hall link's threads run (a dead MQTT thread would leave the screen mute)
         return run_qt_app(
             lambda qtlink, stops: build_on(qtlink, settings, args, stops)[0],
-            link=link_from_args(args, device_id=device_id, role="kiosk"),
+            link=link_later(args, device_id),
             name="hall-kiosk",
             status=f"kiosk {device_id}",
             size=size,

@@ -47,6 +47,10 @@ BACK_TARGETS = {"items": "home", "message": "home", "ticket": "home"}
 SCREENS = ("home", "items", "guide", "identify", "staff", "ticket", "message")
 
 
+#: A start without the hall server this long says so (the header, the first screen).
+CONNECT_PATIENCE_S = 15
+
+
 class View(Protocol):
     """What the flow asks of whoever draws it (the Qt window, or a test's recorder)."""
 
@@ -165,6 +169,7 @@ class KioskFlow:
         self.staff = StaffEntry()
         self.issuing = False
         self.link_up = False
+        self.link_was_up = False  # a loss is news only once the link had been up
         self.greeted = False
         self.idle_deadline: float | None = None  # monotonic; None: nothing to forget
         self.pin_failures: list[float] = []
@@ -312,8 +317,17 @@ class KioskFlow:
 
     def link_changed(self, up: bool) -> None:
         self.link_up = up
+        self.link_was_up = self.link_was_up or up
         self.report("link", "ok" if up else "offline", "" if up else "hall broker unreachable")
         self.view.relabel()
+
+    def link_down_shown(self) -> bool:
+        """网络中断 in the header: the link was lost, or never came up in
+        ``CONNECT_PATIENCE_S``; not while a start is still connecting."""
+        if self.link_up:
+            return False
+        waited = self.clock.monotonic() - self.started
+        return self.link_was_up or waited >= CONNECT_PATIENCE_S
 
     def catalog_received(self, payload: Any) -> None:
         if not isinstance(payload, dict):

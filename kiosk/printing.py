@@ -125,6 +125,12 @@ class PrintService(QObject):
     def poll(self) -> None:
         self._submit(self._poll)
 
+    def warm(self) -> None:
+        """Load the printer's codec on its thread now (the kiosk calls this after its
+        first frame), so that the first ticket does not wait for it."""
+        if self.printer is not None:
+            self._submit(self.printer.prepare)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self.printer is not None:
