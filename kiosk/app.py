@@ -346,6 +346,9 @@ class KioskWindow(QWidget):
     def redraw(self) -> None:
         self.screen_widget().refresh()
 
+    def issuing_changed(self) -> None:
+        self.screen_widget().issuing_changed()
+
     def restyle(self) -> None:
         theme = dataclasses.replace(self.theme, elderly=self.flow.elderly)
         if theme != self.theme:

@@ -60,6 +60,10 @@ class View(Protocol):
     def redraw(self) -> None:
         """Build the current screen again from the state."""
 
+    def issuing_changed(self) -> None:
+        """A 取号 request went out (``issuing``): show it on the screen in place (the
+        engine and the printer wait for the GUI thread while it rebuilds a screen)."""
+
     def restyle(self) -> None:
         """Language or 大字模式 changed: restyle the frame (header, footer)."""
 
@@ -401,10 +405,10 @@ class KioskFlow:
             f" ({request.priority_reason})" if request.priority_reason else "",
         )
         # the request first, then the guide's 正在取号 state: the engine works meanwhile
-        # (its answer comes through the event loop, after this redraw)
+        # (its answer comes through the event loop, after this)
         self.send_issue(request.command(), self.issued)
         if self.screen == "guide":
-            self._redraw()
+            self.view.issuing_changed()
 
     def issued(self, ok: bool, result: Any) -> None:
         """The engine's answer to ``issue``: the ticket (printed at once), or why not."""

@@ -60,6 +60,7 @@ class Screen:
 
     shown: list[str] = field(default_factory=list)
     redraws: int = 0
+    issuing_changes: int = 0
     forgotten: int = 0
     idle_s: float | None = None
 
@@ -68,6 +69,9 @@ class Screen:
 
     def redraw(self) -> None:
         self.redraws += 1
+
+    def issuing_changed(self) -> None:
+        self.issuing_changes += 1
 
     def restyle(self) -> None:
         pass
@@ -736,3 +740,12 @@ def test_the_link_down_banner_waits_for_a_real_loss_or_the_patience():
     running.flow.link_changed(False)  # lost after it was up: at once
     assert running.flow.link_down_shown()
     assert running.health["link"][0] == "offline"
+
+
+def test_taking_a_ticket_shows_issuing_in_place_without_rebuilding_the_guide(rig):
+    rig.flow.open_item("gjj-query")
+    assert rig.screen.shown[-1] == "guide"
+    redraws = rig.screen.redraws
+    rig.flow.take_ticket()
+    assert rig.flow.issuing and len(rig.sent) == 1
+    assert rig.screen.issuing_changes == 1 and rig.screen.redraws == redraws
