@@ -97,7 +97,8 @@ class KioskWindow(QWidget):
     ``kiosk``), or None to run without the engine (previews; every ticket
     attempt then says the link is down).  ``settings``: :class:`KioskSettings`.
     ``printer``: a :class:`drivers.printer.TicketPrinter` or None (tickets are
-    then shown on screen only and staff are alarmed).  ``voice``: prompts
+    then shown on screen only and staff are alarmed); ``printer_coming``: one is
+    configured and given a moment later (:meth:`attach_printer`).  ``voice``: prompts
     (default: silent).  ``health``: the staff health board (default: one
     writing ``settings.status_file``).  ``clock``: aware "now" (tests).
     ``catalog``: a catalogue payload to start with (previews, no link).
@@ -116,6 +117,7 @@ class KioskWindow(QWidget):
         settings: KioskSettings | None = None,
         *,
         printer: TicketPrinter | None = None,
+        printer_coming: bool = False,
         voice: VoicePrompts | None = None,
         health: HealthBoard | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -137,7 +139,7 @@ class KioskWindow(QWidget):
         self.theme = Theme(elderly=self.settings.elderly_mode, portrait=True)
 
         self.bridge = DeviceBridge(self)
-        self.printing = PrintService(printer, self.health, self)
+        self.printing = PrintService(printer, self.health, self, coming=printer_coming)
         self.flow = KioskFlow(
             self.settings,
             clock=_WindowClock(self),
@@ -173,8 +175,8 @@ class KioskWindow(QWidget):
         self.connecting_timer.start(1000)
         self.poll_timer = QTimer(self)
         self.poll_timer.timeout.connect(self.printing.poll)
-        if printer is not None and self.settings.printer_poll_s > 0:
-            self.poll_timer.start(int(self.settings.printer_poll_s * 1000))
+        if printer is not None:
+            self._poll_printer()
 
         self._apply_theme()
         self.show_screen("home")
@@ -305,6 +307,17 @@ class KioskWindow(QWidget):
         # the first screen has its own, large 大字模式 button (once it has a catalogue)
         home = self.flow.screen in ("", "home") and self.catalog is not None
         self.elderly_button.setVisible(not home)
+
+    def _poll_printer(self) -> None:
+        if self.settings.printer_poll_s > 0:
+            self.poll_timer.start(int(self.settings.printer_poll_s * 1000))
+
+    def attach_printer(self, printer: TicketPrinter) -> None:
+        """The printer of a window made ``printer_coming``; its codec loads at once (on
+        the printer's thread)."""
+        self.printing.attach(printer)
+        self._poll_printer()
+        self.printing.warm()
 
     def _tick_connecting(self) -> None:
         self._show_link_state()  # a start that never connects says so in time

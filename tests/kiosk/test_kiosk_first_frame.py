@@ -1,8 +1,9 @@
-"""The kiosk's start as a person sees it: the first frame comes before the network stack
-and the printer's codec are even loaded, then the hall link connects, the catalogue
-shows, and a ticket taken at once prints whole (the codec is loaded by then, or for
-it).  The kiosk runs as ``hall kiosk`` builds it (``kiosk.cli.build``), in a fresh
-process (offscreen) against a real broker, engine and printer simulator on a pty."""
+"""The kiosk's start as a person sees it: the first frame comes before the network stack,
+the printer's codec and the settings' schema are even loaded, then the hall link
+connects, the catalogue shows, and a ticket taken at once prints whole (the printer
+opens and loads its codec right after the first frame).  The kiosk runs as ``hall
+kiosk`` builds it (``kiosk.cli.build``), in a fresh process (offscreen) against a
+real broker, engine and printer simulator on a pty."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ args = parser.parse_args(
 stops = []
 window, _devices = build(args, stops)
 report = {"frames": 0, "banner_before_link": False, "printed": None}
-HEAVY = ("paho", "escpos", "qrcode", "PIL")
+HEAVY = ("paho", "escpos", "qrcode", "PIL", "pydantic", "yaml")
 
 class Frames(QtCore.QObject):
     def eventFilter(self, obj, event):
@@ -100,8 +101,8 @@ def test_the_first_frame_comes_before_the_link_and_the_first_ticket_prints_whole
     with PrinterSimulator(link=tmp_path / "hall-printer") as sim:
         report = run_kiosk(broker, f"serial:{sim.port}?profile=80mm")
         tickets = sim.wait_for_tickets(1, 5)
-    # painted before paho, the printer's codec and their libraries were imported,
-    # and before the hall link started
+    # painted before paho, the printer's codec and their libraries were imported, nor
+    # the schema checks' (no settings file: the defaults), and before the link started
     assert report["first_frame"] == {"loaded": [], "link_started": False}
     # then the link came up and the catalogue with it, and the first touch printed
     assert report["connected"] is True
@@ -112,3 +113,33 @@ def test_the_first_frame_comes_before_the_link_and_the_first_ticket_prints_whole
     assert code in tickets[0] and tickets[0].endswith(b"\x1dV\x00")  # the number, then cut
     # a start with the broker up never flashes 网络中断 while it connects
     assert report["banner_before_link"] is False
+
+
+@pytest.mark.broker
+def test_a_printer_spec_that_does_not_parse_still_ends_the_kiosk_with_code_3(
+    broker: Mosquitto,
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hall.cli",
+            "kiosk",
+            "--broker",
+            f"{broker.host}:{broker.port}",
+            "--no-voice",
+            "--window",
+            "1080x1920",
+            "--printer",
+            "serial:/dev/hall-printer?baud=fast",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "printer spec 'serial:/dev/hall-printer?baud=fast': baud: " in proc.stderr
