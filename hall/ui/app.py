@@ -151,12 +151,20 @@ def start_link_after_first_frame(
 ) -> None:
     """Once ``window`` has painted its first frame: make ``later``'s link, attach it to
     ``qtlink`` (from :func:`pending_link`) and start it in the background.  Nothing when
-    the app stopped meanwhile."""
+    the app stopped meanwhile.  A link that cannot be made (a TLS file that does not
+    load ...) ends the app with exit code 1, as it did when made before the window."""
 
     def start() -> None:
+        from hall.ui.qt import QApplication
+
         if qtlink.closed:
             return
-        link = later.make()
+        try:
+            link = later.make()
+        except Exception:
+            log.exception("the hall link of %s cannot be made", later.device_id)
+            QApplication.exit(1)
+            return
         qtlink.attach(link)
         link.start(wait=None)
         log.info("hall link to %s:%s starting", link.host, link.port)
