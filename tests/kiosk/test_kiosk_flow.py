@@ -272,3 +272,30 @@ def test_the_take_button_says_issuing_at_once_without_rebuilding_the_guide(kiosk
     assert guide._content is shown and kiosk.widget("take") is take  # updated in place
     kiosk.wait_screen("ticket")
     kiosk.wait_printed()
+
+
+def test_the_ticket_screens_qr_code_reads_as_the_tickets_follow_page(kiosk):
+    import zxingcpp
+    from PIL import Image
+
+    from hall.ui.qt import QImage, QLabel
+
+    kiosk.tap("common-gjj-query")
+    kiosk.tap("take")
+    kiosk.wait_screen("ticket")
+    kiosk.wait_printed()
+    ticket = kiosk.window.session.ticket
+    assert ticket is not None and ticket.qr_url
+    shown = kiosk.widget("qr", QLabel).pixmap().toImage()
+    gray = shown.convertToFormat(QImage.Format.Format_Grayscale8)
+    image = Image.frombuffer(
+        "L",
+        (gray.width(), gray.height()),
+        bytes(gray.constBits()),
+        "raw",
+        "L",
+        gray.bytesPerLine(),
+        1,
+    )
+    codes = [c.text for c in zxingcpp.read_barcodes(image)]
+    assert codes == [ticket.qr_url]  # what a phone held to the screen opens
