@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hall.core.clock import CHINA
+from hall.ui.app import after_first_frame
 from hall.ui.qt import (
     QApplication,
     QHBoxLayout,
@@ -96,7 +97,8 @@ class KioskWindow(QWidget):
     ``kiosk``), or None to run without the engine (previews; every ticket
     attempt then says the link is down).  ``settings``: :class:`KioskSettings`.
     ``printer``: a :class:`drivers.printer.TicketPrinter` or None (tickets are
-    then shown on screen only and staff are alarmed).  ``voice``: prompts
+    then shown on screen only and staff are alarmed); ``printer_coming``: one is
+    configured and given a moment later (:meth:`attach_printer`).  ``voice``: prompts
     (default: silent).  ``health``: the staff health board (default: one
     writing ``settings.status_file``).  ``clock``: aware "now" (tests).
     ``catalog``: a catalogue payload to start with (previews, no link).
@@ -115,6 +117,7 @@ class KioskWindow(QWidget):
         settings: KioskSettings | None = None,
         *,
         printer: TicketPrinter | None = None,
+        printer_coming: bool = False,
         voice: VoicePrompts | None = None,
         health: HealthBoard | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -136,7 +139,7 @@ class KioskWindow(QWidget):
         self.theme = Theme(elderly=self.settings.elderly_mode, portrait=True)
 
         self.bridge = DeviceBridge(self)
-        self.printing = PrintService(printer, self.health, self)
+        self.printing = PrintService(printer, self.health, self, coming=printer_coming)
         self.flow = KioskFlow(
             self.settings,
             clock=_WindowClock(self),
@@ -172,8 +175,8 @@ class KioskWindow(QWidget):
         self.connecting_timer.start(1000)
         self.poll_timer = QTimer(self)
         self.poll_timer.timeout.connect(self.printing.poll)
-        if printer is not None and self.settings.printer_poll_s > 0:
-            self.poll_timer.start(int(self.settings.printer_poll_s * 1000))
+        if printer is not None:
+            self._poll_printer()
 
         self._apply_theme()
         self.show_screen("home")
@@ -182,6 +185,8 @@ class KioskWindow(QWidget):
             app.installEventFilter(self)
         if link is not None:
             self._attach_link(link)
+        # what the first frame does not need waits for it: the printer's codec
+        after_first_frame(self, self.printing.warm)
 
     # ------------------------------------------------------------------ the flow's state
 
@@ -291,18 +296,34 @@ class KioskWindow(QWidget):
         self.home_button.setText(tr("home", self.lang))
         self.idle_label.setText(tr("idle_hint", self.lang, s=int(self.settings.idle_timeout_s)))
         self.link_label.setText(tr("link_down", self.lang))
-        self.link_label.setVisible(self.link is not None and not self.link_up)
+        self._show_link_state()
         self._show_elderly_button()
         self._tick_clock()
+
+    def _show_link_state(self) -> None:
+        self.link_label.setVisible(self.link is not None and self.flow.link_down_shown())
 
     def _show_elderly_button(self) -> None:
         # the first screen has its own, large 大字模式 button (once it has a catalogue)
         home = self.flow.screen in ("", "home") and self.catalog is not None
         self.elderly_button.setVisible(not home)
 
+    def _poll_printer(self) -> None:
+        if self.settings.printer_poll_s > 0:
+            self.poll_timer.start(int(self.settings.printer_poll_s * 1000))
+
+    def attach_printer(self, printer: TicketPrinter) -> None:
+        """The printer of a window made ``printer_coming``; its codec loads at once (on
+        the printer's thread)."""
+        self.printing.attach(printer)
+        self._poll_printer()
+        self.printing.warm()
+
     def _tick_connecting(self) -> None:
+        self._show_link_state()  # a start that never connects says so in time
         if self.catalog is not None:
-            self.connecting_timer.stop()
+            if self.link is None or self.flow.link_was_up:  # else: until the link came
+                self.connecting_timer.stop()
         elif self.screen_name == "home":
             self.redraw()
 
@@ -337,6 +358,9 @@ class KioskWindow(QWidget):
 
     def redraw(self) -> None:
         self.screen_widget().refresh()
+
+    def issuing_changed(self) -> None:
+        self.screen_widget().issuing_changed()
 
     def restyle(self) -> None:
         theme = dataclasses.replace(self.theme, elderly=self.flow.elderly)
@@ -458,7 +482,7 @@ class KioskWindow(QWidget):
         link.subscribe(topics.board(hall), self._on_board)
         # Commands from the center, relayed by this device's sync agent.
         link.serve_control({"reprint": self.reprint_command})
-        self._on_link_changed(link.link.connected.is_set())
+        self._on_link_changed(link.connected)
 
     @Slot(bool)
     def _on_link_changed(self, up: bool) -> None:

@@ -11,20 +11,38 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiosk.engine import config
+if TYPE_CHECKING:
+    from kiosk.engine.config import HallConfig
 
 
 @dataclass(frozen=True)
-class Item(config.Item):
-    """A service item as the engine configures it (one definition), plus its texts in a
+class Item:
+    """A service item as the catalogue carries it (the engine's
+    ``kiosk.engine.config.Item``, the fields the kiosk shows), plus its texts in a
     language: the English value where the hall config has one, else the Chinese.
 
     ``location`` and ``location_en`` are the engine's, derived from the windows that
-    serve the item's queue (``kiosk.engine.config.item_location``).
+    serve the item's queue (``kiosk.engine.config.item_location``).  Plain data: the
+    kiosk's first frame does not wait for the hall config's schema (pydantic).
     """
 
+    id: str
+    name: str
+    queue: str
+    department: str = ""
+    kind: str = "即办件"  # 即办件 (on the spot) or 承诺件 (within promised_days)
+    requires_id: bool = False
+    legal_days: int | None = None  # 法定时限 (working days)
+    promised_days: int | None = None  # 承诺时限
+    fee: str = "不收费"
+    materials: tuple[str, ...] = ()
+    location: str = ""
+    legal_basis: str = ""
+    name_en: str = ""
+    materials_en: tuple[str, ...] = ()  # one per material, in the same order (else unused)
+    fee_en: str = ""
     location_en: str = ""
 
     def title(self, lang: str) -> str:
@@ -232,7 +250,7 @@ def _clock_of(value: Any) -> str:
         return ""
 
 
-def catalog_from_config(cfg: config.HallConfig, now: datetime) -> Catalog:
+def catalog_from_config(cfg: HallConfig, now: datetime) -> Catalog:
     """The catalogue of a hall config as the kiosk receives it from the engine at ``now``
     (``hall ticket preview``: the configured hall without a running engine)."""
     # the engine's service (its contract, PyYAML) only here: the kiosk itself gets the

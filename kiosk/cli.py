@@ -1,9 +1,12 @@
 """``hall kiosk``: run the queue-ticket kiosk (取号机) full screen.
 
-Start order: settings -> hall link (in the background: the UI never waits for
-the network) -> printer -> window -> card readers and scanner.  Stop order is
-the reverse (the lifecycle of every screen app: :func:`hall.ui.app.run_qt_app`).
-Exit codes: 0 stopped by a signal, 2 bad settings, 3 the printer spec is wrong.
+Start order: settings -> window -> card readers and scanner; right after the
+window's first frame the hall link (in the background: the UI never waits for the
+network) and the printer.  The first frame waits for none of paho, pydantic (when
+no settings file is given) or python-escpos.  Stop order is the reverse (the
+lifecycle of every screen app: :func:`hall.ui.app.run_qt_app`).
+Exit codes: 0 stopped by a signal, 2 bad settings, 3 the printer spec is wrong (or
+another option does not parse).
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ from typing import TYPE_CHECKING, Any
 from sync.connect import add_broker_args, link_from_args
 
 if TYPE_CHECKING:
+    from hall.ui.app import LinkLater
     from kiosk.app import KioskWindow
     from kiosk.devices import KioskDevices
 
 log = logging.getLogger(__name__)
+
+EXIT_SETTINGS = 2  # the settings file (or an option read as one) is wrong
+EXIT_PRINTER_SPEC = 3  # the printer spec does not parse
 
 
 # Options a unit's environment sets (kiosk.env): (option, variable, help).
@@ -176,28 +183,47 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     return settings
 
 
+def link_later(args: argparse.Namespace, device_id: str) -> LinkLater:
+    """The kiosk's hall link, made and started after the window's first frame."""
+    from hall.ui.app import LinkLater
+
+    return LinkLater(
+        args.hall, device_id, lambda: link_from_args(args, device_id=device_id, role="kiosk")
+    )
+
+
 def build(args: argparse.Namespace, stops: list[Any]) -> tuple[KioskWindow, KioskDevices]:
     """Everything ``hall kiosk`` runs, built in start order; each started part's stop is
-    appended to ``stops`` at once (so a failure half-way still stops what started)."""
-    from hall.ui.app import connect_link
+    appended to ``stops`` at once (so a failure half-way still stops what started).
+    The hall link starts once the window has painted its first frame."""
+    from hall.ui.app import pending_link, start_link_after_first_frame
 
     settings = settings_from_args(args)
-    link = link_from_args(args, device_id=settings.device_id, role="kiosk")
-    return build_on(connect_link(link, stops), settings, args, stops)
+    later = link_later(args, settings.device_id)
+    qtlink = pending_link(later, stops)
+    window, devices = build_on(qtlink, settings, args, stops)
+    start_link_after_first_frame(window, qtlink, later)
+    return window, devices
 
 
 def build_on(
     qtlink: Any, settings: Any, args: argparse.Namespace, stops: list[Any]
 ) -> tuple[KioskWindow, KioskDevices]:
-    """The kiosk's printer, window and devices on a running hall link (see :func:`build`)."""
-    from drivers.printer import open_printer
+    """The kiosk's window, printer and devices on a hall link (see :func:`build`).
+
+    The printer opens right after the window's first frame (its spec's check loads
+    pydantic, its codec python-escpos): a spec that does not parse ends the kiosk then,
+    with exit code 3."""
+    from hall.ui.app import after_first_frame
     from kiosk.app import KioskWindow
     from kiosk.devices import DeviceSpecs, KioskDevices
     from kiosk.voice import default_prompts
 
-    printer = open_printer(args.printer) if args.printer else None
     voice = default_prompts(args.voice_dir, enabled=not args.no_voice)
-    window = KioskWindow(qtlink, settings, printer=printer, voice=voice)
+    spec = args.printer
+    window = KioskWindow(qtlink, settings, printer_coming=bool(spec), voice=voice)
+    if spec:
+        after_first_frame(window, lambda: _open_printer(window, spec))
     if args.health_db:
         from kiosk.health import sync_health_hook
 
@@ -212,8 +238,35 @@ def build_on(
     )
     stops.append(devices.stop)
     devices.start()
+    after_first_frame(window, _settle)
     log.info("kiosk %s running", settings.device_id)
     return window, devices
+
+
+def _open_printer(window: KioskWindow, spec: str) -> None:
+    from drivers.printer import open_printer
+    from hall.ui.qt import QApplication
+
+    try:
+        printer = open_printer(spec)
+    except ValueError as exc:  # a printer spec that does not parse
+        log.error("kiosk: %s", exc)
+        QApplication.exit(EXIT_PRINTER_SPEC)
+        return
+    window.attach_printer(printer)
+
+
+def _settle() -> None:
+    """After the first frame: what the touch paths would otherwise load on first use,
+    then the interpreter tuned for them."""
+    import subprocess  # noqa: F401  (a voice prompt's player)
+
+    import hall.core.privacy  # noqa: F401  (a card's name masked, its number hashed)
+    from hall.core.latency import tune_for_latency
+
+    # the touch path crosses threads (GUI, paho, the printer's): short hand-overs, and
+    # no full collection of what start-up built in the middle of a ticket
+    tune_for_latency()
 
 
 def main(args: argparse.Namespace) -> int:
@@ -231,14 +284,14 @@ def main(args: argparse.Namespace) -> int:
         # hall link's threads run (a dead MQTT thread would leave the screen mute)
         return run_qt_app(
             lambda qtlink, stops: build_on(qtlink, settings, args, stops)[0],
-            link=link_from_args(args, device_id=device_id, role="kiosk"),
+            link=link_later(args, device_id),
             name="hall-kiosk",
             status=f"kiosk {device_id}",
             size=size,
         )
     except SettingsError as exc:
         log.error("%s", exc)
-        return 2
-    except ValueError as exc:  # a printer spec that does not parse
+        return EXIT_SETTINGS
+    except ValueError as exc:  # an option that does not parse (--window)
         log.error("kiosk: %s", exc)
-        return 3
+        return EXIT_PRINTER_SPEC

@@ -47,6 +47,10 @@ BACK_TARGETS = {"items": "home", "message": "home", "ticket": "home"}
 SCREENS = ("home", "items", "guide", "identify", "staff", "ticket", "message")
 
 
+#: A start without the hall server this long says so (the header, the first screen).
+CONNECT_PATIENCE_S = 15
+
+
 class View(Protocol):
     """What the flow asks of whoever draws it (the Qt window, or a test's recorder)."""
 
@@ -55,6 +59,10 @@ class View(Protocol):
 
     def redraw(self) -> None:
         """Build the current screen again from the state."""
+
+    def issuing_changed(self) -> None:
+        """A 取号 request went out (``issuing``): show it on the screen in place (the
+        engine and the printer wait for the GUI thread while it rebuilds a screen)."""
 
     def restyle(self) -> None:
         """Language or 大字模式 changed: restyle the frame (header, footer)."""
@@ -165,6 +173,7 @@ class KioskFlow:
         self.staff = StaffEntry()
         self.issuing = False
         self.link_up = False
+        self.link_was_up = False  # a loss is news only once the link had been up
         self.greeted = False
         self.idle_deadline: float | None = None  # monotonic; None: nothing to forget
         self.pin_failures: list[float] = []
@@ -312,8 +321,17 @@ class KioskFlow:
 
     def link_changed(self, up: bool) -> None:
         self.link_up = up
+        self.link_was_up = self.link_was_up or up
         self.report("link", "ok" if up else "offline", "" if up else "hall broker unreachable")
         self.view.relabel()
+
+    def link_down_shown(self) -> bool:
+        """网络中断 in the header: the link was lost, or never came up in
+        ``CONNECT_PATIENCE_S``; not while a start is still connecting."""
+        if self.link_up:
+            return False
+        waited = self.clock.monotonic() - self.started
+        return self.link_was_up or waited >= CONNECT_PATIENCE_S
 
     def catalog_received(self, payload: Any) -> None:
         if not isinstance(payload, dict):
@@ -387,10 +405,10 @@ class KioskFlow:
             f" ({request.priority_reason})" if request.priority_reason else "",
         )
         # the request first, then the guide's 正在取号 state: the engine works meanwhile
-        # (its answer comes through the event loop, after this redraw)
+        # (its answer comes through the event loop, after this)
         self.send_issue(request.command(), self.issued)
         if self.screen == "guide":
-            self._redraw()
+            self.view.issuing_changed()
 
     def issued(self, ok: bool, result: Any) -> None:
         """The engine's answer to ``issue``: the ticket (printed at once), or why not."""

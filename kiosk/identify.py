@@ -18,8 +18,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hall.core.privacy import mask_name, person_key
-
 if TYPE_CHECKING:
     from drivers.citizencard import CitizenCard
     from drivers.idcard import IdCard
@@ -98,7 +96,7 @@ def from_id_card(card: IdCard, salt: bytes, today: date) -> Identity:
         born = birth_from_id_number(number)
         age = _age(born, today) if born else None
     name = card.name.strip() or card.english_name.strip()
-    return Identity("idcard", person_key(number, salt), _masked(name), age)
+    return Identity("idcard", _person_key(number, salt), _masked(name), age)
 
 
 def from_citizen_card(card: CitizenCard, salt: bytes, today: date) -> Identity:
@@ -109,13 +107,23 @@ def from_citizen_card(card: CitizenCard, salt: bytes, today: date) -> Identity:
     born = birth_from_id_number(number)
     return Identity(
         "citizencard",
-        person_key(number, salt),
+        _person_key(number, salt),
         _masked(card.name),
         _age(born, today) if born else None,
     )
 
 
+def _person_key(number: str, salt: bytes) -> str:
+    # hall.core.privacy (its patterns) loads with the first card, or when the kiosk
+    # settles after its first frame
+    from hall.core.privacy import person_key
+
+    return person_key(number, salt)
+
+
 def _masked(name: str) -> str:
+    from hall.core.privacy import mask_name
+
     masked = mask_name(name.strip())
     # The engine's contract forbids digits in masked_name; keep it short.
     return "".join(c for c in masked if not c.isdigit())[:20]

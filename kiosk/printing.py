@@ -78,21 +78,31 @@ class PrintService(QObject):
         parent: QObject | None = None,
         *,
         on_bytes_sent: Callable[[str], None] | None = None,
+        coming: bool = False,
     ) -> None:
         super().__init__(parent)
         self.printer = printer
         self.health = health
         self.unprinted: dict[str, IssuedTicket] = {}
+        # coming: configured, opened a moment later (attach), as a printer is made without
+        # talking to it: the same state as one given now
+        present = printer is not None or coming
         self.last = (
             PrintOutcome(True, "ok")
-            if printer
+            if present
             else PrintOutcome(False, "absent", NO_PRINTER_ZH, "no printer configured")
         )
         self._on_bytes_sent = on_bytes_sent
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-printer")
         self.ticket_printed.connect(self._after_ticket)
         self.state_changed.connect(self._remember_state)
-        health.report("printer", "ok" if printer else "absent")
+        health.report("printer", "ok" if present else "absent")
+
+    def attach(self, printer: TicketPrinter) -> None:
+        """The printer of a service made ``coming`` (GUI thread, before any job)."""
+        if self.printer is not None:
+            raise RuntimeError("this print service has its printer already")
+        self.printer = printer
 
     @property
     def usable(self) -> bool:
@@ -124,6 +134,12 @@ class PrintService(QObject):
 
     def poll(self) -> None:
         self._submit(self._poll)
+
+    def warm(self) -> None:
+        """Load the printer's codec on its thread now (the kiosk calls this after its
+        first frame), so that the first ticket does not wait for it."""
+        if self.printer is not None:
+            self._submit(self.printer.prepare)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

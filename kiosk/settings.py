@@ -5,22 +5,32 @@ Loaded from an optional YAML file (``kiosk:`` mapping or a bare mapping) and
 checked with :mod:`hall.core.schema`: each field's type says what the file may
 hold, unknown keys are refused with a suggestion, and every problem is
 reported at once with its path, so a typo never goes unnoticed.
+
+The field types are made, with pydantic and PyYAML, when a file is checked
+(:func:`file_schema`): a kiosk started on the defaults paints its first frame
+without loading them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-import yaml
-from pydantic import Field
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from hall.core import pins, schema
-from hall.core.schema import Bool, Name, Problem, Text
+from hall.core.schema import Problem
 from kiosk.identify import load_salt
+
+if TYPE_CHECKING:  # made by _field_types() for the check
+    from pydantic import Field
+
+    from hall.core.schema import Bool, Name, Text
+
+    Seconds = Annotated[float, Field(strict=True, gt=0)]
+    Minutes = Annotated[int, Field(strict=True, ge=0)]
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +41,18 @@ class SettingsError(schema.ConfigError):
     user_message = "取号机配置有误，请联系技术人员"
 
 
-Seconds = Annotated[float, Field(strict=True, gt=0)]
-Minutes = Annotated[int, Field(strict=True, ge=0)]
+def _field_types() -> dict[str, Any]:
+    """What the field types of :class:`KioskSettings` name (pydantic loads here)."""
+    from pydantic import Field
+
+    return {
+        "Field": Field,
+        "Bool": schema.Bool,
+        "Name": schema.Name,
+        "Text": schema.Text,
+        "Seconds": Annotated[float, Field(strict=True, gt=0)],
+        "Minutes": Annotated[int, Field(strict=True, ge=0)],
+    }
 
 
 @schema.schema
@@ -67,11 +87,24 @@ class KioskSettings:
         return dataclasses.replace(self, **changes)
 
 
-#: What a settings file may set: any field but the person secret itself, which comes from a
-#: file, as the staff PIN's hash may too (``staff_pin_file``: what `hall provision` writes).
-SETTINGS_FILE = schema.overrides_of(
-    KioskSettings, drop=("salt",), extra={"salt_file": Name, "staff_pin_file": Name}
-)
+@functools.cache
+def file_schema() -> type[Any]:
+    """What a settings file may set: any field but the person secret itself, which comes
+    from a file, as the staff PIN's hash may too (``staff_pin_file``: what `hall
+    provision` writes).  Made on the first check (``SETTINGS_FILE``)."""
+    return schema.overrides_of(
+        KioskSettings,
+        drop=("salt",),
+        extra={"salt_file": schema.Name, "staff_pin_file": schema.Name},
+        names=_field_types(),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SETTINGS_FILE":
+        return file_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 PLAIN_PIN = (
     "a PIN is never kept in plain: `hall provision` sets it and stores only its hash "
@@ -108,7 +141,7 @@ def settings_from_mapping(
             source,
         )
     changes: dict[str, Any] = dict(
-        schema.check(SETTINGS_FILE, data, source=source, at=at, error=SettingsError)
+        schema.check(file_schema(), data, source=source, at=at, error=SettingsError)
     )
     salt_file = changes.pop("salt_file", None)
     if salt_file is not None:
@@ -131,6 +164,8 @@ def load_settings(path: str | Path | None, base: KioskSettings | None = None) ->
     """Settings from a YAML file (or the defaults when ``path`` is None)."""
     if path is None:
         return base or KioskSettings()
+    import yaml
+
     source = f"kiosk settings {path}"
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}

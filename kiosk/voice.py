@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ class ClipFilePlayer:
                 self._missing.add(clip)
                 log.info("voice clip %s missing in %s", clip, self.voice_dir)
             return
+        import subprocess  # with the first prompt, not before the kiosk's first frame
+
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()  # a new step interrupts the old prompt
         self._proc = subprocess.Popen(
@@ -86,6 +90,8 @@ class ClipFilePlayer:
         )
 
     def close(self) -> None:
+        import subprocess
+
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:

@@ -1,12 +1,19 @@
-"""Broker options shared by every role's command line, and building a link from them."""
+"""Broker options shared by every role's command line, and building a link from them.
+
+Light to import: paho (:mod:`sync.mqtt`) loads when a link is built, so a screen app's
+command line can parse its options, and paint, before the network stack loads.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from hall.core.net import hostport_arg, parse_hostport
-from sync.mqtt import MqttLink, TlsSettings
+
+if TYPE_CHECKING:
+    from sync.mqtt import MqttLink
 
 
 def add_broker_args(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +37,8 @@ def add_broker_args(parser: argparse.ArgumentParser) -> None:
 def link_from_args(
     args: argparse.Namespace, *, device_id: str, role: str, session_expiry_s: int = 0
 ) -> MqttLink:
+    from sync.mqtt import MqttLink, TlsSettings
+
     host, port = parse_hostport(args.broker)
     tls = TlsSettings(args.ca_file, args.cert_file, args.key_file) if args.ca_file else None
     return MqttLink(

@@ -11,14 +11,13 @@ Heavy parts (pyserial, python-escpos, Pillow, qrcode) load with the submodules t
 need them.  The names below load with their submodule on first use (PEP 562), so
 importing this package, or a light submodule such as ``drivers.printer.ticket``,
 does not load the codec: a screen's first frame does not wait for python-escpos.
+The modules that load python-escpos import :mod:`drivers.printer.escpos_cache` first.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
-
-from drivers.printer import escpos_cache  # noqa: F401  (before python-escpos loads)
 
 if TYPE_CHECKING:
     from drivers.printer.errors import (

@@ -4,9 +4,10 @@ At import python-escpos reads its ``capabilities.json`` (about 1 MB) with PyYAML
 pure-Python parser (0.7 s of a kiosk's start) unless a pickle of it lies in
 ``ESCPOS_CAPABILITIES_PICKLE_DIR``, which defaults to a new temporary folder in
 every process: never found, and one folder left behind per start.  Imported by
-``drivers.printer`` before the codec: the pickle is written here (JSON parsed by
-the C parser, replaced atomically, so a process starting at the same moment never
-reads half of it) in the user's own cache folder, and python-escpos loads it.
+the modules that load python-escpos (the codec, the USB link) before they do: the
+pickle is written here (JSON parsed by the C parser, replaced atomically, so a
+process starting at the same moment never reads half of it) in the user's own
+cache folder, and python-escpos loads it.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import math
 
+from drivers.printer import escpos_cache  # noqa: F401  (before python-escpos loads)
+
+# isort: split
 import qrcode
 from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy

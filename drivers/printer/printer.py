@@ -13,6 +13,9 @@
 
 The link opens on first use and re-opens after it broke (cable pulled and
 plugged back), so the kiosk can keep one ``TicketPrinter`` for its lifetime.
+The codec (python-escpos, qrcode, Pillow) loads on the first ticket, or earlier with
+:meth:`TicketPrinter.prepare`: a printer is made before a screen's first frame
+without loading it.
 Calls are serialised by a lock; a status poll from a health thread and a
 print from the UI never interleave on the wire.
 """
@@ -39,7 +42,6 @@ from drivers.printer.errors import (
     PrinterTimeout,
     PrinterWarning,
 )
-from drivers.printer.escpos_codec import build_ticket
 from drivers.printer.profiles import PROFILES, PrinterProfile, get_profile
 from drivers.printer.status import QUERIES, PrinterStatus, is_reply, parse_status
 from drivers.printer.ticket import TicketData
@@ -168,11 +170,22 @@ class TicketPrinter:
         )
 
     # -- printing --------------------------------------------------------------
+    def prepare(self) -> None:
+        """Load the codec and lay out one sample ticket (nothing is sent): the first
+        real ticket then pays no first-use cost (imports, fonts, the QR encoder)."""
+        from drivers.printer.escpos_codec import build_ticket
+        from drivers.printer.ticket import sample_ticket
+
+        build_ticket(sample_ticket(), self.profile)
+
     def print_ticket(self, ticket: TicketData) -> PrintReport:
         """Check status, then send the ticket.  Raises a :class:`PrinterError`
         (nothing sent) when the printer cannot print; warns on paper near end.
         A link lost *while* sending raises too: treat the ticket as not printed."""
-        return self.print_job(build_ticket(ticket, self.profile), name=f"ticket {ticket.number}")
+        from drivers.printer.escpos_codec import build_ticket
+
+        data = build_ticket(ticket, self.profile)
+        return self.print_job(data, name=f"ticket {ticket.number}")
 
     def print_job(self, data: bytes, *, name: str = "job") -> PrintReport:
         """Like :meth:`print_ticket` for ready-made ESC/POS (a guide slip, a reprint)."""

@@ -293,6 +293,9 @@ class UsbTransport(Transport):
         return self._printer is not None
 
     def open(self) -> None:
+        from drivers.printer.escpos_cache import prepare
+
+        prepare()  # before python-escpos loads
         from escpos.exceptions import DeviceNotFoundError
         from escpos.printer import usb as escpos_usb
 

@@ -19,6 +19,8 @@ how much memory they take, and the kiosk's touch-to-ticket-bytes latency.
 * Touch to ticket: in this process, a real broker + engine + printer simulator on a
   pty and the real window; each sample is one click on 取号 (a mouse press and
   release on the button) until the printer simulator has received the whole ticket.
+  The process is tuned as ``hall kiosk`` tunes itself after its first frame
+  (:func:`hall.core.latency.tune_for_latency`).
 
 The window-side apps of ``counter`` (caller, display, board, evaluator) are measured
 the same way when that package is installed; their first frame is the empty window
@@ -300,6 +302,7 @@ def _spin_until(done: Callable[[], bool], timeout: float) -> bool:
 def touch_to_ticket(hall: _Hall, samples: int, workdir: Path) -> dict[str, Any]:
     from drivers.printer import open_printer
     from drivers.printer.sim import PrinterSimulator
+    from hall.core.latency import tune_for_latency
     from hall.ui.qt import QApplication, QPushButton
     from hall.ui.qtlink import QtLink
     from kiosk.app import KioskWindow
@@ -335,6 +338,7 @@ def touch_to_ticket(hall: _Hall, samples: int, workdir: Path) -> dict[str, Any]:
         window.show()
         if not _spin_until(lambda: window.catalog is not None, 10):
             raise RuntimeError("the kiosk got no catalogue from the engine")
+        tune_for_latency()  # as `hall kiosk` does after its first frame (kiosk.cli.build_on)
         items = ("gjj-query", "rs-card", "rs-proof")
         for n in range(samples):
             window.open_item(items[n % len(items)])

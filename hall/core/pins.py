@@ -27,9 +27,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator
+if TYPE_CHECKING:
+    from pydantic import AfterValidator, BeforeValidator
 
 __all__ = [
     "PASSWORD_MAX",
@@ -221,4 +222,15 @@ def _text(value: Any) -> Any:
 #: A stored PIN in a config file (``staff[].pin_hash``, ``staff_pin_hash``): text of the
 #: form :func:`parse` reads, checked when the config loads.  Error messages never repeat
 #: the value (it may be a PIN written in plain by mistake).
-PinHashText = Annotated[str, BeforeValidator(_text), AfterValidator(check_hash)]
+if TYPE_CHECKING:
+    PinHashText = Annotated[str, BeforeValidator(_text), AfterValidator(check_hash)]
+else:  # made on first use, with pydantic: checking a PIN does not load it
+
+    def __getattr__(name: str) -> Any:
+        if name != "PinHashText":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from pydantic import AfterValidator, BeforeValidator
+
+        global PinHashText
+        PinHashText = Annotated[str, BeforeValidator(_text), AfterValidator(check_hash)]
+        return PinHashText

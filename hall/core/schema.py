@@ -24,18 +24,16 @@ Each loader keeps its own exception type by subclassing :class:`ConfigError`
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
-from pydantic import BeforeValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
-from pydantic import with_config as _with_config
-from typing_extensions import TypedDict, is_typeddict
+if TYPE_CHECKING:
+    from pydantic import BeforeValidator, Field, Strict, TypeAdapter, ValidationError
 
 __all__ = [
     "Bool",
@@ -62,17 +60,10 @@ __all__ = [
 T = TypeVar("T")
 
 # --------------------------------------------------------------------------- leaf types
-
-#: Text; a number is refused (YAML reads ``pin: 0123`` as 83: write ``'0123'``).
-Text = Annotated[str, Strict()]
-#: Text that is not empty.
-Name = Annotated[str, Strict(), Field(min_length=1)]
-#: A whole number; ``true`` and ``"5"`` are refused.
-Int = Annotated[int, Strict()]
-#: A number (``8`` or ``8.5``); ``true`` and ``"8"`` are refused.
-Number = Annotated[float, Strict()]
-#: ``true`` or ``false``; ``1`` and ``"yes"`` are refused.
-Bool = Annotated[bool, Strict()]
+#
+# pydantic loads with the first check or the first use of a leaf type (``from
+# hall.core.schema import Name``), not with this module: a screen's first frame that
+# checks nothing does not wait for it (its import is a large part of a kiosk's start).
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -102,32 +93,83 @@ def _day(value: Any) -> Any:
     raise ValueError(f"expected a date like 2026-10-01, got {_shown(value)}")
 
 
-#: A time of day written ``HH:MM`` (``"09:00"``).
-ClockTime = Annotated[time, BeforeValidator(_clock_time), Strict()]
-#: A calendar day written ``YYYY-MM-DD`` (YAML's own dates are taken as they are).
-Day = Annotated[date, BeforeValidator(_day), Strict()]
-
-
 def _empty_section(value: Any) -> Any:
     return {} if value is None else value
 
 
-#: A sub-section that may be left empty in YAML (``voice:`` with nothing under it).
-Section = Annotated[T, BeforeValidator(_empty_section)]
+if TYPE_CHECKING:  # what the leaf types are (made by _leaf_types() when first used)
+    #: Text; a number is refused (YAML reads ``pin: 0123`` as 83: write ``'0123'``).
+    Text = Annotated[str, Strict()]
+    #: Text that is not empty.
+    Name = Annotated[str, Strict(), Field(min_length=1)]
+    #: A whole number; ``true`` and ``"5"`` are refused.
+    Int = Annotated[int, Strict()]
+    #: A number (``8`` or ``8.5``); ``true`` and ``"8"`` are refused.
+    Number = Annotated[float, Strict()]
+    #: ``true`` or ``false``; ``1`` and ``"yes"`` are refused.
+    Bool = Annotated[bool, Strict()]
+    #: A time of day written ``HH:MM`` (``"09:00"``).
+    ClockTime = Annotated[time, BeforeValidator(_clock_time), Strict()]
+    #: A calendar day written ``YYYY-MM-DD`` (YAML's own dates are taken as they are).
+    Day = Annotated[date, BeforeValidator(_day), Strict()]
+    #: A sub-section that may be left empty in YAML (``voice:`` with nothing under it).
+    Section = Annotated[T, BeforeValidator(_empty_section)]
+
+
+def _leaf_types() -> dict[str, Any]:
+    """The leaf types above (see the ``TYPE_CHECKING`` block), and pydantic's ``Field``."""
+    from pydantic import BeforeValidator, Field, Strict
+
+    return {
+        "Field": Field,
+        "Text": Annotated[str, Strict()],
+        "Name": Annotated[str, Strict(), Field(min_length=1)],
+        "Int": Annotated[int, Strict()],
+        "Number": Annotated[float, Strict()],
+        "Bool": Annotated[bool, Strict()],
+        "ClockTime": Annotated[time, BeforeValidator(_clock_time), Strict()],
+        "Day": Annotated[date, BeforeValidator(_day), Strict()],
+        "Section": Annotated[T, BeforeValidator(_empty_section)],
+    }
+
+
+_LEAF_NAMES = frozenset(
+    ("Field", "Text", "Name", "Int", "Number", "Bool", "ClockTime", "Day", "Section")
+)
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name not in _LEAF_NAMES:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        made = _leaf_types()
+        globals().update(made)  # once made, plain attributes
+        return made[name]
+
+
+#: The pydantic config of every schema (what ``pydantic.with_config`` sets).
+_FORBID_EXTRA = {"extra": "forbid"}
 
 
 def schema(cls: type[T]) -> type[T]:
     """Mark a (frozen) dataclass as a config schema: unknown keys are refused."""
-    return _with_config(ConfigDict(extra="forbid"))(cls)
+    cls.__pydantic_config__ = dict(_FORBID_EXTRA)  # type: ignore[attr-defined]
+    return cls
 
 
 def overrides_of(
-    cls: type[Any], *, drop: Iterable[str] = (), extra: Mapping[str, Any] | None = None
+    cls: type[Any],
+    *,
+    drop: Iterable[str] = (),
+    extra: Mapping[str, Any] | None = None,
+    names: Mapping[str, Any] | None = None,
 ) -> type[Any]:
     """A schema for a file that sets *some* fields of ``cls`` over a base (its defaults or
     another object): a mapping of any of those fields, each checked as declared, minus
-    ``drop`` (fields no file sets), plus ``extra`` keys (name -> type) only files have."""
-    hints = typing.get_type_hints(cls, include_extras=True)
+    ``drop`` (fields no file sets), plus ``extra`` keys (name -> type) only files have.
+    ``names``: what the field types name beyond ``cls``'s module (types a module makes
+    only when it checks, so that importing it does not load pydantic)."""
+    hints = typing.get_type_hints(cls, localns=dict(names or {}), include_extras=True)
     dropped = set(drop)
     keys = {
         f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init and f.name not in dropped
@@ -140,8 +182,11 @@ def mapping(name: str, keys: Mapping[str, Any]) -> type[Any]:
     """A schema made from a table (key -> type): a mapping where each key is optional,
     checked as declared, and no other key is allowed.  For configs declared as data
     (the device config's option table) rather than as a dataclass."""
+    from typing_extensions import TypedDict
+
     shape = TypedDict(name, dict(keys), total=False)  # type: ignore[misc]  # noqa: UP013
-    return _with_config(ConfigDict(extra="forbid"))(shape)
+    shape.__pydantic_config__ = dict(_FORBID_EXTRA)  # type: ignore[attr-defined]
+    return shape
 
 
 # --------------------------------------------------------------------------- problems
@@ -222,6 +267,8 @@ Rule = Callable[[Any], Iterable[Problem]]
 
 def suggest(word: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> list[str]:
     """The declared names closest to ``word`` (difflib), best first."""
+    import difflib
+
     return difflib.get_close_matches(str(word), [str(c) for c in choices], n=n, cutoff=cutoff)
 
 
@@ -239,10 +286,14 @@ def did_you_mean(word: Any, choices: Iterable[str], *, n: int = 1, quote: bool =
 
 @functools.cache
 def _adapter(model: Any) -> TypeAdapter[Any]:
+    from pydantic import TypeAdapter
+
     return TypeAdapter(model)
 
 
 def _adapter_for(model: Any) -> TypeAdapter[Any]:
+    from pydantic import TypeAdapter
+
     try:
         return _adapter(model)
     except TypeError:  # not hashable (a type made on the fly): not cached
@@ -265,6 +316,8 @@ def check(
     together.  ``at`` is the path of ``data`` inside a larger document; ``source``
     names the document (a file name) in the message.
     """
+    from pydantic import ValidationError
+
     try:
         obj = _adapter_for(model).validate_python(data)
     except ValidationError as exc:
@@ -412,6 +465,8 @@ def _fields(tp: Any) -> dict[str, Any] | None:
         hints = typing.get_type_hints(tp, include_extras=True)
     except Exception:  # a type that cannot be resolved: no suggestions, still checked
         return None
+    from typing_extensions import is_typeddict
+
     if is_typeddict(tp):
         return dict(hints)
     if dataclasses.is_dataclass(tp):

@@ -9,6 +9,11 @@ connecting in the background (the screen never waits for the network), the app's
 window full screen (or at a size), ``READY=1`` once the event loop runs and watchdog
 pings while the link's threads run, then on a signal ``STOPPING=1`` and every part's
 stop, last started first, each once.
+
+The first frame comes first: :func:`after_first_frame` runs work once the window has
+painted, and a :class:`LinkLater` (the kiosk's) starts the hall link, and loads paho
+with it, only then (:func:`start_link_after_first_frame`): the screen shows before
+the network stack is even imported.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hall.core.appliance import Notifier, holds, notifier, run_stops
@@ -27,7 +33,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CJK_FONT", "QtWatchdog", "connect_link", "run_qt_app", "run_stops"]
+__all__ = [
+    "CJK_FONT",
+    "LinkLater",
+    "QtWatchdog",
+    "after_first_frame",
+    "connect_link",
+    "run_qt_app",
+    "run_stops",
+    "start_link_after_first_frame",
+]
 
 #: The hall's screens speak Chinese: the application font when the system has it.
 CJK_FONT = "WenQuanYi Micro Hei"
@@ -37,12 +52,25 @@ Stop = Callable[[], Any]
 #: each part's stop to ``stops`` as soon as the part runs (a failure half-way still stops
 #: what started).
 Build = Callable[["QtLink", list[Stop]], Any]
+#: Work after the first frame still runs when no paint comes this long after the hook
+#: was set (a window that is never exposed).
+FIRST_FRAME_FALLBACK_MS = 3000
+
+
+@dataclass(frozen=True)
+class LinkLater:
+    """A hall link made and started after the window's first frame: ``make()`` builds
+    the (not started) :class:`~sync.mqtt.MqttLink` of ``device_id`` in ``hall_id``."""
+
+    hall_id: str
+    device_id: str
+    make: Callable[[], MqttLink]
 
 
 def run_qt_app(
     build: Build,
     *,
-    link: MqttLink,
+    link: MqttLink | LinkLater,
     name: str,
     status: str,
     size: tuple[int, int] | None = None,
@@ -51,7 +79,8 @@ def run_qt_app(
     """Run a screen app until SIGTERM/SIGINT (0) or its event loop ends (its exit code).
 
     ``link`` (not started yet) connects in the background and is wrapped in a
-    :class:`~hall.ui.qtlink.QtLink` for ``build``; ``name`` is the process's Qt
+    :class:`~hall.ui.qtlink.QtLink` for ``build``; a :class:`LinkLater` is made and
+    started once the window has painted its first frame; ``name`` is the process's Qt
     application name (``hall-kiosk``), ``status`` what systemd shows (``caller
     caller-3``).  The window is shown at ``size`` or full screen.  The watchdog pings
     while the link's threads run and ``alive()`` (optional) holds.  An exception from
@@ -64,8 +93,13 @@ def run_qt_app(
         app = QApplication.instance() or QApplication([name])
         _use_font(app, CJK_FONT)
         try:
-            qtlink = connect_link(link, stops)
+            if isinstance(link, LinkLater):
+                qtlink = pending_link(link, stops)
+            else:
+                qtlink = connect_link(link, stops)
             window = build(qtlink, stops)
+            if isinstance(link, LinkLater):
+                start_link_after_first_frame(window, qtlink, link)
             if size is None:
                 window.showFullScreen()
             else:
@@ -96,6 +130,75 @@ def connect_link(link: MqttLink, stops: list[Stop]) -> QtLink:
     qtlink = QtLink(link)
     stops.append(qtlink.close)
     return qtlink
+
+
+def pending_link(later: LinkLater, stops: list[Stop]) -> QtLink:
+    """A Qt link for ``later``, attached when :func:`start_link_after_first_frame` runs.
+    The link's stop and the Qt link's go on ``stops`` now, in :func:`connect_link`'s
+    order (whatever starts meanwhile stops before them)."""
+    from hall.ui.qtlink import QtLink
+
+    qtlink = QtLink.pending(later.hall_id, later.device_id)
+    stops.append(lambda: qtlink.link.stop() if qtlink.attached else None)
+    stops.append(qtlink.close)
+    return qtlink
+
+
+def start_link_after_first_frame(
+    window: Any,
+    qtlink: QtLink,
+    later: LinkLater,
+) -> None:
+    """Once ``window`` has painted its first frame: make ``later``'s link, attach it to
+    ``qtlink`` (from :func:`pending_link`) and start it in the background.  Nothing when
+    the app stopped meanwhile.  A link that cannot be made (a TLS file that does not
+    load ...) ends the app with exit code 1, as it did when made before the window."""
+
+    def start() -> None:
+        from hall.ui.qt import QApplication
+
+        if qtlink.closed:
+            return
+        try:
+            link = later.make()
+        except Exception:
+            log.exception("the hall link of %s cannot be made", later.device_id)
+            QApplication.exit(1)
+            return
+        qtlink.attach(link)
+        link.start(wait=None)
+        log.info("hall link to %s:%s starting", link.host, link.port)
+
+    after_first_frame(window, start)
+
+
+def after_first_frame(
+    window: Any, work: Callable[[], Any], *, fallback_ms: int = FIRST_FRAME_FALLBACK_MS
+) -> None:
+    """Run ``work`` once, on the GUI thread, right after ``window``'s first paint (or
+    ``fallback_ms`` after now if it never paints): what the first frame does not show
+    waits for it."""
+    from hall.ui.qt import QObject, QtCore, QTimer
+
+    done = False
+
+    def run() -> None:
+        nonlocal done
+        if done:
+            return
+        done = True
+        window.removeEventFilter(watch)
+        work()
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QtCore.QEvent) -> bool:
+            if watched is window and event.type() == QtCore.QEvent.Type.Paint:
+                QTimer.singleShot(0, self, run)  # after the paint and its flush to the screen
+            return False
+
+    watch = FirstPaint(window)
+    window.installEventFilter(watch)
+    QTimer.singleShot(fallback_ms, watch, run)
 
 
 def _use_font(app: Any, family: str) -> None:

@@ -4,6 +4,12 @@
 may only be touched from the GUI thread.  ``QtLink`` marshals both ways with
 queued signals, and runs blocking requests on a small worker pool so the UI
 never waits for the network.
+
+A ``QtLink`` may also be made before its link (:meth:`QtLink.pending`): a screen app
+builds and paints its window first and starts the MQTT link (and loads paho) after
+the first frame (:func:`hall.ui.app.start_link_after_first_frame`).  What the window
+subscribes or serves meanwhile is kept and done on :meth:`QtLink.attach`; a request
+before then answers ``link_down``.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hall.ui.qt import QObject, Signal, Slot
-from sync.mqtt import LinkError, Message, MqttLink
+
+if TYPE_CHECKING:
+    from sync.mqtt import Message, MqttLink
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +48,11 @@ class QtLink(QObject):
     _call = Signal(object)  # a no-argument callable to run on the GUI thread
     connection_changed = Signal(bool)
 
-    def __init__(self, link: MqttLink, parent: QObject | None = None) -> None:
+    def __init__(self, link: MqttLink | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.link = link
+        self._link = link
+        self._ids = (link.hall_id, link.device_id) if link is not None else ("", "")
+        self._later: list[Callable[[MqttLink], None]] = []  # done on attach()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qtlink")
         self._closed = False
         self._busy: dict[int, float] = {}  # running request -> when its worker is stuck
@@ -51,20 +61,70 @@ class QtLink(QObject):
         self._message.connect(self._deliver_message)
         self._reply.connect(self._deliver_reply)
         self._call.connect(self._run_call)
+        if link is not None:
+            link.on_connection_change = self.connection_changed.emit
+
+    @classmethod
+    def pending(cls, hall_id: str, device_id: str, parent: QObject | None = None) -> QtLink:
+        """A Qt link whose MQTT link comes later (:meth:`attach`)."""
+        qtlink = cls(None, parent)
+        qtlink._ids = (hall_id, device_id)
+        return qtlink
+
+    def attach(self, link: MqttLink) -> None:
+        """The MQTT link of a :meth:`pending` Qt link: what was subscribed or served
+        meanwhile is done now."""
+        if self._link is not None:
+            raise RuntimeError("this QtLink has its link already")
+        if (link.hall_id, link.device_id) != self._ids:
+            raise ValueError(f"link of {link.device_id}@{link.hall_id}, expected {self._ids}")
+        self._link = link
         link.on_connection_change = self.connection_changed.emit
+        later, self._later = self._later, []
+        for do in later:
+            do(link)
+
+    @property
+    def link(self) -> MqttLink:
+        if self._link is None:
+            raise RuntimeError("the hall link has not started yet")
+        return self._link
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def attached(self) -> bool:
+        return self._link is not None
+
+    @property
+    def connected(self) -> bool:
+        """The MQTT link is connected (False while it has not started)."""
+        return self._link is not None and self._link.connected.is_set()
 
     @property
     def hall_id(self) -> str:
-        return self.link.hall_id
+        return self._ids[0]
 
     @property
     def device_id(self) -> str:
-        return self.link.device_id
+        return self._ids[1]
+
+    def _when_attached(self, do: Callable[[MqttLink], None]) -> None:
+        if self._link is None:
+            self._later.append(do)
+        else:
+            do(self._link)
 
     def subscribe(self, topic_filter: str, callback: Callable[[Message], None]) -> None:
         """``callback(message)`` runs on the GUI thread."""
         # the emit only queues the message for the GUI thread: straight from paho's thread
-        self.link.subscribe(topic_filter, lambda m: self._message.emit(callback, m), inline=True)
+        self._when_attached(
+            lambda link: link.subscribe(
+                topic_filter, lambda m: self._message.emit(callback, m), inline=True
+            )
+        )
 
     def request(
         self, topic: str, payload: dict[str, Any], callback: Reply, *, timeout: float = 3.0
@@ -82,8 +142,12 @@ class QtLink(QObject):
                     self._busy.pop(token, None)
 
         def ask() -> None:
+            from sync.client import LinkError
+
             try:
-                response = self.link.request(topic, payload, timeout=timeout)
+                if self._link is None:
+                    raise LinkError("the hall link has not started yet")
+                response = self._link.request(topic, payload, timeout=timeout)
             except LinkError as exc:
                 log.warning("request %s failed: %s", payload.get("cmd"), exc)
                 self._reply.emit(
@@ -157,7 +221,8 @@ class QtLink(QObject):
 
             return run
 
-        serve_control(self.link, {name: on_gui(name, fn) for name, fn in handlers.items()})
+        served = {name: on_gui(name, fn) for name, fn in handlers.items()}
+        self._when_attached(lambda link: serve_control(link, served))
 
     def alive(self) -> bool:
         """For the app's watchdog: the MQTT link's threads run (:meth:`MqttLink.alive`),
@@ -166,12 +231,15 @@ class QtLink(QObject):
             return True  # stopping
         with self._busy_lock:
             stuck_at = min(self._busy.values(), default=None)
-        return self.link.alive() and (stuck_at is None or time.monotonic() < stuck_at)
+        link_alive = self._link is None or self._link.alive()  # not started: nothing to watch
+        return link_alive and (stuck_at is None or time.monotonic() < stuck_at)
 
     def close(self) -> None:
         """Detach from the link (which may outlive this object) and stop the workers."""
         self._closed = True
-        self.link.on_connection_change = None
+        self._later.clear()
+        if self._link is not None:
+            self._link.on_connection_change = None
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     @Slot(object, object)

@@ -95,6 +95,10 @@ class Screen(QWidget):
         self.build(layout)
         self._swap(content)
 
+    def issuing_changed(self) -> None:
+        """``ctx.issuing`` changed: a screen showing it updates itself (default: rebuilt)."""
+        self.refresh()
+
     def clear(self) -> None:
         self._swap(QWidget())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hall.ui.qt import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from hall.ui.qt import QGridLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 from kiosk.catalog import fee_text, promised_text
 from kiosk.screens.base import Screen
 from kiosk.screens.widgets import button, label, panel, scroll_area, spacer
@@ -97,9 +97,7 @@ class GuideScreen(Screen):
             text = self.t("guide_printed") if s.guide_printed else s.print_message
             actions.addWidget(label(text, "ok" if s.guide_printed else "warn", name="guide-note"))
         take = button(self.t("take_ticket"), "primary", ctx.take_ticket, name="take")
-        if ctx.issuing:
-            take.setText(self.t("working"))
-            take.setEnabled(False)
+        self._show_issuing(take)
         actions.addWidget(take)
         row = QHBoxLayout()
         row.setSpacing(18)
@@ -136,6 +134,19 @@ class GuideScreen(Screen):
             side.setLayout(actions)
             body.addWidget(side, 1)
             layout.addLayout(body, 1)
+
+    def issuing_changed(self) -> None:
+        # the 取号 button alone: a rebuilt guide would keep the GUI thread from the
+        # engine's answer and the printer's job for as long as it takes
+        take = self._content.findChild(QPushButton, "take") if self._content else None
+        if take is None:
+            self.refresh()
+        else:
+            self._show_issuing(take)
+
+    def _show_issuing(self, take: QPushButton) -> None:
+        take.setText(self.t("working" if self.ctx.issuing else "take_ticket"))
+        take.setEnabled(not self.ctx.issuing)
 
     def _facts(self, rows: list[tuple[str, str]]) -> QGridLayout:
         facts = QGridLayout()

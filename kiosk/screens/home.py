@@ -9,11 +9,10 @@ from __future__ import annotations
 from drivers.printer.ticket import text_width
 from hall.ui.qt import QGridLayout, QHBoxLayout, Qt, QVBoxLayout, QWidget
 from kiosk.catalog import QueueLoad
+from kiosk.flow import CONNECT_PATIENCE_S
 from kiosk.screens.base import Screen
 from kiosk.screens.widgets import CardIcon, Tile, button, label, panel, spacer
 from kiosk.texts import PRIORITY_KEYS
-
-CONNECT_PATIENCE_S = 15  # after this long without the hall server, say it is unreachable
 
 
 class HomeScreen(Screen):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from hall.ui.qt import (
@@ -162,14 +163,29 @@ class CardIcon(QWidget):
         p.end()
 
 
-def qr_pixmap(payload: str, size: int, dark: str = "#000000", light: str = "#FFFFFF") -> QPixmap:
-    """A QR code drawn with Qt (the same payload the paper ticket carries)."""
+#: The screen's QR codes use one mask: searching the best of the eight (the encoder's
+#: default) took 14 ms of the GUI thread per ticket, while the printer's thread waits to
+#: send it; any mask is valid and a phone reads it off a screen at this size.
+SCREEN_QR_MASK = 0
+
+
+@functools.lru_cache(maxsize=1)
+def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
+    """The modules of ``payload``'s QR code (border 2, level M); the last one is kept: the
+    ticket screen is drawn again, with the same code, when its ticket has printed."""
     import qrcode
 
-    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr = qrcode.QRCode(
+        border=2, error_correction=qrcode.constants.ERROR_CORRECT_M, mask_pattern=SCREEN_QR_MASK
+    )
     qr.add_data(payload)
     qr.make(fit=True)
-    matrix = qr.get_matrix()
+    return tuple(tuple(bool(on) for on in row) for row in qr.get_matrix())
+
+
+def qr_pixmap(payload: str, size: int, dark: str = "#000000", light: str = "#FFFFFF") -> QPixmap:
+    """A QR code drawn with Qt (the same payload the paper ticket carries)."""
+    matrix = qr_matrix(payload)
     n = len(matrix)
     cell = max(1, size // n)
     image = QImage(n * cell, n * cell, QImage.Format.Format_RGB32)

@@ -259,3 +259,43 @@ def test_the_staff_pin_is_checked_against_its_hash_in_constant_time(kiosk, monke
     assert kiosk.window.confirm_staff("military", kiosk.staff_pin) is None
     assert compared == [1, 1]
     assert kiosk.window.session.staff_reason == "military"
+
+
+def test_the_take_button_says_issuing_at_once_without_rebuilding_the_guide(kiosk):
+    kiosk.tap("common-gjj-query")
+    kiosk.wait_screen("guide")
+    guide = kiosk.window.screen_widget()
+    shown = guide._content
+    take = kiosk.widget("take")
+    kiosk.window.take_ticket()  # the tap's work; the answer needs the event loop
+    assert take.text() == "正在取号，请稍候…" and not take.isEnabled()
+    assert guide._content is shown and kiosk.widget("take") is take  # updated in place
+    kiosk.wait_screen("ticket")
+    kiosk.wait_printed()
+
+
+def test_the_ticket_screens_qr_code_reads_as_the_tickets_follow_page(kiosk):
+    import zxingcpp
+    from PIL import Image
+
+    from hall.ui.qt import QImage, QLabel
+
+    kiosk.tap("common-gjj-query")
+    kiosk.tap("take")
+    kiosk.wait_screen("ticket")
+    kiosk.wait_printed()
+    ticket = kiosk.window.session.ticket
+    assert ticket is not None and ticket.qr_url
+    shown = kiosk.widget("qr", QLabel).pixmap().toImage()
+    gray = shown.convertToFormat(QImage.Format.Format_Grayscale8)
+    image = Image.frombuffer(
+        "L",
+        (gray.width(), gray.height()),
+        bytes(gray.constBits()),
+        "raw",
+        "L",
+        gray.bytesPerLine(),
+        1,
+    )
+    codes = [c.text for c in zxingcpp.read_barcodes(image)]
+    assert codes == [ticket.qr_url]  # what a phone held to the screen opens

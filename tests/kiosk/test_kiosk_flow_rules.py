@@ -60,6 +60,7 @@ class Screen:
 
     shown: list[str] = field(default_factory=list)
     redraws: int = 0
+    issuing_changes: int = 0
     forgotten: int = 0
     idle_s: float | None = None
 
@@ -68,6 +69,9 @@ class Screen:
 
     def redraw(self) -> None:
         self.redraws += 1
+
+    def issuing_changed(self) -> None:
+        self.issuing_changes += 1
 
     def restyle(self) -> None:
         pass
@@ -717,3 +721,31 @@ def test_the_words_for_each_moment_outside_hours(reason, title, not_said):
     assert "下次取号时间：11月24日 09:00" in next_step
     _r, soon, soon_next = describe("closing_soon", data)
     assert "即将停止取号" in soon and "下个工作日" in soon_next
+
+
+def test_the_link_down_banner_waits_for_a_real_loss_or_the_patience():
+    from kiosk.flow import CONNECT_PATIENCE_S
+
+    starting = make_rig(link=False)  # a start: the link is still connecting
+    assert not starting.flow.link_down_shown()
+    starting.clock.advance(CONNECT_PATIENCE_S - 1)
+    assert not starting.flow.link_down_shown()
+    starting.clock.advance(1)  # never came up in time: say so
+    assert starting.flow.link_down_shown()
+    starting.flow.link_changed(True)
+    assert not starting.flow.link_down_shown()
+
+    running = make_rig(link=False)
+    running.flow.link_changed(True)
+    running.flow.link_changed(False)  # lost after it was up: at once
+    assert running.flow.link_down_shown()
+    assert running.health["link"][0] == "offline"
+
+
+def test_taking_a_ticket_shows_issuing_in_place_without_rebuilding_the_guide(rig):
+    rig.flow.open_item("gjj-query")
+    assert rig.screen.shown[-1] == "guide"
+    redraws = rig.screen.redraws
+    rig.flow.take_ticket()
+    assert rig.flow.issuing and len(rig.sent) == 1
+    assert rig.screen.issuing_changes == 1 and rig.screen.redraws == redraws

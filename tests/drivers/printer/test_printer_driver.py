@@ -262,3 +262,51 @@ def test_print_job_checks_status_for_other_slips(
     printer.print_raw(b"\x1b@")  # diagnostics: unchecked
     printer.status()
     assert printer_sim.print_bytes == slip + b"\x1b@"
+
+
+LAZY_CODEC_CHILD = r"""
+import sys
+from drivers.printer import open_printer, sample_ticket
+
+def heavy():
+    return sorted({m.split(".")[0] for m in sys.modules} & {"escpos", "qrcode", "PIL"})
+
+printer = open_printer(sys.argv[1])
+print("opened", heavy(), flush=True)
+report = printer.print_ticket(sample_ticket())  # the first ticket, right after the start
+print("printed", report.bytes_sent, heavy(), flush=True)
+"""
+
+
+def test_a_new_printer_loads_its_codec_with_the_first_ticket_and_prints_it_whole(
+    printer_sim: PrinterSimulator,
+):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.run(
+        [sys.executable, "-c", LAZY_CODEC_CHILD, f"serial:{printer_sim.port}?profile=58mm"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    opened, printed = proc.stdout.splitlines()
+    assert opened == "opened []"  # a screen built before its first frame does not wait for it
+    expected = build_ticket(sample_ticket(), PROFILES["58mm"])
+    assert printed == f"printed {len(expected)} ['PIL', 'escpos', 'qrcode']"
+    assert printer_sim.wait_for_tickets(1, 5) == [expected]
+
+
+def test_a_prepared_printer_sends_nothing_and_then_prints_the_same_ticket(
+    printer_sim: PrinterSimulator, printer: TicketPrinter
+):
+    printer.prepare()
+    assert printer_sim.received == b""  # loading the codec is not a print
+    printer.print_ticket(sample_ticket())
+    assert printer_sim.wait_for_tickets(1, 5) == [build_ticket(sample_ticket(), PROFILES["58mm"])]

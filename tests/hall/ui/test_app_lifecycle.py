@@ -29,6 +29,7 @@ logging.basicConfig(level=logging.INFO)
 
 class FakeLink:  # what run_qt_app needs of sync.mqtt.MqttLink; no broker
     hall_id, device_id = "demo-hall", "tiny-1"
+    host, port = "127.0.0.1", 1883
     on_connection_change = None
     def start(self, *, wait=None):
         print("start link", flush=True)
@@ -47,7 +48,19 @@ def build(qtlink, stops):
     stops.append(lambda: print("stop second", flush=True))
     return QLabel("取号")
 
-sys.exit(run_qt_app(build, link=FakeLink(), name="hall-tiny", status="tiny tiny-1",
+if sys.argv[1].startswith("later"):  # the link made and started after the first frame
+    from hall.ui.app import LinkLater
+
+    def make():
+        if sys.argv[1] == "later-broken":
+            raise OSError("cannot read the CA file")
+        print("make link", flush=True)
+        return FakeLink()
+
+    link = LinkLater("demo-hall", "tiny-1", make)
+else:
+    link = FakeLink()
+sys.exit(run_qt_app(build, link=link, name="hall-tiny", status="tiny tiny-1",
                     size=(320, 200)))
 """
 
@@ -158,3 +171,31 @@ def test_a_failing_build_stops_what_started_and_raises(qapp):
     assert done == ["part", "link"]
     assert signal.getsignal(signal.SIGTERM) == handler  # put back as it was
     assert signal.set_wakeup_fd(-1) == -1  # and no wake-up socket left behind
+
+
+def test_a_link_made_later_starts_after_the_window_and_stops_in_the_same_order(systemd):
+    proc = start_child("later", systemd)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "building"
+        assert proc.stdout.readline().strip() == "make link"  # once the window painted
+        assert proc.stdout.readline().strip() == "start link"
+    except BaseException:
+        proc.kill()
+        raise
+    code, out, err = stop_child(proc)
+    assert code == 0, err
+    assert out == ["stop second", "stop first", "stop link"], err
+
+
+def test_a_link_that_cannot_be_made_later_ends_the_app_with_code_1(systemd):
+    proc = start_child("later-broken", systemd)
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, err
+    assert out.splitlines() == ["building", "stop second", "stop first"], err
+    assert "cannot read the CA file" in err
