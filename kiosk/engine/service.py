@@ -10,6 +10,7 @@ retained state, the board and (for calls) an announcement are published.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -48,6 +49,10 @@ WINDOW_BOUND_ROLES = frozenset({"caller", "evaluator"})
 CLERK_COMMANDS = frozenset({"requeue"})
 # In a burst of commands the alerts are evaluated once it is over, or after this long.
 ALERTS_LAG_S = 1.0
+# After a batch, the commanding windows' states are on their way before anything else is
+# done (the broker's acknowledgement awaited, at most this long): the network thread then
+# sends them at once, not when this thread next lets go of the interpreter.
+HANDOVER_WAIT_S = 0.005
 IDLE_SWEEP_S = 15.0  # how often idle clerks are looked for (staff_login.idle_logout_min)
 # The web role's commands (#13): none names a window of the device's own.
 WEB_COMMANDS = frozenset(
@@ -184,15 +189,21 @@ class EngineService:
     # and the idle sweep (its own) never publish a state another thread is changing, and
     # the last state published is the last one committed.
 
-    def publish_windows(self, window_ids: list[str]) -> None:
+    def publish_windows(self, window_ids: list[str]) -> Any:
+        """Publish the windows' states that changed; the last one's publish (or None)."""
+        last = None
         with self.engine.lock:
             for window_id in window_ids:
                 view = self.engine.window_view(window_id)
-                self._publish_retained(
-                    topics.window_state(self.hall, window_id),
-                    {"hall": self.hall, **view, "updated_at": _now_iso(self.engine)},
-                    compare_without="updated_at",
+                last = (
+                    self._publish_retained(
+                        topics.window_state(self.hall, window_id),
+                        {"hall": self.hall, **view, "updated_at": _now_iso(self.engine)},
+                        compare_without="updated_at",
+                    )
+                    or last
                 )
+        return last
 
     def publish_board(self) -> None:
         with self.engine.lock:
@@ -206,13 +217,13 @@ class EngineService:
 
     def _publish_retained(
         self, topic: str, payload: dict[str, Any], compare_without: str | None = None
-    ) -> None:
+    ) -> Any:
         # compared as data (no JSON encoding but the one the link does to send it)
         key = {k: v for k, v in payload.items() if k != compare_without}
         if self._published.get(topic) == key:
-            return
+            return None
         self._published[topic] = key
-        self.link.publish(topic, payload, qos=1, retain=True)
+        return self.link.publish(topic, payload, qos=1, retain=True)
 
     def announce(self, result: CallResult) -> None:
         t = result.ticket
@@ -283,9 +294,10 @@ class EngineService:
                 if d.window in d.touched and d.window not in own:
                     own.append(d.window)
             try:
-                self.publish_windows(own)
+                sent = self.publish_windows(own)
                 for result in calls:
                     self.announce(result)
+                _handed_over(sent)
             except Exception:  # state is committed; a publish problem must not hide it
                 log.exception("publishing state after %d commands failed", len(changed))
             # The console's alerts, the other windows' states (their waiting lists) and the
@@ -550,6 +562,17 @@ class _Done:
     changed: bool = False
     window: str = ""
     touched: set[str] = field(default_factory=set)
+
+
+def _handed_over(sent: Any) -> None:
+    """Wait (at most ``HANDOVER_WAIT_S``) for the broker to acknowledge ``sent`` (a paho
+    publish of the link's): meanwhile this thread holds nothing the network thread needs."""
+    if sent is None or getattr(sent, "rc", None) != 0:  # nothing sent; no connection
+        return
+    wait = getattr(sent, "wait_for_publish", None)
+    if callable(wait):
+        with contextlib.suppress(RuntimeError, ValueError):  # dropped meanwhile
+            wait(HANDOVER_WAIT_S)
 
 
 def _internal_error() -> dict[str, Any]:

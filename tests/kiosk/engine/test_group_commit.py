@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from clerks import TEST_PIN
 
 from hall.bench import call as call_bench
 from hall.core.clock import FakeClock
@@ -246,3 +247,54 @@ def test_fifty_windows_pressing_at_once_call_fifty_distinct_tickets_in_order(bro
     assert called == sorted(called)  # called in the order they were issued
     assert sum(groups) == 50 and len(groups) < 50  # bursts shared commits
     engine.close()
+
+
+class _Info:
+    """A paho publish that the broker never acknowledges (a link gone quiet)."""
+
+    rc = 0
+
+    def __init__(self, log: list[str], topic: str) -> None:
+        self.log, self.topic = log, topic
+
+    def wait_for_publish(self, timeout: float) -> None:
+        self.log.append(f"waited {timeout} for {self.topic}")
+
+
+class _Unacked:
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def publish(self, topic: str, payload: dict, **_kw: object) -> _Info:
+        self.log.append(f"sent {topic}")
+        return _Info(self.log, topic)
+
+
+def test_the_callers_window_state_is_on_its_way_before_the_rest_and_a_silent_broker_costs_little(
+    make_engine, small_hall
+):
+    """After a call the window's state (and the call) are sent, then awaited at most
+    HANDOVER_WAIT_S, before the other windows, the board and the answer: a broker that
+    never acknowledges delays the rest by that much, and nothing is lost."""
+    from kiosk.engine import service as service_module
+
+    devices = [
+        {"id": "kiosk-1", "role": "kiosk"},
+        {"id": "caller-1", "role": "caller", "window": "1"},
+    ]
+    engine = make_engine(small_hall(devices=devices))
+    link = _Unacked()
+    service = EngineService(engine, link, idle_sweep_s=0)  # type: ignore[arg-type]
+    service.handle(_command("kiosk-1", {"cmd": "issue", "queue": "A"}))
+    assert engine.login("1", "1", TEST_PIN) is None
+    link.log.clear()
+    answered: list[str] = []
+    service.handle_batch(
+        [_command("caller-1", {"cmd": "call_next"})],
+        lambda _m, answer: answered.append(answer["result"]["ticket"]["code"]),
+    )
+    assert answered == ["A001"]
+    state, call = topics.window_state("t-hall", "1"), topics.calls("t-hall")
+    assert link.log[:3] == [f"sent {state}", f"sent {call}", f"waited 0.005 for {state}"]
+    assert service_module.HANDOVER_WAIT_S == 0.005
+    assert any(e == f"sent {topics.board('t-hall')}" for e in link.log[3:])  # then the rest
