@@ -25,8 +25,9 @@ monotonic clock, so all the processes stamp on the same clock.  ``press``
 the keypress to the caller's request on the wire (the caller and its request
 worker); ``broker_in`` to the engine's link receiving it;
 ``engine_queue`` to its batch handler starting; ``commit`` the commands
-applied and their durable commit; ``publish`` to that window's state sent;
-``broker_out`` to the displays' link receiving it; ``parse`` its parsing and
+applied and their durable commit; ``publish`` to that window's state given to the link;
+``send`` to paho's network thread writing it to the socket; ``broker_out`` to
+the displays' link receiving it; ``parse`` its parsing and
 contract check there (paho's thread) and the hand-over; ``gui`` to the
 display's ``apply_state`` on the GUI thread (the queued signal, the fan-out);
 ``apply`` the state applied.  Beyond the state, what the citizen sees and
@@ -61,6 +62,7 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -179,6 +181,25 @@ def _trace_link(link: MqttLink, trace: _Trace, *, received: str = "", sent: str 
             return publish(topic, payload, **kw)
 
         link.publish = traced_publish  # type: ignore[method-assign]
+
+
+_STATE_IN_PACKET = re.compile(rb"/window/([0-9]+)/state")
+
+
+def _trace_wire(link: MqttLink, trace: _Trace) -> None:
+    """Stamp ``wire`` when paho's network thread writes a window state to the socket."""
+    client = link._client
+    send = client._sock_send
+
+    def traced_send(buf: bytes) -> int:
+        sent = send(buf)
+        if buf[:1] and buf[0] & 0xF0 == 0x30:  # a PUBLISH packet
+            found = _STATE_IN_PACKET.search(bytes(buf[:120]))
+            if found:
+                trace.add("wire", found.group(1).decode())
+        return sent
+
+    client._sock_send = traced_send
 
 
 def _trace_service(service: Any, trace: _Trace) -> None:
@@ -370,6 +391,7 @@ def _engine_process(
     trace = _Trace()
     link = MqttLink(host=host, port=port, hall_id=cfg.hall_id, device_id="engine", role="engine")
     _trace_link(link, trace, received="engine_in", sent="engine_out")
+    _trace_wire(link, trace)
     link.start()
     service = EngineService(engine, link)
     _trace_service(service, trace)
@@ -613,6 +635,7 @@ HOPS = (
     ("engine_queue", "batch"),
     ("commit", "commit"),
     ("publish", "engine_out"),
+    ("send", "wire"),
     ("broker_out", "display_in"),
     ("parse", "display_parsed"),
     ("gui", "gui"),

@@ -57,7 +57,8 @@ def test_bench_call_carries_the_round_trip_floor():
     assert line["floor_commit_p99_ms"] > 0 and line["floor_commits_per_s"] > 0
     # the trace: each hop of the steady calls, and where the burst's time went
     assert line["traced_calls"] > 0 and line["burst50_traced_calls"] > 0
-    hops = ["press", "broker_in", "engine_queue", "commit", "publish", "broker_out", "parse"]
+    hops = ["press", "broker_in", "engine_queue", "commit", "publish", "send", "broker_out"]
+    hops += ["parse"]
     hops += ["gui", "apply"]
     assert all(line[f"hop_{h}_p50_ms"] >= 0 for h in hops), line
     ends = [line[f"burst50_hop_{h}_at_ms"] for h in hops]
