@@ -297,10 +297,10 @@ class WindowDisplay(QWidget):
 
     # ------------------------------------------------------------------ drawing
 
-    def update(self) -> None:  # type: ignore[override]  # only the no-argument form is used
+    def update(self, *area: Any) -> None:  # type: ignore[override]  # any of Qt's forms
         """Something shown changed: the frames drawn so far are stale."""
         self._frames_version += 1
-        super().update()
+        super().update(*area)
 
     def paintEvent(self, _event: object) -> None:
         # A frame is drawn once per change and flash phase (12 flash steps of a call show
