@@ -261,7 +261,7 @@ def test_the_staff_pin_is_checked_against_its_hash_in_constant_time(kiosk, monke
     assert kiosk.window.session.staff_reason == "military"
 
 
-def test_the_take_button_says_issuing_at_once_without_rebuilding_the_guide(kiosk):
+def test_the_take_button_says_issuing_at_once_without_rebuilding_the_guide(kiosk, screenshots):
     kiosk.tap("common-gjj-query")
     kiosk.wait_screen("guide")
     guide = kiosk.window.screen_widget()
@@ -269,6 +269,7 @@ def test_the_take_button_says_issuing_at_once_without_rebuilding_the_guide(kiosk
     take = kiosk.widget("take")
     kiosk.window.take_ticket()  # the tap's work; the answer needs the event loop
     assert take.text() == "正在取号，请稍候…" and not take.isEnabled()
+    kiosk.window.grab().save(str(screenshots / "kiosk-guide_taking.png"))
     assert guide._content is shown and kiosk.widget("take") is take  # updated in place
     kiosk.wait_screen("ticket")
     kiosk.wait_printed()

@@ -398,3 +398,20 @@ def test_voice_adapter_never_stops_the_kiosk():
     silent = default_prompts(enabled=False)
     silent.say("welcome")
     assert silent.history == ["welcome"]
+
+
+def test_the_kiosks_item_keeps_the_engines_fields_and_defaults():
+    """The catalogue's item is the engine's config item without the schema (so the kiosk
+    paints before pydantic loads): each of its fields is the engine's, with its default,
+    so an item the catalogue leaves a field out of reads as the hall config meant."""
+    import dataclasses
+
+    from kiosk.catalog import Item as KioskItem
+    from kiosk.engine.config import Item as ConfigItem
+
+    engine = {f.name: f for f in dataclasses.fields(ConfigItem)}
+    for f in dataclasses.fields(KioskItem):
+        if f.name == "location_en":  # derived by the engine, not configured
+            continue
+        assert f.name in engine, f.name
+        assert f.default == engine[f.name].default, f.name
