@@ -24,8 +24,8 @@ each hop over the steady calls).  ``time.perf_counter`` is the system's
 monotonic clock, so all the processes stamp on the same clock.  ``press``
 the keypress to the caller's request on the wire (the caller and its request
 worker); ``broker_in`` to the engine's link receiving it;
-``engine_queue`` to its batch handler starting; ``commit`` the commands
-applied and their durable commit; ``publish`` to that window's state given to the link;
+``engine_queue`` to its batch handler starting; ``run`` the call's command checked and
+applied (in the group's transaction); ``commit`` to the group's durable commit; ``publish`` to that window's state given to the link;
 ``send`` to paho's network thread writing it to the socket; ``broker_out`` to
 the displays' link receiving it; ``parse`` its parsing and
 contract check there (paho's thread) and the hand-over; ``gui`` to the
@@ -203,7 +203,8 @@ def _trace_wire(link: MqttLink, trace: _Trace) -> None:
 
 
 def _trace_service(service: Any, trace: _Trace) -> None:
-    """Stamp the engine's batches (start, durable commit) for the windows in them."""
+    """Stamp the engine's batches (start, each call applied, the durable commit) for the
+    windows in them."""
     import kiosk.engine.service as service_module
 
     handle_batch = service.handle_batch
@@ -231,6 +232,17 @@ def _trace_service(service: Any, trace: _Trace) -> None:
             batch.clear()
 
     service.handle_batch = traced_batch
+    apply_one = service._apply
+
+    def traced_apply(message: Any) -> Any:
+        w = _window_of(message.topic, "cmd")
+        call = isinstance(message.payload, dict) and message.payload.get("cmd") == "call_next"
+        done = apply_one(message)
+        if call:
+            trace.add("applied", w)
+        return done
+
+    service._apply = traced_apply
     service_module.transaction = traced_transaction  # type: ignore[assignment]
 
 
@@ -495,7 +507,16 @@ def _shown_spans(
     return spans
 
 
+def _options(args: argparse.Namespace) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="hall bench call")
+    p.add_argument(
+        "--rate", type=float, default=RATE_PER_S, help="steady calls per second over the hall"
+    )
+    return p.parse_args(list(getattr(args, "options", None) or []))
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    args.rate = _options(args).rate
     with tempfile.TemporaryDirectory(prefix="hall-bench-call-") as tmp:
         return _run(args, Path(tmp))
 
@@ -633,6 +654,7 @@ HOPS = (
     ("press", "caller_out"),
     ("broker_in", "engine_in"),
     ("engine_queue", "batch"),
+    ("run", "applied"),
     ("commit", "commit"),
     ("publish", "engine_out"),
     ("send", "wire"),
