@@ -17,7 +17,7 @@ def _stamps(window: str, start: float, steps: list[float]) -> list[tuple[str, st
 
 
 def test_each_hop_is_the_time_from_the_stamp_before_it():
-    steps = [0.001, 0.002, 0.0005, 0.003, 0.0007, 0.0003, 0.0015, 0.0004, 0.001]
+    steps = [0.001, 0.002, 0.0005, 0.0009, 0.003, 0.0007, 0.0003, 0.0015, 0.0004, 0.001]
     events = _stamps("7", 10.0, steps)
     shown = events[-1][2] + 0.0002
     # another window's stamps and this window's before the press are not this call's
