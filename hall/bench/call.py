@@ -25,10 +25,10 @@ monotonic clock, so all the processes stamp on the same clock.  ``press``
 the keypress to the caller's request on the wire (the caller and its request
 worker); ``broker_in`` to the engine's link receiving it;
 ``engine_queue`` to its batch handler starting; ``run`` the call's command checked and
-applied (in the group's transaction); ``commit`` to the group's durable commit; ``publish`` to that window's state given to the link;
-``send`` to paho's network thread writing it to the socket; ``broker_out`` to
-the displays' link receiving it; ``parse`` its parsing and
-contract check there (paho's thread) and the hand-over; ``gui`` to the
+applied (in the group's transaction); ``commit`` to the group's durable commit;
+``publish`` to that window's state given to the link; ``send`` to paho's network
+thread writing it to the socket; ``broker_out`` to the displays' link receiving it;
+``parse`` its parsing and contract check there (paho's thread) and the hand-over; ``gui`` to the
 display's ``apply_state`` on the GUI thread (the queued signal, the fan-out);
 ``apply`` the state applied.  Beyond the state, what the citizen sees and
 hears: the displays are shown (offscreen, each drawn into its own backing
