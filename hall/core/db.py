@@ -11,21 +11,49 @@
   runs once, and the version is written after it.  A step must be idempotent
   (``IF NOT EXISTS``): a crash after its DDL but before the version re-runs it.
 * :func:`from_row`: a dataclass from a row whose columns are named as its fields.
+* :func:`rollbacks`: how many rollbacks :func:`transaction` has made (a memo of reads
+  keyed on a connection's ``total_changes`` also needs this: a rolled-back write does
+  not move that count back).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["SchemaTooNew", "connect", "from_row", "migrate", "transaction", "user_version"]
+__all__ = [
+    "SchemaTooNew",
+    "connect",
+    "from_row",
+    "migrate",
+    "rollbacks",
+    "transaction",
+    "user_version",
+]
 
 T = TypeVar("T")
+
+_rollback_ids = itertools.count(1)
+_rollback_lock = threading.Lock()
+_rollbacks = 0
+
+
+def rollbacks() -> int:
+    """A number that changes whenever :func:`transaction` rolls back (any connection)."""
+    return _rollbacks
+
+
+def _rolled_back() -> None:
+    global _rollbacks
+    with _rollback_lock:
+        _rollbacks = next(_rollback_ids)
 
 
 class SchemaTooNew(sqlite3.DatabaseError):
@@ -86,6 +114,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         try:
             yield conn
         except BaseException:
+            _rolled_back()
             conn.execute("ROLLBACK TO nested")
             conn.execute("RELEASE nested")
             raise
@@ -95,12 +124,14 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
+        _rolled_back()
         if conn.in_transaction:  # a failed COMMIT may have rolled back already
             conn.execute("ROLLBACK")
         raise
     try:
         conn.execute("COMMIT")
     except BaseException:
+        _rolled_back()
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise

@@ -17,14 +17,15 @@ import secrets
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from hall.core import ids, pins, privacy
 from hall.core.clock import Clock, SystemClock
-from hall.core.db import from_row, transaction
+from hall.core.db import from_row, rollbacks, transaction
 from kiosk.engine import manager as rules
 from kiosk.engine.config import CASE_NO_FORM, HallConfig, Item, Manager, Queue, Window
 from kiosk.engine.errors import EngineError
@@ -34,6 +35,8 @@ from sync import health as sync_health
 from sync import outbox
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 PRIORITY_REASONS = {
     "elderly": "老年人",
@@ -178,6 +181,10 @@ class QueueEngine:
         self._checkpointer = Checkpointer(db_path, lock=self._lock).start()
         self._memo: dict[str, _WindowMemo] = {}
         self._issue_memo: _IssueMemo | None = None
+        # reads repeated while nothing changed (see _read_once)
+        self._reads: dict[Hashable, Any] = {}
+        self._reads_stamp: tuple[int, int] = (-1, -1)
+        self._reads_config: HallConfig | None = None
         self._windows_of: tuple[HallConfig | None, dict[str, Window]] = (None, {})
         # console logins to accounts that do not exist: name -> (failures, locked until)
         self._unknown_logins: dict[str, tuple[int, datetime | None]] = {}
@@ -218,13 +225,34 @@ class QueueEngine:
     def _now(self) -> datetime:
         return self.clock.now()
 
+    def _read_once(self, key: Hashable, read: Callable[[], _T]) -> _T:
+        """``read()``, or what it gave before if nothing it reads can have changed since:
+        the same config, no row changed through this connection (its ``total_changes``)
+        and no rollback (:func:`hall.core.db.rollbacks`: a write rolled back does not
+        move that count back).  Only for tables no other connection writes (``meta``,
+        ``window_day``): a call read the business date eight times and the manager's
+        window changes four (#16)."""
+        with self._lock:
+            stamp = (self.conn.total_changes, rollbacks())
+            if stamp != self._reads_stamp or self._reads_config is not self.config:
+                self._reads.clear()
+                self._reads_stamp, self._reads_config = stamp, self.config
+            if key in self._reads:
+                return self._reads[key]  # type: ignore[no-any-return]
+            value = self._reads[key] = read()
+            return value
+
     def business_date(self) -> str:
         """Today's business date; never goes backwards, even if the clock does."""
         today = self._now().date().isoformat()
-        row = self.conn.execute("SELECT value FROM meta WHERE key='business_date'").fetchone()
-        if row and row[0] > today:
-            return str(row[0])
+        stored = self._read_once("business_date", self._stored_business_date)
+        if stored is not None and stored > today:
+            return stored
         return today
+
+    def _stored_business_date(self) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key='business_date'").fetchone()
+        return None if row is None else str(row[0])
 
     def _set_business_date(self, day: str) -> None:
         self.conn.execute(
@@ -240,11 +268,15 @@ class QueueEngine:
     def _day_windows(self, business_date: str | None = None) -> dict[str, _DayWindow]:
         """The manager changes to the windows for ``business_date`` (default: today's; one
         query; none on a new business day)."""
+        day = business_date or self.business_date()
+        return dict(self._read_once(("window_day", day), lambda: self._read_day_windows(day)))
+
+    def _read_day_windows(self, day: str) -> dict[str, _DayWindow]:
         known = {q.id for q in self.config.queues}
         out: dict[str, _DayWindow] = {}
         for r in self.conn.execute(
             "SELECT window_id, queues, closed, closed_by FROM window_day WHERE business_date=?",
-            (business_date or self.business_date(),),
+            (day,),
         ):
             queues = None
             if r["queues"]:
@@ -2721,20 +2753,26 @@ class QueueEngine:
     # ------------------------------------------------------------------ notices
 
     def _notice(self) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key='notice'").fetchone()
-        if row is None:
+        stored = self._read_once("notice", self._stored_notice)
+        if stored is None:
             return None
-        try:
-            notice: dict[str, Any] = json.loads(row[0])
-            until = datetime.fromisoformat(notice["until"])
-        except (ValueError, KeyError, TypeError):
-            return None
+        notice, until = stored
         now = self._now()
         if until.tzinfo is None and now.tzinfo is not None:
             until = until.replace(tzinfo=now.tzinfo)
         if until <= now:
             return None
-        return notice
+        return dict(notice)  # the kept one is not the caller's to change
+
+    def _stored_notice(self) -> tuple[dict[str, Any], datetime] | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key='notice'").fetchone()
+        if row is None:
+            return None
+        try:
+            notice: dict[str, Any] = json.loads(row[0])
+            return notice, datetime.fromisoformat(notice["until"])
+        except (ValueError, KeyError, TypeError):
+            return None
 
     def _notice_public(self) -> dict[str, Any] | None:
         """The notice as the board and the window displays show it (no manager id)."""
