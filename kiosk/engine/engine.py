@@ -685,7 +685,7 @@ class QueueEngine:
     def waiting_count(self, queue_id: str) -> int:
         return int(
             self.conn.execute(
-                "SELECT count(*) FROM tickets WHERE status='waiting' AND business_date=? "
+                "SELECT coalesce(sum(n), 0) FROM waiting_counts WHERE business_date=? "
                 "AND queue_id=?",
                 (self.business_date(), queue_id),
             ).fetchone()[0]
@@ -1998,28 +1998,58 @@ class QueueEngine:
         and those transferred to it.
 
         Indexed queries per queue (an ``OR`` over the queues read every waiting
-        ticket of the hall, and sorted them, for each window's state).
+        ticket of the hall, and sorted them, for each window's state).  How many: the
+        queues' ``waiting_counts``, less their tickets sent to a window, plus those sent
+        to this one (the few transferred, on their own partial index): no count over a
+        waiting list that grows with the day (#16).
         """
-        rows: list[tuple[bool, float, str]] = []
-        count = 0
+        mine = set(queues)
+        marks = ",".join("?" * len(mine))
+        count = self.conn.execute(
+            "SELECT coalesce(sum(n), 0) FROM waiting_counts WHERE business_date=? "
+            f"AND queue_id IN ({marks})",
+            (day, *mine),
+        ).fetchone()[0]
+        sent_here = 0
+        for queue_id, target, n in self.conn.execute(
+            # +status, +business_date: only the partial index of the transferred fits
+            "SELECT queue_id, target_window, count(*) FROM tickets "
+            "WHERE target_window IS NOT NULL AND +status='waiting' AND +business_date=? "
+            "GROUP BY queue_id, target_window",
+            (day,),
+        ):
+            if queue_id in mine:
+                count -= n
+            if target == window_id:
+                sent_here += n
+        count += sent_here
         parts = [("queue_id=? AND target_window IS NULL", (q,)) for q in queues]
-        parts.append(("target_window=?", (window_id,)))
+        if sent_here:
+            parts.append(("target_window=?", (window_id,)))
+        rows: list[tuple[bool, float, str]] = []
         for where, params in parts:
-            count += self.conn.execute(
-                f"SELECT count(*) FROM tickets WHERE status='waiting' AND business_date=? "
-                f"AND {where}",
-                (day, *params),
-            ).fetchone()[0]
-            for priority in ("priority<>'normal'", "priority='normal'"):
-                rows += [
-                    (r[0] == "normal", r[1], r[2])
-                    for r in self.conn.execute(
-                        "SELECT priority, sort_key, code FROM tickets WHERE status='waiting' "
-                        f"AND business_date=? AND {where} AND {priority} "
-                        "ORDER BY sort_key LIMIT ?",
-                        (day, *params, shown),
-                    )
-                ]
+            # the priority tickets as two ranges of the waiting index (priority<>'normal'
+            # walked the whole queue), then the normal ones in order
+            rows += [
+                (r[0] == "normal", r[1], r[2])
+                for r in self.conn.execute(
+                    f"SELECT priority, sort_key, code FROM tickets WHERE status='waiting' "
+                    f"AND business_date=? AND {where} AND priority<'normal' "
+                    f"UNION ALL SELECT priority, sort_key, code FROM tickets "
+                    f"WHERE status='waiting' AND business_date=? AND {where} "
+                    f"AND priority>'normal' ORDER BY 2 LIMIT ?",
+                    (day, *params, day, *params, shown),
+                )
+            ]
+            rows += [
+                (r[0] == "normal", r[1], r[2])
+                for r in self.conn.execute(
+                    "SELECT priority, sort_key, code FROM tickets WHERE status='waiting' "
+                    f"AND business_date=? AND {where} AND priority='normal' "
+                    "ORDER BY sort_key LIMIT ?",
+                    (day, *params, shown),
+                )
+            ]
         rows.sort()
         return [r[2] for r in rows[:shown]], int(count)
 
@@ -2076,10 +2106,10 @@ class QueueEngine:
 
     def board_view(self, recent: int = 8) -> dict[str, Any]:
         day = self.business_date()
-        counts = dict(
+        counts = dict(  # kept by triggers: no count over the day's waiting list (#16)
             self.conn.execute(
-                "SELECT queue_id, count(*) FROM tickets WHERE status='waiting' "
-                "AND business_date=? GROUP BY queue_id",
+                "SELECT queue_id, sum(n) FROM waiting_counts WHERE business_date=? "
+                "GROUP BY queue_id",
                 (day,),
             ).fetchall()
         )

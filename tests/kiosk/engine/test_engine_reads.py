@@ -63,3 +63,31 @@ def test_a_caller_changing_what_it_was_given_changes_nothing_kept(engine):
     engine._day_windows()["4"] = None
     assert engine.window_view("1")["notice"]["text"] == "午间不停歇"
     assert engine.window_queues("4") == ("C",)
+
+
+def _waiting(engine: QueueEngine, window: str) -> tuple[int, list[str]]:
+    view = engine.window_view(window)
+    return view["waiting"], view["waiting_codes"]
+
+
+def test_a_window_counts_its_queues_and_the_citizens_sent_to_it(engine):
+    # windows 4 and 5 serve B; window 6 serves C
+    b = [engine.issue(queue_id="B").ticket.code for _ in range(3)]
+    green = engine.issue(queue_id="B", priority_reason="elderly").ticket.code
+    c = engine.issue(queue_id="C").ticket.code
+    assert _waiting(engine, "4") == (4, [green, *b])
+    assert _waiting(engine, "6") == (1, [c])
+    engine.login("6", "3001", DEMO_PIN)
+    assert engine.call_next("6").ticket.code == c
+    engine.start("6")
+    engine.transfer("6", to_window="4")  # 首问负责: C's citizen goes to window 4 only
+    count, codes = _waiting(engine, "4")
+    assert count == 5 and codes[0] == green and c in codes
+    assert _waiting(engine, "5") == (4, [green, *b])  # B's, not the one sent to 4
+    assert _waiting(engine, "6") == (0, [])
+    engine.login("4", "2001", DEMO_PIN)
+    for _ in range(5):
+        engine.call_next("4")
+        engine.start("4")
+    assert _waiting(engine, "4") == (0, []) and _waiting(engine, "5") == (0, [])
+    assert engine.board_view()["queues"][1]["waiting"] == 0
