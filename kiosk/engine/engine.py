@@ -185,6 +185,9 @@ class QueueEngine:
         self._reads: dict[Hashable, Any] = {}
         self._reads_stamp: tuple[int, int] = (-1, -1)
         self._reads_config: HallConfig | None = None
+        # average_service_min's: queue -> (config, (finished, rollbacks, version), minutes)
+        self._finished: dict[str, int] = {}  # queue -> its tickets finished here
+        self._service_times: dict[str, tuple[HallConfig, tuple[int, int, int], float]] = {}
         self._windows_of: tuple[HallConfig | None, dict[str, Window]] = (None, {})
         # console logins to accounts that do not exist: name -> (failures, locked until)
         self._unknown_logins: dict[str, tuple[int, datetime | None]] = {}
@@ -229,9 +232,10 @@ class QueueEngine:
         """``read()``, or what it gave before if nothing it reads can have changed since:
         the same config, no row changed through this connection (its ``total_changes``)
         and no rollback (:func:`hall.core.db.rollbacks`: a write rolled back does not
-        move that count back).  Only for tables no other connection writes (``meta``,
-        ``window_day``): a call read the business date eight times and the manager's
-        window changes four (#16)."""
+        move that count back).  Only for what no other connection writes (``meta``,
+        ``window_day``; the queue host is their one writer): a commit by another
+        connection is seen after this one's next change.  A call read the business date
+        eight times and the manager's window changes four (#16)."""
         with self._lock:
             stamp = (self.conn.total_changes, rollbacks())
             if stamp != self._reads_stamp or self._reads_config is not self.config:
@@ -609,6 +613,20 @@ class QueueEngine:
         return int(self.conn.execute(sql, args).fetchone()[0])
 
     def average_service_min(self, queue: Queue) -> float:
+        """The mean of ``queue``'s last 20 services (its configured minutes until there are
+        three).  Kept until a ticket of the queue is finished here (only ``_finish_locked``
+        finishes one), a transaction rolls back or another connection commits (``PRAGMA
+        data_version``): the board asked it of every queue after every command (#16)."""
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        mark = (self._finished.get(queue.id, 0), rollbacks(), version)
+        kept = self._service_times.get(queue.id)
+        if kept is not None and kept[0] is self.config and kept[1] == mark:
+            return kept[2]
+        value = self._read_service_min(queue)
+        self._service_times[queue.id] = (self.config, mark, value)
+        return value
+
+    def _read_service_min(self, queue: Queue) -> float:
         rows = self.conn.execute(
             "SELECT started_at, finished_at FROM tickets WHERE queue_id=? AND status='done' "
             "AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT 20",
@@ -1336,6 +1354,7 @@ class QueueEngine:
         self.conn.execute(
             "UPDATE tickets SET status='done', finished_at=? WHERE id=?", (now, cur.id)
         )
+        self._finished[cur.queue_id] = self._finished.get(cur.queue_id, 0) + 1
         ticket = self._ticket(cur.id)
         service_s = self._seconds(ticket.started_at, now)
         item = self.config.item(ticket.item_id) if ticket.item_id else None
@@ -2483,8 +2502,9 @@ class QueueEngine:
             current = {
                 r["id"]: r
                 for r in self.conn.execute(
-                    f"SELECT * FROM tickets WHERE id IN ({marks}) "
-                    "AND status IN ('called', 'serving')",
+                    # what the rules and the console read of it (a whole row is 30 columns)
+                    f"SELECT id, code, item_id, status, started_at FROM tickets "
+                    f"WHERE id IN ({marks}) AND status IN ('called', 'serving')",
                     current_ids,
                 )
             }

@@ -91,3 +91,39 @@ def test_a_window_counts_its_queues_and_the_citizens_sent_to_it(engine):
         engine.start("4")
     assert _waiting(engine, "4") == (0, []) and _waiting(engine, "5") == (0, [])
     assert engine.board_view()["queues"][1]["waiting"] == 0
+
+
+def test_the_boards_wait_follows_each_service_here_and_in_another_process(tmp_path):
+    from clerks import TEST_PIN
+    from engine_halls import MONDAY_0930, small_hall
+
+    from hall.core.clock import FakeClock
+    from kiosk.engine.config import parse_hall_config
+
+    clock = FakeClock(MONDAY_0930)
+    config = parse_hall_config(small_hall())  # A: 5 min a service until three are timed
+    engine = QueueEngine(config, tmp_path / "e.db", clock=clock)
+    other = QueueEngine(config, tmp_path / "e.db", clock=clock)  # a second process
+    try:
+
+        def board_wait() -> int:
+            return next(q for q in engine.board_view()["queues"] if q["id"] == "A")["est_wait_min"]
+
+        engine.login("1", "1", TEST_PIN)
+        for _ in range(8):
+            engine.issue(queue_id="A")
+        configured = board_wait()
+        for minutes in (2, 2, 2):  # three served in 2 minutes each: the average now
+            engine.call_next("1")
+            engine.start("1")
+            clock.advance(minutes=minutes)
+            engine.finish("1")
+        assert board_wait() == 5 * 2 < configured  # 5 waiting x 2 min, one window
+        other.call_next("1")
+        other.start("1")
+        clock.advance(minutes=14)
+        other.finish("1")  # 2, 2, 2, 14: 5 min on average
+        assert board_wait() == 4 * 5
+    finally:
+        other.close()
+        engine.close()
