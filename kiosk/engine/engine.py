@@ -301,8 +301,13 @@ class QueueEngine:
         self, day: dict[str, _DayWindow] | None = None
     ) -> dict[str, tuple[str, ...]]:
         """Every window's queues today (one query, none given today's ``_day_windows``)."""
-        if day is None:
-            day = self._day_windows()
+        if day is None:  # today's: read once while nothing changed (every command asks)
+            today = self.business_date()
+            return dict(
+                self._read_once(
+                    ("queues", today), lambda: self.effective_queues(self._day_windows(today))
+                )
+            )
         return {w.id: self.window_queues(w.id, day) for w in self.config.windows}
 
     def closed_by_manager(self, window_id: str) -> bool:
