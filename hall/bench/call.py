@@ -649,7 +649,16 @@ def _callers(
             driver.held = []
             driver.phase(len(driver.ready), lambda: phase_done("burst"))
             reply("armed")
-        elif kind == "press":
+            # The burst's shared start: the GUI thread itself waits on the Event (a
+            # semaphore: no CPU, no polling; its windows are settled, it has nothing else
+            # to do) and presses as it wakes.  One wake-up per process: through a thread
+            # posting to the GUI thread, each process woke twice and on two busy cores
+            # the second often waited several ms.  The five processes' first presses come
+            # within about a millisecond of each other when cores are free
+            # (``burst50_press_spread_ms``); the steady calls have nothing polling.
+            while not go.wait(0.5):
+                if stop.is_set():
+                    return
             guard.start(30000)
             for window in list(driver.ready):
                 driver.ready.remove(window)
@@ -677,23 +686,14 @@ def _callers(
     inbox.command.connect(inbox.deliver)  # queued: emitted on the reader thread
 
     def read() -> None:
-        # The burst's shared start: this thread waits on the Event (a semaphore: no CPU,
-        # no polling) and, set, posts the presses to the GUI thread, idle in its event
-        # loop, which wakes for them at once.  The five processes' threads wake together,
-        # so their first presses are within about a millisecond of each other
-        # (``burst50_press_spread_ms``), and nothing polls during the steady calls.
+        """The main process's commands, waited for off the GUI thread (which stays in its
+        event loop) and posted to it; the stop, within half a second."""
         while not stop.is_set():
             try:
                 command = commands.get(timeout=0.5)
             except queue.Empty:
                 continue
             inbox.command.emit(command)
-            if command[0] == "arm":
-                while not go.wait(0.5):
-                    if stop.is_set():
-                        break
-                else:
-                    inbox.command.emit(("press",))
         inbox.command.emit(("stop",))
 
     reader = threading.Thread(target=read, name="bench-commands", daemon=True)
