@@ -2,17 +2,24 @@
 
 Topology as in a hall, each side in its own process: a private Mosquitto;
 the queue engine (the queue host) with a generated hall of 50 windows (10
-queues, 5 windows each); the 50 caller apps, each with its own hall link, in
-this process; the 50 window displays, ten to a process and a link (a
-hall's each draw their own: 50 flashing in one process would take turns).
-Each call feeds a real ``evdev.InputEvent`` press (keypad Enter) through the
-caller's key decoder; the caller sends ``call_next``; the engine commits it
-and publishes the window state; the clock stops when that window's
-``WindowDisplay`` has applied the state showing the new number (``shown``,
-stamped in the displays' process).  Calls arrive at a steady rate over the
-windows (each window: call, start once its caller shows the call, call ...),
-far above a real hall's load; ``burst50`` has all 50 windows press at the
-same moment (their clerks start serving once all fifty are shown).
+queues, 5 windows each); the 50 caller apps, ten to a process, each with its
+own hall link (a hall's are each a device: fifty in one process took turns on
+one GUI thread to send a burst's presses); the 50 window displays, ten to a
+process and a link (a hall's each draw their own: 50 flashing in one process
+would take turns).  This process runs no Qt: it starts the others, says when
+each phase starts, measures the round-trip floor before any call and collects
+the stamps.  Each call feeds a real ``evdev.InputEvent`` press (keypad Enter)
+through the caller's key decoder, in the caller's process; the caller sends
+``call_next``; the engine commits it and publishes the window state; the clock
+stops when that window's ``WindowDisplay`` has applied the state showing the
+new number (``shown``, stamped in the displays' process).  Calls arrive at a
+steady rate over the windows (``--rate``, per second over the hall: each caller
+process ticks at a fifth of it over its windows, the five a tick apart; each
+window: call, start once its caller shows the call, call ...), far above a real
+hall's load; ``burst50`` has all 50 windows press at the same moment: the
+caller processes wait on one shared ``multiprocessing`` Event
+(``burst50_press_spread_ms``: the last process's first press after the first
+one's), and their clerks start serving once all fifty are shown on their callers.
 
 The floors, measured in the same run: ``floor_rtt_*`` a request's round trip to
 a device that answers at once on the same broker (the call's path is one such
@@ -82,6 +89,7 @@ WINDOWS = 50
 QUEUES = 10
 ENGINE_DAY = datetime(2026, 11, 23, 9, 0)  # the engine's clock stands at this time
 DISPLAY_PROCESSES = 5  # the displays, 10 to a process (a hall's each draw their own)
+CALLER_PROCESSES = 5  # the callers, 10 to a process (a hall's are each a device of their own)
 RATE_PER_S = 20.0  # calls per second over the whole hall (a real 50-window hall: < 1)
 
 
@@ -417,13 +425,11 @@ def _engine_process(
 
 
 class _Driver:
-    """Presses keys on a schedule; a window calls again once its caller shows the last
-    call served (the displays' process times when each call was shown)."""
+    """Presses keys on a schedule over one process's callers; a window calls again once
+    its caller shows the last call served (the displays' processes time when each call was
+    shown).  ``done`` is called once per phase: its calls all shown, or a failure."""
 
     def __init__(self, callers: dict[str, Any], press: Callable[[str], list[Any]]) -> None:
-        from hall.ui.qt import QtCore
-
-        self.loop = QtCore.QEventLoop()  # each phase runs in an event loop of its own
         self.callers = callers
         self.press = press
         self.ready = list(callers)  # windows that may call now, in turn
@@ -433,21 +439,29 @@ class _Driver:
         self.seen = 0  # calls shown on their caller in this phase
         self.held: list[str] | None = None  # the burst: windows whose start waits for its end
         self.target = 0
+        self.active = False  # a phase runs (``done`` not called yet)
+        self.done: Callable[[], None] = lambda: None
         self.errors: list[str] = []
         for window, c in callers.items():
             c.state_applied.connect(lambda state, w=window: self._applied(w, state))
             c.command_done.connect(lambda cmd, ok, res, w=window: self._done(w, cmd, ok, res))
 
-    def phase(self, target: int) -> None:
+    def phase(self, target: int, done: Callable[[], None]) -> None:
         self.seen, self.target, self.presses = 0, target, []
+        self.done, self.active = done, True
+
+    def finish(self) -> None:
+        if self.active:
+            self.active = False
+            self.done()
 
     def call(self, window: str) -> None:
         self.pending.add(window)
         self.presses.append((window, time.perf_counter()))
         actions = self.callers[window].feed_keys(self.press("KEY_KPENTER"))
         if actions != ["call_next"]:
-            self.errors.append(f"{window}: the keypad gave {actions}")
-            self.loop.quit()
+            self.errors.append(f"window {window}: the keypad gave {actions}")
+            self.finish()
 
     def tick(self) -> None:
         if len(self.presses) >= self.target or not self.ready:
@@ -468,19 +482,233 @@ class _Driver:
             self.starting.discard(window)
             self.ready.append(window)
         if self.seen >= self.target and not self.pending:
-            self.loop.quit()
+            self.finish()
 
     def start(self, window: str) -> None:
         """Serve the citizen, after the states already delivered (the clerk's press is
         another machine's work, not part of the next display's time)."""
-        from hall.ui.qt import QTimer  # Qt only once the other processes are spawned
+        from hall.ui.qt import QTimer
 
         QTimer.singleShot(0, lambda: self.callers[window].feed_keys(self.press("KEY_KP1")))
 
     def _done(self, window: str, cmd: str, ok: bool, result: Any) -> None:
         if not ok:
-            self.errors.append(f"{window} {cmd}: {result}")
-            self.loop.quit()
+            self.errors.append(f"window {window} {cmd}: {result}")
+            self.finish()
+
+
+def _shares(windows: int, processes: int) -> list[list[str]]:
+    """The windows ``1..windows`` dealt round ``processes``: the k-th has ``k + 1``,
+    ``k + 1 + processes``, ... (so the hall's windows in turn are in turn processes)."""
+    return [
+        [str(w) for w in range(1, windows + 1) if (w - 1) % processes == k]
+        for k in range(processes)
+    ]
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """``total`` calls dealt among ``parts`` processes, the first ones one more."""
+    return [total // parts + (1 if k < total % parts else 0) for k in range(parts)]
+
+
+def _tick_at(start: float, rate: float, k: int, processes: int, n: int) -> float:
+    """When process ``k`` of ``processes`` ticks the ``n``-th time (``n`` from 0): each
+    ticks at ``rate / processes``, process ``k`` ``k / rate`` after the first, so together
+    they tick at ``rate`` evenly (not five at once)."""
+    return start + (k + n * processes) / rate
+
+
+def _merged(replies: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    """The presses (window, keypress time) of every caller process, in time order."""
+    return sorted(((w, t) for r in replies for w, t in r["presses"]), key=lambda p: p[1])
+
+
+def _press_spread_ms(replies: list[dict[str, Any]]) -> float:
+    """The burst: how long after the first process's first keypress the last process's
+    first keypress came (the shared start's precision)."""
+    firsts = [min(t for _w, t in r["presses"]) for r in replies if r["presses"]]
+    return round((max(firsts) - min(firsts)) * 1000, 2) if firsts else 0.0
+
+
+def _caller_process(
+    host: str,
+    port: int,
+    k: int,
+    windows: list[str],
+    rate: float,
+    commands: Any,
+    replies: Any,
+    go: Any,
+    stop: Any,
+    trace_file: str,
+) -> None:
+    """Some of the caller apps, each with its own link, and the driver of their windows;
+    the main process says what to do (``commands``) and hears back (``replies``)."""
+    try:
+        _callers(host, port, k, windows, rate, commands, replies, go, stop, trace_file)
+    except BaseException as e:
+        replies.put({"kind": "failed", "k": k, "error": f"{type(e).__name__}: {e}"})
+        raise
+
+
+def _callers(
+    host: str,
+    port: int,
+    k: int,
+    windows: list[str],
+    rate: float,
+    commands: Any,
+    replies: Any,
+    go: Any,
+    stop: Any,
+    trace_file: str,
+) -> None:
+    import queue
+    import threading
+
+    from counter.caller import CallerWindow
+    from drivers.keys.simulator import press_events
+    from hall.core.latency import tune_for_latency
+    from hall.ui.qt import QApplication, QObject, Qt, QTimer, Signal, Slot
+    from hall.ui.qtlink import QtLink
+
+    _quiet_logs()
+    app = QApplication.instance() or QApplication([f"hall-bench-callers-{k}"])
+    trace = _Trace()
+    hall = hall_config()["hall"]["id"]
+    links: list[MqttLink] = []
+    qtlinks: list[Any] = []
+    callers: dict[str, Any] = {}
+    for w in windows:
+        lk = MqttLink(host=host, port=port, hall_id=hall, device_id=f"caller-{w}", role="caller")
+        _trace_link(lk, trace, sent="caller_out")
+        links.append(lk.start())
+        qtlinks.append(QtLink(lk))
+        callers[w] = CallerWindow(qtlinks[-1], w)
+    driver = _Driver(callers, press_events)
+    ticker = QTimer()
+    ticker.setTimerType(Qt.TimerType.PreciseTimer)
+    ticker.setSingleShot(True)
+    guard = QTimer()
+    guard.setSingleShot(True)
+    guard.timeout.connect(driver.finish)  # out of time: the reply says how many were shown
+    ticks = {"start": 0.0, "n": 0}
+
+    def reply(kind: str, **more: Any) -> None:
+        replies.put({"kind": kind, "k": k, **more})
+
+    def tick() -> None:
+        driver.tick()
+        ticks["n"] += 1
+        if driver.active and len(driver.presses) < driver.target:
+            due = _tick_at(ticks["start"], rate, k, CALLER_PROCESSES, ticks["n"])
+            ticker.start(max(0, round((due - time.perf_counter()) * 1000)))
+
+    ticker.timeout.connect(tick)
+
+    def phase_done(kind: str) -> None:
+        ticker.stop()
+        guard.stop()
+        reply(
+            kind,
+            presses=list(driver.presses),
+            seen=driver.seen,
+            target=driver.target,
+            errors=list(driver.errors),
+            end=time.perf_counter(),
+        )
+
+    def settle(deadline: float) -> None:
+        if len(driver.ready) == len(windows) or time.monotonic() > deadline:
+            reply("settle", ready=len(driver.ready))
+        else:
+            QTimer.singleShot(5, lambda: settle(deadline))
+
+    def wait_ready(deadline: float) -> None:
+        if all(c.state is not None for c in callers.values()):
+            tune_for_latency()  # as counter.app does for every window-side app
+            reply("ready")
+        elif time.monotonic() > deadline:
+            reply("failed", error=f"callers {windows} got no window state within 30 s")
+        else:
+            QTimer.singleShot(20, lambda: wait_ready(deadline))
+
+    def run(command: tuple[Any, ...]) -> None:
+        """A command of the main process, on the GUI thread."""
+        kind = command[0]
+        if kind == "phase":  # (phase, target, start): calls at the rate until target
+            _kind, target, start = command
+            driver.phase(target, lambda: phase_done("phase"))
+            ticks["start"], ticks["n"] = start, 0
+            guard.start(int(target * CALLER_PROCESSES * 1000 / rate) + 30000)
+            first = _tick_at(start, rate, k, CALLER_PROCESSES, 0)
+            ticker.start(max(0, round((first - time.perf_counter()) * 1000)))
+        elif kind == "settle":
+            settle(time.monotonic() + 30)
+        elif kind == "arm":  # the burst: every ready window presses at the go
+            driver.held = []
+            driver.phase(len(driver.ready), lambda: phase_done("burst"))
+            reply("armed")
+            # The burst's shared start: the GUI thread itself waits on the Event (a
+            # semaphore: no CPU, no polling; its windows are settled, it has nothing else
+            # to do) and presses as it wakes.  One wake-up per process: through a thread
+            # posting to the GUI thread, each process woke twice and on two busy cores
+            # the second often waited several ms.  The five processes' first presses come
+            # within about a millisecond of each other when cores are free
+            # (``burst50_press_spread_ms``); the steady calls have nothing polling.
+            while not go.wait(0.5):
+                if stop.is_set():
+                    return
+            guard.start(30000)
+            for window in list(driver.ready):
+                driver.ready.remove(window)
+                driver.call(window)
+            if driver.target == 0:  # no window was ready: the reply says so
+                driver.finish()
+        elif kind == "release":  # the clerks start serving, the burst over everywhere
+            held, driver.held = driver.held or [], None
+            for window in held:
+                driver.start(window)
+            reply("released")
+        elif kind == "stop":
+            app.quit()
+
+    class Inbox(QObject):
+        """The main process's commands handed from the reader thread to the GUI thread."""
+
+        command = Signal(object)
+
+        @Slot(object)
+        def deliver(self, command: Any) -> None:
+            run(command)
+
+    inbox = Inbox()
+    inbox.command.connect(inbox.deliver)  # queued: emitted on the reader thread
+
+    def read() -> None:
+        """The main process's commands, waited for off the GUI thread (which stays in its
+        event loop) and posted to it; the stop, within half a second."""
+        while not stop.is_set():
+            try:
+                command = commands.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            inbox.command.emit(command)
+        inbox.command.emit(("stop",))
+
+    reader = threading.Thread(target=read, name="bench-commands", daemon=True)
+    reader.start()
+    wait_ready(time.monotonic() + 30)
+    app.exec()
+    ticker.stop()
+    guard.stop()
+    for c in callers.values():
+        c.shutdown()
+    for q in qtlinks:
+        q.close()
+    for lk in reversed(links):
+        lk.stop()
+    Path(trace_file).write_text(json.dumps(trace.events))
 
 
 def _shown_spans(
@@ -529,7 +757,7 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     rate = float(getattr(args, "rate", 0) or RATE_PER_S)
     _quiet_logs()
     broker = Mosquitto(workdir=work / "broker", persistence=False).start()
-    ctx = mp.get_context("spawn")  # before Qt exists in this process
+    ctx = mp.get_context("spawn")  # fresh children: Qt lives in them, not in this process
     ready, stop = ctx.Event(), ctx.Event()
     shown = ctx.Value("i", 0)
     engine_file = work / "engine-trace.json"
@@ -548,10 +776,6 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             str(engine_file),
         ),
     )
-    shares = [
-        [str(w) for w in range(1, WINDOWS + 1) if w % DISPLAY_PROCESSES == k]
-        for k in range(DISPLAY_PROCESSES)
-    ]
     displays = [
         (
             ctx.Process(
@@ -569,26 +793,29 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             ),
             shown_ready,
         )
-        for k, share in enumerate(shares)
+        for k, share in enumerate(_shares(WINDOWS, DISPLAY_PROCESSES))
         for shown_ready in [ctx.Event()]
     ]
-    trace = _Trace()
-    children = [engine, *(child for child, _ready in displays)]
+    callers = _CallerProcesses(ctx, broker.host, broker.port, rate, stop, work)
+    children = [engine, *(child for child, _ready in displays), *callers.procs]
     try:
         engine.start()
         if not ready.wait(120):
-            raise RuntimeError("the bench engine did not start")
+            raise RuntimeError("the bench engine did not start within 120 s")
         for child, _ready in displays:  # the states are retained: the displays show them
             child.start()
+        for child in callers.procs:
+            child.start()
         if not all(shown_ready.wait(120) for _child, shown_ready in displays):
-            raise RuntimeError("the bench displays did not start")
+            raise RuntimeError("the bench displays did not start within 120 s")
+        callers.collect("ready", 120)
         sides = {
             "engine": [engine.pid or 0],
-            "callers": [os.getpid()],
+            "callers": callers.pids(),
             "displays": [child.pid or 0 for child, _ready in displays],
             "broker": [broker.proc.pid if broker.proc else 0],
         }
-        line = _measure(broker, calls, rate, trace, shown, sides)
+        line = _measure(broker, calls, rate, callers, shown, sides)
         commit = floors.sqlite_commits(work, 100 if quick else 300)
         rtt = line.pop("_rtt")
         line.update(floors.summary("floor_rtt", rtt))
@@ -607,7 +834,10 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     display_events = [
         e for f in sorted(work.glob("display-trace-*.json")) for e in json.loads(f.read_text())
     ]
-    events = trace.events + [tuple(e) for e in engine_events + display_events]
+    caller_events = [
+        e for f in sorted(work.glob("caller-trace-*.json")) for e in json.loads(f.read_text())
+    ]
+    events = [tuple(e) for e in engine_events + display_events + caller_events]
     steady = _shown_spans(events, line.pop("_presses"))
     burst_spans = _shown_spans(events, line.pop("_burst_presses"))
     if len(steady) < calls or len(burst_spans) < WINDOWS:
@@ -754,121 +984,149 @@ def _beyond(
     return out
 
 
+class _CallerProcesses:
+    """The caller processes, as the main process sees them: a command queue each, one
+    queue of replies, the burst's shared start (``go``)."""
+
+    def __init__(self, ctx: Any, host: str, port: int, rate: float, stop: Any, work: Path):
+        self.shares = _shares(WINDOWS, CALLER_PROCESSES)
+        self.go = ctx.Event()
+        self.replies = ctx.Queue()
+        self.commands = [ctx.Queue() for _share in self.shares]
+        self.procs = [
+            ctx.Process(
+                target=_caller_process,
+                name=f"hall-bench-callers-{k}",
+                args=(
+                    host,
+                    port,
+                    k,
+                    share,
+                    rate,
+                    self.commands[k],
+                    self.replies,
+                    self.go,
+                    stop,
+                    str(work / f"caller-trace-{k}.json"),
+                ),
+            )
+            for k, share in enumerate(self.shares)
+        ]
+
+    def pids(self) -> list[int]:
+        return [proc.pid or 0 for proc in self.procs]
+
+    def send(self, commands: list[tuple[Any, ...]]) -> None:
+        for queue, command in zip(self.commands, commands, strict=True):
+            queue.put(command)
+
+    def ask(self, command: tuple[Any, ...], kind: str, timeout: float) -> list[dict[str, Any]]:
+        self.send([command] * len(self.procs))
+        return self.collect(kind, timeout)
+
+    def collect(self, kind: str, timeout: float) -> list[dict[str, Any]]:
+        """One ``kind`` reply from every caller process, in process order; a failure, a
+        failed command, a process gone or silent past ``timeout`` raise."""
+        import queue
+
+        got: dict[int, dict[str, Any]] = {}
+        deadline = time.monotonic() + timeout
+        while len(got) < len(self.procs):
+            try:
+                reply = self.replies.get(timeout=0.2)
+            except queue.Empty:
+                for proc in self.procs:
+                    if proc.exitcode is not None:
+                        raise RuntimeError(
+                            f"the bench caller process {proc.name} exited "
+                            f"(code {proc.exitcode}) while the bench waited for {kind!r}"
+                        ) from None
+                if time.monotonic() > deadline:
+                    silent = [self.procs[k].name for k in range(len(self.procs)) if k not in got]
+                    raise RuntimeError(
+                        f"the bench caller processes {silent} did not answer {kind!r} "
+                        f"within {timeout:.0f} s"
+                    ) from None
+                continue
+            name = self.procs[reply["k"]].name
+            if reply["kind"] == "failed":
+                raise RuntimeError(f"the bench caller process {name} failed: {reply['error']}")
+            if reply["kind"] != kind:
+                raise RuntimeError(f"{name} answered {reply['kind']!r}, expected {kind!r}")
+            if reply.get("errors"):
+                raise RuntimeError(f"bench commands failed: {reply['errors'][:3]}")
+            got[reply["k"]] = reply
+        return [got[k] for k in sorted(got)]
+
+
 def _measure(
     broker: Any,
     calls: int,
     rate: float,
-    trace: _Trace,
+    callers: _CallerProcesses,
     shown: Any,
     sides: dict[str, list[int]],
 ) -> dict[str, Any]:
-    """The callers' side: 50 caller apps, each with its own link; the keypresses."""
-    from counter.caller import CallerWindow
-    from drivers.keys.simulator import press_events
-    from hall.core.latency import tune_for_latency
-    from hall.ui.qt import QApplication, QTimer
-    from hall.ui.qtlink import QtLink
+    """The calls: the caller processes press, this process says when and collects."""
 
-    app = QApplication.instance() or QApplication(["hall-bench"])
-    hall = hall_config()["hall"]["id"]
-    links: list[MqttLink] = []
-    qtlinks: list[Any] = []
-    callers: dict[str, Any] = {}
-
-    def spin(until: Callable[[], bool], seconds: float) -> bool:
+    def wait(until: Callable[[], bool], seconds: float) -> bool:
         deadline = time.monotonic() + seconds
         while not until():
             if time.monotonic() > deadline:
                 return False
-            app.processEvents()
-            time.sleep(0.001)
+            time.sleep(0.005)
         return True
 
-    try:
-        for w in range(1, WINDOWS + 1):
-            lk = MqttLink(
-                host=broker.host,
-                port=broker.port,
-                hall_id=hall,
-                device_id=f"caller-{w}",
-                role="caller",
-            ).start()
-            links.append(lk)
-            _trace_link(lk, trace, sent="caller_out")
-            qtlinks.append(QtLink(lk))
-            callers[str(w)] = CallerWindow(qtlinks[-1], str(w))
-        spin(lambda: all(c.state is not None for c in callers.values()), 30)
+    rtt = floors.mqtt_round_trip(broker.host, broker.port, 200)  # before any call
 
-        rtt = floors.mqtt_round_trip(broker.host, broker.port, 200)
-        driver = _Driver(callers, press_events)
-        tune_for_latency()  # as counter.app does for every window-side app
-        timer = QTimer()
-        timer.timeout.connect(driver.tick)
-        interval = max(1, round(1000 / rate))
+    def measure(targets: list[int]) -> list[tuple[str, float]]:
+        start = time.perf_counter() + 0.05  # every process has its command by then
+        callers.send([("phase", target, start) for target in targets])
+        total = sum(targets)
+        replies = callers.collect("phase", total / rate + 60)  # past the guard
+        seen = sum(r["seen"] for r in replies)
+        if seen < total:
+            raise RuntimeError(f"only {seen} of {total} calls were shown on their callers")
+        return _merged(replies)
 
-        def measure(target: int) -> list[tuple[str, float]]:
-            driver.phase(target)
-            timer.start(interval)
-            guard = QTimer()
-            guard.setSingleShot(True)
-            guard.timeout.connect(driver.loop.quit)
-            guard.start(int(target * interval) + 30000)
-            driver.loop.exec()
-            timer.stop()
-            guard.stop()
-            if driver.errors:
-                raise RuntimeError(f"bench commands failed: {driver.errors[:3]}")
-            if driver.seen < target:
-                raise RuntimeError(f"only {driver.seen} of {target} calls were shown")
-            return list(driver.presses)
+    def settle(expected: int) -> None:
+        """The displays have shown every call pressed so far (their last paints and
+        announcements a moment later), and every window may call again."""
+        wait(lambda: shown.value >= expected, 30)
+        callers.ask(("settle",), "settle", 60)
+        time.sleep(0.5)  # past the keypad's debounce, the last paints
 
-        def settle(expected: int) -> None:
-            """The displays have shown every call pressed so far (their last paints and
-            announcements a moment later), and every window may call again."""
-            spin(lambda: shown.value >= expected, 30)
-            spin(lambda: len(driver.ready) == WINDOWS, 30)
-            until = time.monotonic() + 0.5  # past the keypad's debounce, the last paints
-            spin(lambda: time.monotonic() > until, 1)
-
-        measure(WINDOWS)  # warm up: each window calls once
-        settle(WINDOWS)
-        cpu = {side: _cpu_ms(pids) for side, pids in sides.items()}
-        steady = measure(calls)
-        settle(WINDOWS + calls)
-        cpu_steady = _cpu_split(sides, cpu, len(steady), "cpu_ms_per_call")
-        cpu = {side: _cpu_ms(pids) for side, pids in sides.items()}
-        driver.phase(WINDOWS)
-        # the burst: every window presses at once; the clerks start serving afterwards (a
-        # clerk greets the citizen first: seconds, not the milliseconds of the burst)
-        driver.held = []
-        burst_start = time.perf_counter()
-        for window in list(driver.ready):
-            driver.ready.remove(window)
-            driver.call(window)
-        driver.loop.exec()
-        burst_end = time.perf_counter()
-        burst = list(driver.presses)
-        held, driver.held = driver.held, None
-        for window in held:
-            driver.start(window)
-        settle(2 * WINDOWS + calls)
-        return {
-            **cpu_steady,
-            # the burst's CPU, its settling included (the displays' last paints)
-            **_cpu_split(sides, cpu, 1, "burst50_cpu_ms"),
-            "bench": "call",
-            "windows": WINDOWS,
-            "calls": len(steady),
-            "rate_per_s": rate,
-            "_rtt": rtt,
-            "_presses": steady,
-            "_burst_presses": burst,
-            "_burst": (burst_start, burst_end),
-        }
-    finally:
-        for c in callers.values():
-            c.shutdown()
-        for q in qtlinks:
-            q.close()
-        for lk in reversed(links):
-            lk.stop()
+    measure([len(share) for share in callers.shares])  # warm up: each window calls once
+    settle(WINDOWS)
+    cpu = {side: _cpu_ms(pids) for side, pids in sides.items()}
+    steady = measure(_split(calls, CALLER_PROCESSES))
+    settle(WINDOWS + calls)
+    cpu_steady = _cpu_split(sides, cpu, len(steady), "cpu_ms_per_call")
+    cpu = {side: _cpu_ms(pids) for side, pids in sides.items()}
+    # the burst: every window presses at once; the clerks start serving afterwards (a
+    # clerk greets the citizen first: seconds, not the milliseconds of the burst)
+    callers.ask(("arm",), "armed", 30)
+    callers.go.set()
+    replies = callers.collect("burst", 90)
+    burst = _merged(replies)
+    seen = sum(r["seen"] for r in replies)
+    if seen < WINDOWS or len(burst) < WINDOWS:
+        raise RuntimeError(f"the burst pressed {len(burst)} and its callers showed {seen}")
+    burst_start = burst[0][1]  # the first keypress
+    burst_end = max(r["end"] for r in replies)  # the last caller showed its call
+    callers.ask(("release",), "released", 30)
+    settle(2 * WINDOWS + calls)
+    return {
+        **cpu_steady,
+        # the burst's CPU, its settling included (the displays' last paints)
+        **_cpu_split(sides, cpu, 1, "burst50_cpu_ms"),
+        "bench": "call",
+        "windows": WINDOWS,
+        "calls": len(steady),
+        "rate_per_s": rate,
+        "burst50_press_spread_ms": _press_spread_ms(replies),
+        "_rtt": rtt,
+        "_presses": steady,
+        "_burst_presses": burst,
+        "_burst": (burst_start, burst_end),
+    }

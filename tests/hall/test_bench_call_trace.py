@@ -3,9 +3,25 @@ processes involved (no time is asserted: the figures are for people)."""
 
 from __future__ import annotations
 
+import itertools
+import queue
+from types import SimpleNamespace
+
 import pytest
 
-from hall.bench.call import HOPS, _beyond, _breakdown, _shown_spans
+from hall.bench.call import (
+    HOPS,
+    WINDOWS,
+    _beyond,
+    _breakdown,
+    _CallerProcesses,
+    _merged,
+    _press_spread_ms,
+    _shares,
+    _shown_spans,
+    _split,
+    _tick_at,
+)
 
 
 def _stamps(window: str, start: float, steps: list[float]) -> list[tuple[str, str, float]]:
@@ -79,3 +95,70 @@ def test_each_press_is_shown_by_the_first_new_call_after_it_on_its_window():
     presses = [("7", 10.0), ("7", 10.009), ("8", 10.001), ("9", 10.002)]
     spans = _shown_spans(events, presses)
     assert spans == [("7", 10.0, 10.008), ("8", 10.001, 10.004), ("7", 10.009, 10.020)]
+
+
+def test_the_windows_are_dealt_round_the_processes_each_once():
+    shares = _shares(WINDOWS, 5)
+    assert [len(share) for share in shares] == [10] * 5
+    assert sorted(int(w) for share in shares for w in share) == list(range(1, WINDOWS + 1))
+    assert shares[0][:3] == ["1", "6", "11"] and shares[4][-1] == "50"
+    assert _split(1000, 5) == [200] * 5 and _split(12, 5) == [3, 3, 2, 2, 2]
+
+
+def test_the_processes_ticks_together_come_at_the_hall_rate_evenly():
+    rate, processes = 20.0, 5
+    ticks = sorted(
+        _tick_at(100.0, rate, k, processes, n) for k in range(processes) for n in range(40)
+    )
+    gaps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
+    assert gaps == {round(1 / rate, 9)}  # not five at once every quarter second
+    assert ticks[0] == 100.0 and len(ticks) == 200
+
+
+def test_the_presses_of_every_process_are_merged_in_time_order():
+    replies = [
+        {"presses": [("1", 10.004), ("6", 10.010)]},
+        {"presses": [("2", 10.001)]},
+        {"presses": []},  # a process with no window ready
+        {"presses": [("3", 10.002), ("8", 10.003)]},
+    ]
+    assert _merged(replies) == [
+        ("2", 10.001),
+        ("3", 10.002),
+        ("8", 10.003),
+        ("1", 10.004),
+        ("6", 10.010),
+    ]
+    assert _press_spread_ms(replies) == pytest.approx(3.0)  # first presses 10.001..10.004
+
+
+def _processes(replies: list[dict], exitcodes: list[int | None]) -> _CallerProcesses:
+    procs = object.__new__(_CallerProcesses)
+    procs.procs = [
+        SimpleNamespace(name=f"hall-bench-callers-{k}", exitcode=code)
+        for k, code in enumerate(exitcodes)
+    ]
+    procs.replies = queue.Queue()
+    for reply in replies:
+        procs.replies.put(reply)
+    return procs
+
+
+def test_the_callers_replies_are_collected_in_process_order():
+    got = _processes([{"kind": "settle", "k": 1}, {"kind": "settle", "k": 0}], [None, None])
+    assert [r["k"] for r in got.collect("settle", 5)] == [0, 1]
+
+
+def test_a_failed_command_a_failed_process_or_a_gone_one_raise_in_english():
+    failed = _processes([{"kind": "phase", "k": 0, "errors": ["window 3 call_next: x"]}], [None])
+    with pytest.raises(RuntimeError, match=r"bench commands failed.*window 3"):
+        failed.collect("phase", 5)
+    broken = _processes([{"kind": "failed", "k": 0, "error": "OSError: no broker"}], [None])
+    with pytest.raises(RuntimeError, match="hall-bench-callers-0 failed: OSError: no broker"):
+        broken.collect("ready", 5)
+    gone = _processes([{"kind": "ready", "k": 0}], [None, -9])
+    with pytest.raises(RuntimeError, match=r"hall-bench-callers-1 exited \(code -9\)"):
+        gone.collect("ready", 5)
+    silent = _processes([], [None])
+    with pytest.raises(RuntimeError, match="did not answer 'ready' within 0 s"):
+        silent.collect("ready", 0.3)
