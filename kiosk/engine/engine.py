@@ -9,6 +9,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -182,7 +183,7 @@ class QueueEngine:
         self._memo: dict[str, _WindowMemo] = {}
         self._issue_memo: _IssueMemo | None = None
         # reads repeated while nothing changed (see _read_once)
-        self._reads: dict[Hashable, Any] = {}
+        self._reads: dict[Hashable, tuple[int | None, Any]] = {}
         self._reads_stamp: tuple[int, int] = (-1, -1)
         self._reads_config: HallConfig | None = None
         # average_service_min's: queue -> (config, (finished, rollbacks, version), minutes)
@@ -228,28 +229,34 @@ class QueueEngine:
     def _now(self) -> datetime:
         return self.clock.now()
 
-    def _read_once(self, key: Hashable, read: Callable[[], _T]) -> _T:
+    def _read_once(self, key: Hashable, read: Callable[[], _T], *, others_write: bool = True) -> _T:
         """``read()``, or what it gave before if nothing it reads can have changed since:
-        the same config, no row changed through this connection (its ``total_changes``)
-        and no rollback (:func:`hall.core.db.rollbacks`: a write rolled back does not
-        move that count back).  Only for what no other connection writes (``meta``,
-        ``window_day``; the queue host is their one writer): a commit by another
-        connection is seen after this one's next change.  A call read the business date
-        eight times and the manager's window changes four (#16)."""
+        the same config, no row changed through this connection (its ``total_changes``),
+        no rollback (:func:`hall.core.db.rollbacks`: a write rolled back does not move
+        that count back) and, unless ``others_write`` is False, no commit by another
+        connection (``PRAGMA data_version``: an engine process started twice by
+        mistake).  A call read the business date eight times, the manager's window
+        changes four, and the windows of a queue each read its waiting list (#16)."""
         with self._lock:
             stamp = (self.conn.total_changes, rollbacks())
             if stamp != self._reads_stamp or self._reads_config is not self.config:
                 self._reads.clear()
                 self._reads_stamp, self._reads_config = stamp, self.config
-            if key in self._reads:
-                return self._reads[key]  # type: ignore[no-any-return]
-            value = self._reads[key] = read()
+            version = (
+                self.conn.execute("PRAGMA data_version").fetchone()[0] if others_write else None
+            )
+            kept = self._reads.get(key)
+            if kept is not None and kept[0] == version:
+                return kept[1]  # type: ignore[no-any-return]
+            value = read()
+            self._reads[key] = (version, value)
             return value
 
     def business_date(self) -> str:
         """Today's business date; never goes backwards, even if the clock does."""
         today = self._now().date().isoformat()
-        stored = self._read_once("business_date", self._stored_business_date)
+        # another connection only ever stores its today too: no need to ask it
+        stored = self._read_once("business_date", self._stored_business_date, others_write=False)
         if stored is not None and stored > today:
             return stored
         return today
@@ -2028,54 +2035,84 @@ class QueueEngine:
         waiting list that grows with the day (#16).
         """
         mine = set(queues)
-        marks = ",".join("?" * len(mine))
-        count = self.conn.execute(
-            "SELECT coalesce(sum(n), 0) FROM waiting_counts WHERE business_date=? "
-            f"AND queue_id IN ({marks})",
-            (day, *mine),
-        ).fetchone()[0]
+        counts = self._waiting_counts(day)
+        count = sum(counts.get(q, 0) for q in mine)
         sent_here = 0
-        for queue_id, target, n in self.conn.execute(
-            # +status, +business_date: only the partial index of the transferred fits
-            "SELECT queue_id, target_window, count(*) FROM tickets "
-            "WHERE target_window IS NOT NULL AND +status='waiting' AND +business_date=? "
-            "GROUP BY queue_id, target_window",
-            (day,),
-        ):
+        for queue_id, target, n in self._read_once(("sent", day), lambda: self._sent(day)):
             if queue_id in mine:
                 count -= n
             if target == window_id:
                 sent_here += n
         count += sent_here
-        parts = [("queue_id=? AND target_window IS NULL", (q,)) for q in queues]
-        if sent_here:
-            parts.append(("target_window=?", (window_id,)))
         rows: list[tuple[bool, float, str]] = []
-        for where, params in parts:
-            # the priority tickets as two ranges of the waiting index (priority<>'normal'
-            # walked the whole queue), then the normal ones in order
-            rows += [
-                (r[0] == "normal", r[1], r[2])
-                for r in self.conn.execute(
-                    f"SELECT priority, sort_key, code FROM tickets WHERE status='waiting' "
-                    f"AND business_date=? AND {where} AND priority<'normal' "
-                    f"UNION ALL SELECT priority, sort_key, code FROM tickets "
-                    f"WHERE status='waiting' AND business_date=? AND {where} "
-                    f"AND priority>'normal' ORDER BY 2 LIMIT ?",
-                    (day, *params, day, *params, shown),
-                )
-            ]
-            rows += [
-                (r[0] == "normal", r[1], r[2])
-                for r in self.conn.execute(
-                    "SELECT priority, sort_key, code FROM tickets WHERE status='waiting' "
-                    f"AND business_date=? AND {where} AND priority='normal' "
-                    "ORDER BY sort_key LIMIT ?",
-                    (day, *params, shown),
-                )
-            ]
+        for q in queues:  # the windows of a queue share its list while nothing changes
+            rows += self._read_once(
+                ("waiting_codes", day, q, shown),
+                functools.partial(
+                    self._first_waiting, "queue_id=? AND target_window IS NULL", (q,), day, shown
+                ),
+            )
+        if sent_here:
+            rows += self._first_waiting("target_window=?", (window_id,), day, shown)
         rows.sort()
         return [r[2] for r in rows[:shown]], int(count)
+
+    def _waiting_counts(self, day: str) -> dict[str, int]:
+        """queue id -> its tickets waiting on ``day`` (``waiting_counts``, kept by triggers:
+        no count over a waiting list that grows with the day), read once while nothing
+        changes."""
+        return self._read_once(
+            ("waiting_counts", day),
+            lambda: {
+                r[0]: int(r[1])
+                for r in self.conn.execute(
+                    "SELECT queue_id, sum(n) FROM waiting_counts WHERE business_date=? "
+                    "GROUP BY queue_id",
+                    (day,),
+                )
+            },
+        )
+
+    def _sent(self, day: str) -> list[tuple[str, str, int]]:
+        """(queue, window, how many) of the tickets waiting on ``day`` sent to a window."""
+        return [
+            (r[0], r[1], int(r[2]))
+            for r in self.conn.execute(
+                # +status, +business_date: only the partial index of the transferred fits
+                "SELECT queue_id, target_window, count(*) FROM tickets "
+                "WHERE target_window IS NOT NULL AND +status='waiting' AND +business_date=? "
+                "GROUP BY queue_id, target_window",
+                (day,),
+            )
+        ]
+
+    def _first_waiting(
+        self, where: str, params: tuple[Any, ...], day: str, shown: int
+    ) -> list[tuple[bool, float, str]]:
+        """The first ``shown`` priority and the first ``shown`` normal tickets waiting that
+        match ``where``: (normal, sort key, code).  The priority ones as two ranges of the
+        waiting index (``priority<>'normal'`` walked the whole queue)."""
+        rows = [
+            (r[0] == "normal", r[1], r[2])
+            for r in self.conn.execute(
+                f"SELECT priority, sort_key, code FROM tickets WHERE status='waiting' "
+                f"AND business_date=? AND {where} AND priority<'normal' "
+                f"UNION ALL SELECT priority, sort_key, code FROM tickets "
+                f"WHERE status='waiting' AND business_date=? AND {where} "
+                f"AND priority>'normal' ORDER BY 2 LIMIT ?",
+                (day, *params, day, *params, shown),
+            )
+        ]
+        rows += [
+            (r[0] == "normal", r[1], r[2])
+            for r in self.conn.execute(
+                "SELECT priority, sort_key, code FROM tickets WHERE status='waiting' "
+                f"AND business_date=? AND {where} AND priority='normal' "
+                "ORDER BY sort_key LIMIT ?",
+                (day, *params, shown),
+            )
+        ]
+        return rows
 
     def _current_view(self, t: Ticket, cases: list[sqlite3.Row]) -> dict[str, Any]:
         """The window's current ticket for the caller: its items, green channel or
@@ -2130,13 +2167,7 @@ class QueueEngine:
 
     def board_view(self, recent: int = 8) -> dict[str, Any]:
         day = self.business_date()
-        counts = dict(  # kept by triggers: no count over the day's waiting list (#16)
-            self.conn.execute(
-                "SELECT queue_id, sum(n) FROM waiting_counts WHERE business_date=? "
-                "GROUP BY queue_id",
-                (day,),
-            ).fetchall()
-        )
+        counts = self._waiting_counts(day)
         calls = self.conn.execute(
             "SELECT code, window_id, called_at FROM tickets WHERE business_date=? "
             "AND called_at IS NOT NULL AND window_id IS NOT NULL "

@@ -127,3 +127,13 @@ def test_the_boards_wait_follows_each_service_here_and_in_another_process(tmp_pa
     finally:
         other.close()
         engine.close()
+
+
+def test_another_processs_commit_is_seen_at_once(make_engine):
+    engine = make_engine()
+    other = make_engine()  # the same database: an engine started twice by mistake
+    assert engine.window_view("4")["waiting"] == 0 and engine.window_queues("4") == ("B",)
+    code = other.issue(queue_id="B").ticket.code
+    assert _waiting(engine, "4") == (1, [code])
+    other.set_window_queues(MANAGER, "4", ["C"])
+    assert engine.window_queues("4") == ("C",) and _waiting(engine, "4") == (0, [])
