@@ -193,8 +193,11 @@ class EngineService:
         """Publish the windows' states that changed; the last one's publish (or None)."""
         last = None
         with self.engine.lock:
-            for window_id in window_ids:
-                view = self.engine.window_view(window_id)
+            # Every view read first, then every state published: a burst's fifty states go
+            # out together.  Published as each was read, the displays drew the first ones
+            # while the engine still read the rest, and on a busy box those took turns.
+            views = [(w, self.engine.window_view(w)) for w in window_ids]
+            for window_id, view in views:
                 last = (
                     self._publish_retained(
                         topics.window_state(self.hall, window_id),
