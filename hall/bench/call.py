@@ -530,39 +530,29 @@ def _press_spread_ms(replies: list[dict[str, Any]]) -> float:
     return round((max(firsts) - min(firsts)) * 1000, 2) if firsts else 0.0
 
 
-def _caller_process(
-    host: str,
-    port: int,
-    k: int,
-    windows: list[str],
-    rate: float,
-    commands: Any,
-    replies: Any,
-    go: Any,
-    stop: Any,
-    trace_file: str,
-) -> None:
-    """Some of the caller apps, each with its own link, and the driver of their windows;
-    the main process says what to do (``commands``) and hears back (``replies``)."""
+def _caller_process(k: int, replies: Any, *rest: Any) -> None:
+    """Some of the caller apps (:func:`_callers`); a failure is told to the main process."""
     try:
-        _callers(host, port, k, windows, rate, commands, replies, go, stop, trace_file)
+        _callers(k, replies, *rest)
     except BaseException as e:
         replies.put({"kind": "failed", "k": k, "error": f"{type(e).__name__}: {e}"})
         raise
 
 
 def _callers(
+    k: int,
+    replies: Any,
     host: str,
     port: int,
-    k: int,
     windows: list[str],
     rate: float,
     commands: Any,
-    replies: Any,
     go: Any,
     stop: Any,
     trace_file: str,
 ) -> None:
+    """Some of the caller apps, each with its own link, and the driver of their windows;
+    the main process says what to do (``commands``) and hears back (``replies``)."""
     import queue
     import threading
 
@@ -998,13 +988,13 @@ class _CallerProcesses:
                 target=_caller_process,
                 name=f"hall-bench-callers-{k}",
                 args=(
+                    k,
+                    self.replies,
                     host,
                     port,
-                    k,
                     share,
                     rate,
                     self.commands[k],
-                    self.replies,
                     self.go,
                     stop,
                     str(work / f"caller-trace-{k}.json"),
