@@ -76,10 +76,11 @@ print(json.dumps(report), flush=True)
 """
 
 
-def run_kiosk(broker: Mosquitto, printer: str) -> dict[str, object]:
+def _python(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` from the project's root, offscreen, its output kept."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, f"{broker.host}:{broker.port}", printer],
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -87,6 +88,10 @@ def run_kiosk(broker: Mosquitto, printer: str) -> dict[str, object]:
         timeout=60,
         check=False,
     )
+
+
+def run_kiosk(broker: Mosquitto, printer: str) -> dict[str, object]:
+    proc = _python("-c", CHILD, f"{broker.host}:{broker.port}", printer)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     assert proc.returncode == 0 and lines, proc.stderr[-2000:]
     report: dict[str, object] = json.loads(lines[-1])
@@ -119,27 +124,17 @@ def test_the_first_frame_comes_before_the_link_and_the_first_ticket_prints_whole
 def test_a_printer_spec_that_does_not_parse_still_ends_the_kiosk_with_code_3(
     broker: Mosquitto,
 ) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hall.cli",
-            "kiosk",
-            "--broker",
-            f"{broker.host}:{broker.port}",
-            "--no-voice",
-            "--window",
-            "1080x1920",
-            "--printer",
-            "serial:/dev/hall-printer?baud=fast",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    proc = _python(
+        "-m",
+        "hall.cli",
+        "kiosk",
+        "--broker",
+        f"{broker.host}:{broker.port}",
+        "--no-voice",
+        "--window",
+        "1080x1920",
+        "--printer",
+        "serial:/dev/hall-printer?baud=fast",
     )
     assert proc.returncode == 3, proc.stderr[-2000:]
     assert "printer spec 'serial:/dev/hall-printer?baud=fast': baud: " in proc.stderr

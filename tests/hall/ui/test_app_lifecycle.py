@@ -98,14 +98,19 @@ def start_child(mode: str, systemd: NotifySocket) -> subprocess.Popen[str]:
     )
 
 
-def stop_child(proc: subprocess.Popen[str]) -> tuple[int, list[str], str]:
-    proc.send_signal(signal.SIGTERM)
+def wait_child(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """The child's output once it ended (killed if it has not within TIMEOUT_S)."""
     try:
-        out, err = proc.communicate(timeout=TIMEOUT_S)
+        return proc.communicate(timeout=TIMEOUT_S)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def stop_child(proc: subprocess.Popen[str]) -> tuple[int, list[str], str]:
+    proc.send_signal(signal.SIGTERM)
+    out, err = wait_child(proc)
     return proc.returncode, out.splitlines(), err
 
 
@@ -190,12 +195,7 @@ def test_a_link_made_later_starts_after_the_window_and_stops_in_the_same_order(s
 
 def test_a_link_that_cannot_be_made_later_ends_the_app_with_code_1(systemd):
     proc = start_child("later-broken", systemd)
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    out, err = wait_child(proc)
     assert proc.returncode == 1, err
     assert out.splitlines() == ["building", "stop second", "stop first"], err
     assert "cannot read the CA file" in err
