@@ -299,3 +299,67 @@ def test_a_flashing_number_shows_two_frames_and_a_change_meanwhile_at_once(qtbot
     changed = d.grab().toImage()
     assert changed not in (frames[0], frames[1])
     assert amber_pixels(d) > 0 and d.model.waiting == 9
+
+
+def _largest_channel_difference(a, b, outside=None) -> int:
+    """The largest difference of a colour channel between two same-sized images (in
+    steps of 2 pixels), leaving out the rect ``outside`` when given."""
+    from hall.ui.qt import QColor
+
+    worst = 0
+    for y in range(0, a.height(), 2):
+        for x in range(0, a.width(), 2):
+            if outside is not None and outside.contains(x, y):
+                continue
+            if a.pixel(x, y) != b.pixel(x, y):
+                p, q = QColor(a.pixel(x, y)), QColor(b.pixel(x, y))
+                worst = max(
+                    worst,
+                    abs(p.red() - q.red()),
+                    abs(p.green() - q.green()),
+                    abs(p.blue() - q.blue()),
+                )
+    return worst
+
+
+@pytest.mark.parametrize("layout", ["tv", "led"])
+def test_a_flash_step_repaints_only_the_number_and_the_screen_shows_the_whole_frame(qtbot, layout):
+    """A flash step sends only the flashing area (the number, the LED's last line) to
+    the screen, not the whole frame again; what the screen shows after each step is
+    the frame a full repaint draws (to the invisible text smoothing of two draws)."""
+    from hall.ui.qt import QImage, QRect
+
+    d = WindowDisplay(None, "3", layout)
+    qtbot.addWidget(d)
+    d.resize(1280, 720)
+    d.show()
+    qtbot.waitExposed(d)
+    painted: list[QRect] = []
+    paint_event = d.paintEvent
+    d.paintEvent = lambda e: (painted.append(QRect(e.rect())), paint_event(e))  # type: ignore[method-assign]
+    d.apply_state(_called("A001", waiting=2))
+    qtbot.waitUntil(lambda: bool(painted))
+    d._flash.stop()  # the steps below, one at a time
+    whole = d.width() * d.height()
+
+    rgb = QImage.Format.Format_RGB32
+
+    def screen() -> QImage:  # what the platform shows: its copy of the window
+        return d.screen().grabWindow(d.winId()).toImage().convertToFormat(rgb)
+
+    shown = []
+    for _ in range(4):
+        before = len(painted)
+        d._flash_step()
+        qtbot.waitUntil(lambda: len(painted) > before)  # noqa: B023  (this step's paint)
+        area = painted[-1]
+        assert area.width() * area.height() < whole / 2  # the flashing area, not the frame
+        on_screen = screen()
+        full = d.grab().toImage().convertToFormat(rgb)
+        assert on_screen.size() == full.size()
+        assert _largest_channel_difference(on_screen, full) <= 8
+        shown.append((on_screen, area))
+    # the flashing area itself changes from step to step: the citizen sees it blink
+    assert _largest_channel_difference(shown[0][0], shown[1][0]) > 60
+    # and nothing outside it does
+    assert _largest_channel_difference(shown[0][0], shown[1][0], outside=shown[0][1]) <= 8
