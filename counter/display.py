@@ -285,8 +285,8 @@ class WindowDisplay(QWidget):
         # The same two frames again, which differ only in the flashing area: the rest
         # of the screen is neither copied again nor sent to the screen (a flash step
         # copied 1280x720 pixels for a number a third of it).
-        if self._flash_area is not None:
-            QWidget.update(self, self._flash_area)
+        if self._flash_area is not None:  # with a margin for the text's smoothing
+            QWidget.update(self, self._flash_area.adjusted(-2, -2, 2, 2))
         else:
             QWidget.update(self)
 
