@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from kiosk_command import kiosk_args
 
 from hall.cli import build_parser
 from sync import topics
@@ -47,19 +48,7 @@ def test_kiosk_process_starts_and_stops_on_sigterm(engine_service, device, tmp_p
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     status = tmp_path / "status.json"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hall.cli",
-            "kiosk",
-            "--broker",
-            f"{broker.host}:{broker.port}",
-            "--no-voice",
-            "--window",
-            "1080x1920",
-            "--status-file",
-            str(status),
-        ],
+        [sys.executable, *kiosk_args(broker, "--status-file", str(status))],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

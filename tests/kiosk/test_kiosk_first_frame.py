@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from kiosk_command import kiosk_args
 
 from drivers.printer.sim import PrinterSimulator
 from kiosk.engine.service import EngineService
@@ -124,17 +125,6 @@ def test_the_first_frame_comes_before_the_link_and_the_first_ticket_prints_whole
 def test_a_printer_spec_that_does_not_parse_still_ends_the_kiosk_with_code_3(
     broker: Mosquitto,
 ) -> None:
-    proc = _python(
-        "-m",
-        "hall.cli",
-        "kiosk",
-        "--broker",
-        f"{broker.host}:{broker.port}",
-        "--no-voice",
-        "--window",
-        "1080x1920",
-        "--printer",
-        "serial:/dev/hall-printer?baud=fast",
-    )
+    proc = _python(*kiosk_args(broker, "--printer", "serial:/dev/hall-printer?baud=fast"))
     assert proc.returncode == 3, proc.stderr[-2000:]
     assert "printer spec 'serial:/dev/hall-printer?baud=fast': baud: " in proc.stderr
