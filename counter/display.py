@@ -151,7 +151,9 @@ class WindowDisplay(QWidget):
                 fanout.subscribe(
                     qtlink, topics.window_state(hall, window_id), self._on_state_message
                 ),
-                fanout.subscribe(qtlink, topics.calls(hall), self._on_call_message, replay=False),
+                fanout.subscribe(
+                    qtlink, topics.call(hall, window_id), self._on_call_message, replay=False
+                ),
                 fanout.subscribe(qtlink, topics.catalog(hall), self._on_catalog_message),
             ]
             qtlink.connection_changed.connect(self._on_connection)

@@ -46,9 +46,16 @@ def catalog(hall: str) -> str:
     return f"hall/{hall}/catalog"
 
 
+def call(hall: str, window: str) -> str:
+    """Announcements of one window's calls and recalls: what its display flashes and says.
+    One topic per window, so that a display is not woken by the other windows' calls
+    (fifty displays each parsing every call of the hall, #16)."""
+    return f"hall/{hall}/event/call/{window}"
+
+
 def calls(hall: str) -> str:
-    """Announcements: every call and recall, for displays and the voice."""
-    return f"hall/{hall}/event/call"
+    """Every window's announcements (a filter): the board's recent calls, the web."""
+    return f"hall/{hall}/event/call/+"
 
 
 # ---------------------------------------------------------------- central plane

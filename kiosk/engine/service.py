@@ -234,7 +234,7 @@ class EngineService:
             return
         window = self.engine.config.window(result.window_id)
         self.link.publish(
-            topics.calls(self.hall),
+            topics.call(self.hall, window.id),
             {
                 "code": t.code,
                 "window": window.id,

@@ -9,6 +9,7 @@ from counter import paint
 from counter.display import WindowDisplay, layout_for
 from counter.settings import CounterSettings, DisplaySettings, VoiceSettings
 from hall.ui.voice.announcer import Announcer, SilentOutput
+from sync import topics
 
 pytestmark = pytest.mark.broker
 WAIT = 5000
@@ -170,12 +171,20 @@ def test_each_window_display_as_the_speaker_says_its_own_calls(qtbot, hall, disp
     announcer = Announcer(voice_pack, SilentOutput())
     d = display("2", settings=settings, announcer=announcer)
     qtbot.waitUntil(lambda: d.state is not None, timeout=WAIT)
+    received: list[str] = []  # what the display's link handed on, topic by topic
+    d.qtlink._message.connect(lambda _callback, message: received.append(message.topic))
     for window, clerk, item in (("4", "2001", "rs-card"), ("2", "1002", None)):
         hall.cmd(window, {"cmd": "login", "clerk": clerk, "pin": DEMO_PIN})
         hall.issue(item, queue="A")
         hall.cmd(window, {"cmd": "call_next"})
     qtbot.waitUntil(lambda: len(announcer.history) == 1, timeout=WAIT)
     assert announcer.history[0].text == "请 A001 号到 2 号窗口办理"  # not window 4's B001
+    # Window 4's call (announced first) never reached this display: it is not woken, nor
+    # does it parse, for the other windows' calls (fifty displays each did, #16).
+    assert topics.call(d.qtlink.hall_id, "2") in received
+    assert not [
+        t for t in received if "/event/call/" in t and t != topics.call(d.qtlink.hall_id, "2")
+    ]
 
 
 # ---------------------------------------------------------------------- 去向牌 (#14)

@@ -169,7 +169,7 @@ def test_the_window_display_keeps_its_number_through_a_storm(
     def looks() -> tuple[Any, ...]:
         return (d.model, d.message, d.flashing, Picture(d))
 
-    state_topic, calls_topic = topics.window_state(HALL, "3"), topics.calls(HALL)
+    state_topic, calls_topic = topics.window_state(HALL, "3"), topics.call(HALL, "3")
     sends = {
         state_topic: HOSTILE + wrong_state(retained(state_topic)),
         calls_topic: HOSTILE + WRONG_CALLS,  # a forged call for window 3 among them
@@ -240,7 +240,7 @@ def test_the_hall_board_keeps_its_table_through_a_storm(
         )
 
     board_topic, catalog_topic = topics.board(HALL), topics.catalog(HALL)
-    state_topic, calls_topic = topics.window_state(HALL, "3"), topics.calls(HALL)
+    state_topic, calls_topic = topics.window_state(HALL, "3"), topics.call(HALL, "3")
     sends = {
         board_topic: HOSTILE + wrong_board(retained(board_topic), BOARD_QUEUE, BOARD_MORE),
         catalog_topic: HOSTILE + wrong_catalog(retained(catalog_topic), CATALOG_MORE),
@@ -407,7 +407,7 @@ def test_no_link_restarts_or_logs_a_traceback_while_every_topic_is_stormed(
         topics.window_state(HALL, "3"),
         topics.board(HALL),
         topics.catalog(HALL),
-        topics.calls(HALL),
+        topics.call(HALL, "3"),
     ]
     subscribers = {every[0]: 4, every[1]: 1, every[2]: 2, every[3]: 2}
     n = sum(storm.send(topic, HOSTILE) * subscribers[topic] for topic in every)

@@ -319,7 +319,7 @@ FOREIGN = [
     ("its own control topic", topics.control(HALL, DEVICE)),
     ("window 1's retained state", topics.window_state(HALL, "1")),
     ("the board", topics.board(HALL)),
-    ("the call announcements", topics.calls(HALL)),
+    ("window 1's call announcements", topics.call(HALL, "1")),
     ("the same device in another hall", topics.sync_reply("other-hall", DEVICE)),
     ("a wildcard in its own subtree", f"hall/{HALL}/dev/{DEVICE}/sync/#"),
 ]

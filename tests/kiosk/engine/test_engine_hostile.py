@@ -158,7 +158,7 @@ FOREIGN = [
     ("its own command topic", lambda: topics.command(HALL, "caller-1")),
     ("window 1's retained state", lambda: topics.window_state(HALL, "1")),
     ("the board", lambda: topics.board(HALL)),
-    ("the call announcements", lambda: topics.calls(HALL)),
+    ("window 1's call announcements", lambda: topics.call(HALL, "1")),
     ("the catalogue", lambda: topics.catalog(HALL)),
     ("another hall", lambda: topics.reply("other-hall", "caller-1")),
     ("a wildcard", lambda: "hall/demo-hall/dev/caller-1/#"),

@@ -294,7 +294,7 @@ def test_the_callers_window_state_is_on_its_way_before_the_rest_and_a_silent_bro
         lambda _m, answer: answered.append(answer["result"]["ticket"]["code"]),
     )
     assert answered == ["A001"]
-    state, call = topics.window_state("t-hall", "1"), topics.calls("t-hall")
+    state, call = topics.window_state("t-hall", "1"), topics.call("t-hall", "1")
     assert link.log[:3] == [f"sent {state}", f"sent {call}", f"waited 0.005 for {state}"]
     assert service_module.HANDOVER_WAIT_S == 0.005
     assert any(e == f"sent {topics.board('t-hall')}" for e in link.log[3:])  # then the rest
