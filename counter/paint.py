@@ -89,6 +89,68 @@ def _fitting_px(
     return best
 
 
+#: The text images kept (:func:`_text_image`), in KiB: a display's dozen texts at 1080p
+#: are about 2 MB; the bench's ten displays in one process share it.
+TEXT_CACHE_KIB = 32 * 1024
+
+
+def _text_image(
+    f: QFont, colour: QColor, flags: int, w: int, h: int, text: str, dpr: float
+) -> tuple[QPixmap, tuple[int, int]]:
+    """``text`` as :meth:`QPainter.drawText` draws it in a ``w`` x ``h`` box, drawn once
+    into a transparent image cropped to its glyphs: (image, its offset in the box).
+
+    A screen draws the same texts again at every change of another (a window's name,
+    its clerk, the labels): drawing a glyph above Qt's glyph cache size (64 px) fills
+    its outline again every time, and the window's name and the number were two thirds
+    of a display's frame.  Kept in Qt's pixmap cache (a byte budget, least recently
+    used out first); painting happens on the GUI thread only, as that cache asks."""
+    cache = QtGui.QPixmapCache
+    if cache.cacheLimit() < TEXT_CACHE_KIB:
+        cache.setCacheLimit(TEXT_CACHE_KIB)
+    key = f"hall-text|{f.key()}|{colour.rgba()}|{flags}|{w}x{h}|{dpr}|{text}"
+    kept = _TEXT_OFFSETS.get(key)
+    if kept is not None:
+        found = QPixmap()
+        if cache.find(key, found):
+            return found, kept
+    margin = max(2, f.pixelSize() // 6)  # the glyphs' overhang and their smoothing
+    box = QtGui.QFontMetrics(f).boundingRect(QRect(0, 0, w, h), flags, text)
+    box = box.adjusted(-margin, -margin, margin, margin)
+    image = QPixmap(max(1, round(box.width() * dpr)), max(1, round(box.height() * dpr)))
+    image.setDevicePixelRatio(dpr)
+    image.fill(Qt.GlobalColor.transparent)
+    q = QPainter(image)
+    try:
+        q.setRenderHint(QPainter.RenderHint.Antialiasing)
+        q.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        q.setFont(f)
+        q.setPen(colour)
+        q.translate(-box.x(), -box.y())
+        q.drawText(QRect(0, 0, w, h), flags, text)
+    finally:
+        q.end()
+    offset = (box.x(), box.y())
+    if cache.insert(key, image):
+        if len(_TEXT_OFFSETS) > 4096:  # the offsets of images the cache let go
+            _TEXT_OFFSETS.clear()
+        _TEXT_OFFSETS[key] = offset
+    return image, offset
+
+
+_TEXT_OFFSETS: dict[str, tuple[int, int]] = {}
+
+
+def _draw_text_in(
+    p: QPainter, rect: QRect, flags: int, text: str, f: QFont, colour: QColor
+) -> None:
+    """``p.drawText(rect, flags, text)`` in ``f`` and ``colour``, from the kept image."""
+    device = p.device()
+    dpr = device.devicePixelRatioF() if device is not None else 1.0
+    image, (dx, dy) = _text_image(f, colour, flags, rect.width(), rect.height(), text, dpr)
+    p.drawPixmap(rect.x() + dx, rect.y() + dy, image)
+
+
 def draw_text(
     p: QPainter,
     rect: QRect,
@@ -103,10 +165,9 @@ def draw_text(
 ) -> None:
     if not text or rect.width() <= 0 or rect.height() <= 0:
         return
-    p.setFont(fitting_font(text, rect, max_px=max_px, min_px=min_px, bold=bold, wrap=wrap))
-    p.setPen(colour)
+    f = fitting_font(text, rect, max_px=max_px, min_px=min_px, bold=bold, wrap=wrap)
     flags = int(align) | (int(Qt.TextFlag.TextWordWrap) if wrap else 0)
-    p.drawText(rect, flags, text)
+    _draw_text_in(p, rect, flags, text, f, colour)
 
 
 def draw_paragraph(
@@ -124,9 +185,7 @@ def draw_paragraph(
         return
     single = fitting_font(text, rect, max_px=max_px, min_px=min_px)
     if single.pixelSize() >= 0.7 * max_px:
-        p.setFont(single)
-        p.setPen(colour)
-        p.drawText(rect, int(align), text)
+        _draw_text_in(p, rect, int(align), text, single, colour)
         return
     draw_text(
         p,
