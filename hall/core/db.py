@@ -102,13 +102,28 @@ def connect(
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception (autocommit connections).
 
     Inside a transaction already open on ``conn`` (a group commit: several commands
     share one durable commit) it is a ``SAVEPOINT``: an exception undoes only this
     part, and its changes are durable when the outer transaction commits.
+
+    ``durable=False``: a change that is derived again from what is durable (an alert's
+    text, recomputed at every evaluation) commits without waiting for the disk
+    (``synchronous=NORMAL`` for this commit, in WAL mode): every reader sees it at
+    once, a crash may lose it, and the next durable commit writes it to disk with its
+    own.  The order of commits on disk is kept: the WAL is written in order.
     """
+    if not durable and not conn.in_transaction:
+        level = conn.execute("PRAGMA synchronous").fetchone()[0]
+        conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with transaction(conn) as same:
+                yield same
+        finally:
+            conn.execute(f"PRAGMA synchronous={int(level)}")
+        return
     if conn.in_transaction:
         conn.execute("SAVEPOINT nested")
         try:

@@ -2645,12 +2645,14 @@ class QueueEngine:
         with self._lock:
             now_alerts = {a.key: a for a in self._current_alerts()}
             stored = {r["key"]: r for r in self.conn.execute("SELECT * FROM alerts")}
-            if set(now_alerts) == set(stored) and all(
-                stored[k]["text_zh"] == a.text_zh for k, a in now_alerts.items()
-            ):
+            same_keys = set(now_alerts) == set(stored)
+            if same_keys and all(stored[k]["text_zh"] == a.text_zh for k, a in now_alerts.items()):
                 return changes
             now = self._now().isoformat(timespec="seconds")
-            with transaction(self.conn):
+            # Only a text changed (a queue's count in 等候 N 人): computed again at every
+            # evaluation, it need not wait for the disk (a call's batch waited for a
+            # second fsync after its own).  A raised or cleared alert, with its event, does.
+            with transaction(self.conn, durable=not same_keys):
                 for key, a in now_alerts.items():
                     if key in stored:
                         if stored[key]["text_zh"] != a.text_zh:

@@ -45,6 +45,28 @@ def test_a_transaction_commits_or_rolls_back_on_an_error(tmp_path):
     conn.close()
 
 
+def test_a_change_that_need_not_wait_for_the_disk_is_seen_at_once(tmp_path):
+    conn = db.connect(tmp_path / "n.db")  # synchronous=FULL
+    conn.execute("CREATE TABLE t (v INTEGER)")
+    with db.transaction(conn, durable=False):
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL, this once
+        conn.execute("INSERT INTO t VALUES (1)")
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # the next commit: FULL
+    other = db.connect(tmp_path / "n.db")
+    assert [r[0] for r in other.execute("SELECT v FROM t")] == [1]  # seen at once
+    with pytest.raises(RuntimeError), db.transaction(conn, durable=False):
+        conn.execute("INSERT INTO t VALUES (2)")
+        raise RuntimeError("half way")
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2 and not conn.in_transaction
+    # inside a durable group it is part of the group's commit
+    with db.transaction(conn), db.transaction(conn, durable=False):
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+        conn.execute("INSERT INTO t VALUES (3)")
+    assert [r[0] for r in other.execute("SELECT v FROM t")] == [1, 3]
+    other.close()
+    conn.close()
+
+
 def test_a_transaction_holds_the_write_lock_from_its_start(tmp_path):
     first = db.connect(tmp_path / "l.db")
     second = db.connect(tmp_path / "l.db", timeout=0.05)

@@ -177,6 +177,26 @@ def test_an_alert_is_raised_once_and_cleared_when_it_is_over(engine, clock):
         assert contract.schema_errors("hallAlertAlarm", a) is None, a
 
 
+def test_an_alerts_count_follows_the_queue_and_the_next_commit_is_durable(make_engine, demo_config):
+    shown = make_engine(
+        dataclasses.replace(
+            demo_config, alerts=dataclasses.replace(demo_config.alerts, show_on_board=True)
+        ),
+        db="c.db",
+    )
+    shown.login("1", "1001", DEMO_PIN)  # window 1 serves 户籍业务 (A): no other alert
+    for _ in range(21):
+        shown.issue(queue_id="A")
+    assert [c["key"] for c in shown.evaluate_alerts()] == ["waiting_over:A"]
+    raised = len(alarms(shown))
+    shown.issue(queue_id="A")
+    assert shown.evaluate_alerts() == []  # the same alert: no event, its count follows
+    assert shown.board_view()["alerts"] == ["户籍业务等候 22 人，超过 20 人"]
+    assert len(alarms(shown)) == raised
+    # the count's new text did not wait for the disk; the engine's commits still do
+    assert shown.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
 def test_a_bad_rating_waits_for_a_manager(engine):
     engine.issue(queue_id="B")
     engine.login("4", "2001", DEMO_PIN)
