@@ -491,9 +491,10 @@ class CallerWindow(WindowSide, QWidget):
     def _show(self, kind: str, text: str) -> None:
         self.message, self.message_kind = text, kind
         self.message_label.setText(text)
-        self.message_label.setProperty("kind", kind)
-        self.message_label.style().unpolish(self.message_label)
-        self.message_label.style().polish(self.message_label)
+        if self.message_label.property("kind") != kind:  # a restyle (0.2-0.3 ms) only
+            self.message_label.setProperty("kind", kind)  # when the colours change, not
+            self.message_label.style().unpolish(self.message_label)  # at every answer
+            self.message_label.style().polish(self.message_label)
 
     # ------------------------------------------------------------------ commands
 

@@ -52,6 +52,10 @@ def looks_greyed(window, button) -> bool:
 def wait_message(qtbot, c, text, kind="ok"):
     qtbot.waitUntil(lambda: c.message == text, timeout=WAIT)
     assert c.message_kind == kind
+    # and the clerk sees its colours: the band's ground, beside the text
+    band = c.message_label.grab().toImage()
+    ground = band.pixelColor(4, band.height() // 2).name()
+    assert ground == palette.CALLER[f"message {kind}"].ground, (text, kind, ground)
 
 
 def test_login_then_keypad_calls_starts_and_finishes(qtbot, hall, caller, keyboard, screenshots):
