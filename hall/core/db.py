@@ -113,9 +113,12 @@ def transaction(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[s
     text, recomputed at every evaluation) commits without waiting for the disk
     (``synchronous=NORMAL`` for this commit, in WAL mode): every reader sees it at
     once, a crash may lose it, and the next durable commit writes it to disk with its
-    own.  The order of commits on disk is kept: the WAL is written in order.
+    own.  The order of commits on disk is kept: the WAL is written in order.  Outside
+    WAL mode (a rollback journal, where NORMAL may corrupt the file on a power cut) the
+    commit stays durable.
     """
-    if not durable and not conn.in_transaction:
+    wal = not durable and conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if wal and not conn.in_transaction:
         level = conn.execute("PRAGMA synchronous").fetchone()[0]
         conn.execute("PRAGMA synchronous=NORMAL")
         try:

@@ -65,6 +65,11 @@ def test_a_change_that_need_not_wait_for_the_disk_is_seen_at_once(tmp_path):
     assert [r[0] for r in other.execute("SELECT v FROM t")] == [1, 3]
     other.close()
     conn.close()
+    journal = db.connect(tmp_path / "j.db", wal=False)  # a rollback journal: stays durable
+    journal.execute("PRAGMA journal_mode=DELETE")
+    with db.transaction(journal, durable=False):
+        assert journal.execute("PRAGMA synchronous").fetchone()[0] == 2
+    journal.close()
 
 
 def test_a_transaction_holds_the_write_lock_from_its_start(tmp_path):
