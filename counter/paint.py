@@ -116,7 +116,12 @@ def _text_image(
             return found, kept
     margin = max(2, f.pixelSize() // 6)  # the glyphs' overhang and their smoothing
     box = QtGui.QFontMetrics(f).boundingRect(QRect(0, 0, w, h), flags, text)
-    box = box.adjusted(-margin, -margin, margin, margin)
+    # drawText cuts a text too long for its box near the box: so does the image (its size
+    # bounded by the box however long the text), the margin kept for the edges' smoothing
+    near = QRect(-margin, -margin, w + 2 * margin, h + 2 * margin)
+    box = box.adjusted(-margin, -margin, margin, margin).intersected(near)
+    if box.isEmpty():
+        box = QRect(0, 0, 1, 1)
     image = QPixmap(max(1, round(box.width() * dpr)), max(1, round(box.height() * dpr)))
     image.setDevicePixelRatio(dpr)
     image.fill(Qt.GlobalColor.transparent)

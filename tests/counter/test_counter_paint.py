@@ -108,3 +108,11 @@ def test_a_text_shown_again_is_copied_not_drawn_again(qapp, monkeypatch):
     finally:
         p.end()
     assert len(drawn) == len(CASES) + 2
+
+
+def test_a_text_far_too_long_for_its_box_keeps_an_image_the_size_of_the_box(qapp):
+    """A hostile notice or name of any length costs no more memory than its box."""
+    f = paint.font(8, bold=True)
+    image, _offset = paint._text_image(f, paint.TEXT, int(paint.ALIGN_LEFT), 120, 20,
+                                       "长" * 200_000, 1.0)  # fmt: skip
+    assert 0 < image.width() <= 120 + 2 * 2 and image.height() <= 20 + 2 * 2
