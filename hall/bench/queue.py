@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             latencies.append((time.perf_counter() - t) * 1000)
             assert result.ticket is not None
             engine.start(window)  # the next call_next at this window finishes it
-        left = engine.waiting_count(queues[0]) * len(queues)
+        left = sum(engine.waiting_count(q) for q in queues)  # every queue's, counted
         engine.close()
         after = floors.sqlite_commits(Path(tmp), 200 if getattr(args, "quick", False) else 500)
         shaped_after = floors.sqlite_shaped_commits(

@@ -38,6 +38,8 @@ def assert_ratio(line: dict, figure: str, floor: str, ratio: str) -> None:
 def test_bench_queue_carries_the_durable_commit_floor():
     [line] = bench("queue")
     assert line["bench"] == "queue" and line["waiting"] == 1000
+    # issued waiting + calls, called ``calls``: the rest still waits, every queue counted
+    assert line["waiting_after"] == line["waiting"], line
     assert_ratio(line, "call_next_p99_ms", "floor_commit_p99_ms", "call_next_p99_ratio")
     assert_ratio(line, "issue_per_s", "floor_commits_per_s", "issue_ratio")
     # the fair floor of a call: a commit of the same shape of write, heavier than one row
