@@ -116,3 +116,40 @@ def test_a_text_far_too_long_for_its_box_keeps_an_image_the_size_of_the_box(qapp
     image, _offset = paint._text_image(f, paint.TEXT, int(paint.ALIGN_LEFT), 120, 20,
                                        "长" * 200_000, 1.0)  # fmt: skip
     assert 0 < image.width() <= 120 + 2 * 2 and image.height() <= 20 + 2 * 2
+
+
+def _searched_px(text: str, box: QRect, max_px: int, min_px: int, bold: bool, wrap: bool) -> int:
+    """The largest size in which ``text`` fits ``box``, by a plain binary search."""
+    flags = int(QtGui.Qt.TextFlag.TextWordWrap) if wrap else 0
+    rect = QRect(0, 0, box.width(), box.height())
+    lo, hi, best = min_px, max_px, min_px
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        got = QtGui.QFontMetrics(paint.font(mid, bold=bold)).boundingRect(rect, flags, text)
+        if got.width() <= box.width() and got.height() <= box.height():
+            best, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+@pytest.mark.parametrize(
+    ("texts", "box", "max_px", "bold", "wrap"),
+    [
+        (["A012", "A013", "W1234", "B7"], QRect(0, 0, 886, 245), 220, True, False),  # numbers
+        (["A012", "A0123456", "WWWW9999"], QRect(0, 0, 300, 245), 220, True, False),  # narrow
+        (["等候 7 人", "等候 1234 人"], QRect(0, 0, 338, 121), 56, False, False),
+        (["请 A012 号到3号窗口办理", "请 W1234 号到12号窗口办理"],
+         QRect(0, 0, 886, 155), 64, True, False),
+        (["办理事项：住房公积金个人账户查询、社保卡补办、个体工商户设立登记"] * 2 + ["—"],
+         QRect(0, 0, 600, 110), 52, False, True),
+        (["长" * 300], QRect(0, 0, 120, 20), 40, True, False),  # fits at no size: the least
+    ],
+)  # fmt: skip
+def test_each_text_gets_the_largest_size_that_fits_its_box(qapp, texts, box, max_px, bold, wrap):
+    """A screen's texts as large as their boxes allow, whatever was shown in the box
+    before (the size search's shortcuts give what the full search gives)."""
+    paint._fitting_px.cache_clear()
+    for text in texts:
+        got = paint.fitting_font(text, box, max_px=max_px, bold=bold, wrap=wrap).pixelSize()
+        assert got == _searched_px(text, box, max_px, 8, bold, wrap), text
