@@ -144,7 +144,7 @@ def _text_image(
         found = QPixmap()
         if cache.find(key, found):
             return found, kept
-    margin = max(2, f.pixelSize() // 6)  # the glyphs' overhang and their smoothing
+    margin = text_margin(f.pixelSize())
     box = QtGui.QFontMetrics(f).boundingRect(QRect(0, 0, w, h), flags, text)
     # drawText cuts a text too long for its box near the box: so does the image (its size
     # bounded by the box however long the text), the margin kept for the edges' smoothing
@@ -174,6 +174,12 @@ def _text_image(
 
 
 _TEXT_OFFSETS: dict[str, tuple[int, int]] = {}
+
+
+def text_margin(px: int) -> int:
+    """How far a text of ``px`` pixels may draw outside its box: the glyphs' overhang and
+    their smoothing (a kept image's margin; a text up to ``px`` stays within it)."""
+    return max(2, int(px) // 6)
 
 
 def _draw_text_in(

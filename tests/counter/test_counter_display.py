@@ -294,7 +294,7 @@ def test_a_flashing_number_shows_two_frames_and_a_change_meanwhile_at_once(qtbot
     d.resize(1280, 720)
     drawn = []
     draw = d._draw
-    d._draw = lambda device: (drawn.append(d._flash_on), draw(device))  # type: ignore[method-assign]
+    d._draw = lambda device, clip=None: (drawn.append(d._flash_on), draw(device, clip))  # type: ignore[method-assign]
     d.apply_state(_called("A001", waiting=2))
     assert d.flashing
     frames = []
@@ -372,3 +372,50 @@ def test_a_flash_step_repaints_only_the_number_and_the_screen_shows_the_whole_fr
     assert _largest_channel_difference(shown[0][0], shown[1][0]) > 60
     # and nothing outside it does
     assert _largest_channel_difference(shown[0][0], shown[1][0], outside=shown[0][1]) <= 8
+
+
+def test_a_new_waiting_count_alone_redraws_only_the_count_and_shows_what_a_full_draw_shows(
+    qtbot,
+):
+    """A call at another window of the queue changes only this window's waiting count: the
+    screen gets the count's area, not the whole frame, and shows what a display drawing
+    that state afresh shows (the old count nowhere); the frame kept for the next paints
+    has it too."""
+    from hall.ui.qt import QImage, QRect
+
+    serving = {**_called("A001", waiting=12), "current": {
+        "ticket_id": "t-A001", "code": "A001", "queue": "A", "status": "serving"}}  # fmt: skip
+    d = WindowDisplay(None, "3", "tv")
+    qtbot.addWidget(d)
+    d.resize(1280, 720)
+    d.show()
+    qtbot.waitExposed(d)
+    painted: list[QRect] = []
+    paint_event = d.paintEvent
+    d.paintEvent = lambda e: (painted.append(QRect(e.rect())), paint_event(e))  # type: ignore[method-assign]
+    d.apply_state(serving)
+    qtbot.waitUntil(lambda: bool(painted))
+    rgb = QImage.Format.Format_RGB32
+
+    def screen() -> QImage:
+        return d.screen().grabWindow(d.winId()).toImage().convertToFormat(rgb)
+
+    before_image, before = screen(), len(painted)
+    d.apply_state({**serving, "waiting": 9, "waiting_codes": ["A002"], "updated_at": "x"})
+    qtbot.waitUntil(lambda: len(painted) > before)
+    area = painted[-1]
+    assert area.width() * area.height() < d.width() * d.height() / 10  # the count only
+    fresh = WindowDisplay(None, "3", "tv")
+    qtbot.addWidget(fresh)
+    fresh.resize(1280, 720)
+    fresh.apply_state({**serving, "waiting": 9})
+    expected = fresh.grab().toImage().convertToFormat(rgb)
+    assert _largest_channel_difference(screen(), expected) <= 8  # 等候 9 人, nothing stale
+    assert _largest_channel_difference(d.grab().toImage().convertToFormat(rgb), expected) <= 8
+    assert _largest_channel_difference(before_image, screen()) > 60  # the count did change
+    assert _largest_channel_difference(before_image, screen(), outside=area) == 0
+    # anything else in the state changed: the whole frame again
+    before = len(painted)
+    d.apply_state({**serving, "waiting": 8, "name": "三号窗口"})
+    qtbot.waitUntil(lambda: len(painted) > before)
+    assert painted[before] == QRect(0, 0, d.width(), d.height())
