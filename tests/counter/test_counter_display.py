@@ -331,12 +331,10 @@ def _largest_channel_difference(a, b, outside=None) -> int:
     return worst
 
 
-@pytest.mark.parametrize("layout", ["tv", "led"])
-def test_a_flash_step_repaints_only_the_number_and_the_screen_shows_the_whole_frame(qtbot, layout):
-    """A flash step sends only the flashing area (the number, the LED's last line) to
-    the screen, not the whole frame again; what the screen shows after each step is
-    the frame a full repaint draws (to the invisible text smoothing of two draws)."""
-    from hall.ui.qt import QImage, QRect
+def _shown_with_paints(qtbot, layout: str):
+    """A 1280x720 display shown on the (offscreen) screen, and the area of each of its
+    paints as Qt asks for them."""
+    from hall.ui.qt import QRect
 
     d = WindowDisplay(None, "3", layout)
     qtbot.addWidget(d)
@@ -346,15 +344,33 @@ def test_a_flash_step_repaints_only_the_number_and_the_screen_shows_the_whole_fr
     painted: list[QRect] = []
     paint_event = d.paintEvent
     d.paintEvent = lambda e: (painted.append(QRect(e.rect())), paint_event(e))  # type: ignore[method-assign]
+    return d, painted
+
+
+def _on_screen(d):
+    """What the platform shows: its copy of the window, as RGB."""
+    from hall.ui.qt import QImage
+
+    image = d.screen().grabWindow(d.winId()).toImage()
+    return image.convertToFormat(QImage.Format.Format_RGB32)
+
+
+@pytest.mark.parametrize("layout", ["tv", "led"])
+def test_a_flash_step_repaints_only_the_number_and_the_screen_shows_the_whole_frame(qtbot, layout):
+    """A flash step sends only the flashing area (the number, the LED's last line) to
+    the screen, not the whole frame again; what the screen shows after each step is
+    the frame a full repaint draws (to the invisible text smoothing of two draws)."""
+    from hall.ui.qt import QImage
+
+    d, painted = _shown_with_paints(qtbot, layout)
     d.apply_state(_called("A001", waiting=2))
     qtbot.waitUntil(lambda: bool(painted))
     d._flash.stop()  # the steps below, one at a time
     whole = d.width() * d.height()
-
     rgb = QImage.Format.Format_RGB32
 
-    def screen() -> QImage:  # what the platform shows: its copy of the window
-        return d.screen().grabWindow(d.winId()).toImage().convertToFormat(rgb)
+    def screen() -> QImage:
+        return _on_screen(d)
 
     shown = []
     for _ in range(4):
@@ -385,20 +401,13 @@ def test_a_new_waiting_count_alone_redraws_only_the_count_and_shows_what_a_full_
 
     serving = {**_called("A001", waiting=12), "current": {
         "ticket_id": "t-A001", "code": "A001", "queue": "A", "status": "serving"}}  # fmt: skip
-    d = WindowDisplay(None, "3", "tv")
-    qtbot.addWidget(d)
-    d.resize(1280, 720)
-    d.show()
-    qtbot.waitExposed(d)
-    painted: list[QRect] = []
-    paint_event = d.paintEvent
-    d.paintEvent = lambda e: (painted.append(QRect(e.rect())), paint_event(e))  # type: ignore[method-assign]
+    d, painted = _shown_with_paints(qtbot, "tv")
     d.apply_state(serving)
     qtbot.waitUntil(lambda: bool(painted))
     rgb = QImage.Format.Format_RGB32
 
     def screen() -> QImage:
-        return d.screen().grabWindow(d.winId()).toImage().convertToFormat(rgb)
+        return _on_screen(d)
 
     before_image, before = screen(), len(painted)
     d.apply_state({**serving, "waiting": 9, "waiting_codes": ["A002"], "updated_at": "x"})
