@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from counter import palette
@@ -95,10 +96,16 @@ def _fitting_px(
         tall = _tallest_line_px(family, height, lo, hi, bold)
         if lo <= tall < hi and fits(tall) and not fits(tall + 1):
             return tall
+    return _largest(lo, hi, fits)
+
+
+def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
+    """The largest size in ``lo``..``hi`` for which ``ok`` holds (it holds for all sizes
+    below one that it holds for), or ``lo``: a binary search."""
     best = lo
     while lo <= hi:
         mid = (lo + hi) // 2
-        if fits(mid):
+        if ok(mid):
             best, lo = mid, mid + 1
         else:
             hi = mid - 1
@@ -109,14 +116,7 @@ def _fitting_px(
 def _tallest_line_px(family: str, height: int, lo: int, hi: int, bold: bool) -> int:
     """The largest size in ``lo``..``hi`` whose line is at most ``height`` pixels high (the
     font's, whatever the text), or ``lo``: once per box."""
-    best = lo
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        if QtGui.QFontMetrics(font(mid, bold=bold)).height() <= height:
-            best, lo = mid, mid + 1
-        else:
-            hi = mid - 1
-    return best
+    return _largest(lo, hi, lambda px: QtGui.QFontMetrics(font(px, bold=bold)).height() <= height)
 
 
 #: The text images kept (:func:`_text_image`), in KiB: a display's dozen texts at 1080p
