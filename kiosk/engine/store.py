@@ -401,6 +401,11 @@ def hot_path_indexes(conn: sqlite3.Connection) -> None:
         "CREATE INDEX IF NOT EXISTS tickets_called "
         "ON tickets(business_date, called_at) WHERE called_at IS NOT NULL"
     )
+    # the console's and the alerts' longest wait of each queue (#16)
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS tickets_waiting_since "
+        "ON tickets(business_date, queue_id, issued_at) WHERE status='waiting'"
+    )
 
 
 def migrate(conn: sqlite3.Connection) -> int:
