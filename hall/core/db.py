@@ -11,6 +11,9 @@
   runs once, and the version is written after it.  A step must be idempotent
   (``IF NOT EXISTS``): a crash after its DDL but before the version re-runs it.
 * :func:`from_row`: a dataclass from a row whose columns are named as its fields.
+* :func:`reading`: one snapshot for a pass of reads (a deferred ``BEGIN`` … ``COMMIT``).
+* :func:`snapshot`: which transaction is open on a connection (a memo of reads keyed on
+  ``PRAGMA data_version`` need not ask again within one).
 * :func:`rollbacks`: how many rollbacks :func:`transaction` has made (a memo of reads
   keyed on a connection's ``total_changes`` also needs this: a rolled-back write does
   not move that count back).
@@ -33,7 +36,9 @@ __all__ = [
     "connect",
     "from_row",
     "migrate",
+    "reading",
     "rollbacks",
+    "snapshot",
     "transaction",
     "user_version",
 ]
@@ -54,6 +59,45 @@ def _rolled_back() -> None:
     global _rollbacks
     with _rollback_lock:
         _rollbacks = next(_rollback_ids)
+
+
+_begun_ids = itertools.count(1)
+_begun: dict[int, int] = {}  # id(connection) -> the number of its last transaction begun
+
+
+def _began(conn: sqlite3.Connection) -> None:
+    with _rollback_lock:
+        _begun[id(conn)] = next(_begun_ids)
+
+
+def snapshot(conn: sqlite3.Connection) -> int | None:
+    """A number naming the transaction open on ``conn`` (begun by :func:`transaction` or
+    :func:`reading`), or None outside one.  Within one transaction ``conn`` sees one
+    snapshot: another connection's commit is not seen until it ends (in a write
+    transaction none can commit), so what ``PRAGMA data_version`` said in it holds to
+    its end.  Each transaction begun on any connection gets a new number: a memo keyed
+    on it never keeps a value past its transaction."""
+    return _begun.get(id(conn)) if conn.in_transaction else None
+
+
+@contextmanager
+def reading(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One snapshot for a pass of reads (a burst's fifty window states read as of one
+    moment): a deferred ``BEGIN`` … ``COMMIT``, read-only (a write inside it raises);
+    inside a transaction already open on ``conn``, that one's.  Writers on other
+    connections are not blocked (WAL)."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    _began(conn)
+    conn.execute("PRAGMA query_only=ON")
+    try:
+        yield conn
+    finally:
+        conn.execute("PRAGMA query_only=OFF")
+        if conn.in_transaction:
+            conn.execute("COMMIT")
 
 
 class SchemaTooNew(sqlite3.DatabaseError):
@@ -139,6 +183,7 @@ def transaction(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[s
         conn.execute("RELEASE nested")
         return
     conn.execute("BEGIN IMMEDIATE")
+    _began(conn)
     try:
         yield conn
     except BaseException:

@@ -26,7 +26,7 @@ from typing import Any, NoReturn, TypeVar
 
 from hall.core import ids, pins, privacy
 from hall.core.clock import Clock, SystemClock
-from hall.core.db import from_row, rollbacks, transaction
+from hall.core.db import from_row, reading, rollbacks, snapshot, transaction
 from kiosk.engine import manager as rules
 from kiosk.engine.config import CASE_NO_FORM, HallConfig, Item, Manager, Queue, Window
 from kiosk.engine.errors import EngineError
@@ -186,6 +186,7 @@ class QueueEngine:
         self._reads: dict[Hashable, tuple[int | None, Any]] = {}
         self._reads_stamp: tuple[int, int] = (-1, -1)
         self._reads_config: HallConfig | None = None
+        self._version_in: tuple[int | None, int] = (None, 0)  # (snapshot, data_version)
         # average_service_min's: queue -> (config, (finished, rollbacks, version), minutes)
         self._finished: dict[str, int] = {}  # queue -> its tickets finished here
         self._service_times: dict[str, tuple[HallConfig, tuple[int, int, int], float]] = {}
@@ -242,15 +243,24 @@ class QueueEngine:
             if stamp != self._reads_stamp or self._reads_config is not self.config:
                 self._reads.clear()
                 self._reads_stamp, self._reads_config = stamp, self.config
-            version = (
-                self.conn.execute("PRAGMA data_version").fetchone()[0] if others_write else None
-            )
+            version = self._data_version() if others_write else None
             kept = self._reads.get(key)
             if kept is not None and kept[0] == version:
                 return kept[1]  # type: ignore[no-any-return]
             value = read()
             self._reads[key] = (version, value)
             return value
+
+    def _data_version(self) -> int:
+        """``PRAGMA data_version``, asked once per transaction (:func:`snapshot`): within
+        one no other connection's commit is seen.  A call's reads and the states it
+        publishes asked it 125 times, a third of their statements (#16)."""
+        tx = snapshot(self.conn)
+        if tx is not None and self._version_in[0] == tx:
+            return self._version_in[1]
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        self._version_in = (tx, version)
+        return version
 
     def business_date(self) -> str:
         """Today's business date; never goes backwards, even if the clock does."""
@@ -629,8 +639,7 @@ class QueueEngine:
         three).  Kept until a ticket of the queue is finished here (only ``_finish_locked``
         finishes one), a transaction rolls back or another connection commits (``PRAGMA
         data_version``): the board asked it of every queue after every command (#16)."""
-        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        mark = (self._finished.get(queue.id, 0), rollbacks(), version)
+        mark = (self._finished.get(queue.id, 0), rollbacks(), self._data_version())
         kept = self._service_times.get(queue.id)
         if kept is not None and kept[0] is self.config and kept[1] == mark:
             return kept[2]
@@ -2649,8 +2658,9 @@ class QueueEngine:
         mutating command and by the service's periodic sweep; the changes."""
         changes: list[dict[str, Any]] = []
         with self._lock:
-            now_alerts = {a.key: a for a in self._current_alerts()}
-            stored = {r["key"]: r for r in self.conn.execute("SELECT * FROM alerts")}
+            with reading(self.conn):  # the hall as of one moment, read once
+                now_alerts = {a.key: a for a in self._current_alerts()}
+                stored = {r["key"]: r for r in self.conn.execute("SELECT * FROM alerts")}
             same_keys = set(now_alerts) == set(stored)
             if same_keys and all(stored[k]["text_zh"] == a.text_zh for k, a in now_alerts.items()):
                 return changes

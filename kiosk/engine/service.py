@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hall.core.db import transaction
+from hall.core.db import reading, transaction
 from kiosk.engine.config import (
     HallConfig,
     Item,
@@ -196,7 +196,10 @@ class EngineService:
             # Every view read first, then every state published: a burst's fifty states go
             # out together.  Published as each was read, the displays drew the first ones
             # while the engine still read the rest, and on a busy box those took turns.
-            views = [(w, self.engine.window_view(w)) for w in window_ids]
+            # All read from one snapshot (:func:`reading`): as of one moment, and the
+            # memo of reads need not ask SQLite at every read whether another wrote.
+            with reading(self.engine.conn):
+                views = [(w, self.engine.window_view(w)) for w in window_ids]
             for window_id, view in views:
                 last = (
                     self._publish_retained(
@@ -209,7 +212,7 @@ class EngineService:
         return last
 
     def publish_board(self) -> None:
-        with self.engine.lock:
+        with self.engine.lock, reading(self.engine.conn):
             board = self.engine.board_view()
             self._notice_seen = board.get("notice")  # the sweep takes it down once expired
             self._publish_retained(

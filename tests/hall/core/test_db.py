@@ -164,3 +164,30 @@ def test_from_row_by_field_name_with_converted_values():
     row = conn.execute("SELECT 1 AS a, 'x,y' AS b, 9 AS extra").fetchone()
     assert db.from_row(Row, row, b=tuple(row["b"].split(","))) == Row(1, ("x", "y"))
     conn.close()
+
+
+def test_a_read_pass_is_one_snapshot_that_writes_nothing(tmp_path):
+    conn = db.connect(tmp_path / "r.db")
+    other = db.connect(tmp_path / "r.db")
+    conn.execute("CREATE TABLE t (x)")
+    assert db.snapshot(conn) is None  # outside a transaction
+    with db.reading(conn):
+        mark = db.snapshot(conn)
+        assert mark is not None
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+        with db.transaction(other):
+            other.execute("INSERT INTO t VALUES (1)")
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0  # its moment
+        assert db.snapshot(conn) == mark  # the same transaction
+        with db.reading(conn):  # nested: the same pass
+            assert db.snapshot(conn) == mark
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            conn.execute("INSERT INTO t VALUES (2)")
+    assert not conn.in_transaction
+    assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 1
+    with db.transaction(conn):  # writes again after the pass
+        assert db.snapshot(conn) not in (None, mark)  # another transaction, another number
+        conn.execute("INSERT INTO t VALUES (3)")
+    assert other.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+    conn.close()
+    other.close()

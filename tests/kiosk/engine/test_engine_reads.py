@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from clerks import DEMO_PIN
 
-from hall.core.db import transaction
+from hall.core.db import reading, transaction
 from kiosk.engine.engine import QueueEngine
 
 MANAGER = "mgr-1"
@@ -137,3 +137,23 @@ def test_another_processs_commit_is_seen_at_once(make_engine):
     assert _waiting(engine, "4") == (1, [code])
     other.set_window_queues(MANAGER, "4", ["C"])
     assert engine.window_queues("4") == ("C",) and _waiting(engine, "4") == (0, [])
+
+
+def test_a_read_pass_sees_one_moment_and_the_next_sees_anothers_commit(make_engine):
+    """The states a call publishes are read in one snapshot (``reading``), asking SQLite
+    once whether another connection wrote: a commit made meanwhile by an engine started
+    twice by mistake is not half-seen in that pass, and is seen by the next one."""
+    engine = make_engine()
+    other = make_engine()
+    first = other.issue(queue_id="B").ticket.code
+    with reading(engine.conn):
+        assert _waiting(engine, "4") == (1, [first])
+        second = other.issue(queue_id="B").ticket.code  # committed during the pass
+        assert _waiting(engine, "4") == (1, [first])  # the pass's moment, kept
+        assert _waiting(engine, "5") == (1, [first])  # window 5 (also B) agrees
+    assert _waiting(engine, "4") == (2, [first, second])
+    assert _waiting(engine, "5") == (2, [first, second])
+    with transaction(engine.conn):  # a write transaction: nobody else commits in it
+        assert _waiting(engine, "4") == (2, [first, second])
+    third = other.issue(queue_id="B").ticket.code
+    assert _waiting(engine, "4") == (3, [first, second, third])
