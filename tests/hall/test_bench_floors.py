@@ -42,6 +42,10 @@ def test_bench_queue_carries_the_durable_commit_floor():
     assert line["waiting_after"] == line["waiting"], line
     assert_ratio(line, "call_next_p99_ms", "floor_commit_p99_ms", "call_next_p99_ratio")
     assert_ratio(line, "issue_per_s", "floor_commits_per_s", "issue_ratio")
+    # the same call through the engine service, its whole post pass included
+    assert line["service_calls"] == line["calls"] // 2, line
+    assert 0 < line["service_call_p50_ms"] <= line["service_call_p99_ms"], line
+    assert_ratio(line, "service_call_p99_ms", "floor_commit_p99_ms", "service_call_p99_ratio")
     # the fair floor of a call: a commit of the same shape of write, heavier than one row
     assert_ratio(
         line, "call_next_p99_ms", "floor_shaped_commit_p99_ms", "call_next_p99_shaped_ratio"
