@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "SchemaTooNew",
+    "WriteInReadPass",
     "connect",
     "from_row",
     "migrate",
@@ -83,21 +84,35 @@ def snapshot(conn: sqlite3.Connection) -> int | None:
 @contextmanager
 def reading(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One snapshot for a pass of reads (a burst's fifty window states read as of one
-    moment): a deferred ``BEGIN`` … ``COMMIT``, read-only (a write inside it raises);
-    inside a transaction already open on ``conn``, that one's.  Writers on other
-    connections are not blocked (WAL)."""
+    moment): a deferred ``BEGIN`` … ``COMMIT``; inside a transaction already open on
+    ``conn``, that one's.  Writers on other connections are not blocked (WAL).
+
+    It writes nothing: a write made inside it is rolled back and raises
+    :class:`WriteInReadPass` at its end.  (Not ``PRAGMA query_only``: setting it expires
+    every prepared statement of the connection, and each was prepared again.)"""
     if conn.in_transaction:
         yield conn
         return
     conn.execute("BEGIN")
     _began(conn)
-    conn.execute("PRAGMA query_only=ON")
+    changes = conn.total_changes
     try:
         yield conn
-    finally:
-        conn.execute("PRAGMA query_only=OFF")
+    except BaseException:
         if conn.in_transaction:
-            conn.execute("COMMIT")
+            conn.execute("ROLLBACK")
+        raise
+    if conn.total_changes != changes:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        _rolled_back()
+        raise WriteInReadPass("a change was made inside a read pass: it was rolled back")
+    if conn.in_transaction:
+        conn.execute("COMMIT")
+
+
+class WriteInReadPass(sqlite3.ProgrammingError):
+    """A change was made inside :func:`reading` (it was rolled back)."""
 
 
 class SchemaTooNew(sqlite3.DatabaseError):

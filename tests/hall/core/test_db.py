@@ -181,8 +181,9 @@ def test_a_read_pass_is_one_snapshot_that_writes_nothing(tmp_path):
         assert db.snapshot(conn) == mark  # the same transaction
         with db.reading(conn):  # nested: the same pass
             assert db.snapshot(conn) == mark
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
-            conn.execute("INSERT INTO t VALUES (2)")
+    assert not conn.in_transaction
+    with pytest.raises(db.WriteInReadPass), db.reading(conn):
+        conn.execute("INSERT INTO t VALUES (2)")  # undone at the pass's end
     assert not conn.in_transaction
     assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 1
     with db.transaction(conn):  # writes again after the pass
