@@ -212,8 +212,9 @@ class EngineService:
         return last
 
     def publish_board(self) -> None:
-        with self.engine.lock, reading(self.engine.conn):
-            board = self.engine.board_view()
+        with self.engine.lock:
+            with reading(self.engine.conn):  # one snapshot, left before the link is given it
+                board = self.engine.board_view()
             self._notice_seen = board.get("notice")  # the sweep takes it down once expired
             self._publish_retained(
                 topics.board(self.hall),
