@@ -180,8 +180,10 @@ class PrintService(QObject):
                     self._on_bytes_sent(ticket.ticket_id)
                 warn = ", ".join(w.code for w in report.warnings)
                 outcome = PrintOutcome(True, "ok", "", warn, report.bytes_sent)
-        self.ticket_printed.emit(ticket.ticket_id, outcome, ticket)
+        # the printer's state first: by the time the citizen's screen says 打印机缺纸,
+        # the status file staff read says so too (the other order left it a moment behind)
         self.state_changed.emit(outcome)
+        self.ticket_printed.emit(ticket.ticket_id, outcome, ticket)
         return outcome
 
     def _print_guide(self, item: Item, hall_name: str) -> None:
@@ -196,8 +198,8 @@ class PrintService(QObject):
                 outcome = _classify(exc)
             else:
                 outcome = PrintOutcome(True, "ok", "", "", len(data))
-        self.guide_printed.emit(outcome)
         self.state_changed.emit(outcome)
+        self.guide_printed.emit(outcome)
 
     def _poll(self) -> None:
         if self.printer is None:

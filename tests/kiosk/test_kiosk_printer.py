@@ -42,6 +42,19 @@ def test_paper_out_keeps_the_number_and_reprints_when_paper_is_back(kiosk):
     assert kiosk.status()["parts"]["printer"]["state"] == "ok"
 
 
+def test_staff_status_knows_the_paper_is_out_when_the_citizen_is_told(kiosk):
+    """The printer's state reaches the status file before the ticket's outcome reaches
+    the screen: staff never read 正常 while the citizen reads 打印机缺纸."""
+    seen: list[str] = []
+    printing = kiosk.window.printing
+    printing.ticket_printed.connect(lambda *_a: seen.append(printing.health.state("printer")))
+    kiosk.printer.set_paper("out")
+    take(kiosk)
+    kiosk.qtbot.waitUntil(lambda: kiosk.window.session.print_state == "failed")
+    assert seen == ["paper_out"]
+    assert kiosk.status()["parts"]["printer"]["state"] == "paper_out"
+
+
 def test_ticket_prints_by_itself_once_the_printer_is_back(kiosk):
     kiosk.printer.set_offline(True)
     take(kiosk)
