@@ -180,10 +180,9 @@ class PrintService(QObject):
                     self._on_bytes_sent(ticket.ticket_id)
                 warn = ", ".join(w.code for w in report.warnings)
                 outcome = PrintOutcome(True, "ok", "", warn, report.bytes_sent)
-        # the printer's state first: by the time the citizen's screen says 打印机缺纸,
-        # the status file staff read says so too (the other order left it a moment behind)
-        self.state_changed.emit(outcome)
+        self._report(outcome)  # before the screen hears of it
         self.ticket_printed.emit(ticket.ticket_id, outcome, ticket)
+        self.state_changed.emit(outcome)
         return outcome
 
     def _print_guide(self, item: Item, hall_name: str) -> None:
@@ -198,8 +197,9 @@ class PrintService(QObject):
                 outcome = _classify(exc)
             else:
                 outcome = PrintOutcome(True, "ok", "", "", len(data))
-        self.state_changed.emit(outcome)
+        self._report(outcome)
         self.guide_printed.emit(outcome)
+        self.state_changed.emit(outcome)
 
     def _poll(self) -> None:
         if self.printer is None:
@@ -210,7 +210,15 @@ class PrintService(QObject):
             outcome = _classify(exc)
         else:
             outcome = PrintOutcome(True, "ok", "", status.describe())
+        self._report(outcome)
         self.state_changed.emit(outcome)
+
+    def _report(self, outcome: PrintOutcome) -> None:
+        """The printer's state to the health board (the status file staff read), from
+        this thread, in the order of the jobs, before the GUI is told the job's outcome:
+        by the time the citizen's screen says 打印机缺纸, the status says so too.  (Told
+        by the GUI's slot after the outcome, it was a moment behind on a busy box.)"""
+        self.health.report("printer", outcome.state, "" if outcome.ok else outcome.detail)
 
     # -- results (GUI thread) ------------------------------------------------------
 
@@ -225,7 +233,6 @@ class PrintService(QObject):
     @Slot(object)
     def _remember_state(self, outcome: PrintOutcome) -> None:
         self.last = outcome
-        self.health.report("printer", outcome.state, "" if outcome.ok else outcome.detail)
 
     def _publish_unprinted(self) -> None:
         self.health.set_unprinted([t.code for t in self.unprinted.values()])

@@ -55,6 +55,25 @@ def test_staff_status_knows_the_paper_is_out_when_the_citizen_is_told(kiosk):
     assert kiosk.status()["parts"]["printer"]["state"] == "paper_out"
 
 
+def test_a_reprint_from_the_center_of_the_ticket_on_screen_prints_it_once(kiosk):
+    """The center reprints the ticket a citizen still looks at (its print failed): the
+    printer's "ok" must not also start the screen's own retry (two tickets)."""
+    kiosk.printer.set_paper("out")
+    take(kiosk)
+    kiosk.qtbot.waitUntil(lambda: kiosk.window.session.print_state == "failed")
+    [ticket_id] = list(kiosk.window.printing.unprinted)
+    kiosk.printer.set_paper("ok")
+    job = kiosk.window.printing.reprint_job(ticket_id)
+    assert job is not None
+    kiosk.qtbot.waitUntil(job.done)
+    kiosk.qtbot.waitUntil(lambda: kiosk.window.session.print_state == "ok")
+    # every job the GUI's slots started since is on the printer's one thread: wait for it
+    barrier = kiosk.window.printing._submit(lambda: None)
+    assert barrier is not None
+    kiosk.qtbot.waitUntil(barrier.done)
+    assert len(kiosk.printer.tickets) == 1
+
+
 def test_ticket_prints_by_itself_once_the_printer_is_back(kiosk):
     kiosk.printer.set_offline(True)
     take(kiosk)
