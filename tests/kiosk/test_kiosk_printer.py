@@ -128,6 +128,8 @@ def test_printer_trouble_is_announced_before_taking_a_number(kiosk):
     kiosk.printer.set_paper("out")
     kiosk.window.printing.poll()
     kiosk.qtbot.waitUntil(lambda: kiosk.status()["parts"]["printer"]["state"] == "paper_out")
+    # the status file hears first (the printer's thread); the screen once the GUI has it
+    kiosk.qtbot.waitUntil(lambda: not kiosk.window.printing.usable)
     kiosk.tap("common-rs-card")
     kiosk.wait_screen("guide")
     assert kiosk.has("printer-warning")
