@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -101,6 +102,15 @@ def ticket_id(engine_service, code: str) -> str:
     return str(conn.execute("SELECT id FROM tickets WHERE code=?", (code,)).fetchone()[0])
 
 
+def evaluator_states(db: Path) -> list[str]:
+    """The evaluator's own record of each rating, read beside the running evaluator."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=WAIT)
+    try:
+        return [r[0] for r in conn.execute("SELECT state FROM ratings")]
+    finally:
+        conn.close()
+
+
 def evaluation_events(engine_service) -> int:
     conn = engine_service.engine.conn
     return conn.execute("SELECT count(*) FROM outbox WHERE kind='evaluation'").fetchone()[0]
@@ -173,6 +183,9 @@ def test_every_pressed_rating_reaches_the_engine_exactly_once(
         # Everything the killed evaluators left pending was resent at start-up.
         deadline = time.monotonic() + WAIT
         while len(engine_rows(engine_service)) < len(committed) and time.monotonic() < deadline:
+            threading.Event().wait(0.05)
+        # ... and the evaluator heard each answer (the engine's row comes before its ack)
+        while set(evaluator_states(db)) - {"acked"} and time.monotonic() < deadline:
             threading.Event().wait(0.05)
     finally:
         for child in children:

@@ -180,9 +180,12 @@ def test_vpcd_port_of_reads_hex_and_decimal(tmp_path: Path) -> None:
 
 @pytest.fixture
 def default_port_listener() -> Iterator[socket.socket | None]:
-    """A plain listener on 127.0.0.1:35963, unless the port is taken already (or might be
-    wanted any moment by the system's pcscd: then that pcscd is the one beside us)."""
-    if _system_pcscd_there():
+    """A plain listener on 127.0.0.1:35963, unless the port is taken already.
+
+    A system pcscd with vpcd configured binds 35963 as it starts: give one that answers
+    a moment to do so.  One that answers and still leaves the port free has no vpcd on
+    it (a machine with pcscd but no vpcd, or one on its way out), and we take the port."""
+    if _system_pcscd_there() and _wait(lambda: _port_taken(SYSTEM_VPCD_PORT), 5.0):
         yield None
         return
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
