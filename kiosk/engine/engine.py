@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
+# what the alert rules and the manager's console read of a window's row
+_WINDOW_COLUMNS = (
+    "window_id, clerk_id, status, current_ticket, staff_status, away_since, updated_at, "
+    "pause_reason"
+)
+
 PRIORITY_REASONS = {
     "elderly": "老年人",
     "disabled": "残疾人",
@@ -669,6 +675,7 @@ class QueueEngine:
         open_ids = {
             r[0] for r in self.conn.execute("SELECT window_id FROM windows WHERE status='open'")
         }
+        queues_of = self.effective_queues(day)  # today's read once while nothing changed
         if day is None:
             day = self._day_windows()
         counts: dict[str, int] = {}
@@ -676,7 +683,7 @@ class QueueEngine:
             changed = day.get(w.id)
             if w.id not in open_ids or (changed is not None and changed.closed):
                 continue
-            for q in self.window_queues(w.id, day):
+            for q in queues_of[w.id]:
                 counts[q] = counts.get(q, 0) + 1
         return counts
 
@@ -2504,18 +2511,7 @@ class QueueEngine:
     # ------------------------------------------------------------------ the manager's console
 
     def _minutes_since(self, iso: str | None) -> float | None:
-        if not iso:
-            return None
-        try:
-            then = datetime.fromisoformat(iso)
-        except ValueError:
-            return None
-        now = self._now()
-        if then.tzinfo is None and now.tzinfo is not None:
-            then = then.replace(tzinfo=now.tzinfo)
-        elif then.tzinfo is not None and now.tzinfo is None:
-            then = then.replace(tzinfo=None)
-        return max(0.0, (now - then).total_seconds() / 60)
+        return _minutes_between(iso, self._now())
 
     def _snapshot(
         self, *, service_times: bool = False
@@ -2524,10 +2520,12 @@ class QueueEngine:
     ]:
         """The hall now, for the alert rules and the console (a handful of queries)."""
         day = self.business_date()
+        now = self._now()  # one moment for every window and queue (and one clock read)
         # the counts kept by triggers and each queue's oldest ticket by its index: a count
         # and a minimum over the waiting list were most of a call's work at 6,000 waiting
         counts = self._waiting_counts(day)
         open_counts = self.open_window_counts()
+        queues_of = self.effective_queues()  # read once while nothing changed
         queues = []
         for q in self.config.queues:
             count = counts.get(q.id, 0)
@@ -2538,14 +2536,14 @@ class QueueEngine:
                     name=q.name,
                     name_en=q.name_en,
                     waiting=count,
-                    longest_wait_min=round(self._minutes_since(oldest) or 0.0, 1),
+                    longest_wait_min=round(_minutes_between(oldest, now) or 0.0, 1),
                     avg_service_min=self.average_service_min(q)
                     if service_times
                     else q.avg_service_min,
                     open_windows=open_counts.get(q.id, 0),
                 )
             )
-        rows = {r["window_id"]: r for r in self.conn.execute("SELECT * FROM windows")}
+        rows = {r[0]: r for r in self.conn.execute(f"SELECT {_WINDOW_COLUMNS} FROM windows")}
         current_ids = [r["current_ticket"] for r in rows.values() if r["current_ticket"]]
         current: dict[str, sqlite3.Row] = {}
         if current_ids:
@@ -2583,7 +2581,7 @@ class QueueEngine:
                         kind = ""
                 limit_min = limit if kind == "即办件" else None
                 if cur["status"] == "serving":
-                    served = round(self._minutes_since(cur["started_at"]) or 0.0, 1)
+                    served = round(_minutes_between(cur["started_at"], now) or 0.0, 1)
                     over = limit_min is not None and served > limit_min
             away = None
             away_now = row is not None and (
@@ -2591,15 +2589,15 @@ class QueueEngine:
                 or bool(row["staff_status"] and row["staff_status"] != "在岗")
             )
             if has_clerk and away_now and row is not None:
-                away = self._minutes_since(row["away_since"] or row["updated_at"])
+                away = _minutes_between(row["away_since"] or row["updated_at"], now)
             idle = None
             if status == "open" and cur is None and row is not None:
-                idle = round(self._minutes_since(row["updated_at"]) or 0.0, 1)
+                idle = round(_minutes_between(row["updated_at"], now) or 0.0, 1)
             windows.append(
                 rules.WindowLoad(
                     id=w.id,
                     name=w.name,
-                    queues=self.window_queues(w.id, day_windows),
+                    queues=queues_of[w.id],
                     status=status,
                     closed_by_manager=closed,
                     has_clerk=has_clerk,
@@ -3178,6 +3176,21 @@ class QueueEngine:
                 )
             self._manager_action(m, "ack_alert", alert=alert)
         return {"alert": alert, "acked": True}
+
+
+def _minutes_between(iso: str | None, now: datetime) -> float | None:
+    """Minutes from the ISO time ``iso`` to ``now`` (never negative); None without one."""
+    if not iso:
+        return None
+    try:
+        then = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    if then.tzinfo is None and now.tzinfo is not None:
+        then = then.replace(tzinfo=now.tzinfo)
+    elif then.tzinfo is not None and now.tzinfo is None:
+        then = then.replace(tzinfo=None)
+    return max(0.0, (now - then).total_seconds() / 60)
 
 
 def _days_left(hours: Any, today: date, deadline: date) -> int:
