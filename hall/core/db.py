@@ -101,6 +101,8 @@ def reading(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        if conn.total_changes != changes:
+            _rolled_back()  # a memo keyed on total_changes must not keep what it read
         raise
     if conn.total_changes != changes:
         if conn.in_transaction:

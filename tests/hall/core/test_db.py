@@ -186,6 +186,12 @@ def test_a_read_pass_is_one_snapshot_that_writes_nothing(tmp_path):
         conn.execute("INSERT INTO t VALUES (2)")  # undone at the pass's end
     assert not conn.in_transaction
     assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 1
+    before = db.rollbacks()
+    with pytest.raises(KeyError), db.reading(conn):
+        conn.execute("INSERT INTO t VALUES (2)")  # a write, then the pass fails
+        raise KeyError("boom")
+    assert db.rollbacks() != before  # a memo of what the pass read is dropped
+    assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 1
     with db.transaction(conn):  # writes again after the pass
         assert db.snapshot(conn) not in (None, mark)  # another transaction, another number
         conn.execute("INSERT INTO t VALUES (3)")
