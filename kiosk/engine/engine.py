@@ -2510,9 +2510,6 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ the manager's console
 
-    def _minutes_since(self, iso: str | None) -> float | None:
-        return _minutes_between(iso, self._now())
-
     def _snapshot(
         self, *, service_times: bool = False
     ) -> tuple[
